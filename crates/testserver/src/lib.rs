@@ -1,0 +1,1 @@
+//! kubecto-testserver: an in-memory Kubernetes API server over real HTTP.

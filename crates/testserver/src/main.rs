@@ -1,0 +1,2 @@
+//! The `kubecto-testserver` binary.
+fn main() {}

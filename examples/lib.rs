@@ -1,0 +1,1 @@
+//! Shared helpers for the examples (argument parsing); each example is its own file.

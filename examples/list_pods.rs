@@ -1,0 +1,2 @@
+//! The seed's program: list the pods of kube-system through a RESTClient.
+fn main() {}

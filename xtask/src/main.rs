@@ -1,0 +1,2 @@
+//! `cargo xtask <task>`: demo, bench, codegen, ci.
+fn main() {}
