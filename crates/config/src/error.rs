@@ -224,7 +224,6 @@ pub enum Error {
         /// What is not supported.
         what: String,
     },
-
 }
 
 /// `" at line L column C"` or nothing.

@@ -105,9 +105,11 @@ impl Kubeconfig {
         merge_named(&mut self.clusters, lower.clusters, |c| &c.name);
         merge_named(&mut self.users, lower.users, |u| &u.name);
         merge_named(&mut self.contexts, lower.contexts, |c| &c.name);
-        merge_named(&mut self.extensions, lower.extensions, |e: &NamedExtension| {
-            &e.name
-        });
+        merge_named(
+            &mut self.extensions,
+            lower.extensions,
+            |e: &NamedExtension| &e.name,
+        );
         merge_named(
             &mut self.preferences.extensions,
             lower.preferences.extensions,
@@ -117,7 +119,10 @@ impl Kubeconfig {
             self.preferences.colors = lower.preferences.colors;
         }
         if self.current_context.as_deref().is_none_or(str::is_empty)
-            && lower.current_context.as_deref().is_some_and(|c| !c.is_empty())
+            && lower
+                .current_context
+                .as_deref()
+                .is_some_and(|c| !c.is_empty())
         {
             self.current_context = lower.current_context;
             self.current_context_source = lower.current_context_source;

@@ -62,7 +62,11 @@ impl fmt::Debug for Bytes {
 #[non_exhaustive]
 pub struct Kubeconfig {
     /// `apiVersion`, normally `v1`.
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub api_version: Option<String>,
     /// `kind`, normally `Config`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,7 +87,11 @@ pub struct Kubeconfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_context: Option<String>,
     /// `extensions`: opaque, kept for round-tripping.
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub extensions: Vec<NamedExtension>,
     /// The file that set `current-context` (none when parsed from a string without origin).
     #[serde(skip)]
@@ -101,7 +109,11 @@ pub struct Preferences {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub colors: Option<bool>,
     /// `extensions`.
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub extensions: Vec<NamedExtension>,
 }
 
@@ -157,7 +169,11 @@ pub struct Cluster {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_compression: Option<bool>,
     /// `extensions`.
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub extensions: Vec<NamedExtension>,
 }
 
@@ -189,7 +205,11 @@ pub struct Context {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `extensions`.
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub extensions: Vec<NamedExtension>,
 }
 
@@ -237,10 +257,20 @@ pub struct AuthInfo {
     #[serde(rename = "as-uid", default, skip_serializing_if = "Option::is_none")]
     pub impersonate_uid: Option<String>,
     /// `as-groups`: groups to impersonate.
-    #[serde(rename = "as-groups", default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "as-groups",
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub impersonate_groups: Vec<String>,
     /// `as-user-extra`: extra fields to impersonate.
-    #[serde(rename = "as-user-extra", default, deserialize_with = "null_default", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        rename = "as-user-extra",
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub impersonate_user_extra: BTreeMap<String, Vec<String>>,
     /// `username`: HTTP basic auth user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -255,7 +285,11 @@ pub struct AuthInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<ExecConfig>,
     /// `extensions`.
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub extensions: Vec<NamedExtension>,
 }
 
@@ -316,10 +350,18 @@ pub struct ExecConfig {
     #[serde(default)]
     pub command: String,
     /// `args`.
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub args: Vec<String>,
     /// `env`: extra environment for the plugin. Values are secret.
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub env: Vec<ExecEnvVar>,
     /// `apiVersion`: `client.authentication.k8s.io/v1` or `v1beta1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -39,8 +39,9 @@ impl SelectedContext {
         let cluster = &self.cluster;
         let user = &self.user;
 
-        let server = set(cluster.server.as_ref())
-            .ok_or_else(|| Error::MissingField { at: self.cluster_at("server") })?;
+        let server = set(cluster.server.as_ref()).ok_or_else(|| Error::MissingField {
+            at: self.cluster_at("server"),
+        })?;
         let host = check_server(server, || self.cluster_at("server"))?;
         let mut config = Config::new(host);
 
@@ -92,10 +93,14 @@ impl SelectedContext {
         match (cert, key) {
             (Some(cert), Some(key)) => config = config.with_client_cert(cert, key),
             (Some(_), None) => {
-                return Err(Error::MissingField { at: self.user_at("client-key") });
+                return Err(Error::MissingField {
+                    at: self.user_at("client-key"),
+                });
             }
             (None, Some(_)) => {
-                return Err(Error::MissingField { at: self.user_at("client-certificate") });
+                return Err(Error::MissingField {
+                    at: self.user_at("client-certificate"),
+                });
             }
             (None, None) => {}
         }

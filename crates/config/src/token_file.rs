@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
-use kubecto_rest_core::{Auth, CredentialError, CredentialFuture, CredentialProvider, SecretString};
+use kubecto_rest_core::{
+    Auth, CredentialError, CredentialFuture, CredentialProvider, SecretString,
+};
 
 /// How long a token is used before the file's modification time is looked at again.
 const RECHECK: Duration = Duration::from_secs(1);
