@@ -85,7 +85,7 @@ impl fmt::Display for FileName<'_> {
 
 /// Displays a list of files: `a, b, c`, or `<none>`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Files(pub Vec<PathBuf>);
+pub struct Files(pub Box<[PathBuf]>);
 
 impl fmt::Display for Files {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

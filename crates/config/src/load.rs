@@ -161,7 +161,7 @@ impl Kubeconfig {
 
     /// The files this kubeconfig came from, for error messages.
     pub(crate) fn files(&self) -> Files {
-        Files(self.sources.clone())
+        Files(self.sources.clone().into())
     }
 }
 
@@ -287,7 +287,7 @@ impl LoadingRules {
             });
         }
         merged.ok_or(Error::NotFound {
-            tried: Files(candidates),
+            tried: Files(candidates.into()),
         })
     }
 }
