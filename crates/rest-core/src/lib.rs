@@ -1,14 +1,69 @@
 //! kubecto-rest-core: the one place HTTP happens.
 //!
-//! `Config`, `RestClient`, the request builder, retry, rate limiting and
-//! streaming over hyper. Every other kubecto client stands on this crate.
+//! This is kubecto's equivalent of client-go's `rest` package. A [`Config`] says where an
+//! API server is and how to talk to it (TLS, credentials, rate limits, retries); a
+//! [`RestClient`] built from it owns one pooled hyper connection pool and hands out
+//! [`Request`] builders: pure values that assemble the URL
+//! (`/api/v1/namespaces/{ns}/{resource}/{name}/{subresource}?query`), headers and body,
+//! and remember the first mistake until [`Request::send`]. Sending applies client-side rate
+//! limiting, the retry policy of [`retry`](RetryPolicy) (client-go's rules) and turns any
+//! non-2xx answer into [`Error::Api`] carrying the server's [`Status`]. A [`Response`] is
+//! decoded whole ([`Response::into`]), item by item (`Response::list_stream`), as a watch
+//! (`Request::watch`) or as raw chunks ([`Response::stream`]); `Pager` follows
+//! `continue` tokens.
+//!
+//! Every other kubecto crate (dynamic, discovery, clientset) is a thin layer over this one;
+//! `kubecto-config` turns a kubeconfig into a [`Config`]. This crate depends on no other
+//! kubecto crate and never reads a kubeconfig itself.
+//!
+//! ```no_run
+//! use kubecto_rest_core::{Config, GroupVersion, ListOptions, RestClient};
+//! # #[derive(serde::Deserialize)] struct PodList { items: Vec<serde_json::Value> }
+//! # async fn run() -> Result<(), kubecto_rest_core::Error> {
+//! let config = Config::new("https://127.0.0.1:6443")
+//!     .with_api_path("api")
+//!     .with_group_version(GroupVersion::core_v1())
+//!     .with_bearer_token("token");
+//! let client = RestClient::for_config(&config)?;
+//! let pods: PodList = client
+//!     .get()
+//!     .namespace("kube-system")
+//!     .resource("pods")
+//!     .params(&ListOptions::new().limit(100))
+//!     .send()
+//!     .await?
+//!     .into()
+//!     .await?;
+//! println!("{} pods", pods.items.len());
+//! # Ok(()) }
+//! ```
 
-#[allow(dead_code)] // used by the client, which lands next
 mod backoff;
+mod client;
 mod config;
+mod error;
+mod observe;
+mod params;
+mod request;
+mod response;
+mod retry;
+mod status;
+mod throttle;
+mod tls;
 
 pub use backoff::BackoffConfig;
+pub use client::{HttpClient, RequestBody, RestClient, RestClientBuilder};
 pub use config::{
     Auth, Config, CredentialError, CredentialFuture, CredentialProvider, DEFAULT_MAX_EVENT_SIZE,
     GroupVersion, Impersonate, PemSource, RateLimit, SecretString, TlsConfig, default_user_agent,
 };
+pub use error::{BoxError, Error, Result, TransportKind};
+pub use observe::{IgnoreWarnings, LogWarningsOnce, Metrics, RequestMetrics, WarningHandler};
+pub use params::{
+    CreateOptions, DeleteOptions, GetOptions, ListOptions, PatchOptions, Preconditions,
+    PropagationPolicy, UpdateOptions, WatchOptions,
+};
+pub use request::{PatchType, Request};
+pub use response::Response;
+pub use retry::{Attempt, DefaultRetryPolicy, Outcome, RetryPolicy, retry_after_header};
+pub use status::{Status, StatusCause, StatusDetails};

@@ -1,0 +1,248 @@
+//! The crate's one error type.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::config::CredentialError;
+use crate::status::Status;
+
+/// A boxed error from a lower layer (hyper, rustls, std::io), kept as a `source`.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong making a request.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The server answered with a non-2xx status; its `metav1.Status` (or one synthesised
+    /// from the code and body, with the reason client-go would give).
+    #[error("{}", DisplayStatus(.0))]
+    Api(Box<Status>),
+
+    /// The request could not be sent or its answer not received.
+    #[error("{kind} talking to {url}: {source}")]
+    Transport {
+        /// The URL requested.
+        url: String,
+        /// What kind of failure this was.
+        kind: TransportKind,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// TLS could not be set up (bad CA, certificate or key) or the handshake failed.
+    #[error("TLS: {what}")]
+    Tls {
+        /// What failed.
+        what: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The request's timeout elapsed.
+    #[error("request to {url} timed out after {after:?}")]
+    Timeout {
+        /// The URL requested.
+        url: String,
+        /// The timeout.
+        after: Duration,
+    },
+
+    /// The answer's body is not what was expected.
+    #[error("cannot decode the answer from {url}{}: {source} (body: {body_excerpt:?})", offset.map(|o| format!(" at byte {o}")).unwrap_or_default())]
+    Decode {
+        /// The URL requested.
+        url: String,
+        /// The start of the offending body (or item).
+        body_excerpt: String,
+        /// The byte offset of the failure in the body, when known.
+        offset: Option<u64>,
+        /// The decoder's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The request was built wrongly (an invalid path segment, header or query).
+    #[error("invalid request: {what}")]
+    InvalidRequest {
+        /// What is wrong.
+        what: String,
+    },
+
+    /// The [`Config`](crate::Config) cannot be used (bad host URL, unreadable file).
+    #[error("invalid config: {what}")]
+    Config {
+        /// What is wrong.
+        what: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The credential provider failed.
+    #[error("credentials: {0}")]
+    Credentials(#[from] CredentialError),
+
+    /// The request was retried and still failed; `last` is the final attempt's error and
+    /// `history` what the earlier attempts saw.
+    #[error("{last} (after {attempts} attempts; earlier: {})", history.join("; "))]
+    Retried {
+        /// How many attempts were made.
+        attempts: u32,
+        /// One line per earlier attempt.
+        history: Vec<String>,
+        /// The final attempt's error.
+        #[source]
+        last: Box<Error>,
+    },
+}
+
+struct DisplayStatus<'a>(&'a Status);
+
+impl fmt::Display for DisplayStatus<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        let reason = if s.reason.is_empty() {
+            "Unknown"
+        } else {
+            &s.reason
+        };
+        write!(f, "{} ({reason}, {})", s.message, s.code)
+    }
+}
+
+/// The kind of a transport failure, which decides whether it may be retried.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportKind {
+    /// Nobody listens there; never retried.
+    ConnectionRefused,
+    /// The connection was reset or closed before the answer was complete (reset by peer,
+    /// premature EOF, incomplete message): a GET is retried.
+    ConnectionReset,
+    /// Connecting failed otherwise (DNS, unreachable network).
+    Connect,
+    /// Anything else.
+    Other,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportKind::ConnectionRefused => "connection refused",
+            TransportKind::ConnectionReset => "connection reset or closed early",
+            TransportKind::Connect => "cannot connect",
+            TransportKind::Other => "transport error",
+        })
+    }
+}
+
+impl Error {
+    /// The final error, looking through [`Error::Retried`].
+    pub fn last(&self) -> &Error {
+        match self {
+            Error::Retried { last, .. } => last.last(),
+            other => other,
+        }
+    }
+
+    /// The server's Status, if the server answered with an error.
+    pub fn status(&self) -> Option<&Status> {
+        match self.last() {
+            Error::Api(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The HTTP code of the server's error answer.
+    pub fn code(&self) -> Option<u16> {
+        self.status().map(|s| s.code)
+    }
+
+    fn reason_is(&self, reason: &str) -> bool {
+        self.status().is_some_and(|s| s.reason == reason)
+    }
+
+    /// `404 NotFound`.
+    pub fn is_not_found(&self) -> bool {
+        self.reason_is("NotFound") || (self.code() == Some(404) && self.reason_is(""))
+    }
+
+    /// `409 Conflict` (an update lost a race on `resourceVersion`).
+    pub fn is_conflict(&self) -> bool {
+        self.reason_is("Conflict") || (self.code() == Some(409) && !self.is_already_exists())
+    }
+
+    /// `409 AlreadyExists` (a create of an existing name).
+    pub fn is_already_exists(&self) -> bool {
+        self.reason_is("AlreadyExists")
+    }
+
+    /// `410 Gone`.
+    pub fn is_gone(&self) -> bool {
+        self.reason_is("Gone") || self.code() == Some(410)
+    }
+
+    /// `410 Expired`: a `resourceVersion` or `continue` token is too old.
+    pub fn is_expired(&self) -> bool {
+        self.reason_is("Expired")
+    }
+
+    /// `429 TooManyRequests`.
+    pub fn is_too_many_requests(&self) -> bool {
+        self.reason_is("TooManyRequests") || self.code() == Some(429)
+    }
+
+    /// `422 Invalid`.
+    pub fn is_invalid(&self) -> bool {
+        self.reason_is("Invalid") || self.code() == Some(422)
+    }
+
+    /// `401 Unauthorized`.
+    pub fn is_unauthorized(&self) -> bool {
+        self.reason_is("Unauthorized") || self.code() == Some(401)
+    }
+
+    /// `403 Forbidden`.
+    pub fn is_forbidden(&self) -> bool {
+        self.reason_is("Forbidden") || self.code() == Some(403)
+    }
+
+    /// A timeout: the client's own, or the server's `504`/`Timeout`.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.last(), Error::Timeout { .. })
+            || self.reason_is("Timeout")
+            || self.code() == Some(504)
+    }
+
+    pub(crate) fn invalid(what: impl Into<String>) -> Self {
+        Error::InvalidRequest { what: what.into() }
+    }
+}
+
+/// The crate's `Result`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers_look_through_retries() {
+        let e = Error::Retried {
+            attempts: 3,
+            history: vec!["429".into(), "429".into()],
+            last: Box::new(Error::Api(Box::new(Status::failure(
+                429,
+                "TooManyRequests",
+                "slow down",
+            )))),
+        };
+        assert!(e.is_too_many_requests());
+        assert!(!e.is_not_found());
+        let text = e.to_string();
+        assert!(text.contains("after 3 attempts"), "{text}");
+        assert!(text.contains("slow down"), "{text}");
+    }
+}

@@ -1,0 +1,270 @@
+//! [`Response`]: a successful answer whose body has not been read yet. Read it whole
+//! ([`bytes`](Response::bytes), [`into`](Response::into)), as raw chunks
+//! ([`stream`](Response::stream)), as watch events or as list items.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
+use http::{HeaderMap, Method, StatusCode};
+use http_body::{Body, Frame};
+use http_body_util::BodyExt;
+use serde::de::DeserializeOwned;
+
+use crate::client::{BoxBody, transport_error};
+use crate::error::{BoxError, Error, Result};
+use crate::status::excerpt;
+
+/// How much of an unwanted body is read so the connection can be reused.
+pub(crate) const DRAIN_LIMIT: usize = 4 * 1024;
+/// How much of an error body is read to build a Status.
+const ERROR_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The body of an answer: hyper's own, or a boxed one from a custom service.
+#[derive(Debug)]
+pub(crate) enum ResponseBody {
+    Incoming(hyper::body::Incoming),
+    Boxed(BoxBody),
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            ResponseBody::Incoming(b) => Pin::new(b)
+                .poll_frame(cx)
+                .map_err(|e| Box::new(e) as BoxError),
+            ResponseBody::Boxed(b) => Pin::new(b).poll_frame(cx),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            ResponseBody::Incoming(b) => b.size_hint(),
+            ResponseBody::Boxed(b) => b.size_hint(),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ResponseBody::Incoming(b) => b.is_end_stream(),
+            ResponseBody::Boxed(b) => b.is_end_stream(),
+        }
+    }
+}
+
+/// Reads and discards up to [`DRAIN_LIMIT`] bytes so the connection can go back to the
+/// pool (the seed's `io.Copy(ioutil.Discard, ...)` before a retry). A larger body is
+/// dropped unread, which closes the connection.
+pub(crate) async fn drain(mut body: ResponseBody) {
+    if body.size_hint().lower() > DRAIN_LIMIT as u64 {
+        return;
+    }
+    let mut seen = 0usize;
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Some(d) = frame.data_ref() {
+            seen += d.len();
+            if seen > DRAIN_LIMIT {
+                return;
+            }
+        }
+    }
+}
+
+/// Reads an error body, up to [`ERROR_BODY_LIMIT`]; a failure mid-body keeps what came.
+pub(crate) async fn read_error_body(mut body: ResponseBody) -> Bytes {
+    let mut buf = BytesMut::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Some(d) = frame.data_ref() {
+            let room = ERROR_BODY_LIMIT.saturating_sub(buf.len());
+            buf.extend_from_slice(&d[..d.len().min(room)]);
+            if buf.len() >= ERROR_BODY_LIMIT {
+                break;
+            }
+        }
+    }
+    buf.freeze()
+}
+
+/// A successful (2xx) answer.
+#[derive(Debug)]
+pub struct Response {
+    status: StatusCode,
+    headers: HeaderMap,
+    pub(crate) body: ResponseBody,
+    method: Method,
+    url: String,
+    #[allow(dead_code)] // read by watch and list streaming
+    pub(crate) max_event_size: usize,
+    pub(crate) deadline: Option<Instant>,
+}
+
+impl Response {
+    pub(crate) fn new(
+        parts: http::response::Parts,
+        body: ResponseBody,
+        method: Method,
+        url: String,
+        max_event_size: usize,
+    ) -> Self {
+        Self {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+            method,
+            url,
+            max_event_size,
+            deadline: None,
+        }
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// Whether the server answered `201 Created`.
+    pub fn is_created(&self) -> bool {
+        self.status == StatusCode::CREATED
+    }
+
+    /// The URL requested.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The request's method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// Reads the whole body.
+    ///
+    /// # Errors
+    /// [`Error::Transport`] if the connection fails mid-body, [`Error::Timeout`] if the
+    /// request's timeout elapses first.
+    pub async fn bytes(self) -> Result<Bytes> {
+        let url = self.url;
+        let deadline = self.deadline;
+        let fut = async {
+            self.body
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .map_err(|e| transport_error(&url, e))
+        };
+        match deadline {
+            None => fut.await,
+            Some(d) => match tokio::time::timeout_at(d.into(), fut).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::Timeout {
+                    url: url.clone(),
+                    after: d.saturating_duration_since(Instant::now()),
+                }),
+            },
+        }
+    }
+
+    /// Reads the whole body and decodes it from JSON, straight from the received bytes.
+    ///
+    /// # Errors
+    /// As [`bytes`](Self::bytes), and [`Error::Decode`] (with the byte offset and an
+    /// excerpt) when the body is not a `T`.
+    pub async fn into<T: DeserializeOwned>(self) -> Result<T> {
+        let url = self.url.clone();
+        let bytes = self.bytes().await?;
+        decode(&url, &bytes)
+    }
+
+    /// The body as raw chunks as they arrive (for logs and other plain streams).
+    pub fn stream(self) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
+        let url = self.url;
+        futures_util::stream::unfold(Some(self.body), move |state| {
+            let url = url.clone();
+            async move {
+                let mut body = state?;
+                loop {
+                    match body.frame().await {
+                        None => return None,
+                        Some(Err(e)) => return Some((Err(transport_error(&url, e)), None)),
+                        Some(Ok(frame)) => {
+                            if let Ok(data) = frame.into_data() {
+                                if !data.is_empty() {
+                                    return Some((Ok(data), Some(body)));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// Decodes JSON from a slice, with the failure's byte offset and an excerpt around it.
+pub(crate) fn decode<T: DeserializeOwned>(url: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| decode_error(url, bytes, e, 0))
+}
+
+/// A decode error for `bytes`, which start at `base` in the whole body.
+pub(crate) fn decode_error(url: &str, bytes: &[u8], e: serde_json::Error, base: u64) -> Error {
+    let offset = line_col_offset(bytes, e.line(), e.column());
+    let start = offset.map(|o| o.saturating_sub(80)).unwrap_or(0);
+    Error::Decode {
+        url: url.to_owned(),
+        body_excerpt: excerpt(&bytes[start.min(bytes.len())..], 200),
+        offset: offset.map(|o| base + o as u64),
+        source: Box::new(e),
+    }
+}
+
+/// The byte offset of serde_json's 1-based line and column.
+fn line_col_offset(bytes: &[u8], line: usize, column: usize) -> Option<usize> {
+    if line == 0 {
+        return None;
+    }
+    let mut line_start = 0;
+    let mut current = 1;
+    if line > 1 {
+        for (i, b) in bytes.iter().enumerate() {
+            if *b == b'\n' {
+                current += 1;
+                if current == line {
+                    line_start = i + 1;
+                    break;
+                }
+            }
+        }
+        if current != line {
+            return None;
+        }
+    }
+    Some((line_start + column.saturating_sub(1)).min(bytes.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_error_reports_offset() {
+        let body = br#"{"a": 1, "b": tru}"#;
+        let err = decode::<serde_json::Value>("http://x", body).unwrap_err();
+        match err {
+            Error::Decode { offset, .. } => assert!(matches!(offset, Some(14..=18)), "{offset:?}"),
+            other => panic!("unexpected {other}"),
+        }
+    }
+}
