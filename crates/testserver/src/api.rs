@@ -1,0 +1,1289 @@
+//! Routing and the resource verbs: get, list, create, update, patch, delete,
+//! deletecollection, and the status subresource, with kube-apiserver's semantics.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Response, StatusCode, header};
+use serde_json::{Map, Value, json};
+
+use crate::body::{ListBody, ResBody, full};
+use crate::faults::Faults;
+use crate::meta;
+use crate::registry::{Registry, ResourceInfo};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::status::{ApiError, delete_success};
+use crate::store::{EventType, Obj, ObjKey, Store, Update};
+use crate::{RecordedRequest, defaults, patch, watch};
+
+const VERSION: &str = include_str!("../data/discovery/version.json");
+const AGGREGATED_CT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+const NAMESPACES: &str = "/namespaces";
+
+/// Everything a request handler needs.
+pub(crate) struct State {
+    pub registry: RwLock<Registry>,
+    pub store: Store,
+    pub faults: Faults,
+    pub requests: Mutex<Vec<RecordedRequest>>,
+    pub server_address: String,
+    pub bookmark_interval: Duration,
+    next_service_ip: AtomicU32,
+}
+
+impl State {
+    pub(crate) fn new(
+        history: usize,
+        server_address: String,
+        bookmark_interval: Duration,
+    ) -> State {
+        State {
+            registry: RwLock::new(Registry::builtin()),
+            store: Store::new(history),
+            faults: Faults::default(),
+            requests: Mutex::new(Vec::new()),
+            server_address,
+            bookmark_interval,
+            next_service_ip: AtomicU32::new(1),
+        }
+    }
+
+    fn resource(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceInfo>> {
+        self.registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .resource(group, version, plural)
+    }
+
+    fn service_ip(&self) -> String {
+        let n = self.next_service_ip.fetch_add(1, Ordering::Relaxed);
+        format!("10.96.{}.{}", (n / 250) % 250, n % 250 + 1)
+    }
+}
+
+/// A decoded request: what the handlers look at.
+pub(crate) struct Req {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub accept: String,
+    pub content_type: String,
+    pub body: Bytes,
+}
+
+impl Req {
+    /// The last value of a query parameter.
+    pub(crate) fn param(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn flag(&self, key: &str) -> bool {
+        matches!(self.param(key), Some("true" | "1"))
+    }
+}
+
+/// Parse a query string into decoded pairs.
+pub(crate) fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let s = s.replace('+', " ");
+        percent_encoding::percent_decode_str(&s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    q.unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(p), String::new()),
+        })
+        .collect()
+}
+
+/// Which resource a path names, and how.
+struct Target {
+    info: Arc<ResourceInfo>,
+    namespace: Option<String>,
+    name: Option<String>,
+    sub: Option<String>,
+    watch_path: bool,
+}
+
+/// Answer one request.
+pub(crate) async fn route(state: &Arc<State>, req: Req) -> Response<ResBody> {
+    let raw: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    let mut segs = Vec::with_capacity(raw.len());
+    for s in raw {
+        match percent_encoding::percent_decode_str(s).decode_utf8() {
+            Ok(s) => segs.push(s.into_owned()),
+            Err(_) => return page_not_found(),
+        }
+    }
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let reg = || state.registry.read().unwrap_or_else(|p| p.into_inner());
+    match segs.as_slice() {
+        ["version"] => json_raw(StatusCode::OK, Bytes::from_static(VERSION.as_bytes())),
+        ["healthz" | "livez" | "readyz"] => text(StatusCode::OK, "ok"),
+        ["api"] if wants_aggregated(&req.accept) => aggregated(reg().aggregated_core()),
+        ["apis"] if wants_aggregated(&req.accept) => aggregated(reg().aggregated_groups()),
+        ["api"] => json_value(
+            StatusCode::OK,
+            &reg().legacy_core_versions(&state.server_address),
+        ),
+        ["apis"] => json_value(StatusCode::OK, &reg().legacy_group_list()),
+        ["apis", group] => match reg().legacy_group(group) {
+            Some(v) => json_value(StatusCode::OK, &v),
+            None => page_not_found(),
+        },
+        ["api", version] => match reg().legacy_resource_list("", version) {
+            Some(v) => json_value(StatusCode::OK, &v),
+            None => page_not_found(),
+        },
+        ["apis", group, version] => match reg().legacy_resource_list(group, version) {
+            Some(v) => json_value(StatusCode::OK, &v),
+            None => page_not_found(),
+        },
+        ["api", version, rest @ ..] => resource_request(state, &req, "", version, rest).await,
+        ["apis", group, version, rest @ ..] => {
+            resource_request(state, &req, group, version, rest).await
+        }
+        _ => page_not_found(),
+    }
+}
+
+fn wants_aggregated(accept: &str) -> bool {
+    accept.split(',').any(|range| {
+        let params: Vec<&str> = range.split(';').map(str::trim).collect();
+        params.contains(&"g=apidiscovery.k8s.io")
+            && params.contains(&"v=v2")
+            && params.contains(&"as=APIGroupDiscoveryList")
+    })
+}
+
+fn aggregated(v: Value) -> Response<ResBody> {
+    let mut res = json_value(StatusCode::OK, &v);
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(AGGREGATED_CT),
+    );
+    res.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    res
+}
+
+async fn resource_request(
+    state: &Arc<State>,
+    req: &Req,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+) -> Response<ResBody> {
+    let serves = state
+        .registry
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .serves_group_version(group, version);
+    if !serves {
+        return page_not_found();
+    }
+    let target = match resolve(state, group, version, rest) {
+        Some(t) => t,
+        None => return error(&not_served()),
+    };
+    match dispatch(state, req, target).await {
+        Ok(res) => res,
+        Err(e) => error(&e),
+    }
+}
+
+fn not_served() -> ApiError {
+    ApiError::new(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+        Some(json!({})),
+    )
+}
+
+fn resolve(state: &State, group: &str, version: &str, rest: &[&str]) -> Option<Target> {
+    let (watch_path, rest) = match rest {
+        ["watch", tail @ ..] => (true, tail),
+        _ => (false, rest),
+    };
+    let (namespace, plural, tail) = match rest {
+        ["namespaces", name, sub @ ("status" | "finalize")] if group.is_empty() => {
+            (None, "namespaces", vec![*name, *sub])
+        }
+        ["namespaces", ns, plural, tail @ ..] => (Some((*ns).to_owned()), *plural, tail.to_vec()),
+        [plural, tail @ ..] => (None, *plural, tail.to_vec()),
+        [] => return None,
+    };
+    let info = state.resource(group, version, plural)?;
+    if namespace.is_some() && !info.namespaced {
+        return None;
+    }
+    let (name, sub) = match tail.as_slice() {
+        [] => (None, None),
+        [name] => (Some((*name).to_owned()), None),
+        [name, sub] => (Some((*name).to_owned()), Some((*sub).to_owned())),
+        _ => return None,
+    };
+    if info.namespaced && namespace.is_none() && name.is_some() {
+        return None;
+    }
+    if let Some(sub) = &sub
+        && !info.has_subresource(sub)
+    {
+        return None;
+    }
+    if name.as_deref() == Some("") || namespace.as_deref() == Some("") {
+        return None;
+    }
+    Some(Target {
+        info,
+        namespace,
+        name,
+        sub,
+        watch_path,
+    })
+}
+
+async fn dispatch(state: &Arc<State>, req: &Req, t: Target) -> Result<Response<ResBody>, ApiError> {
+    let info = Arc::clone(&t.info);
+    let allowed = |verb: &str| {
+        if info.has_verb(verb) {
+            Ok(())
+        } else {
+            Err(ApiError::method_not_allowed(req.method.as_str()))
+        }
+    };
+    let watching = t.watch_path || req.flag("watch");
+    match (&req.method, &t.name, t.sub.as_deref()) {
+        (&Method::GET, None, _) if watching => {
+            allowed("watch")?;
+            watch::serve(state, req, &info, t.namespace.as_deref())
+        }
+        (&Method::GET, None, _) => {
+            allowed("list")?;
+            list(state, req, &info, t.namespace.as_deref())
+        }
+        (&Method::POST, None, _) => {
+            allowed("create")?;
+            let value = decode_body(req, &info)?;
+            let dry = dry_run(req)?;
+            let obj = create(state, &info, t.namespace.as_deref(), value, dry)?;
+            Ok(json_raw(StatusCode::CREATED, render(&obj.body, &info)))
+        }
+        (&Method::DELETE, None, _) => {
+            allowed("deletecollection")?;
+            delete_collection(state, req, &info, t.namespace.as_deref())
+        }
+        (&Method::GET, Some(name), None | Some("status")) => {
+            allowed("get")?;
+            let obj = get(state, &info, t.namespace.as_deref(), name)?;
+            Ok(json_raw(StatusCode::OK, render(&obj.body, &info)))
+        }
+        (&Method::PUT, Some(name), sub @ (None | Some("status"))) => {
+            allowed("update")?;
+            let value = decode_body(req, &info)?;
+            let dry = dry_run(req)?;
+            let mode = if sub.is_some() {
+                Mode::Status
+            } else {
+                Mode::Main
+            };
+            let obj = update(state, &info, t.namespace.as_deref(), name, value, mode, dry)?;
+            Ok(json_raw(StatusCode::OK, render(&obj.body, &info)))
+        }
+        (&Method::PATCH, Some(name), sub @ (None | Some("status"))) => {
+            allowed("patch")?;
+            let mode = if sub.is_some() {
+                Mode::Status
+            } else {
+                Mode::Main
+            };
+            patch_object(state, req, &info, t.namespace.as_deref(), name, mode)
+        }
+        (&Method::DELETE, Some(name), None) => {
+            allowed("delete")?;
+            delete(state, req, &info, t.namespace.as_deref(), name)
+        }
+        (_, Some(_), Some(sub)) => Err(ApiError::new(
+            405,
+            "MethodNotAllowed",
+            format!(
+                "kubecto-testserver does not serve {} on the {sub} subresource of {}",
+                req.method, info.plural
+            ),
+            None,
+        )),
+        _ => Err(ApiError::method_not_allowed(req.method.as_str())),
+    }
+}
+
+/// `{"kind":K,"apiVersion":V,` + the stored body (which has neither).
+pub(crate) fn render(body: &Bytes, info: &ResourceInfo) -> Bytes {
+    let head = format!(
+        "{{\"kind\":{},\"apiVersion\":{}",
+        json!(info.kind),
+        json!(info.api_version())
+    );
+    let mut out = Vec::with_capacity(head.len() + body.len() + 1);
+    out.extend_from_slice(head.as_bytes());
+    if body.len() > 2 {
+        out.push(b',');
+        out.extend_from_slice(&body[1..]);
+    } else {
+        out.push(b'}');
+    }
+    Bytes::from(out)
+}
+
+fn decode_body(req: &Req, info: &ResourceInfo) -> Result<Value, ApiError> {
+    let ct = req
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    let parsed: Result<Value, String> = match ct {
+        "" | "application/json" | "*/*" => {
+            serde_json::from_slice(&req.body).map_err(|e| e.to_string())
+        }
+        "application/yaml" => serde_yaml::from_slice(&req.body).map_err(|e| e.to_string()),
+        other => return Err(ApiError::unsupported_media_type(other)),
+    };
+    let value = parsed.map_err(|e| {
+        let excerpt = String::from_utf8_lossy(&req.body[..req.body.len().min(200)]).into_owned();
+        ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e} ({excerpt})",
+            info.kind
+        ))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): the body is not a JSON object",
+            info.kind
+        )));
+    }
+    Ok(value)
+}
+
+fn dry_run(req: &Req) -> Result<bool, ApiError> {
+    let mut dry = false;
+    for (k, v) in &req.query {
+        if k == "dryRun" {
+            if v != "All" {
+                return Err(ApiError::new(
+                    422,
+                    "Invalid",
+                    format!("dryRun: Unsupported value: {v:?}: supported values: \"All\""),
+                    None,
+                ));
+            }
+            dry = true;
+        }
+    }
+    Ok(dry)
+}
+
+/// Check `kind`/`apiVersion` in a request body against the URL's resource, then drop them.
+fn check_type(info: &ResourceInfo, value: &mut Value) -> Result<(), ApiError> {
+    let Some(map) = value.as_object_mut() else {
+        return Err(ApiError::bad_request("the body is not a JSON object"));
+    };
+    let kind = map.remove("kind");
+    let api_version = map.remove("apiVersion");
+    let excerpt = || {
+        let s = Value::Object(map.clone()).to_string();
+        s.chars().take(120).collect::<String>()
+    };
+    match kind.as_ref().and_then(Value::as_str) {
+        None | Some("") => {
+            return Err(ApiError::bad_request(format!(
+                "Object 'Kind' is missing in '{}'",
+                excerpt()
+            )));
+        }
+        Some(k) if k != info.kind => {
+            return Err(ApiError::bad_request(format!(
+                "the kind in the data ({k}) does not match the expected kind ({})",
+                info.kind
+            )));
+        }
+        _ => {}
+    }
+    match api_version.as_ref().and_then(Value::as_str) {
+        None | Some("") => Err(ApiError::bad_request(format!(
+            "Object 'apiVersion' is missing in '{}'",
+            excerpt()
+        ))),
+        Some(v) if v != info.api_version() => Err(ApiError::bad_request(format!(
+            "the API version in the data ({v}) does not match the expected API version ({})",
+            info.api_version()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn meta_mut(value: &mut Value) -> Result<&mut Map<String, Value>, ApiError> {
+    if value.get("metadata").is_none() || value["metadata"].is_null() {
+        value["metadata"] = json!({});
+    }
+    value["metadata"]
+        .as_object_mut()
+        .ok_or_else(|| ApiError::bad_request("metadata must be an object"))
+}
+
+fn str_field<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(v, |v, k| v.get(k))
+        .and_then(Value::as_str)
+}
+
+fn collection(info: &ResourceInfo) -> Arc<str> {
+    Arc::from(info.storage_key())
+}
+
+fn key(info: &ResourceInfo, namespace: Option<&str>, name: &str) -> ObjKey {
+    let ns = if info.namespaced {
+        namespace.unwrap_or_default()
+    } else {
+        ""
+    };
+    (ns.to_owned(), name.to_owned())
+}
+
+fn get(
+    state: &State,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<Arc<Obj>, ApiError> {
+    state
+        .store
+        .get(&info.storage_key(), &key(info, namespace, name))
+        .ok_or_else(|| ApiError::not_found(&info.plural, &info.group, name))
+}
+
+/// Create an object: validation, server-set fields and defaults, then the store.
+pub(crate) fn create(
+    state: &State,
+    info: &ResourceInfo,
+    url_namespace: Option<&str>,
+    mut value: Value,
+    dry_run: bool,
+) -> Result<Arc<Obj>, ApiError> {
+    check_type(info, &mut value)?;
+    let meta = meta_mut(&mut value)?;
+    // Namespace: the URL's, which the body may repeat but not contradict.
+    let body_ns = meta
+        .get("namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if info.namespaced {
+        let url_ns = url_namespace.unwrap_or_default();
+        if !body_ns.is_empty() && body_ns != url_ns {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        if url_ns.is_empty() {
+            return Err(ApiError::bad_request(
+                "a namespace is required to create this resource",
+            ));
+        }
+        meta.insert("namespace".into(), json!(url_ns));
+    } else {
+        meta.remove("namespace");
+    }
+    // Name, possibly generated.
+    let mut name = meta
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if name.is_empty()
+        && let Some(prefix) = meta.get("generateName").and_then(Value::as_str)
+        && !prefix.is_empty()
+    {
+        name = format!("{prefix}{}", meta::random_suffix());
+        meta.insert("name".into(), json!(name));
+    }
+    if let Err((reason, message)) = meta::validate_name(&info.group, &info.plural, &name) {
+        return Err(ApiError::invalid(
+            &info.kind,
+            &info.group,
+            &name,
+            &[("metadata.name".into(), reason, message)],
+        ));
+    }
+    // Server-owned metadata.
+    for k in [
+        "resourceVersion",
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+        "managedFields",
+        "generation",
+    ] {
+        meta.remove(k);
+    }
+    meta.insert("uid".into(), json!(meta::new_uid()));
+    meta.insert("creationTimestamp".into(), json!(meta::now_rfc3339()));
+    if info.has_subresource("status") {
+        if let Some(m) = value.as_object_mut() {
+            m.remove("status");
+        }
+    }
+    defaults::apply(&info.group, &info.kind, &mut value, || state.service_ip());
+    if defaults::has_generation(&info.group, &info.kind, &value)
+        && let Ok(meta) = meta_mut(&mut value)
+    {
+        meta.insert("generation".into(), json!(1));
+    }
+    let value = normalize(value);
+    // The namespace must exist (and not be terminating).
+    if info.namespaced {
+        let ns = url_namespace.unwrap_or_default();
+        if state
+            .store
+            .get(NAMESPACES, &(String::new(), ns.to_owned()))
+            .is_none()
+        {
+            return Err(ApiError::not_found("namespaces", "", ns));
+        }
+    }
+    if dry_run {
+        return Ok(Arc::new(Obj::from_value(&value, state.store.current_rv())));
+    }
+    state.store.create(&collection(info), value, || {
+        ApiError::already_exists(&info.plural, &info.group, &name)
+    })
+}
+
+/// Order an object's keys as kube-apiserver writes them: metadata first, its
+/// fields in Go struct order, the rest as given.
+fn normalize(value: Value) -> Value {
+    const META_ORDER: &[&str] = &[
+        "name",
+        "generateName",
+        "namespace",
+        "selfLink",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
+    ];
+    let Value::Object(mut map) = value else {
+        return value;
+    };
+    let mut out = Map::new();
+    if let Some(Value::Object(mut meta)) = map.remove("metadata") {
+        let mut m = Map::new();
+        for k in META_ORDER {
+            if let Some(v) = meta.remove(*k) {
+                m.insert((*k).to_owned(), v);
+            }
+        }
+        m.extend(meta);
+        out.insert("metadata".into(), Value::Object(m));
+    }
+    let status = map.remove("status");
+    out.extend(map);
+    if let Some(s) = status {
+        out.insert("status".into(), s);
+    }
+    Value::Object(out)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Main,
+    Status,
+}
+
+/// Build the object an update writes from the current object and the sent one.
+fn merge_update(info: &ResourceInfo, current: &Value, mut sent: Value, mode: Mode) -> Value {
+    let has_status = info.has_subresource("status");
+    if let Some(meta) = sent.get_mut("metadata").and_then(Value::as_object_mut) {
+        for k in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+            "namespace",
+            "name",
+            "managedFields",
+        ] {
+            match current["metadata"].get(k) {
+                Some(v) => meta.insert(k.to_owned(), v.clone()),
+                None => meta.remove(k),
+            };
+        }
+    }
+    let Some(map) = sent.as_object_mut() else {
+        return current.clone();
+    };
+    match mode {
+        Mode::Main if has_status => match current.get("status") {
+            Some(s) => {
+                map.insert("status".into(), s.clone());
+            }
+            None => {
+                map.remove("status");
+            }
+        },
+        Mode::Main => {}
+        Mode::Status => {
+            // Only status (and user metadata) change through /status.
+            let status = map.remove("status");
+            let metadata = map.remove("metadata");
+            map.clear();
+            if let Some(cur) = current.as_object() {
+                for (k, v) in cur {
+                    map.insert(k.clone(), v.clone());
+                }
+            }
+            if let Some(m) = metadata {
+                map.insert("metadata".into(), m);
+            }
+            match status {
+                Some(s) => map.insert("status".into(), s),
+                None => map.remove("status"),
+            };
+        }
+    }
+    // Generation moves when anything but metadata and status changes.
+    if current["metadata"].get("generation").is_some() {
+        let strip = |v: &Value| {
+            let mut v = v.clone();
+            if let Some(m) = v.as_object_mut() {
+                m.remove("metadata");
+                m.remove("status");
+            }
+            v
+        };
+        if strip(&sent) != strip(current) {
+            let g = current["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
+            sent["metadata"]["generation"] = json!(g);
+        }
+    }
+    normalize(sent)
+}
+
+/// Compare two objects ignoring `metadata.resourceVersion`.
+fn same_object(a: &Value, b: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("resourceVersion");
+        }
+        v
+    };
+    strip(a) == strip(b)
+}
+
+fn update(
+    state: &State,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+    name: &str,
+    mut value: Value,
+    mode: Mode,
+    dry_run: bool,
+) -> Result<Arc<Obj>, ApiError> {
+    check_type(info, &mut value)?;
+    let meta = meta_mut(&mut value)?;
+    let sent_name = meta.get("name").and_then(Value::as_str).unwrap_or_default();
+    if sent_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({sent_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    if info.namespaced {
+        let sent_ns = meta
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !sent_ns.is_empty() && Some(sent_ns) != namespace {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+    }
+    write_update(
+        state,
+        info,
+        namespace,
+        name,
+        dry_run,
+        move |_, _| Ok(value),
+        mode,
+    )
+}
+
+/// The shared read-modify-write of update and patch.
+fn write_update(
+    state: &State,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+    name: &str,
+    dry_run: bool,
+    make: impl FnOnce(&Obj, &Value) -> Result<Value, ApiError>,
+    mode: Mode,
+) -> Result<Arc<Obj>, ApiError> {
+    let k = key(info, namespace, name);
+    let on_missing = || ApiError::not_found(&info.plural, &info.group, name);
+    let mut preview = None;
+    let (obj, _, _) = state
+        .store
+        .update(&collection(info), &k, on_missing, |cur, cur_val| {
+            let sent = make(cur, &cur_val)?;
+            if let Some(rv) = str_field(&sent, &["metadata", "resourceVersion"])
+                && !rv.is_empty()
+                && rv != cur.rv.to_string()
+            {
+                return Err(ApiError::conflict(&info.plural, &info.group, name));
+            }
+            let next = merge_update(info, &cur_val, sent, mode);
+            if same_object(&next, &cur_val) {
+                return Ok(Update::Unchanged);
+            }
+            if dry_run {
+                preview = Some(next);
+                return Ok(Update::Unchanged);
+            }
+            let terminating = next["metadata"].get("deletionTimestamp").is_some();
+            let no_finalizers = next["metadata"]["finalizers"]
+                .as_array()
+                .is_none_or(|f| f.is_empty());
+            Ok(if terminating && no_finalizers {
+                Update::Remove(next)
+            } else {
+                Update::Write(next)
+            })
+        })?;
+    Ok(match preview {
+        Some(v) => Arc::new(Obj::from_value(&v, obj.rv)),
+        None => obj,
+    })
+}
+
+fn patch_object(
+    state: &State,
+    req: &Req,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+    name: &str,
+    mode: Mode,
+) -> Result<Response<ResBody>, ApiError> {
+    let ct = req
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let is_apply = ct == "application/apply-patch+yaml" || ct == "application/apply-patch+cbor";
+    if !matches!(
+        ct.as_str(),
+        "application/json-patch+json"
+            | "application/merge-patch+json"
+            | "application/strategic-merge-patch+json"
+    ) && !is_apply
+    {
+        return Err(ApiError::unsupported_media_type(&ct));
+    }
+    if is_apply && req.param("fieldManager").is_none_or(str::is_empty) {
+        return Err(ApiError::new(
+            422,
+            "Invalid",
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+            None,
+        ));
+    }
+    if !is_apply && req.param("force").is_some() {
+        return Err(ApiError::new(
+            422,
+            "Invalid",
+            "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch",
+            None,
+        ));
+    }
+    let dry = dry_run(req)?;
+    let patch_doc: Value = if is_apply {
+        serde_yaml::from_slice(&req.body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
+    } else {
+        serde_json::from_slice(&req.body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?
+    };
+    // Server-side apply of an object that does not exist yet creates it.
+    if is_apply && mode == Mode::Main && get(state, info, namespace, name).is_err() {
+        let mut value = patch_doc.clone();
+        if str_field(&value, &["metadata", "name"]).is_some_and(|n| n != name) {
+            return Err(ApiError::bad_request(
+                "the name of the object does not match the name on the URL",
+            ));
+        }
+        meta_mut(&mut value)?.insert("name".into(), json!(name));
+        let obj = create(state, info, namespace, value, dry)?;
+        return Ok(json_raw(StatusCode::CREATED, render(&obj.body, info)));
+    }
+    let kind = info.kind.clone();
+    let api_version = info.api_version();
+    let obj = write_update(
+        state,
+        info,
+        namespace,
+        name,
+        dry,
+        |_, cur| {
+            let mut full_cur = json!({"kind": kind, "apiVersion": api_version});
+            if let (Some(m), Some(c)) = (full_cur.as_object_mut(), cur.as_object()) {
+                m.extend(c.clone());
+            }
+            let mut patched = match ct.as_str() {
+                "application/json-patch+json" => {
+                    patch::json_patch(&full_cur, &patch_doc).map_err(patch_error)?
+                }
+                "application/merge-patch+json" => {
+                    if !patch_doc.is_object() {
+                        return Err(ApiError::bad_request("a merge patch must be a JSON object"));
+                    }
+                    let mut v = full_cur;
+                    patch::merge_patch(&mut v, &patch_doc);
+                    v
+                }
+                "application/strategic-merge-patch+json" => {
+                    patch::strategic_merge_patch(&full_cur, &patch_doc, &|_| None)
+                        .map_err(patch_error)?
+                }
+                // Server-side apply, approximated as a merge of the applied configuration.
+                _ => {
+                    let mut v = full_cur;
+                    patch::merge_patch(&mut v, &patch_doc);
+                    v
+                }
+            };
+            if let Some(m) = patched.as_object_mut() {
+                m.remove("kind");
+                m.remove("apiVersion");
+            }
+            Ok(patched)
+        },
+        mode,
+    )?;
+    Ok(json_raw(StatusCode::OK, render(&obj.body, info)))
+}
+
+fn patch_error(e: patch::PatchError) -> ApiError {
+    match e {
+        patch::PatchError::Invalid(m) => ApiError::new(422, "Invalid", m, None),
+        patch::PatchError::BadRequest(m) => ApiError::bad_request(m),
+        patch::PatchError::Conflict(m) => ApiError::new(409, "Conflict", m, None),
+        patch::PatchError::Internal(m) => ApiError::internal(m),
+    }
+}
+
+/// `DeleteOptions` from the body and the query.
+struct DeleteOpts {
+    uid: Option<String>,
+    resource_version: Option<String>,
+    dry_run: bool,
+}
+
+fn delete_opts(req: &Req) -> Result<DeleteOpts, ApiError> {
+    let body: Value = if req.body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(&req.body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
+    };
+    let pre = &body["preconditions"];
+    let body_dry = body["dryRun"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|v| v == "All"));
+    Ok(DeleteOpts {
+        uid: pre["uid"].as_str().map(str::to_owned),
+        resource_version: pre["resourceVersion"].as_str().map(str::to_owned),
+        dry_run: dry_run(req)? || body_dry,
+    })
+}
+
+fn delete(
+    state: &State,
+    req: &Req,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<Response<ResBody>, ApiError> {
+    let opts = delete_opts(req)?;
+    if info.group.is_empty() && info.plural == "namespaces" && !opts.dry_run {
+        delete_namespace_contents(state, name);
+    }
+    let (obj, kind) = delete_one(state, info, namespace, name, &opts)?;
+    let returns_object = kind != EventType::Deleted
+        || (info.group.is_empty() && matches!(info.plural.as_str(), "pods" | "namespaces"));
+    if returns_object {
+        Ok(json_raw(StatusCode::OK, render(&obj.body, info)))
+    } else {
+        Ok(json_value(
+            StatusCode::OK,
+            &delete_success(&info.plural, &info.group, name, &obj.uid),
+        ))
+    }
+}
+
+fn delete_one(
+    state: &State,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+    name: &str,
+    opts: &DeleteOpts,
+) -> Result<(Arc<Obj>, EventType), ApiError> {
+    let k = key(info, namespace, name);
+    let on_missing = || ApiError::not_found(&info.plural, &info.group, name);
+    let mut preview = None;
+    let (obj, kind, _) = state.store.update(&collection(info), &k, on_missing, |cur, cur_val| {
+        if let Some(uid) = &opts.uid
+            && *uid != cur.uid
+        {
+            return Err(ApiError::new(
+                409,
+                "Conflict",
+                format!(
+                    "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    crate::status::qualified(&info.plural, &info.group),
+                    cur.uid
+                ),
+                None,
+            ));
+        }
+        if let Some(rv) = &opts.resource_version
+            && *rv != cur.rv.to_string()
+        {
+            return Err(ApiError::new(
+                409,
+                "Conflict",
+                format!(
+                    "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                    crate::status::qualified(&info.plural, &info.group),
+                    cur.rv
+                ),
+                None,
+            ));
+        }
+        let mut next = cur_val.clone();
+        let has_finalizers = next["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+        if has_finalizers && next["metadata"].get("deletionTimestamp").is_some() {
+            return Ok(Update::Unchanged);
+        }
+        let graceful = has_finalizers || (info.group.is_empty() && info.plural == "pods");
+        if graceful {
+            next["metadata"]["deletionTimestamp"] = json!(meta::now_rfc3339());
+            next["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            if let Some(g) = next["metadata"]["generation"].as_i64() {
+                next["metadata"]["generation"] = json!(g + 1);
+            }
+        }
+        if info.group.is_empty() && info.plural == "namespaces" {
+            next["status"]["phase"] = json!("Terminating");
+        }
+        let next = normalize(next);
+        if opts.dry_run {
+            preview = Some(next);
+            return Ok(Update::Unchanged);
+        }
+        Ok(if has_finalizers { Update::Write(next) } else { Update::Remove(next) })
+    })?;
+    Ok(match preview {
+        Some(v) => (Arc::new(Obj::from_value(&v, obj.rv)), EventType::Deleted),
+        None => (obj, kind),
+    })
+}
+
+/// Namespace deletion removes everything in the namespace (the namespace
+/// controller's job in a real cluster), ignoring finalizers.
+fn delete_namespace_contents(state: &State, namespace: &str) {
+    for (col, keys) in state.store.collections_with_namespace(namespace) {
+        for k in keys {
+            let _ = state.store.update(
+                &col,
+                &k,
+                || ApiError::internal("gone"),
+                |_, v| Ok(Update::Remove(v)),
+            );
+        }
+    }
+}
+
+fn delete_collection(
+    state: &State,
+    req: &Req,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+) -> Result<Response<ResBody>, ApiError> {
+    let opts = delete_opts(req)?;
+    let (labels, fields) = selectors(req, info)?;
+    let (_, items) = state
+        .store
+        .list(&info.storage_key(), namespace, None)
+        .map_err(expired_rv)?;
+    let mut deleted = Vec::new();
+    for item in items
+        .iter()
+        .filter(|o| matches_selectors(o, &labels, &fields, info))
+    {
+        match delete_one(state, info, Some(&item.namespace), &item.name, &opts) {
+            Ok((obj, _)) => deleted.push(obj),
+            Err(e) if e.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let rv = state.store.current_rv();
+    Ok(list_response(info, rv, None, None, deleted))
+}
+
+fn expired_rv(oldest: u64) -> ApiError {
+    ApiError::expired(format!(
+        "too old resource version (oldest available: {oldest})"
+    ))
+}
+
+/// Parse `labelSelector` and `fieldSelector`.
+pub(crate) fn selectors(
+    req: &Req,
+    info: &ResourceInfo,
+) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let labels = LabelSelector::parse(req.param("labelSelector").unwrap_or_default())
+        .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
+    let fields = FieldSelector::parse(req.param("fieldSelector").unwrap_or_default())
+        .map_err(|e| ApiError::bad_request(format!("invalid field selector: {e}")))?;
+    fields
+        .validate(&info.group, &info.plural)
+        .map_err(ApiError::bad_request)?;
+    Ok((labels, fields))
+}
+
+/// Does a stored object pass both selectors?
+pub(crate) fn matches_selectors(
+    obj: &Obj,
+    labels: &LabelSelector,
+    fields: &FieldSelector,
+    info: &ResourceInfo,
+) -> bool {
+    (labels.is_empty() || labels.matches(obj.labels.as_ref()))
+        && (fields.is_empty() || fields.matches(&info.group, &info.plural, &obj.value()))
+}
+
+/// The continue token: which snapshot, and the last key returned.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ContinueToken {
+    v: String,
+    rv: u64,
+    start: String,
+}
+
+fn encode_continue(rv: u64, last: &ObjKey) -> String {
+    use base64::Engine as _;
+    let token = ContinueToken {
+        v: "meta.k8s.io/v1".into(),
+        rv,
+        start: format!("{}/{}\u{0}", last.0, last.1),
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(&token).unwrap_or_default())
+}
+
+fn decode_continue(s: &str) -> Result<(u64, ObjKey), ApiError> {
+    use base64::Engine as _;
+    let bad = |why: &str| ApiError::bad_request(format!("continue key is not valid: {why}"));
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s.trim_end_matches('='))
+        .map_err(|_| bad("not base64"))?;
+    let token: ContinueToken =
+        serde_json::from_slice(&raw).map_err(|_| bad("not a continue token"))?;
+    if token.v != "meta.k8s.io/v1" {
+        return Err(bad(
+            "incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+        ));
+    }
+    let start = token
+        .start
+        .strip_suffix('\u{0}')
+        .ok_or_else(|| bad("malformed start key"))?;
+    let (ns, name) = start
+        .split_once('/')
+        .ok_or_else(|| bad("malformed start key"))?;
+    Ok((token.rv, (ns.to_owned(), name.to_owned())))
+}
+
+fn parse_rv(s: &str) -> Result<u64, ApiError> {
+    s.parse()
+        .map_err(|_| ApiError::bad_request(format!("invalid resource version: {s:?}")))
+}
+
+fn list(
+    state: &State,
+    req: &Req,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+) -> Result<Response<ResBody>, ApiError> {
+    let (labels, fields) = selectors(req, info)?;
+    let limit = match req.param("limit") {
+        None | Some("") => None,
+        Some(l) => match l.parse::<i64>() {
+            Ok(n) if n > 0 => Some(n as usize),
+            Ok(_) => None,
+            Err(_) => return Err(ApiError::bad_request(format!("invalid limit: {l:?}"))),
+        },
+    };
+    let (at, after) = match req.param("continue").filter(|c| !c.is_empty()) {
+        Some(token) => {
+            let (rv, start) = decode_continue(token)?;
+            (Some(rv), Some(start))
+        }
+        None => match (
+            req.param("resourceVersion").filter(|r| !r.is_empty()),
+            req.param("resourceVersionMatch"),
+        ) {
+            (Some(rv), Some("Exact")) => (Some(parse_rv(rv)?), None),
+            (Some(rv), _) => {
+                parse_rv(rv)?;
+                (None, None)
+            }
+            (None, Some(m)) if !m.is_empty() => {
+                return Err(ApiError::new(
+                    422,
+                    "Invalid",
+                    "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
+                    None,
+                ));
+            }
+            _ => (None, None),
+        },
+    };
+    let (rv, items) = state.store.list(&info.storage_key(), namespace, at).map_err(|_| {
+        if after.is_some() {
+            ApiError::expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.")
+        } else {
+            ApiError::expired(format!("too old resource version: {} ({})", at.unwrap_or_default(), state.store.current_rv()))
+        }
+    })?;
+    let selected = !labels.is_empty() || !fields.is_empty();
+    let mut matching = items
+        .into_iter()
+        .filter(|o| {
+            after.as_ref().is_none_or(|a| {
+                (o.namespace.as_str(), o.name.as_str()) > (a.0.as_str(), a.1.as_str())
+            })
+        })
+        .filter(|o| matches_selectors(o, &labels, &fields, info));
+    let page: Vec<Arc<Obj>> = match limit {
+        Some(n) => matching.by_ref().take(n).collect(),
+        None => matching.by_ref().collect(),
+    };
+    let rest: Vec<Arc<Obj>> = matching.collect();
+    let (cont, remaining) = match page.last() {
+        Some(last) if !rest.is_empty() => (
+            Some(encode_continue(rv, &last.key())),
+            if selected { None } else { Some(rest.len()) },
+        ),
+        _ => (None, None),
+    };
+    Ok(list_response(info, rv, cont, remaining, page))
+}
+
+fn list_response(
+    info: &ResourceInfo,
+    rv: u64,
+    cont: Option<String>,
+    remaining: Option<usize>,
+    items: Vec<Arc<Obj>>,
+) -> Response<ResBody> {
+    let mut meta = Map::new();
+    meta.insert("resourceVersion".into(), json!(rv.to_string()));
+    if let Some(c) = cont {
+        meta.insert("continue".into(), json!(c));
+    }
+    if let Some(r) = remaining {
+        meta.insert("remainingItemCount".into(), json!(r));
+    }
+    let head = format!(
+        "{{\"kind\":{},\"apiVersion\":{},\"metadata\":{},\"items\":[",
+        json!(format!("{}List", info.kind)),
+        json!(info.api_version()),
+        Value::Object(meta)
+    );
+    let body = ListBody::new(Bytes::from(head), items, Bytes::from_static(b"]}"));
+    let mut res = Response::new(http_body_util::BodyExt::boxed_unsync(body));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+// ---- responses ----
+
+/// A JSON body that is already serialized.
+pub(crate) fn json_raw(code: StatusCode, body: Bytes) -> Response<ResBody> {
+    let mut res = Response::new(full(body));
+    *res.status_mut() = code;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
+    res
+}
+
+/// A JSON body.
+pub(crate) fn json_value(code: StatusCode, v: &Value) -> Response<ResBody> {
+    json_raw(code, Bytes::from(serde_json::to_vec(v).unwrap_or_default()))
+}
+
+/// A `Status` error response.
+pub(crate) fn error(e: &ApiError) -> Response<ResBody> {
+    json_value(
+        StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        &e.body,
+    )
+}
+
+fn text(code: StatusCode, body: &'static str) -> Response<ResBody> {
+    let mut res = Response::new(full(Bytes::from_static(body.as_bytes())));
+    *res.status_mut() = code;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}
+
+/// What kube-apiserver answers for a path it does not route at all.
+pub(crate) fn page_not_found() -> Response<ResBody> {
+    text(StatusCode::NOT_FOUND, "404 page not found\n")
+}

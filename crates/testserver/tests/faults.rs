@@ -1,0 +1,102 @@
+//! Fault injection: each test names the fault and what the client sees.
+
+mod common;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const CMS: &str = "/api/v1/namespaces/default/configmaps";
+
+#[tokio::test]
+async fn status_faults_carry_retry_after_and_run_out() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    server.inject(
+        Fault::status(429)
+            .retry_after("1")
+            .method("GET")
+            .path(CMS)
+            .times(2),
+    );
+    for _ in 0..2 {
+        let res = http.get(CMS).await;
+        assert_eq!(res.status, 429);
+        assert_eq!(res.header("retry-after"), "1");
+        assert_eq!(res.json()["reason"], "TooManyRequests");
+        assert_eq!(res.json()["details"]["retryAfterSeconds"], 1);
+    }
+    assert_eq!(http.get(CMS).await.status, 200);
+    assert_eq!(server.request_count("GET", CMS), 3);
+    // A POST does not match a GET fault.
+    server.inject(
+        Fault::status(503)
+            .retry_after("Fri, 27 Nov 2026 10:00:00 GMT")
+            .method("GET")
+            .path(CMS),
+    );
+    assert_eq!(http.post(CMS, &configmap("a")).await.status, 201);
+    let res = http.get(CMS).await;
+    assert_eq!(res.status, 503);
+    assert_eq!(res.header("retry-after"), "Fri, 27 Nov 2026 10:00:00 GMT");
+}
+
+#[tokio::test]
+async fn dropped_connection_gives_no_answer() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    server.inject(Fault::drop_connection().path("/api/v1/namespaces/*"));
+    let err = http.try_send("GET", CMS).await.unwrap_err();
+    assert!(!err.is_empty());
+    // The next request is answered.
+    assert_eq!(http.try_send("GET", CMS).await.unwrap().status, 200);
+    assert_eq!(server.request_count("GET", CMS), 2);
+}
+
+#[tokio::test]
+async fn truncated_body_fails_mid_response() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    for i in 0..20 {
+        server
+            .seed(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": format!("c{i}"), "namespace": "default"}}))
+            .unwrap();
+    }
+    server.inject(Fault::truncate_body(100).path(CMS));
+    let err = http.try_send("GET", CMS).await.unwrap_err();
+    assert!(!err.is_empty());
+    assert_eq!(http.try_send("GET", CMS).await.unwrap().status, 200);
+}
+
+#[tokio::test]
+async fn rechunked_body_arrives_whole_in_small_pieces() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    server.inject(Fault::rechunk(7).path("/version"));
+    let res = http.start("GET", "/version", &[], "").await;
+    let mut body = res.into_body();
+    let mut frames = Vec::new();
+    while let Some(f) = http_body_util::BodyExt::frame(&mut body).await {
+        frames.push(f.unwrap().into_data().unwrap());
+    }
+    assert!(frames.len() > 10, "{} frames", frames.len());
+    assert!(frames.iter().all(|f| f.len() <= 7));
+    let whole: Vec<u8> = frames.concat();
+    let v: serde_json::Value = serde_json::from_slice(&whole).unwrap();
+    assert_eq!(v["major"], "1");
+}
+
+#[tokio::test]
+async fn delay_slows_one_answer() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    server.inject(Fault::delay(Duration::from_millis(300)).path("/version"));
+    let t = Instant::now();
+    assert_eq!(http.get("/version").await.status, 200);
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    let t = Instant::now();
+    http.get("/version").await;
+    assert!(t.elapsed() < Duration::from_millis(300));
+    server.clear_requests();
+    assert!(server.requests().is_empty());
+}
