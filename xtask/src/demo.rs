@@ -1,0 +1,189 @@
+//! `cargo xtask demo`: the README's first command.
+//!
+//! Builds the `list_pods` example, starts the embedded kubecto-testserver seeded with
+//! the kube-system pods of `examples/manifests/`, writes a kubeconfig for it to a
+//! temporary file, runs the example with `--kubeconfig` pointing there (its output
+//! goes straight to stdout), shuts the server down, and exits with the example's
+//! status.
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+
+use kubecto_rest_core::{Config, RestClient};
+use kubecto_testserver::TestServer;
+use serde::Deserialize as _;
+use serde_json::Value;
+
+use crate::cargo;
+
+/// The pods the demo lists.
+const MANIFESTS: &str = include_str!("../../examples/manifests/kube-system-pods.yaml");
+
+pub(crate) fn run(args: &[String]) -> ExitCode {
+    if let Some(extra) = args.first() {
+        eprintln!("xtask demo: unexpected argument {extra:?} (demo takes none)");
+        return ExitCode::from(2);
+    }
+    match demo() {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("xtask demo: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn demo() -> Result<ExitCode, String> {
+    let example = build_example()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the tokio runtime: {e}"))?;
+    runtime.block_on(serve_and_run(example))
+}
+
+/// `cargo build --example list_pods -p kubecto-examples`, returning the executable.
+fn build_example() -> Result<PathBuf, String> {
+    eprintln!("xtask demo: building the list_pods example");
+    let output = cargo()
+        .args([
+            "build",
+            "--example",
+            "list_pods",
+            "-p",
+            "kubecto-examples",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("building list_pods failed ({})", output.status));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == "list_pods")
+        .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| "cargo built list_pods but did not report its executable".to_owned())
+}
+
+async fn serve_and_run(example: PathBuf) -> Result<ExitCode, String> {
+    let server = TestServer::start()
+        .await
+        .map_err(|e| format!("cannot start the test server: {e}"))?;
+    let result = seed_and_run(&server, example).await;
+    server.shutdown().await;
+    result
+}
+
+async fn seed_and_run(server: &TestServer, example: PathBuf) -> Result<ExitCode, String> {
+    let seeded = seed(server)
+        .await
+        .map_err(|e| format!("cannot seed examples/manifests/kube-system-pods.yaml: {e}"))?;
+    let dir = TempDir::new()?;
+    let kubeconfig = dir.0.join("kubeconfig");
+    server
+        .write_kubeconfig(&kubeconfig)
+        .map_err(|e| format!("cannot write {}: {e}", kubeconfig.display()))?;
+    eprintln!(
+        "xtask demo: test server at {} with {seeded} objects; running {} --kubeconfig {}\n",
+        server.url(),
+        display_name(&example),
+        kubeconfig.display()
+    );
+
+    // The example blocks on its own process; keep the server's runtime free.
+    let status = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&example)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .status()
+            .map_err(|e| format!("cannot run {}: {e}", example.display()))
+    })
+    .await
+    .map_err(|e| format!("the example's runner task failed: {e}"))??;
+
+    if status.success() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("\nxtask demo: list_pods failed ({status})");
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Create every object of [`MANIFESTS`] and give each pod the status its manifest
+/// shows. A create (like the server's seeding) resets a pod's status to `Pending`,
+/// as a real API server does; the kubelet then reports the real one through the
+/// `status` subresource, and so do we.
+async fn seed(server: &TestServer) -> Result<usize, String> {
+    let client = RestClient::for_config(&Config::new(server.url()))
+        .map_err(|e| format!("cannot build a client for the test server: {e}"))?;
+    let mut count = 0;
+    for document in serde_yaml::Deserializer::from_str(MANIFESTS) {
+        let object = Value::deserialize(document).map_err(|e| e.to_string())?;
+        if object.is_null() {
+            continue;
+        }
+        let wanted = object.get("status").cloned();
+        let mut stored = server.seed(object).map_err(|e| e.to_string())?;
+        count += 1;
+        let Some(status) = wanted else { continue };
+        if stored["kind"] != "Pod" || stored.get("status") == Some(&status) {
+            continue;
+        }
+        let namespace = stored["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_owned();
+        let name = stored["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        stored["status"] = status;
+        client
+            .put()
+            .namespace(&namespace)
+            .resource("pods")
+            .name(&name)
+            .sub_resource("status")
+            .json(&stored)
+            .send()
+            .await
+            .map_err(|e| format!("cannot set the status of pod {namespace}/{name}: {e}"))?;
+    }
+    Ok(count)
+}
+
+/// `target/debug/examples/list_pods` relative to the workspace when possible.
+fn display_name(path: &Path) -> String {
+    let root = crate::workspace_root();
+    path.strip_prefix(&root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// A unique temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<Self, String> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!("kubecto-demo-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
