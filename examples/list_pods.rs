@@ -57,7 +57,7 @@ async fn main() -> ExitCode {
 
 /// List the pods of kube-system with the kubeconfig at `kubeconfig`, writing the
 /// seed's table to `out`.
-async fn run(kubeconfig: &Path, out: &mut dyn Write) -> Result<(), Failure> {
+pub(crate) async fn run(kubeconfig: &Path, out: &mut dyn Write) -> Result<(), Failure> {
     // Load the kubeconfig's current context (clientcmd.BuildConfigFromFlags("", path)).
     let context = kubecto_config::load(Some(kubeconfig), &Overrides::default())?;
     let config = context
@@ -102,7 +102,7 @@ async fn run(kubeconfig: &Path, out: &mut dyn Write) -> Result<(), Failure> {
 
 /// Why listing failed.
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     /// The kubeconfig could not be loaded (its message names the file and field).
     Kubeconfig(kubecto_config::Error),
     /// The REST client could not be built (TLS material, proxy...).
