@@ -8,8 +8,8 @@
 //! and remember the first mistake until [`Request::send`]. Sending applies client-side rate
 //! limiting, the retry policy of [`retry`](RetryPolicy) (client-go's rules) and turns any
 //! non-2xx answer into [`Error::Api`] carrying the server's [`Status`]. A [`Response`] is
-//! decoded whole ([`Response::into`]), item by item (`Response::list_stream`), as a watch
-//! (`Request::watch`) or as raw chunks ([`Response::stream`]); `Pager` follows
+//! decoded whole ([`Response::into`]), item by item ([`Response::list_stream`]), as a watch
+//! ([`Request::watch`]) or as raw chunks ([`Response::stream`]); [`Pager`] follows
 //! `continue` tokens.
 //!
 //! Every other kubecto crate (dynamic, discovery, clientset) is a thin layer over this one;
@@ -42,14 +42,18 @@ mod backoff;
 mod client;
 mod config;
 mod error;
+mod list;
 mod observe;
+mod pager;
 mod params;
 mod request;
 mod response;
 mod retry;
+mod scan;
 mod status;
 mod throttle;
 mod tls;
+mod watch;
 
 pub use backoff::BackoffConfig;
 pub use client::{HttpClient, RequestBody, RestClient, RestClientBuilder};
@@ -58,7 +62,9 @@ pub use config::{
     GroupVersion, Impersonate, PemSource, RateLimit, SecretString, TlsConfig, default_user_agent,
 };
 pub use error::{BoxError, Error, Result, TransportKind};
+pub use list::{ListMeta, ListStream, ObjectList};
 pub use observe::{IgnoreWarnings, LogWarningsOnce, Metrics, RequestMetrics, WarningHandler};
+pub use pager::{DEFAULT_PAGE_SIZE, Pager};
 pub use params::{
     CreateOptions, DeleteOptions, GetOptions, ListOptions, PatchOptions, Preconditions,
     PropagationPolicy, UpdateOptions, WatchOptions,
@@ -67,3 +73,4 @@ pub use request::{PatchType, Request};
 pub use response::Response;
 pub use retry::{Attempt, DefaultRetryPolicy, Outcome, RetryPolicy, retry_after_header};
 pub use status::{Status, StatusCause, StatusDetails};
+pub use watch::{Bookmark, WatchEvent};

@@ -134,7 +134,7 @@ setters!(ListOptions {
     timeout_seconds: u64 => Some;
 });
 
-/// `metav1.ListOptions` for a WATCH (`watch=true` is added by `Request::watch`).
+/// `metav1.ListOptions` for a WATCH (`watch=true` is added by [`Request::watch`](crate::Request::watch)).
 #[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -101,7 +101,6 @@ pub struct Response {
     pub(crate) body: ResponseBody,
     method: Method,
     url: String,
-    #[allow(dead_code)] // read by watch and list streaming
     pub(crate) max_event_size: usize,
     pub(crate) deadline: Option<Instant>,
 }

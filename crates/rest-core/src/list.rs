@@ -1,0 +1,464 @@
+//! LIST bodies consumed item by item: a small state machine walks the top-level object,
+//! finds each element of `"items":[...]` with the incremental tokenizer, and decodes it from
+//! its own slice as soon as it is complete. Bytes already decoded are released, so a
+//! 10,000-pod list never sits in memory as one buffer.
+
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use http_body::Body;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::client::transport_error;
+use crate::error::Result;
+use crate::response::{Response, ResponseBody, decode_error};
+use crate::scan::{Scan, ValueScanner, is_ws};
+use crate::status::excerpt;
+use crate::watch::FrameError;
+
+/// `metav1.ListMeta`: where a list stands.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListMeta {
+    /// The resourceVersion the list was served at.
+    #[serde(default)]
+    pub resource_version: Option<String>,
+    /// The token for the next page; `None` or empty on the last page.
+    #[serde(default, rename = "continue")]
+    pub continue_token: Option<String>,
+    /// How many items remain after this page, when the server knows.
+    #[serde(default)]
+    pub remaining_item_count: Option<i64>,
+}
+
+impl ListMeta {
+    /// The continue token, if there is a next page.
+    pub fn next_page(&self) -> Option<&str> {
+        self.continue_token.as_deref().filter(|c| !c.is_empty())
+    }
+}
+
+/// A whole list: its metadata and items.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObjectList<T> {
+    /// The list's metadata (of the last page, for a paged list).
+    pub metadata: ListMeta,
+    /// The items.
+    pub items: Vec<T>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Items,
+    Metadata,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Start,
+    /// After `{` or a member: expect a key, `,` or `}`.
+    Member {
+        first: bool,
+    },
+    KeyString,
+    Colon(Key),
+    Value(Key),
+    /// Inside `items`: expect an item, `,` or `]`.
+    Items {
+        first: bool,
+    },
+    Item,
+    Done,
+}
+
+/// What the parser found.
+#[derive(Debug)]
+pub(crate) enum Token {
+    Item(Bytes, u64),
+    Meta(Bytes, u64),
+}
+
+/// The list body parser, fed chunks as they arrive.
+#[derive(Debug)]
+pub(crate) struct ListParser {
+    buf: BytesMut,
+    consumed: u64,
+    state: State,
+    scanner: ValueScanner,
+    scanned: usize,
+    max_item: usize,
+}
+
+impl ListParser {
+    pub(crate) fn new(max_item: usize) -> Self {
+        Self {
+            buf: BytesMut::new(),
+            consumed: 0,
+            state: State::Start,
+            scanner: ValueScanner::default(),
+            scanned: 0,
+            max_item,
+        }
+    }
+
+    pub(crate) fn push(&mut self, chunk: &[u8]) {
+        self.buf.extend_from_slice(chunk);
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    fn error(&self, message: impl Into<String>) -> FrameError {
+        FrameError {
+            offset: self.consumed,
+            message: message.into(),
+            excerpt: excerpt(&self.buf, 200),
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.buf.advance(n);
+        self.consumed += n as u64;
+    }
+
+    /// Skips whitespace; the next byte, if buffered.
+    fn peek(&mut self) -> Option<u8> {
+        let ws = self.buf.iter().take_while(|b| is_ws(**b)).count();
+        self.advance(ws);
+        self.buf.first().copied()
+    }
+
+    /// Scans the value at the head of the buffer; `Some(bytes, offset)` once complete.
+    fn take_value(&mut self) -> std::result::Result<Option<(Bytes, u64)>, FrameError> {
+        if self.scanned == 0 && self.peek().is_none() {
+            return Ok(None);
+        }
+        match self.scanner.scan(&self.buf, self.scanned) {
+            Scan::Complete(end) => {
+                let offset = self.consumed;
+                let bytes = self.buf.split_to(end).freeze();
+                self.consumed += end as u64;
+                self.scanner = ValueScanner::default();
+                self.scanned = 0;
+                Ok(Some((bytes, offset)))
+            }
+            Scan::Incomplete => {
+                self.scanned = self.buf.len();
+                if self.buf.len() > self.max_item {
+                    Err(self.error(format!(
+                        "one list item or field is larger than the limit of {} bytes",
+                        self.max_item
+                    )))
+                } else {
+                    Ok(None)
+                }
+            }
+        }
+    }
+
+    /// The next item or metadata; `Ok(None)` when more bytes are needed or the list ended.
+    pub(crate) fn next(&mut self) -> std::result::Result<Option<Token>, FrameError> {
+        loop {
+            match self.state {
+                State::Start => match self.peek() {
+                    None => return Ok(None),
+                    Some(b'{') => {
+                        self.advance(1);
+                        self.state = State::Member { first: true };
+                    }
+                    Some(_) => return Err(self.error("a list must be a JSON object")),
+                },
+                State::Member { first } => match self.peek() {
+                    None => return Ok(None),
+                    Some(b'}') => {
+                        self.advance(1);
+                        self.state = State::Done;
+                    }
+                    Some(b',') if !first => {
+                        self.advance(1);
+                        self.state = State::KeyString;
+                    }
+                    Some(b'"') if first => self.state = State::KeyString,
+                    Some(_) => return Err(self.error("expected a key, ',' or '}' in the list")),
+                },
+                State::KeyString => {
+                    if self.scanned == 0 {
+                        match self.peek() {
+                            None => return Ok(None),
+                            Some(b'"') => {}
+                            Some(_) => return Err(self.error("expected a key in the list")),
+                        }
+                    }
+                    let Some((raw, _)) = self.take_value()? else {
+                        return Ok(None);
+                    };
+                    let key = if raw.contains(&b'\\') {
+                        serde_json::from_slice::<String>(&raw)
+                            .map_err(|e| self.error(format!("invalid key: {e}")))?
+                    } else {
+                        String::from_utf8_lossy(&raw[1..raw.len() - 1]).into_owned()
+                    };
+                    let key = match key.as_str() {
+                        "items" => Key::Items,
+                        "metadata" => Key::Metadata,
+                        _ => Key::Other,
+                    };
+                    self.state = State::Colon(key);
+                }
+                State::Colon(key) => match self.peek() {
+                    None => return Ok(None),
+                    Some(b':') => {
+                        self.advance(1);
+                        self.state = State::Value(key);
+                    }
+                    Some(_) => return Err(self.error("expected ':' in the list")),
+                },
+                State::Value(Key::Items) if self.scanned == 0 => match self.peek() {
+                    None => return Ok(None),
+                    Some(b'[') => {
+                        self.advance(1);
+                        self.state = State::Items { first: true };
+                    }
+                    // `"items": null` and anything else are skipped as a plain value.
+                    Some(_) => self.state = State::Value(Key::Other),
+                },
+                State::Value(key) => {
+                    let Some((value, offset)) = self.take_value()? else {
+                        return Ok(None);
+                    };
+                    self.state = State::Member { first: false };
+                    if key == Key::Metadata {
+                        return Ok(Some(Token::Meta(value, offset)));
+                    }
+                }
+                State::Items { first } => match self.peek() {
+                    None => return Ok(None),
+                    Some(b']') => {
+                        self.advance(1);
+                        self.state = State::Member { first: false };
+                    }
+                    Some(b',') if !first => {
+                        self.advance(1);
+                        self.state = State::Item;
+                    }
+                    Some(_) if first => self.state = State::Item,
+                    Some(_) => return Err(self.error("expected ',' or ']' between list items")),
+                },
+                State::Item => {
+                    let Some((value, offset)) = self.take_value()? else {
+                        return Ok(None);
+                    };
+                    self.state = State::Items { first: false };
+                    return Ok(Some(Token::Item(value, offset)));
+                }
+                State::Done => {
+                    return match self.peek() {
+                        None => Ok(None),
+                        Some(_) => Err(self.error("unexpected data after the list")),
+                    };
+                }
+            }
+        }
+    }
+
+    /// At the end of the body: an error unless the list was complete.
+    pub(crate) fn finish(&mut self) -> std::result::Result<(), FrameError> {
+        if self.is_done() && self.peek().is_none() {
+            Ok(())
+        } else {
+            Err(self.error(format!(
+                "the list body ended early, at byte {}",
+                self.consumed + self.buf.len() as u64
+            )))
+        }
+    }
+}
+
+/// The items of a LIST response, decoded one at a time as the body arrives.
+/// [`metadata`](Self::metadata) is filled in when the list's `metadata` has been read
+/// (the API server sends it before the items).
+#[must_use = "streams do nothing unless polled"]
+#[derive(Debug)]
+pub struct ListStream<T> {
+    body: ResponseBody,
+    parser: ListParser,
+    url: String,
+    metadata: Option<ListMeta>,
+    done: bool,
+    _item: PhantomData<fn() -> T>,
+}
+
+impl<T> ListStream<T> {
+    /// The list's metadata, once read.
+    pub fn metadata(&self) -> Option<&ListMeta> {
+        self.metadata.as_ref()
+    }
+}
+
+impl<T: DeserializeOwned> ListStream<T> {
+    /// Collects every item (each decoded from its own slice, so the body is never held
+    /// whole) with the list's metadata.
+    ///
+    /// # Errors
+    /// The first error of the stream.
+    pub async fn into_list(mut self) -> Result<ObjectList<T>> {
+        let mut items = Vec::new();
+        while let Some(item) = self.next().await {
+            items.push(item?);
+        }
+        Ok(ObjectList {
+            metadata: self.metadata.take().unwrap_or_default(),
+            items,
+        })
+    }
+}
+
+impl<T: DeserializeOwned> Stream for ListStream<T> {
+    type Item = Result<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<T>>> {
+        let this = self.get_mut();
+        loop {
+            if this.done {
+                return Poll::Ready(None);
+            }
+            match this.parser.next() {
+                Ok(Some(Token::Item(bytes, offset))) => {
+                    let item = serde_json::from_slice::<T>(&bytes)
+                        .map_err(|e| decode_error(&this.url, &bytes, e, offset));
+                    return Poll::Ready(Some(item));
+                }
+                Ok(Some(Token::Meta(bytes, offset))) => {
+                    match serde_json::from_slice::<ListMeta>(&bytes) {
+                        Ok(m) => this.metadata = Some(m),
+                        Err(e) => {
+                            this.done = true;
+                            return Poll::Ready(Some(Err(decode_error(
+                                &this.url, &bytes, e, offset,
+                            ))));
+                        }
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(crate::watch::frame_error(&this.url, e))));
+                }
+            }
+            match Pin::new(&mut this.body).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Some(data) = frame.data_ref() {
+                        this.parser.push(data);
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(transport_error(&this.url, e))));
+                }
+                Poll::Ready(None) => {
+                    this.done = true;
+                    if let Err(e) = this.parser.finish() {
+                        return Poll::Ready(Some(Err(crate::watch::frame_error(&this.url, e))));
+                    }
+                    return Poll::Ready(None);
+                }
+            }
+        }
+    }
+}
+
+impl Response {
+    /// Consumes a LIST response as a stream of items decoded one at a time.
+    pub fn list_stream<T: DeserializeOwned>(self) -> ListStream<T> {
+        let url = self.url().to_owned();
+        ListStream {
+            parser: ListParser::new(self.max_event_size),
+            url,
+            body: self.body,
+            metadata: None,
+            done: false,
+            _item: PhantomData,
+        }
+    }
+
+    /// Decodes a LIST response item by item into an [`ObjectList`]; lower peak memory
+    /// than `into::<SomeList>()`, which holds the whole body while decoding.
+    ///
+    /// # Errors
+    /// As [`ListStream::into_list`].
+    pub async fn into_list<T: DeserializeOwned>(self) -> Result<ObjectList<T>> {
+        self.list_stream().into_list().await
+    }
+}
+
+/// Parses a whole list held in memory (for tests and small bodies).
+#[cfg(test)]
+fn parse_all(
+    chunks: &[&[u8]],
+) -> (
+    Vec<Bytes>,
+    Option<Bytes>,
+    std::result::Result<(), FrameError>,
+) {
+    let mut p = ListParser::new(1 << 20);
+    let mut items = Vec::new();
+    let mut meta = None;
+    for c in chunks {
+        p.push(c);
+        loop {
+            match p.next() {
+                Ok(Some(Token::Item(b, _))) => items.push(b),
+                Ok(Some(Token::Meta(b, _))) => meta = Some(b),
+                Ok(None) => break,
+                Err(e) => return (items, meta, Err(e)),
+            }
+        }
+    }
+    let end = p.finish();
+    (items, meta, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST: &[u8] = br#" {"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7","continue":"c"},"items":[{"metadata":{"name":"a]"}} , {"metadata":{"name":"b\"}"}}],"extra":[1,2]} "#;
+
+    #[test]
+    fn every_split_gives_the_same_items() {
+        for split in 0..LIST.len() {
+            let (items, meta, end) = parse_all(&[&LIST[..split], &LIST[split..]]);
+            assert!(end.is_ok(), "split {split}");
+            assert_eq!(items.len(), 2, "split {split}");
+            assert!(meta.is_some(), "split {split}");
+        }
+    }
+
+    #[test]
+    fn truncation_anywhere_is_an_error() {
+        for cut in 0..LIST.trim_ascii_end().len() {
+            let (_, _, end) = parse_all(&[&LIST[..cut]]);
+            assert!(end.is_err(), "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn empty_and_null_items() {
+        let (items, _, end) = parse_all(&[br#"{"items":[]}"#]);
+        assert!(items.is_empty() && end.is_ok());
+        let (items, _, end) = parse_all(&[br#"{"items":null,"metadata":{}}"#]);
+        assert!(items.is_empty() && end.is_ok());
+        let (_, _, end) = parse_all(&[b"[1,2]"]);
+        assert!(end.is_err());
+    }
+}
