@@ -393,43 +393,37 @@ fn dry_run(req: &Req) -> Result<bool, ApiError> {
     Ok(dry)
 }
 
-/// Check `kind`/`apiVersion` in a request body against the URL's resource, then drop them.
+/// Check `kind`/`apiVersion` in a request body against the URL's resource, then
+/// drop them. Missing ones default to the URL's, as kube-apiserver's decoder does.
 fn check_type(info: &ResourceInfo, value: &mut Value) -> Result<(), ApiError> {
     let Some(map) = value.as_object_mut() else {
         return Err(ApiError::bad_request("the body is not a JSON object"));
     };
     let kind = map.remove("kind");
     let api_version = map.remove("apiVersion");
-    let excerpt = || {
-        let s = Value::Object(map.clone()).to_string();
-        s.chars().take(120).collect::<String>()
-    };
-    match kind.as_ref().and_then(Value::as_str) {
-        None | Some("") => {
-            return Err(ApiError::bad_request(format!(
-                "Object 'Kind' is missing in '{}'",
-                excerpt()
-            )));
-        }
-        Some(k) if k != info.kind => {
-            return Err(ApiError::bad_request(format!(
-                "the kind in the data ({k}) does not match the expected kind ({})",
-                info.kind
-            )));
-        }
-        _ => {}
+    if let Some(k) = kind
+        .as_ref()
+        .and_then(Value::as_str)
+        .filter(|k| !k.is_empty())
+        && k != info.kind
+    {
+        return Err(ApiError::bad_request(format!(
+            "the kind in the data ({k}) does not match the expected kind ({})",
+            info.kind
+        )));
     }
-    match api_version.as_ref().and_then(Value::as_str) {
-        None | Some("") => Err(ApiError::bad_request(format!(
-            "Object 'apiVersion' is missing in '{}'",
-            excerpt()
-        ))),
-        Some(v) if v != info.api_version() => Err(ApiError::bad_request(format!(
+    if let Some(v) = api_version
+        .as_ref()
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty())
+        && v != info.api_version()
+    {
+        return Err(ApiError::bad_request(format!(
             "the API version in the data ({v}) does not match the expected API version ({})",
             info.api_version()
-        ))),
-        _ => Ok(()),
+        )));
     }
+    Ok(())
 }
 
 fn meta_mut(value: &mut Value) -> Result<&mut Map<String, Value>, ApiError> {

@@ -351,3 +351,18 @@ async fn cluster_scoped_resources_and_starting_namespaces() {
         405
     );
 }
+
+#[tokio::test]
+async fn kind_and_api_version_default_to_the_url() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    let res = http
+        .post(
+            CMS,
+            &json!({"metadata": {"name": "bare"}, "data": {"a": "1"}}),
+        )
+        .await;
+    assert_eq!(res.status, 201);
+    assert_eq!(res.json()["kind"], "ConfigMap");
+    assert_eq!(res.json()["apiVersion"], "v1");
+}

@@ -1,0 +1,209 @@
+//! Conformance: kubectl, a client nobody here wrote, against the server binary.
+//!
+//! Runs with the `kubectl` on PATH and, where the Google Cloud SDK ships them, the
+//! oldest and newest versioned kubectl binaries beside it. `.ci/run` makes sure
+//! kubectl is installed; without it these tests fail rather than skip.
+
+#[path = "common/binary.rs"]
+mod binary;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use binary::ServerProcess;
+
+fn kubectls() -> Vec<PathBuf> {
+    let mut found = vec![PathBuf::from("kubectl")];
+    let sdk = Path::new("/usr/lib/google-cloud-sdk/bin");
+    if let Ok(entries) = std::fs::read_dir(sdk) {
+        let mut versioned: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("kubectl.1."))
+            })
+            .collect();
+        versioned.sort_by_key(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .and_then(|minor| minor.parse::<u32>().ok())
+                .unwrap_or(0)
+        });
+        if let Some(oldest) = versioned.first() {
+            found.push(oldest.clone());
+        }
+        if versioned.len() > 1
+            && let Some(newest) = versioned.last()
+        {
+            found.push(newest.clone());
+        }
+    }
+    found
+}
+
+struct Kubectl<'a> {
+    bin: &'a Path,
+    server: &'a ServerProcess,
+}
+
+impl Kubectl<'_> {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(self.bin);
+        cmd.arg("--kubeconfig")
+            .arg(&self.server.kubeconfig)
+            .args(args);
+        cmd
+    }
+
+    /// Run, require success, return stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.command(args).output().unwrap_or_else(|e| {
+            panic!(
+                "cannot run {}: {e} (install kubectl; .ci/run does)",
+                self.bin.display()
+            )
+        });
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "{} {args:?} failed: {stdout}{stderr}",
+            self.bin.display()
+        );
+        stdout
+    }
+}
+
+const POD: &str = "apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  containers:
+  - name: nginx
+    image: nginx:1.27
+";
+
+fn scenario(bin: &Path) {
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/manifests");
+    let server = ServerProcess::start(
+        &format!("kubectl-{}", bin.display().to_string().replace('/', "_")),
+        Some(seed),
+    );
+    let k = Kubectl {
+        bin,
+        server: &server,
+    };
+
+    let ns = k.ok(&["get", "namespaces", "-o", "name"]);
+    for want in [
+        "namespace/default",
+        "namespace/kube-system",
+        "namespace/kube-public",
+        "namespace/kube-node-lease",
+    ] {
+        assert!(ns.lines().any(|l| l == want), "{want} missing from {ns}");
+    }
+    let system = k.ok(&["get", "pods", "-n", "kube-system", "-o", "name"]);
+    assert!(
+        system.lines().any(|l| l.starts_with("pod/coredns-")),
+        "seeded pods missing: {system}"
+    );
+
+    let manifest = server.kubeconfig.with_file_name("pod.yaml");
+    std::fs::write(&manifest, POD).unwrap();
+    let manifest = manifest.to_str().unwrap();
+    assert_eq!(
+        k.ok(&["create", "--validate=false", "-f", manifest]).trim(),
+        "pod/web created"
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&k.ok(&["get", "pods", "-o", "json"])).unwrap();
+    let items = json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["metadata"]["name"], "web");
+    assert_eq!(items[0]["metadata"]["namespace"], "default");
+    assert_eq!(items[0]["spec"]["containers"][0]["image"], "nginx:1.27");
+    assert_eq!(items[0]["status"]["phase"], "Pending");
+
+    // Watch for a while: a label change and a second pod show up as events.
+    let mut watch = k
+        .command(&["get", "pods", "-w", "--output-watch-events", "-o", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    k.ok(&["label", "pod", "web", "tier=front"]);
+    k.ok(&["run", "second", "--image=busybox:1.36", "--restart=Never"]);
+    std::thread::sleep(Duration::from_millis(700));
+    let _ = watch.kill();
+    let out = watch.wait_with_output().unwrap();
+    let events = String::from_utf8_lossy(&out.stdout);
+    let seen: Vec<(String, String)> = serde_json::Deserializer::from_str(&events)
+        .into_iter::<serde_json::Value>()
+        .filter_map(Result::ok)
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap_or_default().to_owned(),
+                e["object"]["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert!(seen.contains(&("ADDED".into(), "web".into())), "{seen:?}");
+    assert!(
+        seen.contains(&("MODIFIED".into(), "web".into())),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&("ADDED".into(), "second".into())),
+        "{seen:?}"
+    );
+
+    // apply: the second apply is a no-op.
+    std::fs::write(manifest, POD.replace("name: web", "name: applied")).unwrap();
+    assert_eq!(
+        k.ok(&["apply", "--validate=false", "-f", manifest]).trim(),
+        "pod/applied created"
+    );
+    assert_eq!(
+        k.ok(&["apply", "--validate=false", "-f", manifest]).trim(),
+        "pod/applied unchanged"
+    );
+
+    let started = Instant::now();
+    assert_eq!(
+        k.ok(&["delete", "pod", "web"]).trim(),
+        "pod \"web\" deleted"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "delete waited {:?}",
+        started.elapsed()
+    );
+    let left = k.ok(&["get", "pods", "-o", "name"]);
+    assert!(!left.contains("pod/web\n"), "{left}");
+    assert!(left.contains("pod/second"), "{left}");
+
+    let resources = k.ok(&["api-resources", "--no-headers"]);
+    assert!(
+        resources
+            .lines()
+            .any(|l| l.starts_with("deployments ") && l.contains("apps/v1")),
+        "{resources}"
+    );
+}
+
+#[test]
+fn kubectl_drives_the_server() {
+    for bin in kubectls() {
+        scenario(&bin);
+    }
+}
