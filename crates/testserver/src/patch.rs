@@ -23,6 +23,7 @@ pub(crate) enum PatchError {
     /// HTTP 400, reason `BadRequest`, no details.
     BadRequest(String),
     /// HTTP 409, reason `Conflict` (not produced by this module; kept for callers).
+    #[allow(dead_code)]
     Conflict(String),
     /// HTTP 500. kube-apiserver answers these errors as a plain error: a `Status` with code 500,
     /// the message as is, and *no* `reason` and no `details` (e.g. a strategic merge patch list
