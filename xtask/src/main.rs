@@ -24,13 +24,16 @@ tasks:
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let task = args.first().map(String::as_str).unwrap_or("help");
+    let Some(task) = args.first().map(String::as_str) else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
     match task {
         "demo" => demo::run(&args[1..]),
         "ci" => ci::run(&args[1..]),
         "bench" | "codegen" => {
             eprintln!(
-                "xtask: `{task}` is not implemented yet (see the issues for its plan); nothing was run"
+                "xtask: `cargo xtask {task}` is not implemented yet; nothing was run"
             );
             ExitCode::from(2)
         }
