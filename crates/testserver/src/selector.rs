@@ -776,6 +776,7 @@ fn convert_field_label(group: &str, resource: &str, label: &str) -> Result<&'sta
                 "spec.hostNetwork",
                 "status.phase",
                 "status.podIP",
+                "status.podIPs",
                 "status.nominatedNodeName",
             ])
             .ok_or_else(not_supported)
@@ -913,6 +914,8 @@ pub(crate) fn field_value(group: &str, resource: &str, obj: &Value, label: &str)
                 ip
             }
         }
+        // Accepted by the pod conversion but absent from the pod's field set: always "".
+        "status.podIPs" => String::new(),
         "spec.unschedulable" => bool_at(obj, &["spec", "unschedulable"]),
         "status.replicas" => int_at(obj, &["status", "replicas"]),
         "status.successful" => int_at(obj, &["status", "succeeded"]),
@@ -1270,6 +1273,9 @@ mod tests {
         assert!(fsel("status.podIP=10.0.0.1").matches("", "pods", &p));
         assert!(fsel("spec.host=n1").matches("", "pods", &p));
         assert!(fsel("status.nominatedNodeName=").matches("", "pods", &p));
+        // status.podIPs is accepted but kube-apiserver's pod field set lacks it.
+        assert!(fsel("status.podIPs=").matches("", "pods", &p));
+        assert!(!fsel("status.podIPs=10.0.0.1").matches("", "pods", &p));
         // Escapes.
         let o = json!({"metadata": {"name": "a,b=c\\d"}});
         assert!(fsel("metadata.name=a\\,b\\=c\\\\d").matches("", "configmaps", &o));
