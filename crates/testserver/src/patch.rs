@@ -142,9 +142,9 @@ fn json_type_name(v: &Value) -> &'static str {
 // JSON merge patch (RFC 7386, as evanphx/json-patch MergePatch)
 // ---------------------------------------------------------------------------
 
-/// RFC 7386 merge patch, as evanphx/json-patch `MergePatch` applies it: `null` deletes, objects
-/// merge recursively, anything else replaces; values added where nothing (or a non-object) was
-/// have their `null` members pruned. The caller must reject a patch that is not a JSON object
+/// RFC 7386 merge patch, as evanphx/json-patch v4 `MergePatch` applies it: `null` deletes,
+/// objects merge recursively, anything else replaces; values added where nothing (or a
+/// non-object) was have their `null` members and `null` array items pruned. The caller must reject a patch that is not a JSON object
 /// first: kube-apiserver answers 400 BadRequest `Invalid JSON Patch` for `null`, strings,
 /// numbers and booleans (an array patch replaces the whole document and then fails to decode).
 pub(crate) fn merge_patch(target: &mut Value, patch: &Value) {
@@ -192,14 +192,17 @@ fn merge_docs(doc: &mut Map<String, Value>, patch: &Map<String, Value>) {
     }
 }
 
-/// evanphx `pruneNulls`: drop null members of objects, recursively (null array items stay).
+/// evanphx v4 `pruneNulls`: drop null object members and null array items, recursively.
 fn prune_nulls(v: &mut Value) {
     match v {
         Value::Object(m) => {
             m.retain(|_, x| !x.is_null());
             m.values_mut().for_each(prune_nulls);
         }
-        Value::Array(a) => a.iter_mut().for_each(prune_nulls),
+        Value::Array(a) => {
+            a.retain(|x| !x.is_null());
+            a.iter_mut().for_each(prune_nulls);
+        }
         _ => {}
     }
 }
@@ -1601,10 +1604,15 @@ mod tests {
         );
         // Removing a missing key is fine.
         assert_eq!(mp(json!({"a": 1}), json!({"z": null})), json!({"a": 1}));
-        // Arrays replace; their null items stay, nulls in objects inside them are pruned.
+        // Arrays replace; json-patch v4 prunes their null items and nulls inside them...
         assert_eq!(
             mp(json!({}), json!({"l": [1, null, {"a": null, "b": 1}]})),
-            json!({"l": [1, null, {"b": 1}]})
+            json!({"l": [1, {"b": 1}]})
+        );
+        // ...except when an object is replaced by the array (the patch value is taken as is).
+        assert_eq!(
+            mp(json!({"l": {"x": 1}}), json!({"l": [null]})),
+            json!({"l": [null]})
         );
         // Object replaced by a scalar, scalar by an object (pruned).
         assert_eq!(
