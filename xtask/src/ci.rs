@@ -1,4 +1,6 @@
-//! `cargo xtask ci`: what CI runs, in order, stopping at the first failure.
+//! `cargo xtask ci`: what CI runs (`.ci/run` less its tool installation), in order,
+//! stopping at the first failure: format check, clippy with warnings denied, docs with
+//! warnings denied, tests.
 
 use std::process::ExitCode;
 
@@ -33,7 +35,13 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             STEPS.len(),
             cargo_args.join(" ")
         );
-        match cargo().args(*cargo_args).status() {
+        let mut cmd = cargo();
+        cmd.args(*cargo_args);
+        if *name == "docs" {
+            // Broken intra-doc links and missing docs fail CI, as in .ci/run.
+            cmd.env("RUSTDOCFLAGS", "-D warnings");
+        }
+        match cmd.status() {
             Ok(status) if status.success() => {}
             Ok(status) => {
                 eprintln!("xtask ci: {name} failed ({status})");

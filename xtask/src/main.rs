@@ -2,8 +2,8 @@
 //!
 //! - `demo`: start the embedded test server with realistic kube-system pods, run
 //!   the `list_pods` example against it, shut down.
-//! - `ci`: format check, clippy with warnings denied, tests; in that order, stopping
-//!   at the first failure.
+//! - `ci`: format check, clippy with warnings denied, docs, tests; in that order,
+//!   stopping at the first failure.
 //! - `bench`, `codegen`: not implemented yet (they say so and exit 2).
 
 mod ci;
@@ -17,7 +17,7 @@ usage: cargo xtask <task>
 
 tasks:
   demo      run the list_pods example against the embedded test server
-  ci        cargo fmt --check, clippy -D warnings, tests (stops at the first failure)
+  ci        cargo fmt --check, clippy -D warnings, doc -D warnings, tests (stops at the first failure)
   bench     benchmarks against kube-rs (not implemented yet)
   codegen   regenerate the clientset (not implemented yet)
   help      this message";
@@ -32,9 +32,7 @@ fn main() -> ExitCode {
         "demo" => demo::run(&args[1..]),
         "ci" => ci::run(&args[1..]),
         "bench" | "codegen" => {
-            eprintln!(
-                "xtask: `cargo xtask {task}` is not implemented yet; nothing was run"
-            );
+            eprintln!("xtask: `cargo xtask {task}` is not implemented yet; nothing was run");
             ExitCode::from(2)
         }
         "help" | "-h" | "--help" => {
