@@ -142,6 +142,10 @@ impl ListParser {
             return Ok(None);
         }
         match self.scanner.scan(&self.buf, self.scanned) {
+            Scan::Complete(end) if end > self.max_item => Err(self.error(format!(
+                "one list item or field is larger than the limit of {} bytes",
+                self.max_item
+            ))),
             Scan::Complete(end) => {
                 let offset = self.consumed;
                 let bytes = self.buf.split_to(end).freeze();

@@ -126,6 +126,10 @@ impl Framer {
             }
         }
         match self.scanner.scan(&self.buf, self.scanned) {
+            Scan::Complete(end) if end > self.max => Err(self.error(format!(
+                "one event is larger than the limit of {} bytes",
+                self.max
+            ))),
             Scan::Complete(end) => {
                 let frame = self.buf.split_to(end).freeze();
                 let offset = self.consumed;

@@ -57,3 +57,163 @@ fn retried_errors_say_what_earlier_attempts_saw() {
     assert_eq!(err.code(), Some(503));
     assert!(std::error::Error::source(&err).is_some());
 }
+
+mod common;
+
+use common::{PODS, client, pod};
+use kubecto_rest_core::{DeleteOptions, PatchType, Preconditions};
+use kubecto_testserver::TestServer;
+
+#[tokio::test]
+async fn a_missing_pod_is_not_found_with_the_servers_status() {
+    let server = TestServer::start().await.unwrap();
+    let err = client(&server)
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .name("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    let status = err.status().unwrap();
+    assert_eq!(status.code, 404);
+    assert_eq!(
+        status.details.as_ref().map(|d| d.name.as_str()),
+        Some("nope")
+    );
+}
+
+#[tokio::test]
+async fn creating_twice_is_already_exists_and_a_stale_update_is_a_conflict() {
+    let server = TestServer::start().await.unwrap();
+    let c = client(&server);
+    let created: serde_json::Value = c
+        .post()
+        .namespace("default")
+        .resource("pods")
+        .json(&pod("twice"))
+        .send()
+        .await
+        .unwrap()
+        .into()
+        .await
+        .unwrap();
+    let err = c
+        .post()
+        .namespace("default")
+        .resource("pods")
+        .json(&pod("twice"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_already_exists(), "{err:?}");
+    assert!(!err.is_conflict(), "{err:?}");
+
+    // An update carrying an old resourceVersion loses.
+    let mut stale = created.clone();
+    stale["metadata"]["resourceVersion"] = "1".into();
+    c.patch(PatchType::Merge)
+        .namespace("default")
+        .resource("pods")
+        .name("twice")
+        .json(&serde_json::json!({"metadata": {"labels": {"x": "y"}}}))
+        .send()
+        .await
+        .unwrap();
+    let err = c
+        .put()
+        .namespace("default")
+        .resource("pods")
+        .name("twice")
+        .json(&created)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err:?}");
+}
+
+#[tokio::test]
+async fn delete_with_a_wrong_precondition_is_a_conflict() {
+    let server = TestServer::start().await.unwrap();
+    server.seed(pod("d")).unwrap();
+    let err = client(&server)
+        .delete()
+        .namespace("default")
+        .resource("pods")
+        .name("d")
+        .json(&DeleteOptions::new().preconditions(Preconditions::new().uid("not-the-uid")))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err:?}");
+    assert_eq!(server.request_count("DELETE", &format!("{PODS}/d")), 1);
+}
+
+#[tokio::test]
+async fn an_invalid_object_is_invalid() {
+    let server = TestServer::start().await.unwrap();
+    let err = client(&server)
+        .post()
+        .namespace("default")
+        .resource("pods")
+        .json(&serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "Bad_Name"}, "spec": {"containers": []}}))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid(), "{err:?}");
+}
+
+/// A body that is not a Status gets the Status client-go would synthesise; this also
+/// shows a user's own tower service standing in for the HTTP client.
+#[tokio::test]
+async fn a_plain_text_error_body_is_synthesised_into_a_status() {
+    use bytes::Bytes;
+    use http_body_util::Full;
+    let svc = tower::service_fn(
+        |req: http::Request<kubecto_rest_core::RequestBody>| async move {
+            let (code, body) = match *req.method() {
+                http::Method::POST => (409, "exists already"),
+                _ => (404, "404 page not found"),
+            };
+            let resp = http::Response::builder()
+                .status(code)
+                .header("content-type", "text/plain")
+                .body(Full::new(Bytes::from_static(body.as_bytes())))
+                .unwrap();
+            Ok::<_, std::convert::Infallible>(resp)
+        },
+    );
+    let client = kubecto_rest_core::RestClient::builder(kubecto_rest_core::Config::new(
+        "http://unused.invalid",
+    ))
+    .service(svc)
+    .build()
+    .unwrap();
+    let err = client.get().resource("widgets").send().await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    let status = err.status().unwrap();
+    assert_eq!(status.reason, "NotFound");
+    assert!(
+        status.message.contains("404 page not found"),
+        "{}",
+        status.message
+    );
+    let err = client
+        .post()
+        .resource("widgets")
+        .body("{}")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_already_exists(), "{err:?}");
+    let err = client
+        .put()
+        .resource("widgets")
+        .name("w")
+        .body("{}")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+}
