@@ -187,3 +187,35 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn seeding_gives_every_demo_pod_its_manifest_status() {
+        let server = TestServer::start().await.unwrap();
+        assert_eq!(seed(&server).await.unwrap(), 7);
+        let client = RestClient::for_config(&Config::new(server.url())).unwrap();
+        let list: Value = client
+            .get()
+            .namespace("kube-system")
+            .resource("pods")
+            .send()
+            .await
+            .unwrap()
+            .into()
+            .await
+            .unwrap();
+        let items = list["items"].as_array().unwrap();
+        assert_eq!(items.len(), 7);
+        for pod in items {
+            assert_eq!(
+                pod["status"]["phase"], "Running",
+                "{}",
+                pod["metadata"]["name"]
+            );
+        }
+        server.shutdown().await;
+    }
+}

@@ -142,6 +142,18 @@ pub struct NamedCluster {
     pub source: Option<PathBuf>,
 }
 
+impl NamedCluster {
+    /// An entry named `name` (no source file).
+    #[must_use]
+    pub fn new(name: impl Into<String>, cluster: Cluster) -> Self {
+        NamedCluster {
+            name: name.into(),
+            cluster,
+            source: None,
+        }
+    }
+}
+
 /// `cluster`: how to reach and trust one API server.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -191,6 +203,18 @@ pub struct NamedContext {
     pub source: Option<PathBuf>,
 }
 
+impl NamedContext {
+    /// An entry named `name` (no source file).
+    #[must_use]
+    pub fn new(name: impl Into<String>, context: Context) -> Self {
+        NamedContext {
+            name: name.into(),
+            context,
+            source: None,
+        }
+    }
+}
+
 /// `context`: which cluster, which user, which namespace.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -225,6 +249,18 @@ pub struct NamedAuthInfo {
     /// The file this entry came from.
     #[serde(skip)]
     pub source: Option<PathBuf>,
+}
+
+impl NamedAuthInfo {
+    /// An entry named `name` (no source file).
+    #[must_use]
+    pub fn new(name: impl Into<String>, user: AuthInfo) -> Self {
+        NamedAuthInfo {
+            name: name.into(),
+            user,
+            source: None,
+        }
+    }
 }
 
 /// `user`: the credentials of one identity (client-go's `AuthInfo`).

@@ -470,3 +470,34 @@ fn load_helper_reads_an_explicit_file() {
     let selected = kubecto_config::load(Some(&path), &Overrides::default()).unwrap();
     assert_eq!(selected.rest_config().unwrap().host, "https://k:6443");
 }
+
+#[test]
+fn a_kubeconfig_built_in_code_round_trips_through_yaml() {
+    use kubecto_config::{AuthInfo, Cluster, Context, NamedAuthInfo, NamedCluster, NamedContext};
+    let mut cluster = Cluster::default();
+    cluster.server = Some("https://k:6443".to_owned());
+    cluster.insecure_skip_tls_verify = Some(true);
+    let mut user = AuthInfo::default();
+    user.token = Some("t".to_owned());
+    user.impersonate_groups = vec!["g".to_owned()];
+    let mut context = Context::default();
+    context.cluster = "c".to_owned();
+    context.user = "u".to_owned();
+    context.namespace = Some("ns".to_owned());
+    let mut kc = Kubeconfig::default();
+    kc.api_version = Some("v1".to_owned());
+    kc.kind = Some("Config".to_owned());
+    kc.clusters.push(NamedCluster::new("c", cluster));
+    kc.users.push(NamedAuthInfo::new("u", user));
+    kc.contexts.push(NamedContext::new("x", context));
+    kc.current_context = Some("x".to_owned());
+
+    let yaml = serde_yaml::to_string(&kc).unwrap();
+    assert!(yaml.contains("insecure-skip-tls-verify: true"), "{yaml}");
+    assert!(yaml.contains("current-context: x"), "{yaml}");
+    assert!(yaml.contains("as-groups:"), "{yaml}");
+    let back = Kubeconfig::from_yaml(&yaml, None).unwrap();
+    assert_eq!(back, kc);
+    let selected = back.select(&Overrides::default()).unwrap();
+    assert_eq!(selected.namespace(), "ns");
+}
