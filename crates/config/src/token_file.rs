@@ -120,14 +120,14 @@ impl TokenFileProvider {
 
     fn current(&self) -> Result<SecretString, CredentialError> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let fresh = state.checked.is_some_and(|t| t.elapsed() < RECHECK);
-        if let (true, Some(token)) = (fresh, state.token.as_ref()) {
-            return Ok(token.clone());
-        }
-        if state.token.is_some() && stamp(&self.path) == state.stamp && state.stamp.is_some() {
-            state.checked = Some(Instant::now());
-            if let Some(token) = state.token.as_ref() {
-                return Ok(token.clone());
+        if let Some(token) = state.token.clone() {
+            if state.checked.is_some_and(|t| t.elapsed() < RECHECK) {
+                return Ok(token);
+            }
+            let now = stamp(&self.path);
+            if now.is_some() && now == state.stamp {
+                state.checked = Some(Instant::now());
+                return Ok(token);
             }
         }
         self.read_into(&mut state)
