@@ -861,7 +861,7 @@ fn patch_object(
                 }
                 "application/merge-patch+json" => {
                     if !patch_doc.is_object() {
-                        return Err(ApiError::bad_request("a merge patch must be a JSON object"));
+                        return Err(ApiError::bad_request("Invalid JSON Patch"));
                     }
                     let mut v = full_cur;
                     patch::merge_patch(&mut v, &patch_doc);
@@ -889,12 +889,20 @@ fn patch_object(
     Ok(json_raw(StatusCode::OK, render(&obj.body, info)))
 }
 
+/// Patch failures as kube-apiserver answers them.
 fn patch_error(e: patch::PatchError) -> ApiError {
     match e {
-        patch::PatchError::Invalid(m) => ApiError::new(422, "Invalid", m, None),
+        patch::PatchError::Invalid(m) => ApiError::new(422, "Invalid", m, Some(json!({}))),
         patch::PatchError::BadRequest(m) => ApiError::bad_request(m),
         patch::PatchError::Conflict(m) => ApiError::new(409, "Conflict", m, None),
-        patch::PatchError::Internal(m) => ApiError::internal(m),
+        // kube-apiserver sends these 500s with no reason and the bare message.
+        patch::PatchError::Internal(m) => {
+            let mut e = ApiError::new(500, "", m, None);
+            if let Some(body) = e.body.as_object_mut() {
+                body.remove("reason");
+            }
+            e
+        }
     }
 }
 
@@ -1069,9 +1077,9 @@ pub(crate) fn selectors(
     info: &ResourceInfo,
 ) -> Result<(LabelSelector, FieldSelector), ApiError> {
     let labels = LabelSelector::parse(req.param("labelSelector").unwrap_or_default())
-        .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
+        .map_err(ApiError::bad_request)?;
     let fields = FieldSelector::parse(req.param("fieldSelector").unwrap_or_default())
-        .map_err(|e| ApiError::bad_request(format!("invalid field selector: {e}")))?;
+        .map_err(ApiError::bad_request)?;
     fields
         .validate(&info.group, &info.plural)
         .map_err(ApiError::bad_request)?;
