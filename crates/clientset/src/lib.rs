@@ -1,0 +1,1 @@
+//! kubecto-clientset: typed clients for every built-in resource.

@@ -1,0 +1,1 @@
+//! kubecto-discovery: what the API server serves, found at run time.

@@ -1,0 +1,1 @@
+//! kubecto-dynamic: any resource, as `Unstructured` JSON objects.

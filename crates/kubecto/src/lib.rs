@@ -1,0 +1,1 @@
+//! kubecto: the facade over the layers.
