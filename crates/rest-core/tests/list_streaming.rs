@@ -1,0 +1,232 @@
+//! A LIST is consumed item by item from the body; a cut body is an error, never a panic.
+
+mod common;
+
+use bytes::Bytes;
+use common::{PODS, client, seed_pods};
+use futures_util::StreamExt;
+use http_body::Frame;
+use http_body_util::StreamBody;
+use k8s_openapi::api::core::v1::Pod;
+use kubecto_rest_core::{Config, Error, ListOptions, RestClient};
+use kubecto_testserver::{Fault, TestServer};
+
+#[tokio::test]
+async fn items_arrive_one_at_a_time_with_the_list_metadata() {
+    let server = TestServer::start().await.unwrap();
+    seed_pods(&server, 40);
+    server.inject(Fault::rechunk(61).method("GET").path(PODS));
+    let resp = client(&server)
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .send()
+        .await
+        .unwrap();
+    let mut stream = resp.list_stream::<Pod>();
+    let mut names = Vec::new();
+    while let Some(pod) = stream.next().await {
+        names.push(pod.unwrap().metadata.name.unwrap());
+    }
+    assert_eq!(names.len(), 40);
+    assert_eq!(names[0], "pod-000");
+    assert_eq!(names[39], "pod-039");
+    let meta = stream.metadata().expect("list metadata");
+    assert!(
+        meta.resource_version
+            .as_deref()
+            .is_some_and(|rv| !rv.is_empty())
+    );
+    assert_eq!(meta.next_page(), None);
+}
+
+#[tokio::test]
+async fn a_page_carries_continue_and_remaining_count() {
+    let server = TestServer::start().await.unwrap();
+    seed_pods(&server, 7);
+    let list = client(&server)
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .params(&ListOptions::new().limit(3))
+        .send()
+        .await
+        .unwrap()
+        .into_list::<Pod>()
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 3);
+    assert!(list.metadata.next_page().is_some());
+    assert_eq!(list.metadata.remaining_item_count, Some(4));
+}
+
+#[tokio::test]
+async fn same_result_as_decoding_the_whole_body() {
+    let server = TestServer::start().await.unwrap();
+    seed_pods(&server, 5);
+    let c = client(&server);
+    let whole: k8s_openapi::List<Pod> = c
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .send()
+        .await
+        .unwrap()
+        .into()
+        .await
+        .unwrap();
+    let streamed = c
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .send()
+        .await
+        .unwrap()
+        .into_list::<Pod>()
+        .await
+        .unwrap();
+    assert_eq!(whole.items, streamed.items);
+    assert_eq!(
+        whole.metadata.resource_version,
+        streamed.metadata.resource_version
+    );
+}
+
+/// The test server aborts a truncated answer before its head is flushed, so the client sees
+/// a connection closed early: reported as a transport error when retries are off.
+#[tokio::test]
+async fn a_truncated_answer_without_retries_is_a_transport_error() {
+    let server = TestServer::start().await.unwrap();
+    seed_pods(&server, 10);
+    server.inject(Fault::truncate_body(2500).method("GET").path(PODS));
+    let result = client(&server)
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .max_retries(0)
+        .send()
+        .await;
+    let err = match result {
+        Err(e) => e,
+        // Should the head ever arrive first, the cut must show in the items.
+        Ok(resp) => {
+            let items: Vec<_> = resp.list_stream::<Pod>().collect().await;
+            items
+                .into_iter()
+                .find_map(Result::err)
+                .expect("the cut surfaces as an error")
+        }
+    };
+    assert!(
+        matches!(err, Error::Transport { .. } | Error::Decode { .. }),
+        "{err:?}"
+    );
+    assert_eq!(server.request_count("GET", PODS), 1);
+}
+
+/// Serves `body` in 100-byte chunks, then either ends cleanly or fails.
+fn cut_body_client(body: Bytes, fail_at_end: bool) -> RestClient {
+    let svc = tower::service_fn(move |_req: http::Request<kubecto_rest_core::RequestBody>| {
+        let body = body.clone();
+        async move {
+            let mut frames: Vec<Result<Frame<Bytes>, kubecto_rest_core::BoxError>> = body
+                .chunks(100)
+                .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
+                .collect();
+            if fail_at_end {
+                frames.push(Err("connection reset".into()));
+            }
+            let stream = StreamBody::new(futures_util::stream::iter(frames));
+            Ok::<_, std::convert::Infallible>(http::Response::new(stream))
+        }
+    });
+    RestClient::builder(Config::new("http://unused.invalid"))
+        .service(svc)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_list_body_cut_anywhere_is_an_error_not_a_panic() {
+    let server = TestServer::start().await.unwrap();
+    seed_pods(&server, 4);
+    let whole = client(&server)
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let step = (whole.len() / 40).max(1);
+    for cut in (0..whole.len() - 1).step_by(step) {
+        for fail_at_end in [false, true] {
+            let c = cut_body_client(whole.slice(..cut), fail_at_end);
+            let items: Vec<_> = c
+                .get()
+                .resource("pods")
+                .send()
+                .await
+                .unwrap()
+                .list_stream::<Pod>()
+                .collect()
+                .await;
+            let ok = items.iter().filter(|i| i.is_ok()).count();
+            assert!(ok < 4 || cut > whole.len() - 10, "cut {cut}: {ok} items");
+            let err = items
+                .last()
+                .and_then(|i| i.as_ref().err())
+                .unwrap_or_else(|| panic!("cut {cut}: no error after {ok} items"));
+            if fail_at_end {
+                assert!(matches!(err, Error::Transport { .. }), "cut {cut}: {err:?}");
+            } else {
+                assert!(matches!(err, Error::Decode { .. }), "cut {cut}: {err:?}");
+            }
+        }
+    }
+    // The whole body through the same path decodes fully.
+    let c = cut_body_client(whole.clone(), false);
+    let list = c
+        .get()
+        .resource("pods")
+        .send()
+        .await
+        .unwrap()
+        .into_list::<Pod>()
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 4);
+}
+
+#[tokio::test]
+async fn a_wrongly_typed_item_is_a_decode_error_with_its_offset() {
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Strict {
+        spec: std::collections::HashMap<String, u32>,
+    }
+    let server = TestServer::start().await.unwrap();
+    seed_pods(&server, 2);
+    let resp = client(&server)
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .send()
+        .await
+        .unwrap();
+    let items: Vec<_> = resp.list_stream::<Strict>().collect().await;
+    assert_eq!(items.len(), 2);
+    match &items[0] {
+        Err(Error::Decode {
+            offset: Some(o),
+            url,
+            ..
+        }) => {
+            assert!(*o > 0);
+            assert!(url.ends_with(PODS), "{url}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
