@@ -333,11 +333,35 @@ fn base64(input: &[u8]) -> String {
     out
 }
 
+/// Every error in `err`'s chain, including those wrapped inside `std::io::Error`s (whose
+/// `source()` skips the wrapped error itself).
+fn chain<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    let mut stack = vec![err];
+    while let Some(e) = stack.pop() {
+        if out.len() > 32 {
+            break;
+        }
+        out.push(e);
+        if let Some(next) = e.source() {
+            stack.push(next);
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            stack.push(inner);
+        }
+    }
+    out
+}
+
 /// Classifies a transport error by walking its source chain.
 pub(crate) fn classify(err: &(dyn std::error::Error + 'static)) -> TransportKind {
     let mut connect = false;
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
+    for e in chain(err) {
         if let Some(le) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
             connect |= le.is_connect();
         }
@@ -356,7 +380,6 @@ pub(crate) fn classify(err: &(dyn std::error::Error + 'static)) -> TransportKind
                 return TransportKind::ConnectionReset;
             }
         }
-        cur = e.source();
     }
     if connect {
         TransportKind::Connect
@@ -367,14 +390,9 @@ pub(crate) fn classify(err: &(dyn std::error::Error + 'static)) -> TransportKind
 
 /// A rustls error in the chain means TLS failed (bad certificate, unknown CA).
 fn tls_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
-        if let Some(te) = e.downcast_ref::<rustls::Error>() {
-            return Some(te.to_string());
-        }
-        cur = e.source();
-    }
-    None
+    chain(err)
+        .into_iter()
+        .find_map(|e| e.downcast_ref::<rustls::Error>().map(|te| te.to_string()))
 }
 
 pub(crate) fn transport_error(url: &str, err: BoxError) -> Error {

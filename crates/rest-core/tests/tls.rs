@@ -1,0 +1,191 @@
+//! TLS: CA from data or file, server-name override, insecure mode, client certificates, ALPN.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use kubecto_rest_core::{Config, Error, PemSource, RestClient};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::TlsAcceptor;
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/tls")
+        .join(name)
+}
+
+fn pem(name: &str) -> Vec<u8> {
+    std::fs::read(data(name)).unwrap()
+}
+
+/// An HTTPS server answering every request with JSON saying which HTTP version was used
+/// and whether the client presented a certificate. `require_client_cert` makes the
+/// handshake fail without one.
+async fn https_server(require_client_cert: bool) -> SocketAddr {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem("server.crt"))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(&pem("server.key")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(&pem("ca.crt")).unwrap())
+        .unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    );
+    let verifier = if require_client_cert {
+        verifier.build().unwrap()
+    } else {
+        verifier.allow_unauthenticated().build().unwrap()
+    };
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let client_cert = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .is_some_and(|c| !c.is_empty());
+                let svc = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let body = serde_json::json!({
+                            "version": format!("{:?}", req.version()),
+                            "clientCert": client_cert,
+                        });
+                        async move {
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                                Bytes::from(body.to_string()),
+                            )))
+                        }
+                    },
+                );
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+async fn answer(config: Config) -> Result<serde_json::Value, Error> {
+    RestClient::new(config)?
+        .get()
+        .abs_path("/version")
+        .send()
+        .await?
+        .into()
+        .await
+}
+
+#[tokio::test]
+async fn ca_data_verifies_the_server_and_alpn_picks_http2() {
+    let addr = https_server(false).await;
+    let config = Config::new(format!("https://localhost:{}", addr.port()))
+        .with_ca(PemSource::Data(pem("ca.crt")));
+    let v = answer(config).await.unwrap();
+    assert_eq!(v["version"], "HTTP/2.0");
+    assert_eq!(v["clientCert"], false);
+}
+
+#[tokio::test]
+async fn ca_file_works_too() {
+    let addr = https_server(false).await;
+    let config = Config::new(format!("https://localhost:{}", addr.port()))
+        .with_ca(PemSource::File(data("ca.crt")));
+    answer(config).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unrelated_ca_is_a_tls_error() {
+    let addr = https_server(false).await;
+    let config = Config::new(format!("https://localhost:{}", addr.port()))
+        .with_ca(PemSource::Data(pem("other-ca.crt")));
+    let err = answer(config).await.unwrap_err();
+    assert!(matches!(err.last(), Error::Tls { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_ip_address_not_in_the_certificate_needs_tls_server_name() {
+    let addr = https_server(false).await;
+    let base = Config::new(format!("https://{addr}")).with_ca(PemSource::Data(pem("ca.crt")));
+    let err = answer(base.clone()).await.unwrap_err();
+    assert!(matches!(err.last(), Error::Tls { .. }), "{err:?}");
+    answer(base.with_tls_server_name("kubernetes.default.svc"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn insecure_skips_verification() {
+    let addr = https_server(false).await;
+    answer(Config::new(format!("https://{addr}")).with_insecure(true))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_client_certificate_is_presented() {
+    let addr = https_server(true).await;
+    let base = Config::new(format!("https://localhost:{}", addr.port()))
+        .with_ca(PemSource::Data(pem("ca.crt")));
+    let with_cert = base.clone().with_client_cert(
+        PemSource::File(data("client.crt")),
+        PemSource::Data(pem("client.key")),
+    );
+    let v = answer(with_cert).await.unwrap();
+    assert_eq!(v["clientCert"], true);
+    assert!(
+        answer(base).await.is_err(),
+        "the server requires a certificate"
+    );
+}
+
+#[test]
+fn bad_material_is_reported_when_the_client_is_built() {
+    let err = RestClient::new(
+        Config::new("https://h").with_ca(PemSource::Data(b"not a certificate".to_vec())),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+    let err = RestClient::new(
+        Config::new("https://h").with_ca(PemSource::File("/nonexistent/ca.crt".into())),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/ca.crt"), "{err}");
+    let mut cfg = Config::new("https://h");
+    cfg.tls.client_cert = Some(PemSource::Data(pem("client.crt")));
+    assert!(matches!(
+        RestClient::new(cfg).unwrap_err(),
+        Error::Config { .. }
+    ));
+    let err = RestClient::new(Config::new("https://h").with_client_cert(
+        PemSource::Data(pem("client.crt")),
+        PemSource::Data(pem("server.key")),
+    ))
+    .unwrap_err();
+    assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+}
