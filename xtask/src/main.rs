@@ -6,6 +6,7 @@
 //!   stopping at the first failure.
 //! - `bench`, `codegen`: not implemented yet (they say so and exit 2).
 
+mod bench;
 mod ci;
 mod demo;
 
@@ -31,7 +32,8 @@ fn main() -> ExitCode {
     match task {
         "demo" => demo::run(&args[1..]),
         "ci" => ci::run(&args[1..]),
-        "bench" | "codegen" => {
+        "bench" => bench::run(&args[1..]),
+        "codegen" => {
             eprintln!("xtask: `cargo xtask {task}` is not implemented yet; nothing was run");
             ExitCode::from(2)
         }

@@ -1,0 +1,84 @@
+//! One workload with kube-rs 5 (`kube` with default features: rustls) and k8s-openapi,
+//! through `Client` and `Api<Pod>` the way a kube-rs user writes it; prints one JSON line
+//! about this process (see `kubecto_bench::Probe`).
+
+use futures_util::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, WatchEvent, WatchParams};
+use kubecto_bench::{
+    ClientArgs, GET_CONCURRENCY, LIST_PODS, NAMESPACE, Probe, Workload, check_items, pod_name,
+};
+
+async fn get(api: &Api<Pod>, i: u64) -> Pod {
+    let name = pod_name(i % LIST_PODS);
+    let pod = api.get(&name).await.expect("GET pod");
+    debug_assert_eq!(pod.metadata.name.as_deref(), Some(name.as_str()));
+    pod
+}
+
+#[tokio::main]
+async fn main() {
+    let args = ClientArgs::from_env();
+    let uri: http::Uri = args.url.parse().expect("server URL");
+    let config = kube::Config::new(uri);
+    let client = kube::Client::try_from(config).expect("client");
+    let api: Api<Pod> = Api::namespaced(client, NAMESPACE);
+    let probe = Probe::start();
+    let mut held: Vec<Pod> = Vec::new();
+    let items = match args.workload {
+        Workload::GetSeq => {
+            let mut n = 0u64;
+            for i in 0..args.items {
+                let pod = get(&api, i).await;
+                n += u64::from(pod.metadata.name.is_some());
+            }
+            n
+        }
+        Workload::GetPar => {
+            let mut tasks = Vec::new();
+            for t in 0..GET_CONCURRENCY {
+                let api = api.clone();
+                let total = args.items;
+                tasks.push(tokio::spawn(async move {
+                    let mut n = 0u64;
+                    let mut i = t;
+                    while i < total {
+                        let pod = get(&api, i).await;
+                        n += u64::from(pod.metadata.name.is_some());
+                        i += GET_CONCURRENCY;
+                    }
+                    n
+                }));
+            }
+            let mut n = 0;
+            for t in tasks {
+                n += t.await.expect("task");
+            }
+            n
+        }
+        // kube-rs has one way to read a whole LIST: Api::list.
+        Workload::List | Workload::ListCollect | Workload::ListStream => {
+            let list = api.list(&ListParams::default()).await.expect("LIST");
+            held = list.items;
+            held.len() as u64
+        }
+        Workload::Watch => {
+            let stream = api
+                .watch(&WatchParams::default(), "0")
+                .await
+                .expect("watch");
+            let mut stream = std::pin::pin!(stream.into_stream());
+            let mut n = 0u64;
+            while let Some(ev) = stream.next().await {
+                match ev.expect("watch event") {
+                    WatchEvent::Modified(pod) => n += u64::from(pod.metadata.name.is_some()),
+                    other => panic!("unexpected event {other:?}"),
+                }
+            }
+            n
+        }
+    };
+    check_items(args.workload.name(), items, args.items);
+    probe.finish("kube-rs", args.workload, items, 0);
+    drop(held);
+}

@@ -1,0 +1,205 @@
+//! The bench server: plain hyper HTTP/1.1 on 127.0.0.1:0 serving realistic pods, as fast as
+//! it can, so the clients' costs dominate.
+//!
+//! - `GET /api/v1/namespaces/kube-system/pods/{name}`: one pod (rendered from the template:
+//!   three copies and three small formats).
+//! - `GET /api/v1/namespaces/kube-system/pods`: a `PodList` of `--list-pods` pods,
+//!   pre-rendered once at start and streamed in 32 KiB chunks (chunked encoding, as the
+//!   API server sends a list).
+//! - `GET ...pods?watch=true` (or `watch=1`): `--watch-events` MODIFIED events, one JSON
+//!   object and a newline each, as kube-apiserver writes them; the body then ends.
+//!
+//! Prints `http://127.0.0.1:PORT` on its first line, then serves until its standard input
+//! closes (the driver holds it) or `--max-seconds` pass.
+
+use std::convert::Infallible;
+use std::io::Read as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use kubecto_bench::{LIST_PODS, PODS_PATH, PodTemplate};
+
+const LIST_CHUNK: usize = 32 * 1024;
+
+struct Data {
+    template: PodTemplate,
+    list: Bytes,
+    watch_events: u64,
+}
+
+type Body = BoxBody<Bytes, Infallible>;
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed()
+}
+
+fn answer(status: StatusCode, body: Body) -> Response<Body> {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+fn handle(data: &Arc<Data>, req: &Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path();
+    let Some(rest) = path.strip_prefix(PODS_PATH) else {
+        return answer(StatusCode::NOT_FOUND, full(r#"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}"#));
+    };
+    if let Some(name) = rest.strip_prefix('/') {
+        // A single pod; the number after the last '-' picks its uid.
+        let i = name
+            .rsplit('-')
+            .next()
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+        let mut pod = data.template.render(i, 1000 + i);
+        // Keep the name that was asked for.
+        if kubecto_bench::pod_name(i) != name {
+            pod = String::from_utf8_lossy(&pod)
+                .replacen(&kubecto_bench::pod_name(i), name, 1)
+                .into_bytes();
+        }
+        return answer(StatusCode::OK, full(pod));
+    }
+    if !rest.is_empty() {
+        return answer(StatusCode::NOT_FOUND, full("{}"));
+    }
+    let query = req.uri().query().unwrap_or("");
+    let watch = query
+        .split('&')
+        .any(|kv| kv == "watch=true" || kv == "watch=1");
+    if watch {
+        let data = Arc::clone(data);
+        let n = data.watch_events;
+        let base_rv = 2_000_000u64;
+        let events = futures_util::stream::iter((0..n).map(move |i| {
+            let mut ev = Vec::with_capacity(data.template.approx_len() + 40);
+            ev.extend_from_slice(b"{\"type\":\"MODIFIED\",\"object\":");
+            data.template
+                .render_into(&mut ev, i % LIST_PODS, base_rv + i);
+            ev.extend_from_slice(b"}\n");
+            Ok::<_, Infallible>(Frame::data(Bytes::from(ev)))
+        }));
+        return answer(StatusCode::OK, StreamBody::new(events).boxed());
+    }
+    let list = data.list.clone();
+    let chunks = list.len().div_ceil(LIST_CHUNK);
+    let frames = futures_util::stream::iter((0..chunks).map(move |c| {
+        let end = ((c + 1) * LIST_CHUNK).min(list.len());
+        Ok::<_, Infallible>(Frame::data(list.slice(c * LIST_CHUNK..end)))
+    }));
+    answer(StatusCode::OK, StreamBody::new(frames).boxed())
+}
+
+fn render_list(template: &PodTemplate, pods: u64) -> Bytes {
+    let mut out = Vec::with_capacity(template.approx_len() * pods as usize + 256);
+    out.extend_from_slice(
+        br#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1999999"},"items":["#,
+    );
+    for i in 0..pods {
+        if i > 0 {
+            out.push(b',');
+        }
+        template.render_into(&mut out, i, 1000 + i);
+    }
+    out.extend_from_slice(b"]}\n");
+    Bytes::from(out)
+}
+
+fn main() {
+    let mut list_pods = LIST_PODS;
+    let mut watch_events = 100_000u64;
+    let mut max_seconds = 3 * 3600u64;
+    let mut threads = 1usize;
+    let mut fixture = PodTemplate::default_path();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut val = || it.next().cloned().unwrap_or_default();
+        match a.as_str() {
+            "--list-pods" => list_pods = val().parse().expect("--list-pods N"),
+            "--watch-events" => watch_events = val().parse().expect("--watch-events N"),
+            "--max-seconds" => max_seconds = val().parse().expect("--max-seconds N"),
+            "--threads" => threads = val().parse().expect("--threads N"),
+            "--fixture" => fixture = val().into(),
+            other => {
+                eprintln!(
+                    "bench-server: unknown argument {other:?}\nusage: bench-server [--list-pods N] [--watch-events N] [--threads N] [--max-seconds N] [--fixture PATH]"
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+    let template = PodTemplate::load(&fixture);
+    let list = render_list(&template, list_pods);
+    eprintln!(
+        "bench-server: pod {} bytes, list of {list_pods} pods {} bytes, watch of {watch_events} events",
+        template.render(0, 1000).len(),
+        list.len()
+    );
+    let data = Arc::new(Data {
+        template,
+        list,
+        watch_events,
+    });
+
+    // Exit when the driver closes our stdin, or after max_seconds in any case.
+    std::thread::spawn(|| {
+        let mut sink = [0u8; 64];
+        while let Ok(n) = std::io::stdin().read(&mut sink) {
+            if n == 0 {
+                break;
+            }
+        }
+        std::process::exit(0);
+    });
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(max_seconds));
+        eprintln!("bench-server: {max_seconds} s passed; exiting");
+        std::process::exit(0);
+    });
+
+    let rt = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+    .expect("tokio runtime");
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        println!("http://{addr}");
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let data = Arc::clone(&data);
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: Request<Incoming>| {
+                    let resp = handle(&data, &req);
+                    async move { Ok::<_, Infallible>(resp) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+}

@@ -1,0 +1,333 @@
+//! Shared pieces of the kubecto vs kube-rs benchmark: the workloads' names and sizes, the
+//! pod template the bench server renders, and the one JSON line each client process prints
+//! about itself (CPU time, peak RSS, items, wall time).
+//!
+//! The processes:
+//! - `bench-server`: plain hyper on 127.0.0.1:0, one process, serving pre-rendered pods.
+//! - `bench-kubecto`, `bench-kube`: one workload with one client, then a JSON line.
+//!   Two binaries, so each process links and maps only the client it measures.
+//! - `bench-driver`: starts the server, alternates the clients, takes medians, prints ratios.
+
+use std::time::{Duration, Instant};
+
+/// Where the bench server serves single pods, lists and watches.
+pub const PODS_PATH: &str = "/api/v1/namespaces/kube-system/pods";
+/// The namespace of every pod.
+pub const NAMESPACE: &str = "kube-system";
+
+/// One benchmark workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// Sequential GETs of single pods, decoded into `Pod`.
+    GetSeq,
+    /// 64 tasks doing GETs at once, decoded into `Pod`.
+    GetPar,
+    /// One LIST of all pods collected into typed pods (kube-rs `Api::list`, kubecto
+    /// `send().into::<List<Pod>>()`).
+    List,
+    /// One LIST collected into typed pods through kubecto's `list_stream` (kube-rs: `Api::list`).
+    ListCollect,
+    /// One LIST consumed item by item (kubecto `list_stream`; kube-rs: `Api::list`, which
+    /// is all a kube-rs user has for a single LIST).
+    ListStream,
+    /// One watch of MODIFIED events decoded into typed events.
+    Watch,
+}
+
+impl Workload {
+    /// Every workload, in the order the table shows them.
+    pub const ALL: [Workload; 6] = [
+        Workload::GetSeq,
+        Workload::GetPar,
+        Workload::List,
+        Workload::ListCollect,
+        Workload::ListStream,
+        Workload::Watch,
+    ];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::GetSeq => "get-seq",
+            Workload::GetPar => "get-par",
+            Workload::List => "list",
+            Workload::ListCollect => "list-collect",
+            Workload::ListStream => "list-stream",
+            Workload::Watch => "watch",
+        }
+    }
+
+    /// Parses a command-line name.
+    pub fn parse(s: &str) -> Option<Workload> {
+        Workload::ALL.into_iter().find(|w| w.name() == s)
+    }
+
+    /// How many items (requests, pods or events) the full workload handles.
+    pub fn full_items(self) -> u64 {
+        match self {
+            Workload::GetSeq => 20_000,
+            Workload::GetPar => 50_000,
+            Workload::List | Workload::ListCollect | Workload::ListStream => LIST_PODS,
+            Workload::Watch => 100_000,
+        }
+    }
+
+    /// Whether requests per second mean something for it.
+    pub fn is_get(self) -> bool {
+        matches!(self, Workload::GetSeq | Workload::GetPar)
+    }
+}
+
+/// Pods in the LIST the bench server serves.
+pub const LIST_PODS: u64 = 10_000;
+/// Concurrent tasks in `get-par`.
+pub const GET_CONCURRENCY: u64 = 64;
+
+/// The arguments every client binary takes: `<workload> <server-url> [items]`.
+#[derive(Debug, Clone)]
+pub struct ClientArgs {
+    /// The workload to run.
+    pub workload: Workload,
+    /// `http://127.0.0.1:PORT` of the bench server.
+    pub url: String,
+    /// How many items (GET requests or watch events; a LIST is always the whole list).
+    pub items: u64,
+}
+
+impl ClientArgs {
+    /// Reads the process arguments, or exits with a usage message.
+    pub fn from_env() -> ClientArgs {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let usage = || -> ! {
+            eprintln!(
+                "usage: bench-<client> <get-seq|get-par|list|list-collect|list-stream|watch> <http://127.0.0.1:PORT> [items]"
+            );
+            std::process::exit(2)
+        };
+        let Some(workload) = args.first().and_then(|w| Workload::parse(w)) else {
+            usage()
+        };
+        let Some(url) = args.get(1).cloned() else {
+            usage()
+        };
+        let items = match args.get(2) {
+            Some(n) => n.parse().unwrap_or_else(|_| usage()),
+            None => workload.full_items(),
+        };
+        ClientArgs {
+            workload,
+            url,
+            items,
+        }
+    }
+}
+
+/// The name of the `i`-th pod the server knows (GET, LIST and watch all use it).
+pub fn pod_name(i: u64) -> String {
+    format!("coredns-674b8bbfcf-{i:06}")
+}
+
+/// This process's CPU time so far, user + system, all threads (also those that exited):
+/// `clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`, nanosecond resolution. Falls back to
+/// `/proc/self/stat` utime + stime (10 ms ticks).
+pub fn cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    if rc == 0 {
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    } else {
+        stat_cpu().unwrap_or_default()
+    }
+}
+
+/// utime + stime from `/proc/self/stat` (whole process, clock ticks).
+pub fn stat_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    let ticks_per_sec = 100u64; // USER_HZ on Linux
+    Some(Duration::from_nanos(
+        (utime + stime) * 1_000_000_000 / ticks_per_sec,
+    ))
+}
+
+/// A `/proc/self/status` field in KiB (`VmHWM`, `VmRSS`).
+pub fn status_kib(field: &str) -> u64 {
+    let Ok(text) = std::fs::read_to_string("/proc/self/status") else {
+        return 0;
+    };
+    text.lines()
+        .find_map(|l| {
+            let rest = l.strip_prefix(field)?.strip_prefix(':')?;
+            rest.split_whitespace().next()?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Measures one workload in this process: CPU and wall time from [`Probe::start`] to
+/// [`Probe::finish`], and the process's peak RSS.
+#[derive(Debug)]
+pub struct Probe {
+    cpu0: Duration,
+    wall0: Instant,
+    rss0_kib: u64,
+}
+
+impl Probe {
+    /// Starts measuring (after the runtime and the client exist).
+    pub fn start() -> Probe {
+        Probe {
+            cpu0: cpu_time(),
+            wall0: Instant::now(),
+            rss0_kib: status_kib("VmRSS"),
+        }
+    }
+
+    /// Prints the one JSON line the driver reads.
+    pub fn finish(self, client: &str, workload: Workload, items: u64, bytes: u64) {
+        let wall = self.wall0.elapsed();
+        let cpu_total = cpu_time();
+        let cpu = cpu_total.saturating_sub(self.cpu0);
+        let line = serde_json::json!({
+            "client": client,
+            "workload": workload.name(),
+            "items": items,
+            "body_bytes": bytes,
+            "wall_ns": wall.as_nanos() as u64,
+            "cpu_ns": cpu.as_nanos() as u64,
+            "cpu_total_ns": cpu_total.as_nanos() as u64,
+            "stat_cpu_total_ns": stat_cpu().unwrap_or_default().as_nanos() as u64,
+            "peak_rss_kib": status_kib("VmHWM"),
+            "rss_before_kib": self.rss0_kib,
+        });
+        println!("{line}");
+    }
+}
+
+/// Panics with a message unless `got == want` (a workload that did less work than asked
+/// must not produce a figure).
+pub fn check_items(what: &str, got: u64, want: u64) {
+    assert_eq!(got, want, "{what}: expected {want} items, got {got}");
+}
+
+/// The realistic pod the bench server serves: `crates/testserver/data/bench/coredns-pod.json`
+/// made compact (key order kept, as the API server writes it), with the server-set
+/// `uid`, `resourceVersion` and `creationTimestamp` added, split around the parts that
+/// differ per item (name, uid, resourceVersion) so rendering one is three copies and
+/// three small formats.
+#[derive(Debug, Clone)]
+pub struct PodTemplate {
+    /// Text before the name, between name and uid, between uid and resourceVersion, after it.
+    parts: [Vec<u8>; 4],
+}
+
+/// The fixture's own pod name, replaced per item.
+const FIXTURE_NAME: &str = "\"name\":\"coredns-674b8bbfcf-7xq2m\"";
+/// Where the server-set metadata goes: right after the pod's namespace.
+const FIXTURE_NAMESPACE: &str = "\"namespace\":\"kube-system\"";
+
+impl PodTemplate {
+    /// Loads and splits the fixture.
+    ///
+    /// # Panics
+    /// When the fixture is missing or not the coredns pod this template expects.
+    pub fn load(path: &std::path::Path) -> PodTemplate {
+        let raw = std::fs::read(path)
+            .unwrap_or_else(|e| panic!("cannot read the pod fixture {}: {e}", path.display()));
+        let compact = String::from_utf8(compact_json(&raw)).expect("the fixture is UTF-8");
+        let name_at = compact
+            .find(FIXTURE_NAME)
+            .expect("the fixture names coredns-674b8bbfcf-7xq2m");
+        let ns_at = compact
+            .find(FIXTURE_NAMESPACE)
+            .expect("the fixture has metadata.namespace")
+            + FIXTURE_NAMESPACE.len();
+        assert!(name_at < ns_at, "metadata.name comes before metadata.namespace");
+        let before_name = format!("{}\"name\":\"", &compact[..name_at]);
+        let name_to_uid = format!(
+            "\"{},\"uid\":\"",
+            &compact[name_at + FIXTURE_NAME.len()..ns_at]
+        );
+        let uid_to_rv = "\",\"resourceVersion\":\"".to_owned();
+        let after_rv = format!(
+            "\",\"creationTimestamp\":\"2026-11-20T09:14:07Z\"{}",
+            &compact[ns_at..]
+        );
+        PodTemplate {
+            parts: [
+                before_name.into_bytes(),
+                name_to_uid.into_bytes(),
+                uid_to_rv.into_bytes(),
+                after_rv.into_bytes(),
+            ],
+        }
+    }
+
+    /// The fixture's default location, relative to the kubecto workspace root.
+    pub fn default_path() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../crates/testserver/data/bench/coredns-pod.json")
+    }
+
+    /// Appends pod `i` (name [`pod_name`]`(i)`) at resourceVersion `rv` to `out`.
+    pub fn render_into(&self, out: &mut Vec<u8>, i: u64, rv: u64) {
+        use std::io::Write as _;
+        out.extend_from_slice(&self.parts[0]);
+        out.extend_from_slice(pod_name(i).as_bytes());
+        out.extend_from_slice(&self.parts[1]);
+        let _ = write!(
+            out,
+            "{:08x}-5c1d-4e2f-9a3b-{:012x}",
+            0x6c0d_0000u64 + (i >> 32),
+            i
+        );
+        out.extend_from_slice(&self.parts[2]);
+        let _ = write!(out, "{rv}");
+        out.extend_from_slice(&self.parts[3]);
+    }
+
+    /// Pod `i` alone.
+    pub fn render(&self, i: u64, rv: u64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.approx_len());
+        self.render_into(&mut out, i, rv);
+        out
+    }
+
+    /// About how many bytes one rendered pod takes.
+    pub fn approx_len(&self) -> usize {
+        self.parts.iter().map(Vec::len).sum::<usize>() + 80
+    }
+}
+
+/// Removes the whitespace outside strings (what `json.Marshal` would have written).
+pub fn compact_json(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut in_string = false;
+    let mut escape = false;
+    for &b in input {
+        if in_string {
+            out.push(b);
+            if escape {
+                escape = false;
+            } else if b == b'\\' {
+                escape = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if !matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
+            if b == b'"' {
+                in_string = true;
+            }
+            out.push(b);
+        }
+    }
+    out
+}

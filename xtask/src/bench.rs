@@ -1,0 +1,102 @@
+//! `cargo xtask bench`: kubecto against kube-rs 5, side by side on this machine.
+//!
+//! The benchmark lives in `bench/`, its own workspace (the root `Cargo.toml` excludes it),
+//! so kube-rs is compiled only here. This task builds it in release and runs its driver,
+//! which starts a fast local server, runs every workload with each client in its own
+//! process (medians of at least five runs, clients alternating) and prints a table of
+//! kubecto/kube-rs ratios.
+//!
+//! - `cargo xtask bench [--quick] [--runs N] [--workload NAME[,NAME..]]`: the comparison.
+//!   Workloads: get-seq, get-par, list, list-collect, list-stream, watch.
+//! - `cargo xtask bench testserver [--quick]`: kubecto-testserver's own throughput
+//!   (`bench/testserver`, another workspace, so the test server's serde_json features do
+//!   not leak into the client comparison).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use crate::{cargo, workspace_root};
+
+const USAGE: &str = "\
+usage: cargo xtask bench [--quick] [--runs N] [--workload NAME[,NAME..]] [--json PATH]
+       cargo xtask bench testserver [--quick] [--updates N] [--writers N] [--lists N]
+
+  --quick      fewer runs (3) and smaller GET/watch counts; for a first look, not for figures
+  --runs N     runs per client per workload (default 5)
+  --workload   get-seq, get-par, list, list-collect, list-stream, watch (default: all)
+  --json PATH  raw runs and medians as JSON (default: bench/target/bench-results.json)";
+
+pub(crate) fn run(args: &[String]) -> ExitCode {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let result = match args.first().map(String::as_str) {
+        Some("testserver") => testserver(&args[1..]),
+        _ => compare(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("xtask bench: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn bench_dir() -> PathBuf {
+    workspace_root().join("bench")
+}
+
+/// `cargo build --release --manifest-path <manifest>`, sharing `bench/target`.
+fn build(manifest: &Path) -> Result<(), String> {
+    eprintln!(
+        "xtask bench: building {} in release (the first build of kube-rs takes minutes)",
+        manifest.display()
+    );
+    let status = cargo()
+        .args(["build", "--release", "--manifest-path"])
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(bench_dir().join("target"))
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("building {} failed ({status})", manifest.display()))
+    }
+}
+
+fn exit_code(status: std::process::ExitStatus) -> ExitCode {
+    match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    }
+}
+
+fn compare(args: &[String]) -> Result<ExitCode, String> {
+    build(&bench_dir().join("Cargo.toml"))?;
+    let driver = bench_dir().join("target/release/bench-driver");
+    let mut cmd = Command::new(&driver);
+    cmd.args(args);
+    if !args.iter().any(|a| a == "--json") {
+        cmd.arg("--json")
+            .arg(bench_dir().join("target/bench-results.json"));
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", driver.display()))?;
+    Ok(exit_code(status))
+}
+
+fn testserver(args: &[String]) -> Result<ExitCode, String> {
+    build(&bench_dir().join("testserver/Cargo.toml"))?;
+    let program = bench_dir().join("target/release/kubecto-testserver-bench");
+    let status = Command::new(&program)
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    Ok(exit_code(status))
+}
