@@ -184,7 +184,7 @@ impl RestClientBuilder {
                 timeout: config.timeout,
                 max_retries: config.max_retries,
                 max_event_size: config.max_event_size,
-                limiter: config.rate_limit.map(TokenBucket::new),
+                limiter: config.rate_limit.and_then(TokenBucket::for_limit),
                 backoff: config.backoff.map(BackoffManager::new),
                 retry,
                 warnings: self
@@ -558,7 +558,7 @@ impl RestClient {
             });
         }
         let mut resp = result?;
-        resp.deadline = timeout.map(|t| start + t);
+        resp.deadline = timeout.map(|t| (start + t, t));
         Ok(resp)
     }
 

@@ -172,7 +172,9 @@ impl Impersonate {
 }
 
 /// Client-side rate limit: a token bucket refilled at `qps` per second holding at most
-/// `burst` tokens, shared by every clone of a client.
+/// `burst` tokens, shared by every clone of a client. As in client-go, a zero `qps` or
+/// `burst` takes the default and a negative `qps` turns limiting off (as does
+/// [`Config::without_rate_limit`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateLimit {
     /// Sustained requests per second.

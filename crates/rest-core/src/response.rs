@@ -102,7 +102,8 @@ pub struct Response {
     method: Method,
     url: String,
     pub(crate) max_event_size: usize,
-    pub(crate) deadline: Option<Instant>,
+    /// When the request's timeout runs out, and the timeout itself.
+    pub(crate) deadline: Option<(Instant, std::time::Duration)>,
 }
 
 impl Response {
@@ -166,11 +167,11 @@ impl Response {
         };
         match deadline {
             None => fut.await,
-            Some(d) => match tokio::time::timeout_at(d.into(), fut).await {
+            Some((at, after)) => match tokio::time::timeout_at(at.into(), fut).await {
                 Ok(r) => r,
                 Err(_) => Err(Error::Timeout {
                     url: url.clone(),
-                    after: d.saturating_duration_since(Instant::now()),
+                    after,
                 }),
             },
         }

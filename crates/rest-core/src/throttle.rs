@@ -23,6 +23,27 @@ struct State {
 }
 
 impl TokenBucket {
+    /// The bucket for `limit`, as client-go reads its knobs: a zero `qps` or `burst` takes
+    /// the default, a negative or NaN `qps` turns limiting off.
+    pub(crate) fn for_limit(limit: RateLimit) -> Option<Self> {
+        if limit.qps.is_nan() || limit.qps < 0.0 {
+            return None;
+        }
+        let defaults = RateLimit::default();
+        Some(Self::new(RateLimit {
+            qps: if limit.qps == 0.0 {
+                defaults.qps
+            } else {
+                limit.qps
+            },
+            burst: if limit.burst == 0 {
+                defaults.burst
+            } else {
+                limit.burst
+            },
+        }))
+    }
+
     pub(crate) fn new(limit: RateLimit) -> Self {
         let burst = f64::from(limit.burst.max(1));
         Self {
@@ -66,6 +87,27 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_takes_defaults_and_negative_disables() {
+        assert!(
+            TokenBucket::for_limit(RateLimit {
+                qps: -1.0,
+                burst: 10
+            })
+            .is_none()
+        );
+        assert!(
+            TokenBucket::for_limit(RateLimit {
+                qps: f32::NAN,
+                burst: 10
+            })
+            .is_none()
+        );
+        let b = TokenBucket::for_limit(RateLimit { qps: 0.0, burst: 0 }).unwrap();
+        assert_eq!(b.burst, 100.0);
+        assert_eq!(b.qps, 50.0);
+    }
 
     #[test]
     fn burst_then_rate() {
