@@ -1,0 +1,212 @@
+//! [`Api`] and [`AllNamespaces`]: the generic typed clients every generated accessor
+//! returns. Scope is part of the type: [`Api::namespaced`] only accepts namespaced
+//! resources, [`Api::cluster`] only cluster-scoped ones, and [`AllNamespaces`] (list and
+//! watch across every namespace) only namespaced ones.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope, Resource};
+use kubecto_rest_core::{Error, PatchType, Request, RestClient, Result};
+
+/// The versioned API path of `K`: `/api/v1` for the core group, `/apis/{group}/{version}`
+/// for every other.
+pub(crate) fn api_prefix<K: Resource>() -> String {
+    if K::GROUP.is_empty() {
+        format!("/api/{}", K::VERSION)
+    } else {
+        format!("/apis/{}/{}", K::GROUP, K::VERSION)
+    }
+}
+
+/// The HTTP verb of a request, mapped onto rest-core's builder constructors.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Verb {
+    Get,
+    Post,
+    Put,
+    Patch(PatchType),
+    Delete,
+}
+
+/// What a request addresses: the client, the versioned path and the namespace, if any.
+/// Shared by [`Api`] and [`AllNamespaces`].
+#[derive(Clone)]
+pub(crate) struct Target {
+    pub(crate) client: RestClient,
+    prefix: String,
+    namespace: Option<String>,
+    resource: &'static str,
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Target")
+            .field("prefix", &self.prefix)
+            .field("namespace", &self.namespace)
+            .field("resource", &self.resource)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Target {
+    fn new<K: Resource>(client: RestClient, namespace: Option<String>) -> Self {
+        Self {
+            client,
+            prefix: api_prefix::<K>(),
+            namespace,
+            resource: K::URL_PATH_SEGMENT,
+        }
+    }
+
+    /// Fails when a namespaced target was given an empty namespace.
+    pub(crate) fn check(&self) -> Result<()> {
+        match &self.namespace {
+            Some(ns) if ns.is_empty() => Err(Error::InvalidRequest {
+                what: format!(
+                    "{} are namespaced: the namespace may not be empty (use the `_all_namespaces` accessor to list every namespace)",
+                    self.resource
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// A request for the collection (`.../namespaces/{ns}/{resource}`), or an error when a
+    /// namespaced target was given an empty namespace.
+    pub(crate) fn request(&self, verb: Verb) -> Result<Request> {
+        self.check()?;
+        Ok(self.collection(verb))
+    }
+
+    /// The collection request of a target already [`check`](Self::check)ed.
+    pub(crate) fn collection(&self, verb: Verb) -> Request {
+        let req = match verb {
+            Verb::Get => self.client.get(),
+            Verb::Post => self.client.post(),
+            Verb::Put => self.client.put(),
+            Verb::Patch(pt) => self.client.patch(pt),
+            Verb::Delete => self.client.delete(),
+        }
+        .abs_path(&self.prefix);
+        let req = match &self.namespace {
+            Some(ns) => req.namespace(ns),
+            None => req,
+        };
+        req.resource(self.resource)
+    }
+
+    /// A request for one object (`.../{resource}/{name}`).
+    pub(crate) fn named(&self, verb: Verb, name: &str) -> Result<Request> {
+        Ok(self.request(verb)?.name(name))
+    }
+
+    /// A request for a subresource of one object (`.../{resource}/{name}/{sub}`).
+    pub(crate) fn sub(&self, verb: Verb, name: &str, sub: &str) -> Result<Request> {
+        Ok(self.named(verb, name)?.sub_resource(sub))
+    }
+}
+
+/// A typed client for one kind of resource `K`, in one namespace (namespaced kinds) or
+/// cluster-wide (cluster-scoped kinds). Cloning is cheap; every clone shares the
+/// [`RestClient`] (connection pool, rate limiter, backoff) it was made from.
+///
+/// Works for every `k8s-openapi` resource and for your own custom resources: implement
+/// `k8s_openapi::Resource` (and `k8s_openapi::Metadata`, `k8s_openapi::ListableResource`,
+/// [`HasStatus`](crate::HasStatus) as they apply) for the type; see the crate docs.
+pub struct Api<K> {
+    pub(crate) target: Target,
+    _kind: PhantomData<fn() -> K>,
+}
+
+impl<K> Clone for Api<K> {
+    fn clone(&self) -> Self {
+        Self {
+            target: self.target.clone(),
+            _kind: PhantomData,
+        }
+    }
+}
+
+impl<K> fmt::Debug for Api<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Api").field("target", &self.target).finish()
+    }
+}
+
+impl<K: Resource<Scope = NamespaceResourceScope>> Api<K> {
+    /// A client for the namespaced resource `K` in `namespace`. Only namespaced kinds
+    /// compile here. An empty namespace makes every call fail with
+    /// [`Error::InvalidRequest`]; to list or watch every namespace use
+    /// [`AllNamespaces`].
+    pub fn namespaced(client: RestClient, namespace: &str) -> Self {
+        Self {
+            target: Target::new::<K>(client, Some(namespace.to_owned())),
+            _kind: PhantomData,
+        }
+    }
+}
+
+impl<K: Resource<Scope = ClusterResourceScope>> Api<K> {
+    /// A client for the cluster-scoped resource `K`. Only cluster-scoped kinds compile
+    /// here, and there is no way to give one a namespace.
+    pub fn cluster(client: RestClient) -> Self {
+        Self {
+            target: Target::new::<K>(client, None),
+            _kind: PhantomData,
+        }
+    }
+}
+
+impl<K> Api<K> {
+    /// The namespace this client works in (`None` for a cluster-scoped kind).
+    pub fn namespace(&self) -> Option<&str> {
+        self.target.namespace.as_deref()
+    }
+
+    /// The REST client underneath, for requests this crate has no helper for.
+    pub fn rest_client(&self) -> &RestClient {
+        &self.target.client
+    }
+}
+
+/// A typed client for a namespaced resource `K` across every namespace: list and watch
+/// only (`/api/v1/pods`), as the API server allows nothing else there.
+pub struct AllNamespaces<K> {
+    pub(crate) target: Target,
+    _kind: PhantomData<fn() -> K>,
+}
+
+impl<K> Clone for AllNamespaces<K> {
+    fn clone(&self) -> Self {
+        Self {
+            target: self.target.clone(),
+            _kind: PhantomData,
+        }
+    }
+}
+
+impl<K> fmt::Debug for AllNamespaces<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AllNamespaces")
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+impl<K: Resource<Scope = NamespaceResourceScope>> AllNamespaces<K> {
+    /// A client listing and watching `K` in every namespace.
+    pub fn new(client: RestClient) -> Self {
+        Self {
+            target: Target::new::<K>(client, None),
+            _kind: PhantomData,
+        }
+    }
+}
+
+impl<K> AllNamespaces<K> {
+    /// The REST client underneath.
+    pub fn rest_client(&self) -> &RestClient {
+        &self.target.client
+    }
+}

@@ -1,0 +1,13 @@
+//! Typed helpers for subresources beyond `status`: scale, pod logs, eviction, binding and
+//! ephemeral containers, namespace finalize, CSR approval and service account tokens.
+//! Each is an inherent method on the [`Api`](crate::Api) of the kind that has it, so it
+//! is only there where the server serves it.
+
+mod csr;
+mod namespace;
+mod pod;
+mod scale;
+mod token;
+
+pub use pod::LogOptions;
+pub use scale::HasScale;
