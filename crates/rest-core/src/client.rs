@@ -16,7 +16,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::backoff::BackoffManager;
-use crate::config::{Auth, Config, CredentialProvider, Impersonate};
+use crate::config::{Auth, Config, CredentialProvider, GroupVersion, Impersonate};
 use crate::error::{BoxError, Error, Result, TransportKind};
 use crate::observe::{LogWarningsOnce, Metrics, RequestMetrics, WarningHandler, dispatch_warnings};
 use crate::request::{BasePath, PatchType, Request};
@@ -63,12 +63,12 @@ impl std::fmt::Debug for Transport {
 #[derive(Clone, Debug)]
 pub struct RestClient {
     inner: Arc<Inner>,
+    base: Arc<BasePath>,
 }
 
 #[derive(Debug)]
 struct Inner {
     transport: Transport,
-    base: BasePath,
     host_key: String,
     default_headers: HeaderMap,
     content_type: HeaderValue,
@@ -174,9 +174,9 @@ impl RestClientBuilder {
             })
         });
         Ok(RestClient {
+            base: Arc::new(base),
             inner: Arc::new(Inner {
                 transport,
-                base,
                 host_key,
                 default_headers,
                 content_type,
@@ -239,10 +239,21 @@ fn base_path(config: &Config) -> Result<(BasePath, String)> {
         .ok_or_else(|| config_err(format!("host URL {host:?} has no host")))?;
     let origin = format!("{scheme}://{authority}");
     let host_path = uri.path().trim_end_matches('/').to_owned();
-    let mut versioned = host_path.clone();
-    let gv = &config.group_version;
-    for seg in config
-        .api_path
+    let versioned = versioned_path(&host_path, &config.api_path, &config.group_version)?;
+    Ok((
+        BasePath {
+            origin,
+            host_path,
+            versioned,
+        },
+        authority.to_string(),
+    ))
+}
+
+/// `host_path/api_path/group/version`, each segment checked and encoded.
+fn versioned_path(host_path: &str, api_path: &str, gv: &GroupVersion) -> Result<String> {
+    let mut versioned = host_path.to_owned();
+    for seg in api_path
         .split('/')
         .chain([gv.group.as_str(), gv.version.as_str()])
         .filter(|s| !s.is_empty())
@@ -256,14 +267,7 @@ fn base_path(config: &Config) -> Result<(BasePath, String)> {
             percent_encoding::NON_ALPHANUMERIC,
         ));
     }
-    Ok((
-        BasePath {
-            origin,
-            host_path,
-            versioned,
-        },
-        authority.to_string(),
-    ))
+    Ok(versioned)
 }
 
 fn auth_header(auth: &Auth) -> Result<Option<HeaderValue>> {
@@ -508,7 +512,25 @@ impl RestClient {
     }
 
     pub(crate) fn base(&self) -> &BasePath {
-        &self.inner.base
+        &self.base
+    }
+
+    /// A client for another API path and group/version on the same server, sharing this
+    /// one's connection pool, rate limiter, backoff, credentials and handlers (what
+    /// discovery and the dynamic client need for each group they touch).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an invalid API path segment.
+    pub fn with_group_version(&self, api_path: &str, gv: &GroupVersion) -> Result<RestClient> {
+        let versioned = versioned_path(&self.base.host_path, api_path, gv)?;
+        Ok(RestClient {
+            inner: self.inner.clone(),
+            base: Arc::new(BasePath {
+                origin: self.base.origin.clone(),
+                host_path: self.base.host_path.clone(),
+                versioned,
+            }),
+        })
     }
 
     /// Sends `req`, retrying as the policy says; see [`Request::send`].
@@ -516,7 +538,7 @@ impl RestClient {
         if let Some(e) = req.take_error() {
             return Err(e);
         }
-        let url = req.build_url(&self.inner.base);
+        let url = req.build_url(&self.base);
         let uri: Uri = url
             .parse()
             .map_err(|e| Error::invalid(format!("invalid URL {url:?}: {e}")))?;
@@ -597,6 +619,10 @@ impl RestClient {
         );
         if let Some(a) = auth {
             headers.insert(header::AUTHORIZATION, a.clone());
+        }
+        // A request's own header replaces the client's default of the same name.
+        for name in req.headers.keys() {
+            headers.remove(name);
         }
         for (k, v) in &req.headers {
             headers.append(k.clone(), v.clone());

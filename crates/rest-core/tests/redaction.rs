@@ -33,3 +33,18 @@ fn file_paths_are_shown() {
     let config = Config::new("https://h").with_ca(PemSource::File("/etc/ca.crt".into()));
     assert!(format!("{config:?}").contains("/etc/ca.crt"));
 }
+
+#[test]
+fn clients_requests_and_errors_do_not_print_the_token() {
+    let token = "tok-9b1e55";
+    let client =
+        kubecto_rest_core::RestClient::new(Config::new("https://h:6443").with_bearer_token(token))
+            .unwrap();
+    assert!(!format!("{client:?}").contains(token));
+    let req = client.get().resource("pods").name("..");
+    assert!(!format!("{req:?}").contains(token));
+    let err = futures_util::FutureExt::now_or_never(req.send())
+        .expect("a builder error needs no I/O")
+        .unwrap_err();
+    assert!(!format!("{err:?} {err}").contains(token));
+}

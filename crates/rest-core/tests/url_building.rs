@@ -208,3 +208,31 @@ fn bad_hosts_are_config_errors() {
         assert!(matches!(err, Error::Config { .. }), "{host}: {err:?}");
     }
 }
+
+#[test]
+fn another_group_version_on_the_same_client() {
+    let apps = apps();
+    let batch = apps
+        .with_group_version("apis", &GroupVersion::new("batch", "v1"))
+        .unwrap();
+    assert_eq!(
+        batch.get().namespace("ns").resource("jobs").url().unwrap(),
+        "https://k8s.example.com:6443/base/apis/batch/v1/namespaces/ns/jobs"
+    );
+    let core = apps
+        .with_group_version("api", &GroupVersion::core_v1())
+        .unwrap();
+    assert_eq!(
+        core.get().resource("nodes").url().unwrap(),
+        "https://k8s.example.com:6443/base/api/v1/nodes"
+    );
+    // The original is unchanged.
+    assert_eq!(
+        apps.get().resource("deployments").url().unwrap(),
+        "https://k8s.example.com:6443/base/apis/apps/v1/deployments"
+    );
+    assert!(
+        apps.with_group_version("apis/..", &GroupVersion::core_v1())
+            .is_err()
+    );
+}
