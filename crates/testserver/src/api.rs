@@ -16,7 +16,7 @@ use crate::registry::{Registry, ResourceInfo};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::{ApiError, delete_success};
 use crate::store::{EventType, Obj, ObjKey, Store, Update};
-use crate::{RecordedRequest, defaults, patch, watch};
+use crate::{RecordedRequest, defaults, openapi, patch, scale, watch};
 
 const VERSION: &str = include_str!("../data/discovery/version.json");
 const AGGREGATED_CT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
@@ -130,6 +130,8 @@ pub(crate) async fn route(state: &Arc<State>, req: Req) -> Response<ResBody> {
     match segs.as_slice() {
         ["version"] => json_raw(StatusCode::OK, Bytes::from_static(VERSION.as_bytes())),
         ["healthz" | "livez" | "readyz"] => text(StatusCode::OK, "ok"),
+        ["openapi", "v3"] => json_raw(StatusCode::OK, Bytes::from_static(openapi::INDEX)),
+        ["openapi", "v3", rest @ ..] => openapi_document(&req, &rest.join("/")),
         ["api"] if wants_aggregated(&req.accept) => aggregated(reg().aggregated_core()),
         ["apis"] if wants_aggregated(&req.accept) => aggregated(reg().aggregated_groups()),
         ["api"] => json_value(
@@ -155,6 +157,36 @@ pub(crate) async fn route(state: &Arc<State>, req: Req) -> Response<ResBody> {
         }
         _ => page_not_found(),
     }
+}
+
+/// `GET /openapi/v3/<path>`: the document; a stale `hash` is redirected to the current one,
+/// a matching one is cacheable forever, as kube-apiserver does.
+fn openapi_document(req: &Req, path: &str) -> Response<ResBody> {
+    let (Some(doc), Some(hash)) = (openapi::document(path), openapi::index_hash(path)) else {
+        return page_not_found();
+    };
+    let mut res = json_raw(StatusCode::OK, Bytes::from_static(doc));
+    match req.param("hash") {
+        Some(h) if h == hash => {
+            res.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, immutable"),
+            );
+        }
+        Some(_) => {
+            *res.status_mut() = StatusCode::MOVED_PERMANENTLY;
+            *res.body_mut() = full(Bytes::new());
+            if let Ok(v) = HeaderValue::from_str(&format!("/openapi/v3/{path}?hash={hash}")) {
+                res.headers_mut().insert(header::LOCATION, v);
+            }
+        }
+        None => {}
+    }
+    res.headers_mut().insert(
+        header::ETAG,
+        HeaderValue::from_str(&format!("\"{hash}\"")).unwrap_or(HeaderValue::from_static("\"\"")),
+    );
+    res
 }
 
 fn wants_aggregated(accept: &str) -> bool {
@@ -310,6 +342,18 @@ async fn dispatch(state: &Arc<State>, req: &Req, t: Target) -> Result<Response<R
             };
             patch_object(state, req, &info, t.namespace.as_deref(), name, mode)
         }
+        (&Method::GET, Some(name), Some("scale")) => {
+            allowed("get")?;
+            scale::get(state, &info, t.namespace.as_deref(), name)
+        }
+        (&Method::PUT, Some(name), Some("scale")) => {
+            allowed("update")?;
+            scale::put(state, req, &info, t.namespace.as_deref(), name)
+        }
+        (&Method::PATCH, Some(name), Some("scale")) => {
+            allowed("patch")?;
+            scale::patch(state, req, &info, t.namespace.as_deref(), name)
+        }
         (&Method::DELETE, Some(name), None) => {
             allowed("delete")?;
             delete(state, req, &info, t.namespace.as_deref(), name)
@@ -345,7 +389,7 @@ pub(crate) fn render(body: &Bytes, info: &ResourceInfo) -> Bytes {
     Bytes::from(out)
 }
 
-fn decode_body(req: &Req, info: &ResourceInfo) -> Result<Value, ApiError> {
+pub(crate) fn decode_body(req: &Req, info: &ResourceInfo) -> Result<Value, ApiError> {
     let ct = req
         .content_type
         .split(';')
@@ -375,7 +419,7 @@ fn decode_body(req: &Req, info: &ResourceInfo) -> Result<Value, ApiError> {
     Ok(value)
 }
 
-fn dry_run(req: &Req) -> Result<bool, ApiError> {
+pub(crate) fn dry_run(req: &Req) -> Result<bool, ApiError> {
     let mut dry = false;
     for (k, v) in &req.query {
         if k == "dryRun" {
@@ -426,7 +470,7 @@ fn check_type(info: &ResourceInfo, value: &mut Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn meta_mut(value: &mut Value) -> Result<&mut Map<String, Value>, ApiError> {
+pub(crate) fn meta_mut(value: &mut Value) -> Result<&mut Map<String, Value>, ApiError> {
     if value.get("metadata").is_none() || value["metadata"].is_null() {
         value["metadata"] = json!({});
     }
@@ -441,11 +485,11 @@ fn str_field<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
         .and_then(Value::as_str)
 }
 
-fn collection(info: &ResourceInfo) -> Arc<str> {
+pub(crate) fn collection(info: &ResourceInfo) -> Arc<str> {
     Arc::from(info.storage_key())
 }
 
-fn key(info: &ResourceInfo, namespace: Option<&str>, name: &str) -> ObjKey {
+pub(crate) fn key(info: &ResourceInfo, namespace: Option<&str>, name: &str) -> ObjKey {
     let ns = if info.namespaced {
         namespace.unwrap_or_default()
     } else {
@@ -454,7 +498,7 @@ fn key(info: &ResourceInfo, namespace: Option<&str>, name: &str) -> ObjKey {
     (ns.to_owned(), name.to_owned())
 }
 
-fn get(
+pub(crate) fn get(
     state: &State,
     info: &ResourceInfo,
     namespace: Option<&str>,
@@ -567,7 +611,7 @@ pub(crate) fn create(
 
 /// Order an object's keys as kube-apiserver writes them: metadata first, its
 /// fields in Go struct order, the rest as given.
-fn normalize(value: Value) -> Value {
+pub(crate) fn normalize(value: Value) -> Value {
     const META_ORDER: &[&str] = &[
         "name",
         "generateName",
@@ -608,7 +652,7 @@ fn normalize(value: Value) -> Value {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Mode {
+pub(crate) enum Mode {
     Main,
     Status,
 }
@@ -735,7 +779,7 @@ fn update(
 }
 
 /// The shared read-modify-write of update and patch.
-fn write_update(
+pub(crate) fn write_update(
     state: &State,
     info: &ResourceInfo,
     namespace: Option<&str>,
@@ -781,14 +825,20 @@ fn write_update(
     })
 }
 
-fn patch_object(
-    state: &State,
-    req: &Req,
-    info: &ResourceInfo,
-    namespace: Option<&str>,
-    name: &str,
-    mode: Mode,
-) -> Result<Response<ResBody>, ApiError> {
+/// A decoded PATCH request: its type, document and options.
+pub(crate) struct PatchRequest {
+    /// The media type (without parameters).
+    pub ct: String,
+    /// Server-side apply?
+    pub is_apply: bool,
+    /// The patch document (YAML decoded for apply).
+    pub doc: Value,
+    /// `dryRun=All`.
+    pub dry: bool,
+}
+
+/// Check a PATCH's media type and options and decode its document.
+pub(crate) fn parse_patch(req: &Req) -> Result<PatchRequest, ApiError> {
     let ct = req
         .content_type
         .split(';')
@@ -823,61 +873,98 @@ fn patch_object(
         ));
     }
     let dry = dry_run(req)?;
-    let patch_doc: Value = if is_apply {
+    let doc: Value = if is_apply {
         serde_yaml::from_slice(&req.body)
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
     } else {
         serde_json::from_slice(&req.body)
             .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?
     };
+    Ok(PatchRequest {
+        ct,
+        is_apply,
+        doc,
+        dry,
+    })
+}
+
+/// Apply a (non-apply) patch to a full object (with `kind`/`apiVersion`); `schema` is the
+/// kind's OpenAPI schema, which strategic merge patch needs.
+pub(crate) fn apply_patch_doc(
+    p: &PatchRequest,
+    full: Value,
+    schema: Option<openapi::KindSchema>,
+) -> Result<Value, ApiError> {
+    Ok(match p.ct.as_str() {
+        "application/json-patch+json" => patch::json_patch(&full, &p.doc).map_err(patch_error)?,
+        "application/merge-patch+json" => {
+            if !p.doc.is_object() {
+                return Err(ApiError::bad_request("Invalid JSON Patch"));
+            }
+            let mut v = full;
+            patch::merge_patch(&mut v, &p.doc);
+            v
+        }
+        "application/strategic-merge-patch+json" => {
+            let schema = schema.ok_or_else(strategic_unsupported)?;
+            patch::strategic_merge_patch(&full, &p.doc, &|path| schema.patch_meta(path))
+                .map_err(patch_error)?
+        }
+        // Server-side apply, approximated as a merge of the applied configuration.
+        _ => {
+            let mut v = full;
+            patch::merge_patch(&mut v, &p.doc);
+            v
+        }
+    })
+}
+
+/// `value` with `kind` and `apiVersion` in front.
+pub(crate) fn with_type(value: &Value, kind: &str, api_version: &str) -> Value {
+    let mut full = json!({"kind": kind, "apiVersion": api_version});
+    if let (Some(m), Some(c)) = (full.as_object_mut(), value.as_object()) {
+        m.extend(c.clone());
+    }
+    full
+}
+
+fn patch_object(
+    state: &State,
+    req: &Req,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+    name: &str,
+    mode: Mode,
+) -> Result<Response<ResBody>, ApiError> {
+    let p = parse_patch(req)?;
     // Server-side apply of an object that does not exist yet creates it.
-    if is_apply && mode == Mode::Main && get(state, info, namespace, name).is_err() {
-        let mut value = patch_doc.clone();
+    if p.is_apply && mode == Mode::Main && get(state, info, namespace, name).is_err() {
+        let mut value = p.doc.clone();
         if str_field(&value, &["metadata", "name"]).is_some_and(|n| n != name) {
             return Err(ApiError::bad_request(
                 "the name of the object does not match the name on the URL",
             ));
         }
         meta_mut(&mut value)?.insert("name".into(), json!(name));
-        let obj = create(state, info, namespace, value, dry)?;
+        let obj = create(state, info, namespace, value, p.dry)?;
         return Ok(json_raw(StatusCode::CREATED, render(&obj.body, info)));
     }
-    let kind = info.kind.clone();
     let api_version = info.api_version();
+    // Strategic merge patch needs the kind's OpenAPI schema (merge keys, strategies);
+    // kinds without one (custom resources) refuse it with 415, as kube-apiserver does.
+    let schema = openapi::kind_schema(&info.group, &info.version, &info.kind);
+    if p.ct == "application/strategic-merge-patch+json" && schema.is_none() {
+        return Err(strategic_unsupported());
+    }
     let obj = write_update(
         state,
         info,
         namespace,
         name,
-        dry,
+        p.dry,
         |_, cur| {
-            let mut full_cur = json!({"kind": kind, "apiVersion": api_version});
-            if let (Some(m), Some(c)) = (full_cur.as_object_mut(), cur.as_object()) {
-                m.extend(c.clone());
-            }
-            let mut patched = match ct.as_str() {
-                "application/json-patch+json" => {
-                    patch::json_patch(&full_cur, &patch_doc).map_err(patch_error)?
-                }
-                "application/merge-patch+json" => {
-                    if !patch_doc.is_object() {
-                        return Err(ApiError::bad_request("Invalid JSON Patch"));
-                    }
-                    let mut v = full_cur;
-                    patch::merge_patch(&mut v, &patch_doc);
-                    v
-                }
-                "application/strategic-merge-patch+json" => {
-                    patch::strategic_merge_patch(&full_cur, &patch_doc, &|_| None)
-                        .map_err(patch_error)?
-                }
-                // Server-side apply, approximated as a merge of the applied configuration.
-                _ => {
-                    let mut v = full_cur;
-                    patch::merge_patch(&mut v, &patch_doc);
-                    v
-                }
-            };
+            let full = with_type(cur, &info.kind, &api_version);
+            let mut patched = apply_patch_doc(&p, full, schema)?;
             if let Some(m) = patched.as_object_mut() {
                 m.remove("kind");
                 m.remove("apiVersion");
@@ -887,6 +974,16 @@ fn patch_object(
         mode,
     )?;
     Ok(json_raw(StatusCode::OK, render(&obj.body, info)))
+}
+
+/// 415 for a strategic merge patch of a kind without a Go type (custom resources).
+pub(crate) fn strategic_unsupported() -> ApiError {
+    ApiError::new(
+        415,
+        "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/apply-patch+cbor",
+        None,
+    )
 }
 
 /// Patch failures as kube-apiserver answers them.

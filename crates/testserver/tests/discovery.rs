@@ -95,3 +95,25 @@ async fn unknown_paths_answer_as_kube_apiserver_does() {
     assert_eq!(res.json()["kind"], "Status");
     assert_eq!(res.json()["reason"], "NotFound");
 }
+
+#[tokio::test]
+async fn openapi_v3_index_and_documents() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    let index = http.get("/openapi/v3").await.json();
+    let url = index["paths"]["apis/apps/v1"]["serverRelativeURL"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(url.starts_with("/openapi/v3/apis/apps/v1?hash="), "{url}");
+    let doc = http.get(&url).await;
+    assert_eq!(doc.status, 200);
+    assert_eq!(doc.header("cache-control"), "public, immutable");
+    let doc = doc.json();
+    assert_eq!(doc["openapi"], "3.0.0");
+    assert!(doc["components"]["schemas"]["io.k8s.api.apps.v1.Deployment"].is_object());
+    let stale = http.get("/openapi/v3/apis/apps/v1?hash=0123").await;
+    assert_eq!(stale.status, 301);
+    assert_eq!(stale.header("location"), url);
+    assert_eq!(http.get("/openapi/v3/apis/nope/v1").await.status, 404);
+}

@@ -167,3 +167,70 @@ async fn apply_needs_a_field_manager_and_force_needs_apply() {
         .await;
     assert_eq!(res.status, 201);
 }
+
+#[tokio::test]
+async fn strategic_merge_patch_merges_lists_by_their_openapi_merge_keys() {
+    let server = TestServer::start().await.unwrap();
+    server
+        .seed(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "default", "finalizers": ["a/one"]},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [
+                    {"name": "nginx", "image": "nginx:1.27", "ports": [{"containerPort": 80}]},
+                    {"name": "sidecar", "image": "busybox:1.36"}]}}}}))
+        .unwrap();
+    let http = Http::new(&server);
+    let path = "/apis/apps/v1/namespaces/default/deployments/web";
+    let res = http
+        .send(
+            "PATCH",
+            path,
+            "application/strategic-merge-patch+json",
+            json!({"metadata": {"finalizers": ["a/two"]}, "spec": {"template": {"spec": {"containers": [
+                {"name": "nginx", "image": "nginx:1.28", "ports": [{"containerPort": 443}]}]}}}})
+            .to_string(),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    let d = res.json();
+    let cs = &d["spec"]["template"]["spec"]["containers"];
+    assert_eq!(cs.as_array().unwrap().len(), 2, "{cs}");
+    assert_eq!(cs[0]["name"], "nginx");
+    assert_eq!(cs[0]["image"], "nginx:1.28");
+    let ports: Vec<i64> = cs[0]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["containerPort"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ports, [443, 80]);
+    assert_eq!(cs[1]["name"], "sidecar");
+    // finalizers merge as a set of primitives (new ones first, as apimachinery orders them).
+    assert_eq!(d["metadata"]["finalizers"], json!(["a/two", "a/one"]));
+    // `$patch: delete` removes an element by merge key.
+    let res = http
+        .send(
+            "PATCH",
+            path,
+            "application/strategic-merge-patch+json",
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "sidecar", "$patch": "delete"}]}}}})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    let cs = res.json()["spec"]["template"]["spec"]["containers"].clone();
+    assert_eq!(cs.as_array().unwrap().len(), 1, "{cs}");
+    // A list element without its merge key: 500, and nothing changes.
+    let before = http.get(path).await.json();
+    let res = http
+        .send(
+            "PATCH",
+            path,
+            "application/strategic-merge-patch+json",
+            json!({"spec": {"template": {"spec": {"containers": [{"image": "x"}]}}}}).to_string(),
+        )
+        .await;
+    assert_eq!(res.status, 500);
+    assert_eq!(http.get(path).await.json(), before);
+}
