@@ -27,6 +27,7 @@
 //! ```
 
 mod api;
+mod auth;
 mod body;
 mod defaults;
 mod faults;
@@ -40,6 +41,7 @@ pub(crate) mod selector;
 mod server;
 mod status;
 mod store;
+mod tls;
 mod watch;
 
 use std::net::SocketAddr;
@@ -52,6 +54,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch as signal;
 
 pub use faults::Fault;
+pub use tls::ClientCert;
 
 /// Errors from starting, seeding or configuring a test server.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +98,12 @@ pub enum Error {
         /// The server's message.
         message: String,
     },
+    /// The TLS material could not be made or used.
+    #[error("test server TLS: {message}")]
+    Tls {
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// One request the server received.
@@ -106,6 +115,9 @@ pub struct RecordedRequest {
     pub path: String,
     /// The raw query string, without `?`.
     pub query: String,
+    /// The authenticated user (after impersonation), if any; `None` for anonymous
+    /// and refused requests.
+    pub user: Option<String>,
 }
 
 /// Options for a test server; see [`TestServer::builder`].
@@ -115,6 +127,7 @@ pub struct TestServerBuilder {
     addr: SocketAddr,
     watch_history: usize,
     bookmark_interval: Duration,
+    security: auth::Options,
 }
 
 impl Default for TestServerBuilder {
@@ -123,6 +136,7 @@ impl Default for TestServerBuilder {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             watch_history: 10_000,
             bookmark_interval: Duration::from_secs(60),
+            security: auth::Options::default(),
         }
     }
 }
@@ -153,11 +167,73 @@ impl TestServerBuilder {
         self
     }
 
+    /// Serve HTTPS with a CA generated at start: the serving certificate is valid for
+    /// `localhost`, `127.0.0.1`, `::1` and the in-cluster `kubernetes.default.svc`
+    /// names (see [`TestServerBuilder::tls_server_names`]); [`TestServer::ca_pem`] gives
+    /// the CA and [`TestServer::kubeconfig`] embeds it. Client certificates signed by
+    /// that CA (see [`TestServer::issue_client_cert`]) or by a
+    /// [`client_ca`](TestServerBuilder::client_ca) authenticate as their subject CN,
+    /// with the subject O as group.
+    pub fn tls(mut self) -> Self {
+        self.security.tls = true;
+        self
+    }
+
+    /// The names (DNS names or IP addresses) the serving certificate is valid for,
+    /// instead of the defaults. Implies [`TestServerBuilder::tls`].
+    pub fn tls_server_names<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.security.tls = true;
+        self.security.server_names = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Also accept client certificates signed by this CA (PEM). Needs TLS.
+    pub fn client_ca(mut self, pem: impl Into<String>) -> Self {
+        self.security.client_cas.push(pem.into());
+        self
+    }
+
+    /// Require authentication, and accept the bearer token `token` for the user
+    /// `kubecto-admin` (see [`TestServer::rotate_token`]). Requests without valid
+    /// credentials get kube-apiserver's 401 `Unauthorized` Status.
+    pub fn require_token(self, token: impl Into<String>) -> Self {
+        self.token(token, auth::TOKEN_USER)
+    }
+
+    /// Require authentication, and accept the bearer token `token` for `user`.
+    pub fn token(mut self, token: impl Into<String>, user: impl Into<String>) -> Self {
+        self.security.required = true;
+        self.security.tokens.push((token.into(), user.into()));
+        self
+    }
+
+    /// Refuse anonymous requests with 401 (client certificates or tokens only).
+    pub fn require_auth(mut self) -> Self {
+        self.security.required = true;
+        self
+    }
+
+    /// Answer every request of `user` with kube-apiserver's 403 `Forbidden` Status.
+    pub fn forbid_user(mut self, user: impl Into<String>) -> Self {
+        self.security.forbidden.push(user.into());
+        self
+    }
+
     /// Bind and start serving on the current tokio runtime.
     ///
     /// # Errors
-    /// [`Error::Bind`] when the address cannot be bound.
+    /// [`Error::Bind`] when the address cannot be bound, [`Error::Tls`] when the TLS
+    /// material cannot be made (a client CA that is not PEM, a bad server name).
     pub async fn start(self) -> Result<TestServer, Error> {
+        let security = Arc::new(
+            self.security
+                .build()
+                .map_err(|message| Error::Tls { message })?,
+        );
         let listener = TcpListener::bind(self.addr)
             .await
             .map_err(|source| Error::Bind {
@@ -178,10 +254,16 @@ impl TestServerBuilder {
             seed_one(&state, obj)?;
         }
         let (stop, stopped) = signal::channel(false);
-        let task = tokio::spawn(server::serve(listener, Arc::clone(&state), stopped));
+        let task = tokio::spawn(server::serve(
+            listener,
+            Arc::clone(&state),
+            stopped,
+            Arc::clone(&security),
+        ));
         Ok(TestServer {
             addr,
             state,
+            security,
             stop,
             task: Some(task),
         })
@@ -192,6 +274,7 @@ impl TestServerBuilder {
 pub struct TestServer {
     addr: SocketAddr,
     state: Arc<api::State>,
+    security: Arc<auth::Security>,
     stop: signal::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -218,9 +301,62 @@ impl TestServer {
         TestServerBuilder::default()
     }
 
-    /// The server's base URL, e.g. `http://127.0.0.1:38211`.
+    /// The server's base URL, e.g. `http://127.0.0.1:38211` (`https://` with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.security.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The generated CA certificate (PEM) when the server serves TLS.
+    pub fn ca_pem(&self) -> Option<String> {
+        self.security.tls.as_ref().map(|t| t.ca_pem().to_owned())
+    }
+
+    /// A client certificate for `user` (subject CN) in `group` (subject O), with a
+    /// fresh ECDSA P-256 key, signed by the server's CA.
+    ///
+    /// # Errors
+    /// [`Error::Tls`] when the server has no TLS.
+    pub fn issue_client_cert(&self, user: &str, group: Option<&str>) -> Result<ClientCert, Error> {
+        self.tls()?
+            .issue(user, group)
+            .map_err(|message| Error::Tls { message })
+    }
+
+    fn tls(&self) -> Result<&tls::Tls, Error> {
+        self.security.tls.as_ref().ok_or_else(|| Error::Tls {
+            message: "the server was started without TLS (TestServerBuilder::tls)".to_owned(),
+        })
+    }
+
+    /// Accept `new` instead of the token(s) of the `require_token` user: requests
+    /// with the old token get 401 from now on.
+    pub fn rotate_token(&self, new: &str) {
+        self.security.authn.rotate(auth::TOKEN_USER, new);
+    }
+
+    /// Accept the bearer token `token` for `user` from now on.
+    pub fn add_token(&self, token: &str, user: &str) {
+        self.security.authn.add_token(token, user);
+    }
+
+    /// Stop accepting `token`; returns whether it was accepted.
+    pub fn revoke_token(&self, token: &str) -> bool {
+        self.security.authn.revoke_token(token)
+    }
+
+    /// Answer `user`'s requests with 403 from now on.
+    pub fn forbid_user(&self, user: &str) {
+        self.security.authn.forbid(user);
+    }
+
+    /// Stop answering `user`'s requests with 403.
+    pub fn allow_user(&self, user: &str) {
+        self.security.authn.allow(user);
     }
 
     /// The address the server listens on.
@@ -229,10 +365,23 @@ impl TestServer {
     }
 
     /// A kubeconfig whose current context (`kubecto-testserver`, namespace `default`)
-    /// points at this server.
+    /// points at this server, with the CA (`certificate-authority-data`) when it
+    /// serves TLS and the `require_token` token (`token`) when it has one.
     pub fn kubeconfig(&self) -> String {
+        use base64::Engine as _;
+        let ca = match self.ca_pem() {
+            Some(pem) => format!(
+                "\n    certificate-authority-data: {}",
+                base64::engine::general_purpose::STANDARD.encode(pem)
+            ),
+            None => String::new(),
+        };
+        let user = match self.security.authn.token_of(auth::TOKEN_USER) {
+            Some(token) => format!("\n    token: {token}"),
+            None => " {}".to_owned(),
+        };
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: kubecto-testserver\n  cluster:\n    server: {}\ncontexts:\n- name: kubecto-testserver\n  context:\n    cluster: kubecto-testserver\n    user: kubecto-testserver\n    namespace: default\ncurrent-context: kubecto-testserver\nusers:\n- name: kubecto-testserver\n  user: {{}}\n",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: kubecto-testserver\n  cluster:\n    server: {}{ca}\ncontexts:\n- name: kubecto-testserver\n  context:\n    cluster: kubecto-testserver\n    user: kubecto-testserver\n    namespace: default\ncurrent-context: kubecto-testserver\nusers:\n- name: kubecto-testserver\n  user:{user}\n",
             self.url()
         )
     }

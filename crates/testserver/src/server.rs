@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 
 use crate::RecordedRequest;
 use crate::api::{self, Req, State};
+use crate::auth::{Identity, Security};
 use crate::body::{BoxError, RechunkedBody, ResBody, TruncatedBody};
 use crate::faults::Action;
 use crate::status::ApiError;
@@ -26,6 +27,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     state: Arc<State>,
     mut shutdown: watch::Receiver<bool>,
+    security: Arc<Security>,
 ) {
     let mut conns = JoinSet::new();
     loop {
@@ -35,11 +37,18 @@ pub(crate) async fn serve(
                 let Ok((stream, _)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
                 let state = Arc::clone(&state);
+                let security = Arc::clone(&security);
                 conns.spawn(async move {
-                    let svc = service_fn(move |req| handle(Arc::clone(&state), req));
-                    let _ = auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    let Some(tls) = &security.tls else {
+                        serve_conn(TokioIo::new(stream), state, security, None).await;
+                        return;
+                    };
+                    let Ok(stream) = tls.acceptor.accept(stream).await else { return };
+                    let peer = stream.get_ref().1.peer_certificates()
+                        .and_then(|c| c.first())
+                        .and_then(|c| crate::tls::subject_identity(c))
+                        .map(|(user, groups)| Identity { user, groups });
+                    serve_conn(TokioIo::new(stream), state, security, peer).await;
                 });
             }
             _ = shutdown.changed() => break,
@@ -48,10 +57,46 @@ pub(crate) async fn serve(
     conns.abort_all();
 }
 
-async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<ResBody>, BoxError> {
+/// Serve one (plain or TLS) connection; `peer` is its verified client certificate's identity.
+async fn serve_conn<S>(
+    io: TokioIo<S>,
+    state: Arc<State>,
+    security: Arc<Security>,
+    peer: Option<Identity>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let peer = Arc::new(peer);
+    let svc = service_fn(move |req| {
+        handle(
+            Arc::clone(&state),
+            Arc::clone(&security),
+            Arc::clone(&peer),
+            req,
+        )
+    });
+    let _ = auto::Builder::new(TokioExecutor::new())
+        .serve_connection(io, svc)
+        .await;
+}
+
+async fn handle(
+    state: Arc<State>,
+    security: Arc<Security>,
+    peer: Arc<Option<Identity>>,
+    req: Request<Incoming>,
+) -> Result<Response<ResBody>, BoxError> {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or_default().to_owned();
+    // Authentication comes before everything else, as in kube-apiserver.
+    let who = security.authn.check(
+        &method,
+        &path,
+        &query,
+        req.headers(),
+        peer.as_ref().as_ref(),
+    );
     state
         .requests
         .lock()
@@ -60,7 +105,14 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Re
             method: method.clone(),
             path: path.clone(),
             query: query.clone(),
+            user: who
+                .as_ref()
+                .ok()
+                .and_then(|w| w.as_ref().map(|w| w.user.clone())),
         });
+    if let Err(refused) = who {
+        return Ok(api::error(&refused));
+    }
     let fault = state.faults.take(&method, &path);
     match &fault {
         Some(Action::Drop) => return Err("fault injected: connection dropped".into()),
