@@ -1,0 +1,432 @@
+//! [`DiscoveryClient`]: the public entry point, with its memory cache and optional disk
+//! cache in front of [`fetch`](crate::fetch).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use kubecto_rest_core::{Config, GroupVersion, RateLimit, RestClient};
+
+use crate::disk::DiskCache;
+use crate::error::{Error, FailedGroupVersions, Result};
+use crate::fetch::{self, AGGREGATED_ACCEPT};
+use crate::snapshot::{Discovery, Source};
+use crate::types::{ApiGroupList, ApiResourceList, ServerVersion};
+
+/// How many legacy group-version requests run at once by default.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+/// kubectl raises the burst of its discovery client to 300 so a legacy fan-out over a
+/// cluster with many CRDs is not throttled; so do we.
+const DISCOVERY_BURST: u32 = 300;
+
+/// Asks an API server what it serves, caching the answer.
+///
+/// A full discovery is two requests against a server that speaks aggregated discovery
+/// (every Kubernetes since 1.30), and one request per group-version otherwise (run
+/// [`concurrency`](DiscoveryClientBuilder::concurrency) at a time). The answer is kept in
+/// memory until [`invalidate`](Self::invalidate), and on disk when a [`DiskCache`] is set;
+/// while either is fresh, no request is made. Cloning is cheap and clones share the cache.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), kubecto_discovery::Error> {
+/// use kubecto_discovery::DiscoveryClient;
+/// let config = kubecto_rest_core::Config::new("https://127.0.0.1:6443");
+/// let discovery = DiscoveryClient::new(&config)?;
+/// let all = discovery.server_groups_and_resources().await?;
+/// for (gv, why) in all.failed().iter() {
+///     eprintln!("{gv} could not be discovered: {why}");
+/// }
+/// for list in all.resources() {
+///     println!("{}: {} resources", list.group_version, list.resources.len());
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct DiscoveryClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    rest: RestClient,
+    concurrency: usize,
+    disk: Option<DiskCache>,
+    memory: Mutex<Option<Arc<Discovery>>>,
+    /// Whether the memory snapshot was fetched from the server since the last invalidate.
+    fresh: AtomicBool,
+    /// Set by `invalidate`: the next load ignores the disk cache and rewrites it.
+    disk_invalidated: AtomicBool,
+    /// One refresh at a time; concurrent callers wait and share its result.
+    refresh: tokio::sync::Mutex<()>,
+}
+
+/// Options for a [`DiscoveryClient`].
+#[must_use]
+#[derive(Debug)]
+pub struct DiscoveryClientBuilder {
+    config: Config,
+    aggregated: bool,
+    concurrency: usize,
+    disk: Option<DiskCache>,
+}
+
+impl DiscoveryClientBuilder {
+    /// Whether to ask for aggregated discovery (default true). Off, the client uses only
+    /// the legacy endpoints, as against a server older than 1.26.
+    pub fn aggregated(mut self, yes: bool) -> Self {
+        self.aggregated = yes;
+        self
+    }
+
+    /// How many legacy group-version requests run at once (default
+    /// [`DEFAULT_CONCURRENCY`]; at least 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Caches answers on disk.
+    pub fn disk_cache(mut self, cache: DiskCache) -> Self {
+        self.disk = Some(cache);
+        self
+    }
+
+    /// Caches answers on disk where kubectl does: `~/.kube/cache/discovery/<host_port>`
+    /// (no disk cache if there is no home directory).
+    pub fn default_disk_cache(mut self) -> Self {
+        self.disk = DiskCache::default_for_host(&self.config.host);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Client`] when rest-core cannot build a client from the config.
+    pub fn build(self) -> Result<DiscoveryClient> {
+        let mut config = self.config;
+        if self.aggregated {
+            config.accept = AGGREGATED_ACCEPT.to_owned();
+        }
+        if let Some(RateLimit { qps, burst }) = config.rate_limit {
+            config.rate_limit = Some(RateLimit {
+                qps,
+                burst: burst.max(DISCOVERY_BURST),
+            });
+        }
+        let rest = RestClient::new(config).map_err(Error::Client)?;
+        let mut client = DiscoveryClient::from_rest_client(rest).with_concurrency(self.concurrency);
+        if let Some(disk) = self.disk {
+            client = client.with_disk_cache(disk);
+        }
+        Ok(client)
+    }
+}
+
+impl DiscoveryClient {
+    /// A client for the server `config` points at, asking for aggregated discovery and
+    /// caching in memory. The config's group/version and API path do not matter.
+    ///
+    /// # Errors
+    /// [`Error::Client`] when rest-core cannot build a client from the config.
+    pub fn new(config: &Config) -> Result<Self> {
+        Self::builder(config.clone()).build()
+    }
+
+    /// Options: legacy only, concurrency, disk cache.
+    pub fn builder(config: Config) -> DiscoveryClientBuilder {
+        DiscoveryClientBuilder {
+            config,
+            aggregated: true,
+            concurrency: DEFAULT_CONCURRENCY,
+            disk: None,
+        }
+    }
+
+    /// A client over an existing rest-core client (sharing its connection pool and rate
+    /// limiter). Aggregated discovery is used only if that client's config sends
+    /// [`AGGREGATED_ACCEPT`] as its `Accept` header; otherwise the server answers in the
+    /// legacy form and the client falls back to it.
+    pub fn from_rest_client(rest: RestClient) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                rest,
+                concurrency: DEFAULT_CONCURRENCY,
+                disk: None,
+                memory: Mutex::new(None),
+                fresh: AtomicBool::new(false),
+                disk_invalidated: AtomicBool::new(false),
+                refresh: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    fn rebuild(self, f: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = match Arc::try_unwrap(self.inner) {
+            Ok(inner) => inner,
+            Err(shared) => Inner {
+                rest: shared.rest.clone(),
+                concurrency: shared.concurrency,
+                disk: shared.disk.clone(),
+                memory: Mutex::new(None),
+                fresh: AtomicBool::new(false),
+                disk_invalidated: AtomicBool::new(false),
+                refresh: tokio::sync::Mutex::new(()),
+            },
+        };
+        f(&mut inner);
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Sets how many legacy group-version requests run at once.
+    #[must_use]
+    pub fn with_concurrency(self, n: usize) -> Self {
+        self.rebuild(|i| i.concurrency = n.max(1))
+    }
+
+    /// Caches answers on disk.
+    #[must_use]
+    pub fn with_disk_cache(self, cache: DiskCache) -> Self {
+        self.rebuild(|i| i.disk = Some(cache))
+    }
+
+    /// The disk cache, if any.
+    pub fn disk_cache(&self) -> Option<&DiskCache> {
+        self.inner.disk.as_ref()
+    }
+
+    /// The rest-core client discovery sends through.
+    pub fn rest_client(&self) -> &RestClient {
+        &self.inner.rest
+    }
+
+    /// Forgets the memory cache and marks the disk cache stale: the next call asks the
+    /// server and rewrites the disk cache.
+    pub fn invalidate(&self) {
+        *lock(&self.inner.memory) = None;
+        self.inner.fresh.store(false, Ordering::SeqCst);
+        self.inner.disk_invalidated.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the cached answer was fetched from the server since the last
+    /// [`invalidate`](Self::invalidate) (rather than read from disk, or not yet fetched).
+    /// A RESTMapper miss on fresh data is a real miss; on stale data it is worth a refresh.
+    pub fn fresh(&self) -> bool {
+        self.inner.fresh.load(Ordering::SeqCst) && lock(&self.inner.memory).is_some()
+    }
+
+    /// `GET /version`: the server's version (never cached).
+    ///
+    /// # Errors
+    /// [`Error::Request`] naming `/version`.
+    pub async fn server_version(&self) -> Result<ServerVersion> {
+        let resp = self
+            .inner
+            .rest
+            .get()
+            .abs_path("/version")
+            .send()
+            .await
+            .map_err(|source| Error::Request {
+                path: "/version".to_owned(),
+                source,
+            })?;
+        resp.into().await.map_err(|source| Error::Request {
+            path: "/version".to_owned(),
+            source,
+        })
+    }
+
+    /// The groups the server serves, core group first. Two requests at most (`/api`,
+    /// `/apis`); against an aggregated server those also fill the resource cache.
+    ///
+    /// # Errors
+    /// [`Error::Request`] when `/api` or `/apis` fails (other than 404/403).
+    pub async fn server_groups(&self) -> Result<ApiGroupList> {
+        if let Some(d) = self.cached() {
+            return Ok(d.groups.clone());
+        }
+        if let Some(groups) = self.disk_groups() {
+            return Ok(groups);
+        }
+        let _guard = self.inner.refresh.lock().await;
+        if let Some(d) = self.cached() {
+            return Ok(d.groups.clone());
+        }
+        let roots = fetch::roots(&self.inner.rest).await?;
+        if roots.aggregated {
+            let d = fetch::assemble(
+                roots.groups,
+                roots.resources,
+                [roots.failed],
+                Source::Aggregated,
+            );
+            let groups = d.groups.clone();
+            self.store(d, true);
+            return Ok(groups);
+        }
+        Ok(ApiGroupList::new(roots.groups))
+    }
+
+    /// The resources of one group-version (`GET /apis/{group}/{version}`), from the cache
+    /// when it holds them.
+    ///
+    /// # Errors
+    /// [`Error::Request`] naming the path; `is_not_found()` when the server does not serve
+    /// that group-version.
+    pub async fn server_resources_for_group_version(
+        &self,
+        gv: &GroupVersion,
+    ) -> Result<ApiResourceList> {
+        if let Some(list) = self.cached().and_then(|d| d.resources_for(gv).cloned()) {
+            return Ok(list);
+        }
+        if !self.inner.disk_invalidated.load(Ordering::SeqCst) {
+            if let Some(list) = self.inner.disk.as_ref().and_then(|c| c.read_resources(gv)) {
+                return Ok(list);
+            }
+        }
+        let list = fetch::resources_for(&self.inner.rest, gv).await?;
+        if let Some(disk) = &self.inner.disk {
+            warn_cache(disk.write_resources(&list));
+        }
+        Ok(list)
+    }
+
+    /// Every group, version and resource, with the group-versions that failed listed in
+    /// [`Discovery::failed`] instead of failing the whole answer.
+    ///
+    /// # Errors
+    /// [`Error::Request`] only when the root documents (`/api`, `/apis`) cannot be read.
+    pub async fn server_groups_and_resources(&self) -> Result<Arc<Discovery>> {
+        if let Some(d) = self.cached() {
+            return Ok(d);
+        }
+        let _guard = self.inner.refresh.lock().await;
+        if let Some(d) = self.cached() {
+            return Ok(d);
+        }
+        if let Some(d) = self.load_from_disk().await {
+            return Ok(self.store(d, false));
+        }
+        let d = fetch::discover(&self.inner.rest, self.inner.concurrency).await?;
+        if let Some(disk) = &self.inner.disk {
+            write_to_disk(disk, &d);
+            self.inner.disk_invalidated.store(false, Ordering::SeqCst);
+        }
+        Ok(self.store(d, true))
+    }
+
+    /// client-go's `ServerPreferredResources`: each resource once, in its group's preferred
+    /// version, grouped by group-version; plus the failed group-versions.
+    ///
+    /// # Errors
+    /// As [`server_groups_and_resources`](Self::server_groups_and_resources).
+    pub async fn server_preferred_resources(&self) -> Result<PreferredResources> {
+        let d = self.server_groups_and_resources().await?;
+        Ok(PreferredResources {
+            lists: d.preferred_resources(),
+            failed: d.failed.clone(),
+        })
+    }
+
+    /// [`server_preferred_resources`](Self::server_preferred_resources) keeping only
+    /// namespaced resources.
+    ///
+    /// # Errors
+    /// As [`server_groups_and_resources`](Self::server_groups_and_resources).
+    pub async fn server_preferred_namespaced_resources(&self) -> Result<PreferredResources> {
+        let mut p = self.server_preferred_resources().await?;
+        for list in &mut p.lists {
+            list.resources.retain(|r| r.namespaced);
+        }
+        Ok(p)
+    }
+
+    fn cached(&self) -> Option<Arc<Discovery>> {
+        lock(&self.inner.memory).clone()
+    }
+
+    fn store(&self, d: Discovery, live: bool) -> Arc<Discovery> {
+        let d = Arc::new(d);
+        *lock(&self.inner.memory) = Some(Arc::clone(&d));
+        self.inner.fresh.store(live, Ordering::SeqCst);
+        d
+    }
+
+    fn disk_groups(&self) -> Option<ApiGroupList> {
+        if self.inner.disk_invalidated.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.inner.disk.as_ref()?.read_groups()
+    }
+
+    /// A snapshot from fresh disk files; group-versions whose file is missing or stale are
+    /// fetched live (and written back). `None` when the group list itself is not cached.
+    async fn load_from_disk(&self) -> Option<Discovery> {
+        let disk = self.inner.disk.as_ref()?;
+        let groups = self.disk_groups()?;
+        let mut resources = Vec::new();
+        let mut missing = Vec::new();
+        for gv in groups.group_versions() {
+            match disk.read_resources(&gv) {
+                Some(list) => resources.push(list),
+                None => missing.push(gv),
+            }
+        }
+        let (fetched, failed) =
+            fetch::fan_out(&self.inner.rest, &missing, self.inner.concurrency).await;
+        for list in &fetched {
+            warn_cache(disk.write_resources(list));
+        }
+        resources.extend(fetched);
+        Some(fetch::assemble(
+            groups.groups,
+            resources,
+            [failed],
+            Source::DiskCache,
+        ))
+    }
+}
+
+/// Preferred resources and the group-versions that could not be discovered.
+#[non_exhaustive]
+#[derive(Clone, Debug)]
+pub struct PreferredResources {
+    /// One list per group-version that answered (possibly empty), in group order.
+    pub lists: Vec<ApiResourceList>,
+    /// The group-versions that failed, each with its reason.
+    pub failed: FailedGroupVersions,
+}
+
+impl PreferredResources {
+    /// The lists, or [`Error::Partial`] if any group-version failed.
+    ///
+    /// # Errors
+    /// [`Error::Partial`] listing each failed group-version.
+    pub fn into_complete(self) -> Result<Vec<ApiResourceList>> {
+        if self.failed.is_empty() {
+            Ok(self.lists)
+        } else {
+            Err(self.failed.into())
+        }
+    }
+}
+
+fn write_to_disk(disk: &DiskCache, d: &Discovery) {
+    warn_cache(disk.write_groups(&d.groups));
+    for list in &d.resources {
+        warn_cache(disk.write_resources(list));
+    }
+}
+
+fn warn_cache(r: Result<()>) {
+    if let Err(e) = r {
+        tracing::warn!(target: "kubecto::discovery", "cannot write the discovery cache: {e}");
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
