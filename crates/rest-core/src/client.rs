@@ -547,7 +547,12 @@ impl RestClient {
         let mut stats = Stats::default();
         let result = match timeout {
             Some(t) => {
-                match tokio::time::timeout(t, self.run(&req, &uri, &url, &mut stats)).await {
+                match tokio::time::timeout(
+                    t,
+                    self.run(&req, &uri, &url, timeout.map(|t| start + t), &mut stats),
+                )
+                .await
+                {
                     Ok(r) => r,
                     Err(_) => Err(Error::Timeout {
                         url: url.clone(),
@@ -555,7 +560,10 @@ impl RestClient {
                     }),
                 }
             }
-            None => self.run(&req, &uri, &url, &mut stats).await,
+            None => {
+                self.run(&req, &uri, &url, timeout.map(|t| start + t), &mut stats)
+                    .await
+            }
         };
         let latency = start.elapsed();
         let path = url.split('?').next().unwrap_or(&url);
@@ -662,6 +670,7 @@ impl RestClient {
         req: &Request,
         uri: &Uri,
         url: &str,
+        deadline: Option<Instant>,
         stats: &mut Stats,
     ) -> Result<Response> {
         let inner = &self.inner;
@@ -731,7 +740,7 @@ impl RestClient {
                             headers: resp.headers(),
                         },
                     };
-                    if let Some(wait) = inner.retry.retry_after(&attempt) {
+                    if let Some(wait) = retry_within(inner.retry.as_ref(), &attempt, deadline) {
                         history.push(format!(
                             "attempt {attempt_no}: {status}, retried after {wait:?}"
                         ));
@@ -771,7 +780,7 @@ impl RestClient {
                         body_replayable: true,
                         outcome: Outcome::Transport(kind),
                     };
-                    if let Some(wait) = inner.retry.retry_after(&attempt) {
+                    if let Some(wait) = retry_within(inner.retry.as_ref(), &attempt, deadline) {
                         history.push(format!(
                             "attempt {attempt_no}: {err}, retried after {wait:?}"
                         ));
@@ -784,6 +793,20 @@ impl RestClient {
                 }
             }
         }
+    }
+}
+
+/// The policy's answer, unless waiting would run past the request's deadline: then the
+/// attempt is reported as it is, rather than as a bare timeout.
+fn retry_within(
+    policy: &dyn RetryPolicy,
+    attempt: &Attempt<'_>,
+    deadline: Option<Instant>,
+) -> Option<Duration> {
+    let wait = policy.retry_after(attempt)?;
+    match deadline {
+        Some(d) if Instant::now() + wait >= d => None,
+        _ => Some(wait),
     }
 }
 

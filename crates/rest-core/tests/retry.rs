@@ -220,9 +220,31 @@ async fn connection_refused_is_not_retried() {
 }
 
 #[tokio::test]
-async fn a_timeout_covers_retries() {
+async fn a_retry_that_would_outlast_the_timeout_reports_the_answer_at_once() {
     let server = TestServer::start().await.unwrap();
     server.inject(Fault::status(429).retry_after("5").method("GET").path(PODS));
+    let started = Instant::now();
+    let err = client(&server)
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_too_many_requests(), "{err:?}");
+    assert!(started.elapsed() < Duration::from_millis(300));
+    assert_eq!(server.request_count("GET", PODS), 1);
+}
+
+#[tokio::test]
+async fn a_slow_answer_is_a_timeout() {
+    let server = TestServer::start().await.unwrap();
+    server.inject(
+        Fault::delay(Duration::from_secs(3))
+            .method("GET")
+            .path(PODS),
+    );
     let started = Instant::now();
     let err = client(&server)
         .get()
@@ -235,4 +257,10 @@ async fn a_timeout_covers_retries() {
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     assert!(err.is_timeout());
     assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.query.contains("timeout=300ms"))
+    );
 }
