@@ -16,7 +16,7 @@ use crate::registry::{Registry, ResourceInfo};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::{ApiError, delete_success};
 use crate::store::{EventType, Obj, ObjKey, Store, Update};
-use crate::{RecordedRequest, defaults, openapi, patch, scale, watch};
+use crate::{RecordedRequest, defaults, gc, openapi, patch, scale, watch};
 
 const VERSION: &str = include_str!("../data/discovery/version.json");
 const AGGREGATED_CT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
@@ -791,34 +791,38 @@ pub(crate) fn write_update(
     let k = key(info, namespace, name);
     let on_missing = || ApiError::not_found(&info.plural, &info.group, name);
     let mut preview = None;
-    let (obj, _, _) = state
-        .store
-        .update(&collection(info), &k, on_missing, |cur, cur_val| {
-            let sent = make(cur, &cur_val)?;
-            if let Some(rv) = str_field(&sent, &["metadata", "resourceVersion"])
-                && !rv.is_empty()
-                && rv != cur.rv.to_string()
-            {
-                return Err(ApiError::conflict(&info.plural, &info.group, name));
-            }
-            let next = merge_update(info, &cur_val, sent, mode);
-            if same_object(&next, &cur_val) {
-                return Ok(Update::Unchanged);
-            }
-            if dry_run {
-                preview = Some(next);
-                return Ok(Update::Unchanged);
-            }
-            let terminating = next["metadata"].get("deletionTimestamp").is_some();
-            let no_finalizers = next["metadata"]["finalizers"]
-                .as_array()
-                .is_none_or(|f| f.is_empty());
-            Ok(if terminating && no_finalizers {
-                Update::Remove(next)
-            } else {
-                Update::Write(next)
-            })
-        })?;
+    let (obj, kind, _) =
+        state
+            .store
+            .update(&collection(info), &k, on_missing, |cur, cur_val| {
+                let sent = make(cur, &cur_val)?;
+                if let Some(rv) = str_field(&sent, &["metadata", "resourceVersion"])
+                    && !rv.is_empty()
+                    && rv != cur.rv.to_string()
+                {
+                    return Err(ApiError::conflict(&info.plural, &info.group, name));
+                }
+                let next = merge_update(info, &cur_val, sent, mode);
+                if same_object(&next, &cur_val) {
+                    return Ok(Update::Unchanged);
+                }
+                if dry_run {
+                    preview = Some(next);
+                    return Ok(Update::Unchanged);
+                }
+                let terminating = next["metadata"].get("deletionTimestamp").is_some();
+                let no_finalizers = next["metadata"]["finalizers"]
+                    .as_array()
+                    .is_none_or(|f| f.is_empty());
+                Ok(if terminating && no_finalizers {
+                    Update::Remove(next)
+                } else {
+                    Update::Write(next)
+                })
+            })?;
+    if kind == EventType::Deleted {
+        gc::after_delete(state, info, &obj, true);
+    }
     Ok(match preview {
         Some(v) => Arc::new(Obj::from_value(&v, obj.rv)),
         None => obj,
@@ -1003,11 +1007,39 @@ fn patch_error(e: patch::PatchError) -> ApiError {
     }
 }
 
+/// How dependents (objects whose `ownerReferences` name the deleted object) are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Propagation {
+    /// The owner goes now; the garbage collector deletes dependents after it.
+    Background,
+    /// The owner gets the `foregroundDeletion` finalizer; dependents go first, then it.
+    Foreground,
+    /// The owner gets the `orphan` finalizer; dependents lose their reference to it, then it goes.
+    Orphan,
+}
+
 /// `DeleteOptions` from the body and the query.
-struct DeleteOpts {
-    uid: Option<String>,
-    resource_version: Option<String>,
-    dry_run: bool,
+pub(crate) struct DeleteOpts {
+    pub uid: Option<String>,
+    pub resource_version: Option<String>,
+    pub dry_run: bool,
+    /// `None`: the resource's default (background, or orphan when the object carries
+    /// the `orphan` finalizer).
+    pub propagation: Option<Propagation>,
+    pub grace_period: Option<i64>,
+}
+
+impl DeleteOpts {
+    /// Options of a deletion the server makes itself (garbage collection).
+    pub(crate) fn internal(propagation: Propagation) -> DeleteOpts {
+        DeleteOpts {
+            uid: None,
+            resource_version: None,
+            dry_run: false,
+            propagation: Some(propagation),
+            grace_period: None,
+        }
+    }
 }
 
 fn delete_opts(req: &Req) -> Result<DeleteOpts, ApiError> {
@@ -1021,10 +1053,58 @@ fn delete_opts(req: &Req) -> Result<DeleteOpts, ApiError> {
     let body_dry = body["dryRun"]
         .as_array()
         .is_some_and(|a| a.iter().any(|v| v == "All"));
+    let invalid = |msg: String| {
+        ApiError::new(
+            422,
+            "Invalid",
+            format!("DeleteOptions.meta.k8s.io \"\" is invalid: {msg}"),
+            None,
+        )
+    };
+    let policy = body["propagationPolicy"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| req.param("propagationPolicy").map(str::to_owned));
+    let orphan = body["orphanDependents"]
+        .as_bool()
+        .or_else(|| req.param("orphanDependents").map(|v| v == "true"));
+    let mut propagation = match policy.as_deref() {
+        None | Some("") => None,
+        Some("Background") => Some(Propagation::Background),
+        Some("Foreground") => Some(Propagation::Foreground),
+        Some("Orphan") => Some(Propagation::Orphan),
+        Some(other) => {
+            return Err(invalid(format!(
+                "propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
+            )));
+        }
+    };
+    if let Some(o) = orphan {
+        if propagation.is_some() {
+            return Err(invalid(
+                "propagationPolicy: Invalid value: \"orphanDependents\": orphanDependents and deletionPropagation cannot be both set".into(),
+            ));
+        }
+        propagation = Some(if o {
+            Propagation::Orphan
+        } else {
+            Propagation::Background
+        });
+    }
+    let grace_period = match (&body["gracePeriodSeconds"], req.param("gracePeriodSeconds")) {
+        (Value::Number(n), _) => n.as_i64(),
+        (_, Some(q)) if !q.is_empty() => Some(
+            q.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds: {q:?}")))?,
+        ),
+        _ => None,
+    };
     Ok(DeleteOpts {
         uid: pre["uid"].as_str().map(str::to_owned),
         resource_version: pre["resourceVersion"].as_str().map(str::to_owned),
         dry_run: dry_run(req)? || body_dry,
+        propagation,
+        grace_period,
     })
 }
 
@@ -1040,6 +1120,9 @@ fn delete(
         delete_namespace_contents(state, name);
     }
     let (obj, kind) = delete_one(state, info, namespace, name, &opts)?;
+    if !opts.dry_run {
+        gc::after_delete(state, info, &obj, kind == EventType::Deleted);
+    }
     let returns_object = kind != EventType::Deleted
         || (info.group.is_empty() && matches!(info.plural.as_str(), "pods" | "namespaces"));
     if returns_object {
@@ -1052,7 +1135,7 @@ fn delete(
     }
 }
 
-fn delete_one(
+pub(crate) fn delete_one(
     state: &State,
     info: &ResourceInfo,
     namespace: Option<&str>,
@@ -1092,14 +1175,49 @@ fn delete_one(
             ));
         }
         let mut next = cur_val.clone();
+        let terminating = next["metadata"].get("deletionTimestamp").is_some();
+        // Foreground and orphan deletion hand the object to the garbage collector through
+        // a finalizer; an `orphan` finalizer already there makes orphaning the default.
+        let has_orphan = gc::has_finalizer(&next, gc::ORPHAN);
+        let policy = opts.propagation.unwrap_or(if has_orphan {
+            Propagation::Orphan
+        } else {
+            Propagation::Background
+        });
+        let gc_finalizer = match policy {
+            Propagation::Foreground => Some(gc::FOREGROUND),
+            Propagation::Orphan => Some(gc::ORPHAN),
+            Propagation::Background => None,
+        };
+        let mut added = false;
+        if let Some(f) = gc_finalizer
+            && !gc::has_finalizer(&next, f)
+        {
+            let list = next["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
+            let mut list: Vec<Value> = list;
+            list.push(json!(f));
+            next["metadata"]["finalizers"] = json!(list);
+            added = true;
+        }
         let has_finalizers = next["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
-        if has_finalizers && next["metadata"].get("deletionTimestamp").is_some() {
+        if has_finalizers && terminating && !added {
             return Ok(Update::Unchanged);
         }
-        let graceful = has_finalizers || (info.group.is_empty() && info.plural == "pods");
-        if graceful {
+        let is_pod = info.group.is_empty() && info.plural == "pods";
+        let graceful = has_finalizers || is_pod;
+        if graceful && !terminating {
+            // Without a kubelet nothing waits out a grace period: an unscheduled pod goes at
+            // once (grace 0, as kube-apiserver forces), a scheduled one reports its grace.
+            let grace = if is_pod && next["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty()) {
+                opts.grace_period
+                    .or_else(|| next["spec"]["terminationGracePeriodSeconds"].as_i64())
+                    .unwrap_or(30)
+                    .max(0)
+            } else {
+                0
+            };
             next["metadata"]["deletionTimestamp"] = json!(meta::now_rfc3339());
-            next["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            next["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
             if let Some(g) = next["metadata"]["generation"].as_i64() {
                 next["metadata"]["generation"] = json!(g + 1);
             }
@@ -1153,7 +1271,12 @@ fn delete_collection(
         .filter(|o| matches_selectors(o, &labels, &fields, info))
     {
         match delete_one(state, info, Some(&item.namespace), &item.name, &opts) {
-            Ok((obj, _)) => deleted.push(obj),
+            Ok((obj, kind)) => {
+                if !opts.dry_run {
+                    gc::after_delete(state, info, &obj, kind == EventType::Deleted);
+                }
+                deleted.push(obj)
+            }
             Err(e) if e.code == 404 => {}
             Err(e) => return Err(e),
         }

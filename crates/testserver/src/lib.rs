@@ -31,6 +31,7 @@ mod auth;
 mod body;
 mod defaults;
 mod faults;
+mod gc;
 mod meta;
 mod openapi;
 pub(crate) mod patch;

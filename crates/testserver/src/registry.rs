@@ -227,6 +227,18 @@ impl Registry {
             .cloned()
     }
 
+    /// A resource stored under `group/plural` (see [`ResourceInfo::storage_key`]), at its
+    /// group's preferred version.
+    pub(crate) fn by_storage_key(&self, key: &str) -> Option<Arc<ResourceInfo>> {
+        let (group, plural) = key.split_once('/')?;
+        let g = self.group(group)?;
+        g.versions
+            .iter()
+            .flat_map(|(_, rs)| rs.iter())
+            .find(|r| r.plural == plural)
+            .cloned()
+    }
+
     /// The preferred-version resource for a kind in a group (for seeding manifests).
     pub(crate) fn resource_for_kind(
         &self,

@@ -335,6 +335,22 @@ impl Store {
             .collect()
     }
 
+    /// Every object whose serialized form contains `needle` (a cheap pre-filter for
+    /// searches by UID), with its collection.
+    pub(crate) fn containing(&self, needle: &str) -> Vec<(Arc<str>, Arc<Obj>)> {
+        let inner = self.lock();
+        let needle = needle.as_bytes();
+        let mut out = Vec::new();
+        for (name, c) in &inner.collections {
+            for obj in c.values() {
+                if needle.is_empty() || obj.body.windows(needle.len()).any(|w| w == needle) {
+                    out.push((Arc::clone(name), Arc::clone(obj)));
+                }
+            }
+        }
+        out
+    }
+
     fn record(
         &self,
         inner: &mut Inner,
