@@ -17,6 +17,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::backoff::BackoffManager;
 use crate::config::{Auth, Config, CredentialProvider, GroupVersion, Impersonate};
+use crate::connect::Connector;
 use crate::error::{BoxError, Error, Result, TransportKind};
 use crate::observe::{LogWarningsOnce, Metrics, RequestMetrics, WarningHandler, dispatch_warnings};
 use crate::request::{BasePath, PatchType, Request};
@@ -31,7 +32,7 @@ pub type RequestBody = Full<Bytes>;
 /// The default HTTP service: a pooled hyper-util client over rustls. Build one with
 /// [`RestClient::http_client`] to wrap it in your own tower layers, then hand the result to
 /// [`RestClientBuilder::service`].
-pub type HttpClient = Client<HttpsConnector<HttpConnector>, RequestBody>;
+pub type HttpClient = Client<HttpsConnector<Connector>, RequestBody>;
 
 pub(crate) type BoxBody = UnsyncBoxBody<Bytes, BoxError>;
 
@@ -470,7 +471,10 @@ impl RestClient {
             )),
             None => builder,
         };
-        let connector = builder.enable_http1().enable_http2().wrap_connector(http);
+        let connector = builder
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(Connector::new(http, &config.proxy)?);
         Ok(Client::builder(TokioExecutor::new())
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())

@@ -194,6 +194,21 @@ impl Default for RateLimit {
     }
 }
 
+/// How to reach the server: directly or through an HTTP proxy.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Proxy {
+    /// Use `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper or lower case),
+    /// never for `localhost` or loopback addresses, as client-go does.
+    #[default]
+    FromEnvironment,
+    /// Always use this `http://` proxy (kubeconfig `proxy-url`); credentials in the URL
+    /// are sent as `Proxy-Authorization`.
+    Url(String),
+    /// Never use a proxy.
+    None,
+}
+
 /// A future returned by a [`CredentialProvider`].
 pub type CredentialFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Auth, CredentialError>> + Send + 'a>>;
@@ -309,6 +324,8 @@ pub struct Config {
     pub credential_provider: Option<Arc<dyn CredentialProvider>>,
     /// Impersonation headers.
     pub impersonate: Impersonate,
+    /// Proxy use; by default from the environment.
+    pub proxy: Proxy,
 }
 
 impl fmt::Debug for Config {
@@ -330,7 +347,26 @@ impl fmt::Debug for Config {
             .field("auth", &self.auth)
             .field("credential_provider", &self.credential_provider)
             .field("impersonate", &self.impersonate)
+            .field("proxy", &ProxyDebug(&self.proxy))
             .finish()
+    }
+}
+
+/// Shows a proxy URL without its credentials.
+struct ProxyDebug<'a>(&'a Proxy);
+
+impl fmt::Debug for ProxyDebug<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Proxy::Url(url) => match url
+                .split_once("://")
+                .and_then(|(s, rest)| rest.split_once('@').map(|(_, h)| (s, h)))
+            {
+                Some((scheme, host)) => write!(f, "Url(\"{scheme}://<redacted>@{host}\")"),
+                None => f.debug_tuple("Url").field(url).finish(),
+            },
+            other => fmt::Debug::fmt(other, f),
+        }
     }
 }
 
@@ -358,6 +394,7 @@ impl Config {
             auth: Auth::None,
             credential_provider: None,
             impersonate: Impersonate::default(),
+            proxy: Proxy::FromEnvironment,
         }
     }
 
@@ -478,6 +515,13 @@ impl Config {
     #[must_use]
     pub fn with_credential_provider(mut self, provider: Arc<dyn CredentialProvider>) -> Self {
         self.credential_provider = Some(provider);
+        self
+    }
+
+    /// Sets how the server is reached (directly, through a proxy, or as the environment says).
+    #[must_use]
+    pub fn with_proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = proxy;
         self
     }
 

@@ -41,6 +41,7 @@
 mod backoff;
 mod client;
 mod config;
+mod connect;
 mod error;
 mod list;
 mod observe;
@@ -59,8 +60,10 @@ pub use backoff::BackoffConfig;
 pub use client::{HttpClient, RequestBody, RestClient, RestClientBuilder};
 pub use config::{
     Auth, Config, CredentialError, CredentialFuture, CredentialProvider, DEFAULT_MAX_EVENT_SIZE,
-    GroupVersion, Impersonate, PemSource, RateLimit, SecretString, TlsConfig, default_user_agent,
+    GroupVersion, Impersonate, PemSource, Proxy, RateLimit, SecretString, TlsConfig,
+    default_user_agent,
 };
+pub use connect::Connector;
 pub use error::{BoxError, Error, Result, TransportKind};
 pub use list::{ListMeta, ListStream, ObjectList};
 pub use observe::{IgnoreWarnings, LogWarningsOnce, Metrics, RequestMetrics, WarningHandler};
