@@ -487,7 +487,12 @@ impl RestClient {
 
     /// A request with any method.
     pub fn request(&self, method: Method) -> Request {
-        Request::new(self.clone(), method)
+        let timeout = self.inner.timeout;
+        let req = Request::new(self.clone(), method);
+        match timeout {
+            Some(t) => req.timeout(t),
+            None => req,
+        }
     }
 
     /// A GET request.
@@ -546,7 +551,7 @@ impl RestClient {
         let uri: Uri = url
             .parse()
             .map_err(|e| Error::invalid(format!("invalid URL {url:?}: {e}")))?;
-        let timeout = req.timeout.or(self.inner.timeout).filter(|t| !t.is_zero());
+        let timeout = req.timeout.filter(|t| !t.is_zero());
         let start = Instant::now();
         let mut stats = Stats::default();
         let result = match timeout {

@@ -302,7 +302,10 @@ pub struct Config {
     pub accept: String,
     /// `User-Agent` header; defaults to [`default_user_agent`].
     pub user_agent: String,
-    /// Timeout for one whole request (all attempts), also sent as `?timeout=`. `None` waits.
+    /// Default timeout of each request (see [`Request::timeout`](crate::Request::timeout)):
+    /// it bounds all attempts until the answer's head and reading a whole body, and is sent
+    /// as `?timeout=` so the server gives up too (a watch then ends after it, as in
+    /// client-go). `None` waits.
     pub timeout: Option<Duration>,
     /// Client-side rate limit; `None` turns it off.
     pub rate_limit: Option<RateLimit>,

@@ -236,3 +236,22 @@ fn another_group_version_on_the_same_client() {
             .is_err()
     );
 }
+
+#[test]
+fn the_configs_timeout_is_sent_unless_the_request_sets_its_own() {
+    let client =
+        RestClient::new(Config::new("http://h").with_timeout(Duration::from_secs(30))).unwrap();
+    assert_eq!(
+        client.get().resource("pods").url().unwrap(),
+        "http://h/api/v1/pods?timeout=30s"
+    );
+    assert_eq!(
+        client
+            .get()
+            .resource("pods")
+            .timeout(Duration::from_secs(5))
+            .url()
+            .unwrap(),
+        "http://h/api/v1/pods?timeout=5s"
+    );
+}
