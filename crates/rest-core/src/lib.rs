@@ -2,7 +2,7 @@
 //!
 //! This is kubecto's equivalent of client-go's `rest` package. A [`Config`] says where an
 //! API server is and how to talk to it (TLS, credentials, rate limits, retries); a
-//! [`RestClient`] built from it owns one pooled hyper connection pool and hands out
+//! [`RestClient`] built from it owns a pooled hyper-util client (shared by its clones) and hands out
 //! [`Request`] builders: pure values that assemble the URL
 //! (`/api/v1/namespaces/{ns}/{resource}/{name}/{subresource}?query`), headers and body,
 //! and remember the first mistake until [`Request::send`]. Sending applies client-side rate
@@ -11,6 +11,13 @@
 //! decoded whole ([`Response::into`]), item by item ([`Response::list_stream`]), as a watch
 //! ([`Request::watch`]) or as raw chunks ([`Response::stream`]); [`Pager`] follows
 //! `continue` tokens.
+//!
+//! The modules, each small: `config` (what to connect to), `request` (pure URL, query and
+//! body building), `params` (option structs as query parameters), `client` (the only
+//! network code: the send loop over a pooled hyper-util client), `connect` and `tls`
+//! (proxy tunnel and rustls setup), `retry`, `throttle` and `backoff` (when to send and
+//! when to try again), `response`, `watch`, `list` and `pager` (reading answers), `scan`
+//! (the incremental JSON tokenizer under watch and list), `status` and `error`.
 //!
 //! Every other kubecto crate (dynamic, discovery, clientset) is a thin layer over this one;
 //! `kubecto-config` turns a kubeconfig into a [`Config`]. This crate depends on no other

@@ -267,6 +267,26 @@ impl Request {
     /// arrive. Pass [`WatchOptions`](crate::WatchOptions) with `params` for a
     /// resourceVersion, selectors or bookmarks. Connecting is retried as any GET is; a
     /// watch that ends mid-stream is not resumed here (the caller knows where to resume).
+    ///
+    /// ```no_run
+    /// # use kubecto_rest_core::{RestClient, WatchEvent, WatchOptions};
+    /// # async fn run(client: RestClient) -> kubecto_rest_core::Result<()> {
+    /// use futures_util::StreamExt;
+    /// let events = client
+    ///     .get()
+    ///     .namespace("default")
+    ///     .resource("pods")
+    ///     .params(&WatchOptions::new().resource_version("12345").allow_watch_bookmarks(true))
+    ///     .watch::<serde_json::Value>();
+    /// futures_util::pin_mut!(events);
+    /// while let Some(event) = events.next().await {
+    ///     match event? {
+    ///         WatchEvent::Added(pod) | WatchEvent::Modified(pod) => println!("{}", pod["metadata"]["name"]),
+    ///         WatchEvent::Deleted(_) | WatchEvent::Bookmark(_) => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn watch<T>(self) -> impl Stream<Item = Result<WatchEvent<T>>> + Send + 'static
     where
         T: DeserializeOwned + Send + 'static,
