@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use kubecto_rest_core::{Config, GroupVersion, RateLimit, RestClient};
 
 use crate::disk::DiskCache;
-use crate::error::{Error, FailedGroupVersions, Result};
+use crate::error::{Error, FailedGroupVersions, GroupVersionError, Result};
 use crate::fetch::{self, AGGREGATED_ACCEPT};
 use crate::snapshot::{Discovery, Source};
 use crate::types::{ApiGroupList, ApiResourceList, ServerVersion};
@@ -301,11 +301,16 @@ impl DiscoveryClient {
     /// [`Error::Request`] only when the root documents (`/api`, `/apis`) cannot be read.
     pub async fn server_groups_and_resources(&self) -> Result<Arc<Discovery>> {
         if let Some(d) = self.cached() {
-            return Ok(d);
+            if !has_retryable(&d) {
+                return Ok(d);
+            }
         }
         let _guard = self.inner.refresh.lock().await;
         if let Some(d) = self.cached() {
-            return Ok(d);
+            if !has_retryable(&d) {
+                return Ok(d);
+            }
+            return Ok(self.retry_failed(&d).await);
         }
         if let Some(d) = self.load_from_disk().await {
             return Ok(self.store(d, false));
@@ -342,6 +347,35 @@ impl DiscoveryClient {
             list.resources.retain(|r| r.namespaced);
         }
         Ok(p)
+    }
+
+    /// Asks again for the group-versions whose request failed (as client-go's memory cache
+    /// does for transient errors) and merges what answers into the cached snapshot.
+    async fn retry_failed(&self, d: &Discovery) -> Arc<Discovery> {
+        let (retry, keep): (Vec<_>, Vec<_>) = d
+            .failed
+            .iter()
+            .partition(|(_, e)| matches!(e, GroupVersionError::Request { .. }));
+        let gvs: Vec<GroupVersion> = retry.into_iter().map(|(gv, _)| gv.clone()).collect();
+        let (fetched, still_failed) =
+            fetch::fan_out(&self.inner.rest, &gvs, self.inner.concurrency).await;
+        if let Some(disk) = &self.inner.disk {
+            for list in &fetched {
+                warn_cache(disk.write_resources(list));
+            }
+        }
+        let mut kept = FailedGroupVersions::default();
+        for (gv, e) in keep {
+            kept.push(gv.clone(), e.clone());
+        }
+        let merged = fetch::assemble(
+            d.groups.groups.clone(),
+            d.resources.iter().cloned().chain(fetched).collect(),
+            [kept, still_failed],
+            d.source,
+        );
+        let live = self.inner.fresh.load(Ordering::SeqCst);
+        self.store(merged, live)
     }
 
     fn cached(&self) -> Option<Arc<Discovery>> {
@@ -412,6 +446,14 @@ impl PreferredResources {
             Err(self.failed.into())
         }
     }
+}
+
+/// Whether a snapshot holds failures worth asking again about (failed requests; a stale
+/// aggregated group is the server's own verdict and is not retried until invalidated).
+fn has_retryable(d: &Discovery) -> bool {
+    d.failed
+        .iter()
+        .any(|(_, e)| matches!(e, GroupVersionError::Request { .. }))
 }
 
 fn write_to_disk(disk: &DiskCache, d: &Discovery) {
