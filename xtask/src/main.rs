@@ -8,6 +8,7 @@
 
 mod bench;
 mod ci;
+mod codegen;
 mod demo;
 
 use std::path::PathBuf;
@@ -33,10 +34,7 @@ fn main() -> ExitCode {
         "demo" => demo::run(&args[1..]),
         "ci" => ci::run(&args[1..]),
         "bench" => bench::run(&args[1..]),
-        "codegen" => {
-            eprintln!("xtask: `cargo xtask {task}` is not implemented yet; nothing was run");
-            ExitCode::from(2)
-        }
+        "codegen" => codegen::run(&args[1..]),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             ExitCode::SUCCESS
