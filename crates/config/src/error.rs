@@ -216,6 +216,42 @@ pub enum Error {
         reason: String,
     },
 
+    /// Credentials could not be obtained (an exec plugin failed, a token file is
+    /// unreadable); the message names the kubeconfig entry.
+    #[error("{source}")]
+    Credential {
+        /// The provider's error.
+        #[source]
+        source: kubecto_rest_core::CredentialError,
+    },
+
+    /// Not running in a Kubernetes pod: `KUBERNETES_SERVICE_HOST` or
+    /// `KUBERNETES_SERVICE_PORT` is unset.
+    #[error("not running in a cluster: {missing} is not set")]
+    NotInCluster {
+        /// The unset variable.
+        missing: &'static str,
+    },
+
+    /// A file of the in-cluster configuration (service-account token, CA) cannot be read.
+    #[error("in-cluster config: cannot read {}: {source}", path.display())]
+    InClusterFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Neither a kubeconfig nor an in-cluster configuration was found.
+    #[error("no configuration found: {kubeconfig}; and {in_cluster}")]
+    NoConfig {
+        /// Why no kubeconfig was used.
+        kubeconfig: Box<Error>,
+        /// Why the in-cluster configuration was not used.
+        in_cluster: Box<Error>,
+    },
+
     /// A field asks for something this version of kubecto does not do yet.
     #[error("{at}: {what} is not supported yet")]
     Unsupported {

@@ -28,6 +28,9 @@
 //! passwords, private keys) never appear in `Debug` output or in error messages.
 
 pub mod error;
+mod exec;
+mod in_cluster;
+mod infer;
 mod load;
 mod material;
 pub mod model;
@@ -36,6 +39,12 @@ mod select;
 mod token_file;
 
 pub use error::{EntryKind, Error, Files, Location, Result};
+pub use exec::{
+    CLUSTER_EXEC_EXTENSION, DEFAULT_EXEC_TIMEOUT, ExecClusterInfo, ExecCredential, ExecProvider,
+    InteractiveMode,
+};
+pub use in_cluster::{InCluster, SERVICE_ACCOUNT_DIR};
+pub use infer::{Inferred, Source, infer, infer_with};
 pub use load::LoadingRules;
 pub use model::{
     AuthInfo, AuthProviderConfig, Cluster, Context, ExecConfig, ExecEnvVar, Kubeconfig,

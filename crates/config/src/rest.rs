@@ -6,6 +6,7 @@ use std::sync::Arc;
 use kubecto_rest_core::{Config, Impersonate, PemSource, SecretString};
 
 use crate::error::{Error, Location, Result};
+use crate::exec::{CLUSTER_EXEC_EXTENSION, ExecClusterInfo, ExecProvider};
 use crate::material::{decode_data, expect_pem, read_file, read_token_file};
 use crate::select::{SelectedContext, non_empty};
 use crate::token_file::TokenFileProvider;
@@ -32,10 +33,61 @@ impl SelectedContext {
     /// # Errors
     /// [`Error::MissingField`] (no `server`, a certificate without its key),
     /// [`Error::InvalidValue`] (a `server` that is not an http(s) URL, non-PEM data,
-    /// two authentication methods), [`Error::InvalidBase64`], [`Error::ReferencedFile`],
-    /// and [`Error::Unsupported`] for `exec`, `auth-provider` and `proxy-url`, which
-    /// this version does not implement.
+    /// two authentication methods, an `exec` section without `apiVersion`),
+    /// [`Error::InvalidBase64`], [`Error::ReferencedFile`], and
+    /// [`Error::Unsupported`] for `auth-provider` and `proxy-url`, which this version
+    /// does not implement.
+    ///
+    /// An `exec` plugin becomes an [`ExecProvider`] that runs on the first request.
+    /// A plugin that returns a client certificate instead of a token needs
+    /// [`SelectedContext::rest_config_async`], which runs it now and puts the
+    /// certificate into the TLS settings (rest-core takes certificates only from the
+    /// config, not from a credential provider).
     pub fn rest_config(&self) -> Result<Config> {
+        self.build().map(|(config, _)| config)
+    }
+
+    /// [`SelectedContext::rest_config`], and for a user with an `exec` plugin, run the
+    /// plugin now (off the async runtime's threads) so that a client certificate it
+    /// returns is in the config's TLS settings. The credential is cached by the
+    /// config's provider, so the first request does not run the plugin again.
+    ///
+    /// A certificate obtained this way is used for the life of clients built from
+    /// the config: when it expires, build the config again.
+    ///
+    /// # Errors
+    /// As [`SelectedContext::rest_config`], and [`Error::Credential`] when the plugin
+    /// fails.
+    pub async fn rest_config_async(&self) -> Result<Config> {
+        let (mut config, exec) = self.build()?;
+        if let Some(exec) = exec {
+            let cred = exec
+                .credential(false)
+                .await
+                .map_err(|source| Error::Credential { source })?;
+            if let (Some(cert), Some(key)) = (&cred.client_certificate_data, &cred.client_key_data)
+            {
+                let at = || self.user_at("exec");
+                for (what, pem) in [
+                    ("clientCertificateData", cert.as_bytes()),
+                    ("clientKeyData", key.expose().as_bytes()),
+                ] {
+                    if !String::from_utf8_lossy(pem).contains("-----BEGIN ") {
+                        return Err(Error::InvalidValue {
+                            at: at(),
+                            reason: format!("the plugin's {what} is not PEM"),
+                        });
+                    }
+                }
+                config.tls.client_cert = Some(PemSource::Data(cert.as_bytes().to_vec()));
+                config.tls.client_key = Some(PemSource::Data(key.expose().as_bytes().to_vec()));
+                exec.certificates_applied();
+            }
+        }
+        Ok(config)
+    }
+
+    fn build(&self) -> Result<(Config, Option<Arc<ExecProvider>>)> {
         let cluster = &self.cluster;
         let user = &self.user;
 
@@ -56,20 +108,24 @@ impl SelectedContext {
             config.tls.server_name = Some(name.to_owned());
         }
         config.tls.insecure = cluster.insecure_skip_tls_verify.unwrap_or(false);
+        if config.tls.insecure && config.tls.ca.is_some() {
+            // kubectl refuses this combination ("specifying a root certificates file
+            // with the insecure flag is not allowed").
+            return Err(Error::InvalidValue {
+                at: self.cluster_at("insecure-skip-tls-verify"),
+                reason: "cannot be true when a certificate authority is also set".to_owned(),
+            });
+        }
         if set(cluster.proxy_url.as_ref()).is_some() {
             return Err(Error::Unsupported {
                 at: self.cluster_at("proxy-url"),
-                what: "connecting through a proxy".to_owned(),
+                what: "connecting through a proxy (kubecto-rest-core has no proxy support)"
+                    .to_owned(),
             });
         }
+        warn_about_proxy_env(&config.host);
 
         // --- user: unsupported plugins first, so the message is about them --------
-        if user.exec.is_some() {
-            return Err(Error::Unsupported {
-                at: self.user_at("exec"),
-                what: "an exec credential plugin".to_owned(),
-            });
-        }
         if let Some(p) = &user.auth_provider {
             return Err(Error::Unsupported {
                 at: self.user_at("auth-provider"),
@@ -105,10 +161,32 @@ impl SelectedContext {
             (None, None) => {}
         }
 
-        // --- user: token, token file, basic auth -----------------------------------
+        // --- user: token, token file, basic auth, exec -----------------------------
         let token = set(user.token.as_ref());
         let token_file = non_empty(user.token_file.as_ref());
         let basic = set(user.username.as_ref()).is_some() || set(user.password.as_ref()).is_some();
+        let mut exec_provider = None;
+        if let Some(exec) = &user.exec {
+            let provider = ExecProvider::new(
+                exec,
+                Some(self.exec_cluster_info(&config)?),
+                self.user_at("exec").to_string(),
+            )
+            .map_err(|e| Error::InvalidValue {
+                at: self.user_at(e.field),
+                reason: e.reason,
+            })?
+            .with_timeout(self.exec_timeout);
+            if token.is_some() || token_file.is_some() || basic {
+                // As client-go: a static credential wins and the plugin is not run.
+                tracing::warn!(
+                    "{}: a token or user name/password is also set; the exec plugin is not used",
+                    self.user_at("exec")
+                );
+            } else {
+                exec_provider = Some(Arc::new(provider));
+            }
+        }
         if basic && (token.is_some() || token_file.is_some()) {
             return Err(Error::InvalidValue {
                 at: self.user_at("username"),
@@ -132,6 +210,8 @@ impl SelectedContext {
             let username = user.username.clone().unwrap_or_default();
             let password = user.password.clone().unwrap_or_default();
             config = config.with_basic_auth(username, password);
+        } else if let Some(provider) = &exec_provider {
+            config = config.with_credential_provider(provider.clone());
         }
 
         // --- user: impersonation -----------------------------------------------------
@@ -145,7 +225,38 @@ impl SelectedContext {
             config = config.with_impersonate(imp);
         }
 
-        Ok(config)
+        Ok((config, exec_provider))
+    }
+
+    /// The cluster as an exec plugin sees it (`KUBERNETES_EXEC_INFO.spec.cluster`).
+    fn exec_cluster_info(&self, config: &Config) -> Result<ExecClusterInfo> {
+        let cluster = &self.cluster;
+        let ca = match &config.tls.ca {
+            Some(PemSource::Data(d)) => Some(d.clone()),
+            Some(PemSource::File(p)) => {
+                Some(read_file(|| self.cluster_at("certificate-authority"), p)?)
+            }
+            None => None,
+        };
+        let ext = cluster
+            .extensions
+            .iter()
+            .find(|e| e.name == CLUSTER_EXEC_EXTENSION)
+            .map(|e| serde_json::to_value(&e.extension))
+            .transpose()
+            .map_err(|e| Error::InvalidValue {
+                at: self.cluster_at("extensions"),
+                reason: format!("the {CLUSTER_EXEC_EXTENSION} extension is not JSON-like: {e}"),
+            })?;
+        let mut info = ExecClusterInfo::default();
+        info.server.clone_from(&config.host);
+        info.tls_server_name.clone_from(&config.tls.server_name);
+        info.insecure_skip_tls_verify = config.tls.insecure;
+        info.certificate_authority_data = ca;
+        info.proxy_url = set(cluster.proxy_url.as_ref()).map(str::to_owned);
+        info.disable_compression = cluster.disable_compression.unwrap_or(false);
+        info.config = ext;
+        Ok(info)
     }
 
     /// PEM material from an inline `*-data` field (wins) or a path field.
@@ -200,4 +311,43 @@ fn check_server(server: &str, at: impl Fn() -> Location) -> Result<String> {
         });
     }
     Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// kubectl honours `HTTPS_PROXY`/`HTTP_PROXY` (minus `NO_PROXY`); rest-core connects
+/// directly, so say so rather than silently bypass a proxy the user set.
+fn warn_about_proxy_env(host: &str) {
+    let https = host.starts_with("https://");
+    let names: &[&str] = if https {
+        &["HTTPS_PROXY", "https_proxy"]
+    } else {
+        &["HTTP_PROXY", "http_proxy"]
+    };
+    let Some(var) = names
+        .iter()
+        .find(|n| std::env::var_os(n).is_some_and(|v| !v.is_empty()))
+    else {
+        return;
+    };
+    let authority = host.split_once("://").map_or(host, |(_, r)| r);
+    let authority = authority.split(['/', '?', '#']).next().unwrap_or("");
+    let hostname = match authority.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
+        _ => authority,
+    };
+    let hostname = hostname.trim_start_matches('[').trim_end_matches(']');
+    let no_proxy = std::env::var("NO_PROXY")
+        .or_else(|_| std::env::var("no_proxy"))
+        .unwrap_or_default();
+    let exempt = no_proxy.split(',').map(str::trim).any(|entry| {
+        !entry.is_empty()
+            && (entry == "*"
+                || entry == hostname
+                || entry == authority
+                || hostname.ends_with(&format!(".{}", entry.trim_start_matches('.'))))
+    });
+    if !exempt {
+        tracing::warn!(
+            "{var} is set but kubecto does not use proxies yet; connecting to {hostname} directly"
+        );
+    }
 }

@@ -88,9 +88,19 @@ pub struct SelectedContext {
     pub user_source: Option<PathBuf>,
     /// Every file of the kubeconfig, for messages.
     pub files: Files,
+    /// How long an exec credential plugin may run (default
+    /// [`crate::DEFAULT_EXEC_TIMEOUT`]).
+    pub exec_timeout: std::time::Duration,
 }
 
 impl SelectedContext {
+    /// Let an exec credential plugin run at most `timeout`.
+    #[must_use]
+    pub fn with_exec_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.exec_timeout = timeout;
+        self
+    }
+
     /// The namespace to use: the override, else the context's, else `default`.
     #[must_use]
     pub fn namespace(&self) -> &str {
@@ -207,6 +217,7 @@ impl Kubeconfig {
             user,
             user_source,
             files,
+            exec_timeout: crate::exec::DEFAULT_EXEC_TIMEOUT,
         })
     }
 }

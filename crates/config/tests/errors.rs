@@ -335,8 +335,12 @@ fn unsupported_features_say_so() {
             "exec:\n  command: aws\n  apiVersion: client.authentication.k8s.io/v1",
         ),
     );
-    assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
-    assert_mentions(&err, &["user \"u1\"", "field exec", "not supported yet"]);
+    // exec is supported now; client.authentication.k8s.io/v1 requires interactiveMode.
+    assert!(matches!(err, Error::InvalidValue { .. }), "{err:?}");
+    assert_mentions(
+        &err,
+        &["user \"u1\"", "field exec.interactiveMode", "must be set"],
+    );
 
     let (_, err) = build(
         &dir,

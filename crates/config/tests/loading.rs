@@ -174,7 +174,6 @@ clusters:
     certificate-authority-data: |
       {a}
       {b}
-    insecure-skip-tls-verify: true
 contexts:
 - name: ctx
   context: {{cluster: c1}}
@@ -191,7 +190,7 @@ current-context: ctx
         config.tls.ca,
         Some(PemSource::Data(CERT_PEM.as_bytes().to_vec()))
     );
-    assert!(config.tls.insecure);
+    assert!(!config.tls.insecure);
 }
 
 #[test]
