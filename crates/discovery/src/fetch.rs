@@ -171,7 +171,7 @@ pub(crate) async fn fan_out(
 ) -> (Vec<ApiResourceList>, FailedGroupVersions) {
     let mut results: Vec<(usize, std::result::Result<ApiResourceList, Failed>)> =
         // Owned items and an owned client: borrowed ones would make the future !Send.
-        futures_util::stream::iter(gvs.to_vec().into_iter().enumerate())
+        futures_util::stream::iter(gvs.iter().cloned().enumerate())
             .map({
                 let rest = rest.clone();
                 move |(i, gv)| {
