@@ -16,7 +16,7 @@ use crate::registry::{Registry, ResourceInfo};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::{ApiError, delete_success};
 use crate::store::{EventType, Obj, ObjKey, Store, Update};
-use crate::{RecordedRequest, defaults, gc, openapi, patch, scale, watch};
+use crate::{RecordedRequest, crd, defaults, gc, openapi, patch, scale, watch};
 
 const VERSION: &str = include_str!("../data/discovery/version.json");
 const AGGREGATED_CT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
@@ -583,8 +583,12 @@ pub(crate) fn create(
             m.remove("status");
         }
     }
+    if crd::is_crd(info) {
+        crd::prepare(&mut value)?;
+        value["status"] = crd::initial_status(&value);
+    }
     defaults::apply(&info.group, &info.kind, &mut value, || state.service_ip());
-    if defaults::has_generation(&info.group, &info.kind, &value)
+    if (info.custom.is_some() || defaults::has_generation(&info.group, &info.kind, &value))
         && let Ok(meta) = meta_mut(&mut value)
     {
         meta.insert("generation".into(), json!(1));
@@ -604,9 +608,27 @@ pub(crate) fn create(
     if dry_run {
         return Ok(Arc::new(Obj::from_value(&value, state.store.current_rv())));
     }
-    state.store.create(&collection(info), value, || {
+    let obj = state.store.create(&collection(info), value, || {
         ApiError::already_exists(&info.plural, &info.group, &name)
-    })
+    })?;
+    if crd::is_crd(info) {
+        crd::sync(state, info, &obj);
+    }
+    Ok(obj)
+}
+
+/// What follows a write the way controllers would follow it: garbage collection of a
+/// removed object's dependents, serving (or no longer serving) a CRD's resource.
+fn after_write(state: &State, info: &ResourceInfo, obj: &Obj, kind: EventType) {
+    let removed = kind == EventType::Deleted;
+    if crd::is_crd(info) {
+        if removed {
+            crd::removed(state, obj);
+        } else {
+            crd::sync(state, info, obj);
+        }
+    }
+    gc::after_delete(state, info, obj, removed);
 }
 
 /// Order an object's keys as kube-apiserver writes them: metadata first, its
@@ -791,7 +813,7 @@ pub(crate) fn write_update(
     let k = key(info, namespace, name);
     let on_missing = || ApiError::not_found(&info.plural, &info.group, name);
     let mut preview = None;
-    let (obj, kind, _) =
+    let (obj, kind, changed) =
         state
             .store
             .update(&collection(info), &k, on_missing, |cur, cur_val| {
@@ -802,7 +824,10 @@ pub(crate) fn write_update(
                 {
                     return Err(ApiError::conflict(&info.plural, &info.group, name));
                 }
-                let next = merge_update(info, &cur_val, sent, mode);
+                let mut next = merge_update(info, &cur_val, sent, mode);
+                if crd::is_crd(info) && mode == Mode::Main {
+                    crd::prepare(&mut next)?;
+                }
                 if same_object(&next, &cur_val) {
                     return Ok(Update::Unchanged);
                 }
@@ -820,8 +845,8 @@ pub(crate) fn write_update(
                     Update::Write(next)
                 })
             })?;
-    if kind == EventType::Deleted {
-        gc::after_delete(state, info, &obj, true);
+    if preview.is_none() && changed {
+        after_write(state, info, &obj, kind);
     }
     Ok(match preview {
         Some(v) => Arc::new(Obj::from_value(&v, obj.rv)),
@@ -956,7 +981,11 @@ fn patch_object(
     let api_version = info.api_version();
     // Strategic merge patch needs the kind's OpenAPI schema (merge keys, strategies);
     // kinds without one (custom resources) refuse it with 415, as kube-apiserver does.
-    let schema = openapi::kind_schema(&info.group, &info.version, &info.kind);
+    let schema = if info.custom.is_some() {
+        None
+    } else {
+        openapi::kind_schema(&info.group, &info.version, &info.kind)
+    };
     if p.ct == "application/strategic-merge-patch+json" && schema.is_none() {
         return Err(strategic_unsupported());
     }
@@ -1121,7 +1150,7 @@ fn delete(
     }
     let (obj, kind) = delete_one(state, info, namespace, name, &opts)?;
     if !opts.dry_run {
-        gc::after_delete(state, info, &obj, kind == EventType::Deleted);
+        after_write(state, info, &obj, kind);
     }
     let returns_object = kind != EventType::Deleted
         || (info.group.is_empty() && matches!(info.plural.as_str(), "pods" | "namespaces"));
@@ -1273,7 +1302,7 @@ fn delete_collection(
         match delete_one(state, info, Some(&item.namespace), &item.name, &opts) {
             Ok((obj, kind)) => {
                 if !opts.dry_run {
-                    gc::after_delete(state, info, &obj, kind == EventType::Deleted);
+                    after_write(state, info, &obj, kind);
                 }
                 deleted.push(obj)
             }

@@ -29,6 +29,7 @@
 mod api;
 mod auth;
 mod body;
+mod crd;
 mod defaults;
 mod faults;
 mod gc;

@@ -36,6 +36,9 @@ pub(crate) struct ResourceInfo {
     pub subresources: Vec<String>,
     /// The resource's entry in aggregated discovery, as served.
     pub aggregated: Value,
+    /// For a custom resource: its version entry of the CRD's `spec.versions` (schema,
+    /// subresources, additionalPrinterColumns); `None` for built-in resources.
+    pub custom: Option<Value>,
 }
 
 impl ResourceInfo {
@@ -123,6 +126,29 @@ impl ResourceInfo {
     }
 }
 
+/// Kubernetes' version ordering: GA before beta before alpha, higher numbers first;
+/// anything else last. Larger is preferred.
+pub(crate) fn version_priority(v: &str) -> (u8, u32, u32) {
+    let Some(rest) = v.strip_prefix('v') else {
+        return (0, 0, 0);
+    };
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let Ok(major) = digits.parse::<u32>() else {
+        return (0, 0, 0);
+    };
+    let tail = &rest[digits.len()..];
+    let minor = |t: &str| t.parse::<u32>().ok();
+    if tail.is_empty() {
+        (3, major, 0)
+    } else if let Some(n) = tail.strip_prefix("beta").and_then(minor) {
+        (2, major, n)
+    } else if let Some(n) = tail.strip_prefix("alpha").and_then(minor) {
+        (1, major, n)
+    } else {
+        (0, 0, 0)
+    }
+}
+
 /// Where a resource is stored, when it is not its own group/version.
 fn storage_version<'a>(group: &'a str, plural: &str, version: &'a str) -> (&'a str, &'a str) {
     match (group, plural) {
@@ -198,6 +224,52 @@ impl Registry {
                 }
             }
         }
+    }
+
+    /// Serve custom resources: each `(version, entry)` adds or replaces the resource at
+    /// group/version (versions kept in Kubernetes' priority order, groups after built-ins).
+    pub(crate) fn add_custom(
+        &mut self,
+        group: &str,
+        plural: &str,
+        versions: Vec<(String, ResourceInfo)>,
+    ) {
+        self.remove_custom(group, plural);
+        let idx = match self.groups.iter().position(|g| g.name == group) {
+            Some(i) => i,
+            None => {
+                self.groups.push(GroupInfo {
+                    name: group.to_owned(),
+                    versions: Vec::new(),
+                });
+                self.groups.len() - 1
+            }
+        };
+        let g = &mut self.groups[idx];
+        for (version, info) in versions {
+            match g.versions.iter_mut().find(|(v, _)| *v == version) {
+                Some((_, rs)) => rs.push(Arc::new(info)),
+                None => g.versions.push((version, vec![Arc::new(info)])),
+            }
+        }
+        g.versions.sort_by(|a, b| {
+            version_priority(&b.0)
+                .cmp(&version_priority(&a.0))
+                .then(a.0.cmp(&b.0))
+        });
+        self.reindex();
+    }
+
+    /// Stop serving a custom resource; versions and groups left empty go too.
+    pub(crate) fn remove_custom(&mut self, group: &str, plural: &str) {
+        for g in self.groups.iter_mut().filter(|g| g.name == group) {
+            for (_, rs) in g.versions.iter_mut() {
+                rs.retain(|r| !(r.plural == plural && r.custom.is_some()));
+            }
+            g.versions.retain(|(_, rs)| !rs.is_empty());
+        }
+        self.groups.retain(|g| !g.versions.is_empty());
+        self.reindex();
     }
 
     /// Is this group/version served at all?
@@ -401,6 +473,7 @@ pub(crate) fn parse_resource(group: &str, version: &str, r: &Value) -> ResourceI
             .filter_map(|s| s["subresource"].as_str().map(str::to_owned))
             .collect(),
         aggregated: r.clone(),
+        custom: None,
     }
 }
 

@@ -21,7 +21,10 @@ pub(crate) fn get(
     name: &str,
 ) -> Result<Response<ResBody>, ApiError> {
     let obj = api::get(state, info, namespace, name)?;
-    Ok(api::json_value(StatusCode::OK, &to_scale(&obj.value())))
+    Ok(api::json_value(
+        StatusCode::OK,
+        &to_scale(info, &obj.value()),
+    ))
 }
 
 /// `PUT .../{name}/scale` with a `Scale` body.
@@ -88,7 +91,7 @@ fn write_scale(
         name,
         dry,
         |_, cur| {
-            let scale = make(to_scale(cur))?;
+            let scale = make(to_scale(info, cur))?;
             check_scale_type(&scale)?;
             let replicas = match &scale["spec"]["replicas"] {
                 Value::Null => 0,
@@ -111,7 +114,7 @@ fn write_scale(
                 ));
             }
             let mut next = cur.clone();
-            next["spec"]["replicas"] = json!(replicas);
+            set_path(&mut next, &Paths::of(info).spec_replicas, json!(replicas));
             if let Some(rv) = scale["metadata"]["resourceVersion"]
                 .as_str()
                 .filter(|r| !r.is_empty())
@@ -122,11 +125,78 @@ fn write_scale(
         },
         Mode::Main,
     )?;
-    Ok(api::json_value(StatusCode::OK, &to_scale(&obj.value())))
+    Ok(api::json_value(
+        StatusCode::OK,
+        &to_scale(info, &obj.value()),
+    ))
+}
+
+/// Where a resource keeps what its `Scale` shows.
+struct Paths {
+    spec_replicas: Vec<String>,
+    status_replicas: Vec<String>,
+    /// A `LabelSelector` (or a plain map) to print, for built-in kinds.
+    selector: Option<Vec<String>>,
+    /// A path holding the selector already as a string (`labelSelectorPath` of a CRD).
+    selector_string: Option<Vec<String>>,
+}
+
+fn path(p: &str) -> Vec<String> {
+    p.trim_start_matches('.')
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl Paths {
+    fn of(info: &ResourceInfo) -> Paths {
+        match &info.custom {
+            Some(v) => {
+                let scale = &v["subresources"]["scale"];
+                Paths {
+                    spec_replicas: path(
+                        scale["specReplicasPath"]
+                            .as_str()
+                            .unwrap_or(".spec.replicas"),
+                    ),
+                    status_replicas: path(
+                        scale["statusReplicasPath"]
+                            .as_str()
+                            .unwrap_or(".status.replicas"),
+                    ),
+                    selector: None,
+                    selector_string: scale["labelSelectorPath"].as_str().map(path),
+                }
+            }
+            None => Paths {
+                spec_replicas: path("spec.replicas"),
+                status_replicas: path("status.replicas"),
+                selector: Some(path("spec.selector")),
+                selector_string: None,
+            },
+        }
+    }
+}
+
+fn get_path<'a>(v: &'a Value, p: &[String]) -> &'a Value {
+    p.iter().fold(v, |v, k| &v[k.as_str()])
+}
+
+fn set_path(v: &mut Value, p: &[String], new: Value) {
+    let mut cur = v;
+    for k in p {
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        cur = &mut cur[k.as_str()];
+    }
+    *cur = new;
 }
 
 /// The `Scale` of a stored object (no `kind`/`apiVersion` in `obj`).
-pub(crate) fn to_scale(obj: &Value) -> Value {
+pub(crate) fn to_scale(info: &ResourceInfo, obj: &Value) -> Value {
+    let paths = Paths::of(info);
     let meta = &obj["metadata"];
     let mut m = Map::new();
     for k in [
@@ -141,15 +211,22 @@ pub(crate) fn to_scale(obj: &Value) -> Value {
         }
     }
     let mut spec = Map::new();
-    if let Some(r) = obj["spec"]["replicas"].as_i64().filter(|r| *r != 0) {
+    if let Some(r) = get_path(obj, &paths.spec_replicas)
+        .as_i64()
+        .filter(|r| *r != 0)
+    {
         spec.insert("replicas".into(), json!(r));
     }
     let mut status = Map::new();
     status.insert(
         "replicas".into(),
-        json!(obj["status"]["replicas"].as_i64().unwrap_or(0)),
+        json!(get_path(obj, &paths.status_replicas).as_i64().unwrap_or(0)),
     );
-    let selector = selector_string(&obj["spec"]["selector"]);
+    let selector = match (&paths.selector, &paths.selector_string) {
+        (Some(p), _) => selector_string(get_path(obj, p)),
+        (None, Some(p)) => get_path(obj, p).as_str().unwrap_or_default().to_owned(),
+        (None, None) => String::new(),
+    };
     if !selector.is_empty() {
         status.insert("selector".into(), json!(selector));
     }
@@ -222,7 +299,13 @@ mod tests {
 
     #[test]
     fn zero_replicas_omit_spec_replicas() {
-        let s = to_scale(&json!({"metadata": {"name": "a"}, "spec": {"replicas": 0}}));
+        let info = crate::registry::Registry::builtin()
+            .resource("apps", "v1", "deployments")
+            .unwrap();
+        let s = to_scale(
+            &info,
+            &json!({"metadata": {"name": "a"}, "spec": {"replicas": 0}}),
+        );
         assert_eq!(s["spec"], json!({}));
         assert_eq!(s["status"], json!({"replicas": 0}));
     }

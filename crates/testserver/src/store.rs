@@ -335,6 +335,21 @@ impl Store {
             .collect()
     }
 
+    /// Remove every object of a collection, one DELETED event each.
+    pub(crate) fn drop_collection(&self, collection: &str) {
+        let mut inner = self.lock();
+        let Some((name, objects)) = inner.collections.remove_entry(collection) else {
+            return;
+        };
+        for (_, obj) in objects {
+            let rv = inner.rv + 1;
+            let mut value = obj.value();
+            set_rv(&mut value, rv);
+            let gone = Arc::new(Obj::from_value(&value, rv));
+            self.record(&mut inner, EventType::Deleted, &name, gone, Some(obj));
+        }
+    }
+
     /// Every object whose serialized form contains `needle` (a cheap pre-filter for
     /// searches by UID), with its collection.
     pub(crate) fn containing(&self, needle: &str) -> Vec<(Arc<str>, Arc<Obj>)> {

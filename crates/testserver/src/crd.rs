@@ -1,0 +1,256 @@
+//! CustomResourceDefinitions: creating an `apiextensions.k8s.io/v1` CRD serves its
+//! resource at every served version (with the status and scale subresources it
+//! declares) in both discovery forms; the CRD gets the `NamesAccepted` and
+//! `Established` conditions the apiextensions controllers would set; deleting it
+//! stops serving the resource and removes its objects.
+
+use serde_json::{Map, Value, json};
+
+use crate::api::{self, State};
+use crate::meta;
+use crate::registry::ResourceInfo;
+use crate::status::ApiError;
+use crate::store::{Obj, Update};
+
+const GROUP: &str = "apiextensions.k8s.io";
+const PLURAL: &str = "customresourcedefinitions";
+const VERBS: &[&str] = &[
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "create",
+    "update",
+    "watch",
+];
+
+/// Is this the CRD resource itself?
+pub(crate) fn is_crd(info: &ResourceInfo) -> bool {
+    info.group == GROUP && info.plural == PLURAL
+}
+
+/// Defaults and validation of a CRD before it is stored, as the apiextensions
+/// strategy applies them. `value` has no `kind`/`apiVersion`.
+pub(crate) fn prepare(value: &mut Value) -> Result<(), ApiError> {
+    let name = value["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut causes: Vec<(String, &str, String)> = Vec::new();
+    let spec = &value["spec"];
+    let group = spec["group"].as_str().unwrap_or_default();
+    let plural = spec["names"]["plural"].as_str().unwrap_or_default();
+    let kind = spec["names"]["kind"].as_str().unwrap_or_default();
+    if group.is_empty() {
+        causes.push((
+            "spec.group".into(),
+            "FieldValueRequired",
+            "Required value".into(),
+        ));
+    } else if !group.contains('.') {
+        causes.push((
+            "spec.group".into(),
+            "FieldValueInvalid",
+            format!("Invalid value: {group:?}: should be a domain with at least one dot"),
+        ));
+    }
+    if plural.is_empty() {
+        causes.push((
+            "spec.names.plural".into(),
+            "FieldValueRequired",
+            "Required value".into(),
+        ));
+    }
+    if kind.is_empty() {
+        causes.push((
+            "spec.names.kind".into(),
+            "FieldValueRequired",
+            "Required value".into(),
+        ));
+    }
+    if !group.is_empty() && !plural.is_empty() && name != format!("{plural}.{group}") {
+        causes.push((
+            "metadata.name".into(),
+            "FieldValueInvalid",
+            format!("Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"),
+        ));
+    }
+    let scope = spec["scope"].as_str().unwrap_or_default();
+    if scope != "Namespaced" && scope != "Cluster" {
+        causes.push((
+            "spec.scope".into(),
+            "FieldValueNotSupported",
+            format!("Unsupported value: {scope:?}: supported values: \"Cluster\", \"Namespaced\""),
+        ));
+    }
+    let versions = spec["versions"].as_array().cloned().unwrap_or_default();
+    if versions.is_empty() {
+        causes.push((
+            "spec.versions".into(),
+            "FieldValueInvalid",
+            "Invalid value: null: must have exactly one version marked as storage version".into(),
+        ));
+    } else if versions.iter().filter(|v| v["storage"] == true).count() != 1 {
+        causes.push((
+            "spec.versions".into(),
+            "FieldValueInvalid",
+            format!(
+                "Invalid value: {}: must have exactly one version marked as storage version",
+                json!(versions)
+            ),
+        ));
+    }
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(
+            "CustomResourceDefinition",
+            GROUP,
+            &name,
+            &causes,
+        ));
+    }
+    let kind = kind.to_owned();
+    let names = &mut value["spec"]["names"];
+    if names["singular"].as_str().is_none_or(str::is_empty) {
+        names["singular"] = json!(kind.to_lowercase());
+    }
+    if names["listKind"].as_str().is_none_or(str::is_empty) {
+        names["listKind"] = json!(format!("{kind}List"));
+    }
+    if value["spec"]["conversion"].is_null() {
+        value["spec"]["conversion"] = json!({"strategy": "None"});
+    }
+    Ok(())
+}
+
+/// The resources a stored CRD serves, one per served version.
+fn resources(crd: &Value) -> (String, String, Vec<(String, ResourceInfo)>) {
+    let spec = &crd["spec"];
+    let group = spec["group"].as_str().unwrap_or_default().to_owned();
+    let names = &spec["names"];
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    let plural = s(&names["plural"]);
+    let kind = s(&names["kind"]);
+    let namespaced = spec["scope"] == "Namespaced";
+    let mut out = Vec::new();
+    for v in spec["versions"].as_array().into_iter().flatten() {
+        if v["served"] != true {
+            continue;
+        }
+        let version = s(&v["name"]);
+        let response_kind = json!({"group": group, "version": version, "kind": kind});
+        let mut subresources = Vec::new();
+        let mut sub_names = Vec::new();
+        if v["subresources"]["status"].is_object() {
+            subresources.push(json!({"subresource": "status", "responseKind": response_kind, "verbs": ["get", "patch", "update"]}));
+            sub_names.push("status".to_owned());
+        }
+        if v["subresources"]["scale"].is_object() {
+            subresources.push(json!({"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"}, "verbs": ["get", "patch", "update"]}));
+            sub_names.push("scale".to_owned());
+        }
+        let mut entry = Map::new();
+        entry.insert("resource".into(), json!(plural));
+        entry.insert("responseKind".into(), response_kind);
+        entry.insert(
+            "scope".into(),
+            json!(if namespaced { "Namespaced" } else { "Cluster" }),
+        );
+        entry.insert("singularResource".into(), names["singular"].clone());
+        entry.insert("verbs".into(), json!(VERBS));
+        for key in ["shortNames", "categories"] {
+            if names[key].as_array().is_some_and(|a| !a.is_empty()) {
+                entry.insert(key.into(), names[key].clone());
+            }
+        }
+        if !subresources.is_empty() {
+            entry.insert("subresources".into(), json!(subresources));
+        }
+        let info = ResourceInfo {
+            group: group.clone(),
+            version: version.clone(),
+            plural: plural.clone(),
+            singular: s(&names["singular"]),
+            kind: kind.clone(),
+            namespaced,
+            verbs: VERBS.iter().map(|v| (*v).to_owned()).collect(),
+            subresources: sub_names,
+            aggregated: Value::Object(entry),
+            custom: Some(v.clone()),
+        };
+        out.push((version, info));
+    }
+    (group, plural, out)
+}
+
+/// After a CRD was created or changed: serve what it declares now and record the
+/// conditions and accepted names the apiextensions controllers would.
+pub(crate) fn sync(state: &State, info: &ResourceInfo, obj: &Obj) {
+    let crd = obj.value();
+    if crd["metadata"].get("deletionTimestamp").is_some() {
+        return;
+    }
+    let (group, plural, versions) = resources(&crd);
+    state
+        .registry
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .add_custom(&group, &plural, versions);
+    let names = crd["spec"]["names"].clone();
+    let _ = state.store.update(
+        &api::collection(info),
+        &(String::new(), obj.name.clone()),
+        || ApiError::internal("gone"),
+        |cur, v| {
+            if cur.uid != obj.uid {
+                return Ok(Update::Unchanged);
+            }
+            let mut next = v;
+            let status = &mut next["status"];
+            if status["acceptedNames"] == names && established(status) {
+                return Ok(Update::Unchanged);
+            }
+            let now = meta::now_rfc3339();
+            status["acceptedNames"] = names.clone();
+            status["conditions"] = json!([
+                {"type": "NamesAccepted", "status": "True", "lastTransitionTime": now,
+                 "reason": "NoConflicts", "message": "no conflicts found"},
+                {"type": "Established", "status": "True", "lastTransitionTime": now,
+                 "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"},
+            ]);
+            Ok(Update::Write(next))
+        },
+    );
+}
+
+fn established(status: &Value) -> bool {
+    status["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Established" && c["status"] == "True")
+}
+
+/// The status a new CRD is created with (before the controllers accept its names).
+pub(crate) fn initial_status(value: &Value) -> Value {
+    let stored: Vec<Value> = value["spec"]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["storage"] == true)
+        .map(|v| v["name"].clone())
+        .collect();
+    json!({"conditions": [], "acceptedNames": {"plural": "", "kind": ""}, "storedVersions": stored})
+}
+
+/// After a CRD was removed: stop serving its resource and delete every object of it.
+pub(crate) fn removed(state: &State, obj: &Obj) {
+    let crd = obj.value();
+    let (group, plural, _) = resources(&crd);
+    state
+        .registry
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove_custom(&group, &plural);
+    state.store.drop_collection(&format!("{group}/{plural}"));
+}
