@@ -41,6 +41,18 @@ impl GroupVersionResource {
     pub fn api_version(&self) -> String {
         self.group_version().to_string()
     }
+
+    /// `(group, version, resource)`: what `kubecto_dynamic::DynamicClient::resource`
+    /// accepts, since the two crates do not depend on each other.
+    pub fn into_parts(self) -> (String, String, String) {
+        (self.group, self.version, self.resource)
+    }
+}
+
+impl<G: Into<String>, V: Into<String>, R: Into<String>> From<(G, V, R)> for GroupVersionResource {
+    fn from((group, version, resource): (G, V, R)) -> Self {
+        Self::new(group, version, resource)
+    }
 }
 
 impl fmt::Display for GroupVersionResource {

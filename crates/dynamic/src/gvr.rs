@@ -51,6 +51,12 @@ impl<G: Into<String>, V: Into<String>, R: Into<String>> From<(G, V, R)> for Grou
     }
 }
 
+impl From<&GroupVersionResource> for GroupVersionResource {
+    fn from(gvr: &GroupVersionResource) -> Self {
+        gvr.clone()
+    }
+}
+
 impl fmt::Display for GroupVersionResource {
     /// kubectl's spelling: `deployments.v1.apps`, `pods.v1.` for the core group.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
