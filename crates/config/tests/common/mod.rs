@@ -84,3 +84,60 @@ current-context: ctx
 "
     )
 }
+
+/// Every message of an error and its sources, joined by ": ".
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        parts.push(e.to_string());
+        cur = e.source();
+    }
+    parts.join(": ")
+}
+
+/// A kubeconfig for the TLS test server `server` (its CA as
+/// `certificate-authority-data`), one user `u1` with `user_yaml` and `cluster_extra`
+/// lines added to the cluster (each indented by 4 spaces).
+pub fn tls_kubeconfig(
+    server: &kubecto_testserver::TestServer,
+    cluster_extra: &str,
+    user_yaml: &str,
+) -> String {
+    let ca = server.ca_pem().expect("a TLS server");
+    let mut cluster = format!("certificate-authority-data: {}\n", b64(&ca));
+    cluster.push_str(cluster_extra);
+    let cluster: String = cluster
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("    {l}\n"))
+        .collect();
+    simple(&server.url(), user_yaml).replace(
+        &format!("    server: {}\n", server.url()),
+        &format!("    server: {}\n{cluster}", server.url()),
+    )
+}
+
+/// GET /api/v1/namespaces with a client for `config`.
+pub async fn list_namespaces(
+    config: &kubecto_rest_core::Config,
+) -> Result<serde_json::Value, kubecto_rest_core::Error> {
+    let config = config.clone().without_rate_limit().with_max_retries(0);
+    let client = kubecto_rest_core::RestClient::for_config(&config)?;
+    client
+        .get()
+        .resource("namespaces")
+        .send()
+        .await?
+        .into()
+        .await
+}
+
+/// Load the kubeconfig text (written to `dir/config`) and build its rest-core config.
+pub fn config_from(
+    dir: &TempDir,
+    yaml: &str,
+) -> Result<kubecto_rest_core::Config, kubecto_config::Error> {
+    let path = dir.write("config", yaml);
+    kubecto_config::load(Some(&path), &kubecto_config::Overrides::default())?.rest_config()
+}
