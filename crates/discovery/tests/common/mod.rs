@@ -61,3 +61,28 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A CustomResourceDefinition for `plural.group` with the given kind and short names,
+/// served at v1 (and v1beta1 when `two_versions`).
+pub fn crd(
+    group: &str,
+    plural: &str,
+    kind: &str,
+    short: &[&str],
+    namespaced: bool,
+) -> serde_json::Value {
+    let schema = serde_json::json!({"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}});
+    serde_json::json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.{group}")},
+        "spec": {
+            "group": group,
+            "scope": if namespaced { "Namespaced" } else { "Cluster" },
+            "names": {"plural": plural, "singular": kind.to_ascii_lowercase(), "kind": kind, "shortNames": short},
+            "versions": [
+                {"name": "v1beta1", "served": true, "storage": false, "schema": schema},
+                {"name": "v1", "served": true, "storage": true, "schema": schema, "subresources": {"status": {}}}
+            ]
+        }
+    })
+}
