@@ -1,0 +1,461 @@
+//! Exec credential plugins end to end over TLS. Each plugin is a small shell script
+//! the test writes: it appends its arguments to a `runs` file (so runs are counted),
+//! saves `KUBERNETES_EXEC_INFO` and prints the `cred.json` the test prepared.
+#![cfg(unix)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::{TempDir, b64, chain, list_namespaces, tls_kubeconfig};
+use kubecto_config::{Error, Overrides, SelectedContext};
+use kubecto_rest_core::RestClient;
+use kubecto_testserver::TestServer;
+use serde_json::{Value, json};
+
+const V1: &str = "client.authentication.k8s.io/v1";
+const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
+
+/// Write an executable script `name` in `dir` with `body` after the shebang.
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// The standard plugin: counts runs, records its environment, prints `cred.json`.
+fn counting_plugin(dir: &TempDir) -> PathBuf {
+    let d = dir.path().display();
+    script(
+        dir.path(),
+        "bin/plugin",
+        &format!(
+            "echo \"$*\" >> {d}/runs\nprintf '%s' \"$KUBERNETES_EXEC_INFO\" > {d}/exec-info.json\nprintf '%s' \"$PLUGIN_SETTING\" > {d}/setting\ncat {d}/cred.json"
+        ),
+    )
+}
+
+fn runs(dir: &TempDir) -> usize {
+    std::fs::read_to_string(dir.path().join("runs"))
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+fn write_cred(dir: &TempDir, api_version: &str, status: Value) {
+    let cred = json!({"kind": "ExecCredential", "apiVersion": api_version, "status": status});
+    dir.write("cred.json", cred.to_string());
+}
+
+/// `t` as RFC 3339 (UTC, whole seconds).
+fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil from days (Howard Hinnant).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The user part of a kubeconfig running `command` with `extra` exec lines.
+fn exec_user(command: &str, api_version: &str, extra: &str) -> String {
+    let extra: String = extra.lines().map(|l| format!("\n  {l}")).collect();
+    format!("exec:\n  command: {command}\n  apiVersion: {api_version}{extra}")
+}
+
+fn select(dir: &TempDir, yaml: &str) -> SelectedContext {
+    let path = dir.write("config", yaml);
+    kubecto_config::load(Some(&path), &Overrides::default()).unwrap()
+}
+
+async fn get(client: &RestClient) -> Result<(), kubecto_rest_core::Error> {
+    client.get().resource("namespaces").send().await.map(|_| ())
+}
+
+#[tokio::test]
+async fn a_token_plugin_runs_once_gets_cluster_info_and_reruns_after_a_401() {
+    let server = TestServer::builder()
+        .tls()
+        .require_token("exec-token-1")
+        .start()
+        .await
+        .unwrap();
+    let dir = TempDir::new("exec-token");
+    counting_plugin(&dir);
+    write_cred(&dir, V1, json!({"token": "exec-token-1"}));
+    // A relative command with a slash is resolved against the kubeconfig's directory.
+    let user = exec_user(
+        "./bin/plugin",
+        V1,
+        "args: [--region, eu-west-1]\nenv:\n- name: PLUGIN_SETTING\n  value: from-kubeconfig\ninteractiveMode: Never\nprovideClusterInfo: true\ninstallHint: install the plugin",
+    );
+    let extension = "extensions:\n- name: client.authentication.k8s.io/exec\n  extension:\n    audience: kubecto-tests";
+    let yaml = tls_kubeconfig(&server, extension, &user);
+    let config = select(&dir, &yaml).rest_config().unwrap();
+    assert_eq!(
+        runs(&dir),
+        0,
+        "the plugin runs on the first request, not before"
+    );
+    let client = RestClient::for_config(&config.without_rate_limit()).unwrap();
+    for _ in 0..3 {
+        get(&client).await.unwrap();
+    }
+    assert_eq!(runs(&dir), 1, "the token is cached (it has no expiry)");
+    let args = std::fs::read_to_string(dir.path().join("runs")).unwrap();
+    assert_eq!(args.trim(), "--region eu-west-1");
+    let setting = std::fs::read_to_string(dir.path().join("setting")).unwrap();
+    assert_eq!(setting, "from-kubeconfig");
+    let info: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("exec-info.json")).unwrap())
+            .unwrap();
+    assert_eq!(info["kind"], "ExecCredential");
+    assert_eq!(info["apiVersion"], V1);
+    assert_eq!(info["spec"]["interactive"], false);
+    let cluster = &info["spec"]["cluster"];
+    assert_eq!(cluster["server"], server.url());
+    assert_eq!(
+        cluster["certificate-authority-data"],
+        b64(&server.ca_pem().unwrap())
+    );
+    assert_eq!(cluster["config"], json!({"audience": "kubecto-tests"}));
+
+    // The server rotates; the plugin now prints the new token. The cached one gets a
+    // 401, the plugin runs again, the request is retried once and succeeds.
+    server.rotate_token("exec-token-2");
+    write_cred(&dir, V1, json!({"token": "exec-token-2"}));
+    get(&client).await.unwrap();
+    assert_eq!(runs(&dir), 2);
+    get(&client).await.unwrap();
+    assert_eq!(runs(&dir), 2);
+}
+
+#[tokio::test]
+async fn without_provide_cluster_info_the_plugin_gets_no_cluster() {
+    let server = TestServer::builder()
+        .tls()
+        .require_token("t")
+        .start()
+        .await
+        .unwrap();
+    let dir = TempDir::new("exec-no-cluster");
+    let plugin = counting_plugin(&dir);
+    write_cred(&dir, V1BETA1, json!({"token": "t"}));
+    // v1beta1 needs no interactiveMode (IfAvailable).
+    let user = exec_user(&plugin.display().to_string(), V1BETA1, "");
+    let config = select(&dir, &tls_kubeconfig(&server, "", &user))
+        .rest_config()
+        .unwrap();
+    list_namespaces(&config).await.unwrap();
+    let info: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("exec-info.json")).unwrap())
+            .unwrap();
+    assert_eq!(info["apiVersion"], V1BETA1);
+    assert!(info["spec"].get("cluster").is_none(), "{info}");
+}
+
+#[tokio::test]
+async fn an_expired_credential_is_refreshed() {
+    let server = TestServer::builder()
+        .tls()
+        .require_token("t")
+        .start()
+        .await
+        .unwrap();
+    let dir = TempDir::new("exec-expiry");
+    let plugin = counting_plugin(&dir);
+    let user = exec_user(
+        &plugin.display().to_string(),
+        V1,
+        "interactiveMode: IfAvailable",
+    );
+    let config = select(&dir, &tls_kubeconfig(&server, "", &user))
+        .rest_config()
+        .unwrap();
+    let client = RestClient::for_config(&config.without_rate_limit()).unwrap();
+
+    // Already expired: every request runs the plugin.
+    write_cred(
+        &dir,
+        V1,
+        json!({"token": "t", "expirationTimestamp": "2000-01-01T00:00:00Z"}),
+    );
+    get(&client).await.unwrap();
+    get(&client).await.unwrap();
+    assert_eq!(runs(&dir), 2);
+
+    // Valid for two more seconds: cached until then, then run again.
+    let soon = rfc3339(SystemTime::now() + Duration::from_secs(2));
+    write_cred(&dir, V1, json!({"token": "t", "expirationTimestamp": soon}));
+    get(&client).await.unwrap(); // the previous credential expired: run 3
+    get(&client).await.unwrap();
+    get(&client).await.unwrap();
+    assert_eq!(runs(&dir), 3);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    get(&client).await.unwrap();
+    assert_eq!(runs(&dir), 4);
+    assert!(
+        server.requests().iter().all(|r| r.user.is_some()),
+        "no request went out with an expired token"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_plugin_shows_its_stderr_and_install_hint() {
+    let server = TestServer::builder()
+        .tls()
+        .require_token("t")
+        .start()
+        .await
+        .unwrap();
+    let dir = TempDir::new("exec-fail");
+    let plugin = script(
+        dir.path(),
+        "failing-plugin",
+        "echo 'error: the refresh token has expired; run \"acme login\"' >&2\nexit 3",
+    );
+    let user = exec_user(
+        &plugin.display().to_string(),
+        V1,
+        "interactiveMode: Never\ninstallHint: |\n    acme-auth is needed: brew install acme-auth",
+    );
+    let config = select(&dir, &tls_kubeconfig(&server, "", &user))
+        .rest_config()
+        .unwrap();
+    let err = list_namespaces(&config).await.unwrap_err();
+    let text = chain(&err);
+    for part in [
+        "user \"u1\", field exec",
+        "failing-plugin",
+        "exit status: 3",
+        "the refresh token has expired; run \"acme login\"",
+        "acme-auth is needed: brew install acme-auth",
+    ] {
+        assert!(text.contains(part), "{part:?} not in {text}");
+    }
+    assert!(server.requests().is_empty(), "no request was sent");
+
+    // rest_config_async runs the plugin now and reports the same.
+    let err = select(&dir, &tls_kubeconfig(&server, "", &user))
+        .rest_config_async()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Credential { .. }), "{err:?}");
+    assert!(err.to_string().contains("exit status: 3"), "{err}");
+}
+
+#[tokio::test]
+async fn a_missing_command_a_hanging_plugin_and_bad_output() {
+    let dir = TempDir::new("exec-bad");
+    let server = "https://127.0.0.1:1";
+    let missing = exec_user(
+        "kubecto-no-such-plugin",
+        V1,
+        "interactiveMode: Never\ninstallHint: get it from example.invalid",
+    );
+    let err = select(&dir, &common::simple(server, &missing))
+        .rest_config_async()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("could not be run"), "{text}");
+    assert!(text.contains("get it from example.invalid"), "{text}");
+
+    let hang = script(dir.path(), "hang", "sleep 5");
+    let user = exec_user(&hang.display().to_string(), V1, "interactiveMode: Never");
+    let started = Instant::now();
+    let err = select(&dir, &common::simple(server, &user))
+        .with_exec_timeout(Duration::from_millis(300))
+        .rest_config_async()
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the plugin was killed"
+    );
+    assert!(
+        err.to_string().contains("did not finish within 300ms"),
+        "{err}"
+    );
+
+    for (output, expected) in [
+        ("not json", "is not ExecCredential JSON"),
+        (
+            r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","status":{"token":"x"}}"#,
+            "apiVersion is \"client.authentication.k8s.io/v1beta1\" but the kubeconfig asks for \"client.authentication.k8s.io/v1\"",
+        ),
+        (
+            r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","status":{}}"#,
+            "neither a token nor clientCertificateData",
+        ),
+        (
+            r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","status":{"token":"x","expirationTimestamp":"tomorrow"}}"#,
+            "is not an RFC 3339 time",
+        ),
+    ] {
+        dir.write("out.json", output);
+        let plugin = script(
+            dir.path(),
+            "printer",
+            &format!("cat {}/out.json", dir.path().display()),
+        );
+        let user = exec_user(&plugin.display().to_string(), V1, "interactiveMode: Never");
+        let err = select(&dir, &common::simple(server, &user))
+            .rest_config_async()
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains(expected),
+            "{expected:?} not in {err}"
+        );
+        assert!(
+            !err.to_string().contains("\"x\""),
+            "the token is not quoted"
+        );
+    }
+}
+
+#[tokio::test]
+async fn interactive_mode_always_without_a_terminal_fails_clearly() {
+    use std::io::IsTerminal as _;
+    if std::io::stdin().is_terminal() {
+        return; // run by hand in a terminal: the plugin would get it
+    }
+    let dir = TempDir::new("exec-interactive");
+    let plugin = counting_plugin(&dir);
+    write_cred(&dir, V1, json!({"token": "t"}));
+    let user = exec_user(&plugin.display().to_string(), V1, "interactiveMode: Always");
+    let err = select(&dir, &common::simple("https://127.0.0.1:1", &user))
+        .rest_config_async()
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "needs a terminal (interactiveMode: Always) but standard input is not a terminal"
+        ),
+        "{err}"
+    );
+    assert_eq!(runs(&dir), 0);
+}
+
+#[tokio::test]
+async fn a_plugin_returning_a_client_certificate() {
+    let server = TestServer::builder()
+        .tls()
+        .require_auth()
+        .start()
+        .await
+        .unwrap();
+    let cert = server.issue_client_cert("exec-cert-user", None).unwrap();
+    let dir = TempDir::new("exec-cert");
+    let plugin = counting_plugin(&dir);
+    write_cred(
+        &dir,
+        V1,
+        json!({"clientCertificateData": cert.cert_pem, "clientKeyData": cert.key_pem}),
+    );
+    let user = exec_user(&plugin.display().to_string(), V1, "interactiveMode: Never");
+    let selected = select(&dir, &tls_kubeconfig(&server, "", &user));
+
+    let config = selected.rest_config_async().await.unwrap();
+    assert_eq!(runs(&dir), 1);
+    assert!(!format!("{config:?}").contains(cert.key_pem.trim()));
+    let client = RestClient::for_config(&config.without_rate_limit()).unwrap();
+    get(&client).await.unwrap();
+    get(&client).await.unwrap();
+    assert_eq!(
+        runs(&dir),
+        1,
+        "the credential is cached by the config's provider"
+    );
+    assert_eq!(server.requests()[0].user.as_deref(), Some("exec-cert-user"));
+
+    // Built without running the plugin, the certificate cannot be used: say how.
+    let config = selected.rest_config().unwrap();
+    let err = list_namespaces(&config).await.unwrap_err();
+    assert!(chain(&err).contains("rest_config_async"), "{err}");
+}
+
+#[tokio::test]
+async fn infer_runs_the_plugin_of_the_kubeconfig() {
+    let server = TestServer::builder()
+        .tls()
+        .require_token("t")
+        .start()
+        .await
+        .unwrap();
+    let dir = TempDir::new("exec-infer");
+    let plugin = counting_plugin(&dir);
+    write_cred(&dir, V1, json!({"token": "t"}));
+    let user = exec_user(&plugin.display().to_string(), V1, "interactiveMode: Never");
+    let path = dir.write("config", tls_kubeconfig(&server, "", &user));
+    let rules = kubecto_config::LoadingRules::default().explicit_path(&path);
+    let inferred = kubecto_config::infer_with(
+        &rules,
+        &kubecto_config::InCluster::default(),
+        &Overrides::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(runs(&dir), 1);
+    list_namespaces(&inferred.config).await.unwrap();
+    assert_eq!(runs(&dir), 1);
+}
+
+#[test]
+fn exec_sections_kubectl_refuses_are_refused() {
+    let dir = TempDir::new("exec-config");
+    for (user, field, reason) in [
+        (
+            "exec:\n  command: x".to_owned(),
+            "exec.apiVersion",
+            "must be set",
+        ),
+        (
+            exec_user("x", "client.authentication.k8s.io/v1alpha1", ""),
+            "exec.apiVersion",
+            "is not supported",
+        ),
+        (
+            exec_user("x", V1, ""),
+            "exec.interactiveMode",
+            "must be set",
+        ),
+        (
+            exec_user("x", V1, "interactiveMode: Sometimes"),
+            "exec.interactiveMode",
+            "is not one of Never, IfAvailable, Always",
+        ),
+        (
+            format!("exec:\n  apiVersion: {V1}\n  interactiveMode: Never"),
+            "exec.command",
+            "must be set",
+        ),
+    ] {
+        let err = select(&dir, &common::simple("https://k", &user))
+            .rest_config()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("field {field}")) && text.contains(reason),
+            "{user}: {text}"
+        );
+    }
+}
