@@ -383,12 +383,12 @@ impl<T: DeserializeOwned> Stream for ListStream<T> {
 
 impl Response {
     /// Consumes a LIST response as a stream of items decoded one at a time.
-    pub fn list_stream<T: DeserializeOwned>(self) -> ListStream<T> {
-        let url = self.url().to_owned();
+    pub fn list_stream<T: DeserializeOwned>(mut self) -> ListStream<T> {
+        let (body, url) = self.take_body();
         ListStream {
             parser: ListParser::new(self.max_event_size),
             url,
-            body: self.body,
+            body,
             metadata: None,
             done: false,
             _item: PhantomData,

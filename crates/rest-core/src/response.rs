@@ -27,6 +27,8 @@ const ERROR_BODY_LIMIT: usize = 1024 * 1024;
 pub(crate) enum ResponseBody {
     Incoming(hyper::body::Incoming),
     Boxed(BoxBody),
+    /// Already handed out.
+    Empty,
 }
 
 impl Body for ResponseBody {
@@ -42,6 +44,7 @@ impl Body for ResponseBody {
                 .poll_frame(cx)
                 .map_err(|e| Box::new(e) as BoxError),
             ResponseBody::Boxed(b) => Pin::new(b).poll_frame(cx),
+            ResponseBody::Empty => Poll::Ready(None),
         }
     }
 
@@ -49,6 +52,7 @@ impl Body for ResponseBody {
         match self {
             ResponseBody::Incoming(b) => b.size_hint(),
             ResponseBody::Boxed(b) => b.size_hint(),
+            ResponseBody::Empty => http_body::SizeHint::with_exact(0),
         }
     }
 
@@ -56,6 +60,7 @@ impl Body for ResponseBody {
         match self {
             ResponseBody::Incoming(b) => b.is_end_stream(),
             ResponseBody::Boxed(b) => b.is_end_stream(),
+            ResponseBody::Empty => true,
         }
     }
 }
@@ -94,11 +99,14 @@ pub(crate) async fn read_error_body(mut body: ResponseBody) -> Bytes {
 }
 
 /// A successful (2xx) answer.
+///
+/// Dropping it unread is fine: a small remaining body (up to 4 KiB, by its
+/// `Content-Length`) is drained in the background so the connection stays in the pool.
 #[derive(Debug)]
 pub struct Response {
     status: StatusCode,
     headers: HeaderMap,
-    pub(crate) body: ResponseBody,
+    body: ResponseBody,
     method: Method,
     url: String,
     pub(crate) max_event_size: usize,
@@ -123,6 +131,14 @@ impl Response {
             max_event_size,
             deadline: None,
         }
+    }
+
+    /// Takes the body (leaving an empty one) and the URL, for the readers.
+    pub(crate) fn take_body(&mut self) -> (ResponseBody, String) {
+        (
+            std::mem::replace(&mut self.body, ResponseBody::Empty),
+            std::mem::take(&mut self.url),
+        )
     }
 
     /// The status code.
@@ -155,12 +171,11 @@ impl Response {
     /// # Errors
     /// [`Error::Transport`] if the connection fails mid-body, [`Error::Timeout`] if the
     /// request's timeout elapses first.
-    pub async fn bytes(self) -> Result<Bytes> {
-        let url = self.url;
+    pub async fn bytes(mut self) -> Result<Bytes> {
+        let (body, url) = self.take_body();
         let deadline = self.deadline;
         let fut = async {
-            self.body
-                .collect()
+            body.collect()
                 .await
                 .map(|c| c.to_bytes())
                 .map_err(|e| transport_error(&url, e))
@@ -189,9 +204,9 @@ impl Response {
     }
 
     /// The body as raw chunks as they arrive (for logs and other plain streams).
-    pub fn stream(self) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
-        let url = self.url;
-        futures_util::stream::unfold(Some(self.body), move |state| {
+    pub fn stream(mut self) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
+        let (body, url) = self.take_body();
+        futures_util::stream::unfold(Some(body), move |state| {
             let url = url.clone();
             async move {
                 let mut body = state?;
@@ -210,6 +225,24 @@ impl Response {
                 }
             }
         })
+    }
+}
+
+impl Drop for Response {
+    fn drop(&mut self) {
+        let body = std::mem::replace(&mut self.body, ResponseBody::Empty);
+        if body.is_end_stream() {
+            return;
+        }
+        let small = body
+            .size_hint()
+            .upper()
+            .is_some_and(|n| n <= DRAIN_LIMIT as u64);
+        if small {
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(drain(body));
+            }
+        }
     }
 }
 

@@ -207,14 +207,14 @@ struct WatchState {
 impl Response {
     /// Decodes this (watch) response's body as a stream of events. A malformed event is
     /// reported and the stream goes on; an oversized or cut-off event ends it.
-    pub fn watch_events<T>(self) -> impl Stream<Item = Result<WatchEvent<T>>> + Send + 'static
+    pub fn watch_events<T>(mut self) -> impl Stream<Item = Result<WatchEvent<T>>> + Send + 'static
     where
         T: DeserializeOwned + Send + 'static,
     {
-        let url = self.url().to_owned();
+        let (body, url) = self.take_body();
         let state = WatchState {
             framer: Framer::new(self.max_event_size),
-            body: self.body,
+            body,
             url,
             done: false,
         };

@@ -97,3 +97,73 @@ async fn raw_chunks_add_up_to_the_body() {
     // resourceVersion is the same: nothing was written in between.
     assert_eq!(joined, whole.to_vec());
 }
+
+/// An HTTP/1 server answering every request with `size` bytes of JSON string, sent 30 ms
+/// after the head (so the client has the head long before the body), counting the
+/// connections it accepts.
+async fn counting_server(size: usize) -> (String, Arc<AtomicUsize>) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    let body = bytes::Bytes::from(format!("\"{}\"", "x".repeat(size - 2)));
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            count.fetch_add(1, Ordering::SeqCst);
+            let body = body.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |_req| {
+                    let body = body.clone();
+                    async move {
+                        let len = body.len();
+                        let late = futures_util::stream::once(async move {
+                            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                            Ok::<_, std::convert::Infallible>(http_body::Frame::data(body))
+                        });
+                        let resp = hyper::Response::builder()
+                            .header("content-length", len)
+                            .body(http_body_util::StreamBody::new(late))
+                            .unwrap();
+                        Ok::<_, std::convert::Infallible>(resp)
+                    }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tcp), svc)
+                    .await;
+            });
+        }
+    });
+    (format!("http://{addr}"), accepted)
+}
+
+async fn send_and_drop(url: &str, times: usize) {
+    let client = RestClient::new(kubecto_rest_core::Config::new(url).without_rate_limit()).unwrap();
+    for _ in 0..times {
+        let resp = client
+            .delete()
+            .resource("pods")
+            .name("p")
+            .send()
+            .await
+            .unwrap();
+        drop(resp);
+        tokio::time::sleep(std::time::Duration::from_millis(80)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_small_unread_body_is_drained_so_the_connection_is_reused() {
+    let (url, accepted) = counting_server(3000).await;
+    send_and_drop(&url, 5).await;
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+
+    // The control: a body beyond the drain limit is not read, and its connection is not
+    // reused, which is what the drain above prevents.
+    let (url, accepted) = counting_server(64 * 1024).await;
+    send_and_drop(&url, 3).await;
+    assert!(accepted.load(Ordering::SeqCst) > 1);
+}
