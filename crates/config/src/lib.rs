@@ -1,4 +1,5 @@
-//! kubecto-config: kubeconfig files turned into a [`kubecto_rest_core::Config`].
+//! kubecto-config: kubeconfig files (or a pod's service account) turned into a
+//! [`kubecto_rest_core::Config`].
 //!
 //! This crate sits beside `kubecto-rest-core` and feeds it: rest-core never parses a
 //! kubeconfig, and this crate never sends a request. It does what kubectl's
@@ -12,20 +13,53 @@
 //! 3. **Pick a context** ([`Kubeconfig::select`] with [`Overrides`]): the current
 //!    context or a named one, its cluster and user, its namespace
 //!    ([`SelectedContext::namespace`], `default` when unset).
-//! 4. **Build the rest-core config** ([`SelectedContext::rest_config`]): server, TLS
+//! 4. **Build the rest-core config** ([`SelectedContext::rest_config`], or
+//!    [`SelectedContext::rest_config_async`] to run an exec plugin now): server, TLS
 //!    (CA, client certificate and key, server name, insecure flag), credentials
-//!    (token, token file, basic auth) and impersonation.
+//!    (token, token file, basic auth, exec plugin) and impersonation.
+//!
+//! [`infer`] does all of that, or reads the in-cluster configuration ([`InCluster`])
+//! when there is no kubeconfig file at all.
 //!
 //! ```no_run
-//! # fn main() -> Result<(), kubecto_config::Error> {
-//! let selected = kubecto_config::load(None, &Default::default())?;
-//! let config = selected.rest_config()?;
-//! println!("namespace {}", selected.namespace());
-//! # let _ = config; Ok(()) }
+//! # async fn run() -> Result<(), kubecto_config::Error> {
+//! let inferred = kubecto_config::infer().await?;
+//! println!("namespace {}", inferred.namespace);
+//! let client = kubecto_rest_core::RestClient::for_config(&inferred.config);
+//! # let _ = client; Ok(()) }
 //! ```
 //!
 //! Errors ([`Error`]) name the file, the entry and the field; secrets (tokens,
-//! passwords, private keys) never appear in `Debug` output or in error messages.
+//! passwords, private keys, exec environment values, plugin output) never appear in
+//! `Debug` output, in error messages or in logs.
+//!
+//! # Kubeconfig fields
+//!
+//! Honoured:
+//!
+//! - top level: `clusters`, `users`, `contexts`, `current-context`; `apiVersion`,
+//!   `kind`, `preferences` and `extensions` are kept (merged, round-tripped) but
+//!   have no effect;
+//! - `contexts[].context`: `cluster`, `user` (empty: anonymous), `namespace`;
+//! - `clusters[].cluster`: `server` (path prefix kept), `certificate-authority`,
+//!   `certificate-authority-data` (wins over the path), `tls-server-name`,
+//!   `insecure-skip-tls-verify` (refused together with a CA, as kubectl refuses it),
+//!   `disable-compression` (always true in effect: rest-core never asks for gzip),
+//!   `extensions` named `client.authentication.k8s.io/exec` (passed to exec plugins
+//!   as `spec.cluster.config`);
+//! - `users[].user`: `token`, `tokenFile` (re-read when it changes, and after a 401),
+//!   `client-certificate`, `client-certificate-data`, `client-key`,
+//!   `client-key-data` (PEM: PKCS#8, PKCS#1 RSA, SEC1 EC), `username`/`password`,
+//!   `as`, `as-uid`, `as-groups`, `as-user-extra`, and `exec`: `command` (relative
+//!   paths against the kubeconfig's directory), `args`, `env`, `apiVersion` (`v1`,
+//!   `v1beta1`), `interactiveMode`, `provideClusterInfo`, `installHint`.
+//!
+//! Refused with [`Error::Unsupported`], naming the field: `proxy-url` (rest-core has
+//! no proxy support) and `auth-provider` (the legacy gcp/azure/oidc providers; use
+//! their exec plugins). Knowingly ignored: `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`
+//! (a warning is logged when one would apply), `preferences`, extensions other than
+//! the one above, and the location fields kubectl itself does not read
+//! (`LocationOfOrigin`).
 
 pub mod error;
 mod exec;
