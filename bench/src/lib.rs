@@ -144,6 +144,39 @@ pub fn cpu_time() -> Duration {
     }
 }
 
+/// What `getrusage(RUSAGE_SELF)` says: user and system CPU, context switches, page faults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Usage {
+    /// User CPU.
+    pub user: Duration,
+    /// System (kernel) CPU.
+    pub sys: Duration,
+    /// Voluntary context switches (the process blocked: a wait, a park).
+    pub vcsw: u64,
+    /// Involuntary context switches (preempted).
+    pub ivcsw: u64,
+    /// Minor page faults (first touches of new memory).
+    pub minflt: u64,
+}
+
+/// This process's resource usage so far (all threads).
+pub fn usage() -> Usage {
+    // SAFETY: an all-zero rusage is a valid value to be overwritten.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return Usage::default();
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
+    Usage {
+        user: tv(ru.ru_utime),
+        sys: tv(ru.ru_stime),
+        vcsw: ru.ru_nvcsw as u64,
+        ivcsw: ru.ru_nivcsw as u64,
+        minflt: ru.ru_minflt as u64,
+    }
+}
+
 /// utime + stime from `/proc/self/stat` (whole process, clock ticks).
 pub fn stat_cpu() -> Option<Duration> {
     let text = std::fs::read_to_string("/proc/self/stat").ok()?;
@@ -177,6 +210,7 @@ pub fn status_kib(field: &str) -> u64 {
 #[derive(Debug)]
 pub struct Probe {
     cpu0: Duration,
+    usage0: Usage,
     wall0: Instant,
     rss0_kib: u64,
 }
@@ -186,6 +220,7 @@ impl Probe {
     pub fn start() -> Probe {
         Probe {
             cpu0: cpu_time(),
+            usage0: usage(),
             wall0: Instant::now(),
             rss0_kib: status_kib("VmRSS"),
         }
@@ -196,6 +231,8 @@ impl Probe {
         let wall = self.wall0.elapsed();
         let cpu_total = cpu_time();
         let cpu = cpu_total.saturating_sub(self.cpu0);
+        let u = usage();
+        let u0 = self.usage0;
         let line = serde_json::json!({
             "client": client,
             "workload": workload.name(),
@@ -207,6 +244,11 @@ impl Probe {
             "stat_cpu_total_ns": stat_cpu().unwrap_or_default().as_nanos() as u64,
             "peak_rss_kib": status_kib("VmHWM"),
             "rss_before_kib": self.rss0_kib,
+            "user_ns": u.user.saturating_sub(u0.user).as_nanos() as u64,
+            "sys_ns": u.sys.saturating_sub(u0.sys).as_nanos() as u64,
+            "vcsw": u.vcsw - u0.vcsw,
+            "ivcsw": u.ivcsw - u0.ivcsw,
+            "minflt": u.minflt - u0.minflt,
         });
         println!("{line}");
     }
@@ -250,7 +292,10 @@ impl PodTemplate {
             .find(FIXTURE_NAMESPACE)
             .expect("the fixture has metadata.namespace")
             + FIXTURE_NAMESPACE.len();
-        assert!(name_at < ns_at, "metadata.name comes before metadata.namespace");
+        assert!(
+            name_at < ns_at,
+            "metadata.name comes before metadata.namespace"
+        );
         let before_name = format!("{}\"name\":\"", &compact[..name_at]);
         let name_to_uid = format!(
             "\"{},\"uid\":\"",

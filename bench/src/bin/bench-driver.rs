@@ -21,6 +21,10 @@ struct Run {
     cpu_ns: u64,
     peak_rss_kib: u64,
     server_cpu_ns: u64,
+    user_ns: u64,
+    sys_ns: u64,
+    csw: u64,
+    minflt: u64,
 }
 
 impl Run {
@@ -150,7 +154,12 @@ fn proc_cpu_ns(pid: u32) -> u64 {
         return 0;
     };
     let fields: Vec<&str> = text[close + 2..].split_whitespace().collect();
-    let t = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let t = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     (t(11) + t(12)) * 10_000_000
 }
 
@@ -231,6 +240,10 @@ fn run_client(
         cpu_ns: num("cpu_ns"),
         peak_rss_kib: num("peak_rss_kib"),
         server_cpu_ns,
+        user_ns: num("user_ns"),
+        sys_ns: num("sys_ns"),
+        csw: num("vcsw") + num("ivcsw"),
+        minflt: num("minflt"),
     })
 }
 
@@ -262,6 +275,10 @@ struct Summary {
     items_per_sec: f64,
     peak_rss_kib: f64,
     server_cpu_per_item_ns: f64,
+    user_per_item_ns: f64,
+    sys_per_item_ns: f64,
+    csw_per_item: f64,
+    minflt_per_item: f64,
     runs: usize,
 }
 
@@ -277,8 +294,18 @@ fn summarize(runs: &[Run]) -> Summary {
                 .map(|r| r.server_cpu_ns as f64 / r.items.max(1) as f64)
                 .collect(),
         ),
+        user_per_item_ns: median(per_item(runs, |r| r.user_ns)),
+        sys_per_item_ns: median(per_item(runs, |r| r.sys_ns)),
+        csw_per_item: median(per_item(runs, |r| r.csw)),
+        minflt_per_item: median(per_item(runs, |r| r.minflt)),
         runs: runs.len(),
     }
+}
+
+fn per_item(runs: &[Run], f: impl Fn(&Run) -> u64) -> Vec<f64> {
+    runs.iter()
+        .map(|r| f(r) as f64 / r.items.max(1) as f64)
+        .collect()
 }
 
 fn fmt_time(ns: f64) -> String {
@@ -471,10 +498,7 @@ fn main() {
             .unwrap_or_else(|| "—".into());
         let rss_target = match (t.rss_ratio, t.rss_abs_mib) {
             (Some(x), _) => format!("≤{x:.2}x {}", verdict(rss_ratio <= x)),
-            (None, Some(m)) => format!(
-                "<{m:.0} MiB {}",
-                verdict(sa.peak_rss_kib / 1024.0 < m)
-            ),
+            (None, Some(m)) => format!("<{m:.0} MiB {}", verdict(sa.peak_rss_kib / 1024.0 < m)),
             _ => "—".into(),
         };
         let label = if kw == w {
@@ -510,19 +534,39 @@ fn main() {
     }
     println!();
     println!(
-        "±: half the (max−min)/median spread of CPU per item over the runs. Server CPU per item (median, kubecto / kube-rs runs):"
+        "±: half the (max−min)/median spread of CPU per item over the runs. Rate = items / wall time of the workload."
     );
+    println!();
+    println!(
+        "Where the CPU goes (medians per item, from getrusage; server CPU from /proc/PID/stat):"
+    );
+    println!();
+    println!("| workload | client | user | sys | context switches | page faults | server CPU |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut kube_shown = std::collections::BTreeSet::new();
     for &w in &opts.workloads {
         let kw = kube_counterpart(w);
-        if let (Some(a), Some(b)) = (kubecto.get(w.name()), kube.get(kw.name())) {
-            if !a.is_empty() && !b.is_empty() {
-                println!(
-                    "  {:<12} {} / {}",
-                    w.name(),
-                    fmt_time(summarize(a).server_cpu_per_item_ns),
-                    fmt_time(summarize(b).server_cpu_per_item_ns)
-                );
-            }
+        let kube_runs = if kube_shown.insert(kw.name()) {
+            kube.get(kw.name())
+        } else {
+            None
+        };
+        for (label, name, runs) in [
+            ("kubecto", w.name(), kubecto.get(w.name())),
+            ("kube-rs", kw.name(), kube_runs),
+        ] {
+            let Some(runs) = runs.filter(|r| !r.is_empty()) else {
+                continue;
+            };
+            let s = summarize(runs);
+            println!(
+                "| {name} | {label} | {} | {} | {:.1} | {:.1} | {} |",
+                fmt_time(s.user_per_item_ns),
+                fmt_time(s.sys_per_item_ns),
+                s.csw_per_item,
+                s.minflt_per_item,
+                fmt_time(s.server_cpu_per_item_ns)
+            );
         }
     }
     if let Some(path) = &opts.json {
@@ -533,7 +577,9 @@ fn main() {
                         .iter()
                         .map(|r| {
                             serde_json::json!({"items": r.items, "wall_ns": r.wall_ns, "cpu_ns": r.cpu_ns,
-                                "peak_rss_kib": r.peak_rss_kib, "server_cpu_ns": r.server_cpu_ns})
+                                "peak_rss_kib": r.peak_rss_kib, "server_cpu_ns": r.server_cpu_ns,
+                                "user_ns": r.user_ns, "sys_ns": r.sys_ns, "context_switches": r.csw,
+                                "minor_faults": r.minflt})
                         })
                         .collect();
                     ((*k).to_owned(), serde_json::Value::Array(v))

@@ -52,7 +52,12 @@ fn answer(status: StatusCode, body: Body) -> Response<Body> {
 fn handle(data: &Arc<Data>, req: &Request<Incoming>) -> Response<Body> {
     let path = req.uri().path();
     let Some(rest) = path.strip_prefix(PODS_PATH) else {
-        return answer(StatusCode::NOT_FOUND, full(r#"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}"#));
+        return answer(
+            StatusCode::NOT_FOUND,
+            full(
+                r#"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}"#,
+            ),
+        );
     };
     if let Some(name) = rest.strip_prefix('/') {
         // A single pod; the number after the last '-' picks its uid.
