@@ -1,0 +1,177 @@
+//! Pod subresources: logs (whole and streamed), eviction, binding and ephemeral
+//! containers. The test server does not serve `log`, `eviction` or `binding` (it answers
+//! 405); these tests check the exact request that reaches the server and that the
+//! server's answer surfaces, whichever it is.
+
+mod common;
+
+use common::{last_request, pod, start, typed};
+use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::{Binding, Pod};
+use kubecto_clientset::{LogOptions, Patch};
+use kubecto_rest_core::{CreateOptions, DeleteOptions, Error, PatchOptions, UpdateOptions};
+use serde_json::json;
+
+/// Ok, or the server's own error answer (never a client-side or transport failure).
+fn served_or_refused<T: std::fmt::Debug>(what: &str, result: Result<T, Error>) -> Option<T> {
+    match result {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let status = e
+                .status()
+                .unwrap_or_else(|| panic!("{what}: not a server answer: {e}"));
+            assert!(status.code >= 400, "{what}: {status:?}");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn logs_whole_and_streamed() {
+    let (server, cs) = start().await;
+    let pods = cs.core_v1().pods("default");
+    pods.create(&pod("web-0", "web"), &CreateOptions::new())
+        .await
+        .expect("create");
+    let path = "/api/v1/namespaces/default/pods/web-0/log";
+
+    let opts = LogOptions::new()
+        .container("main")
+        .tail_lines(10)
+        .since_seconds(60)
+        .timestamps(true);
+    let whole = pods.logs("web-0", &opts).await;
+    if let Some(text) = served_or_refused("logs", whole) {
+        assert!(text.is_ascii() || !text.is_empty());
+    }
+    let req = last_request(&server, "GET", path).expect("GET log recorded");
+    assert_eq!(
+        req.query,
+        "container=main&sinceSeconds=60&tailLines=10&timestamps=true"
+    );
+
+    let follow = LogOptions::new()
+        .container("main")
+        .follow(true)
+        .since_time("2026-01-02T15:04:05Z");
+    match pods.log_stream("web-0", &follow).await {
+        Ok(stream) => {
+            let mut stream = Box::pin(stream);
+            let _ = common::within("the first log chunk", stream.next()).await;
+        }
+        Err(e) => assert!(e.status().is_some(), "{e}"),
+    }
+    let req = last_request(&server, "GET", path).expect("GET log recorded");
+    assert_eq!(
+        req.query,
+        "container=main&follow=true&sinceTime=2026-01-02T15%3A04%3A05Z"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn eviction_posts_a_policy_v1_eviction() {
+    let (server, cs) = start().await;
+    let pods = cs.core_v1().pods("default");
+    pods.create(&pod("web-0", "web"), &CreateOptions::new())
+        .await
+        .expect("create");
+    let result = pods
+        .evict("web-0", &DeleteOptions::new().grace_period_seconds(5))
+        .await;
+    if let Some(status) = served_or_refused("evict", result) {
+        assert!(status.is_success(), "{status:?}");
+    }
+    assert!(
+        last_request(
+            &server,
+            "POST",
+            "/api/v1/namespaces/default/pods/web-0/eviction"
+        )
+        .is_some()
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn binding_posts_to_the_named_pod() {
+    let (server, cs) = start().await;
+    let pods = cs.core_v1().pods("default");
+    pods.create(&pod("web-0", "web"), &CreateOptions::new())
+        .await
+        .expect("create");
+    let binding: Binding = typed(json!({
+        "metadata": {"name": "web-0"},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": "node-a"}
+    }));
+    let result = pods
+        .bind(&binding, &CreateOptions::new().dry_run(true))
+        .await;
+    if let Some(status) = served_or_refused("bind", result) {
+        assert!(status.is_success(), "{status:?}");
+    }
+    let req = last_request(
+        &server,
+        "POST",
+        "/api/v1/namespaces/default/pods/web-0/binding",
+    )
+    .expect("POST binding recorded");
+    assert_eq!(req.query, "dryRun=All");
+
+    // A binding without a name is refused before anything is sent.
+    let before = server.requests().len();
+    let err = pods
+        .bind(&Binding::default(), &CreateOptions::new())
+        .await
+        .expect_err("no name");
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err}");
+    assert_eq!(server.requests().len(), before);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn ephemeral_containers() {
+    let (server, cs) = start().await;
+    let pods = cs.core_v1().pods("default");
+    pods.create(&pod("web-0", "web"), &CreateOptions::new())
+        .await
+        .expect("create");
+    let path = "/api/v1/namespaces/default/pods/web-0/ephemeralcontainers";
+
+    let got = pods.get_ephemeral_containers("web-0").await;
+    let current: Pod = match served_or_refused("get ephemeral containers", got) {
+        Some(p) => p,
+        None => pods.get("web-0").await.expect("get"),
+    };
+    assert!(last_request(&server, "GET", path).is_some());
+
+    let mut with_debugger = current.clone();
+    with_debugger
+        .spec
+        .get_or_insert_with(Default::default)
+        .ephemeral_containers = Some(vec![typed(json!({"name": "debugger", "image": "busybox"}))]);
+    let updated = pods
+        .update_ephemeral_containers(&with_debugger, &UpdateOptions::new())
+        .await;
+    if let Some(p) = served_or_refused("update ephemeral containers", updated) {
+        let names: Vec<_> = p
+            .spec
+            .and_then(|s| s.ephemeral_containers)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(names, ["debugger"]);
+    }
+    assert!(last_request(&server, "PUT", path).is_some());
+
+    let patch = Patch::Strategic(json!({"spec": {"ephemeralContainers": [
+        {"name": "debugger-2", "image": "busybox"}
+    ]}}));
+    let patched = pods
+        .patch_ephemeral_containers("web-0", &patch, &PatchOptions::new())
+        .await;
+    let _ = served_or_refused("patch ephemeral containers", patched);
+    assert!(last_request(&server, "PATCH", path).is_some());
+    server.shutdown().await;
+}
