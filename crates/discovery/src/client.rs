@@ -113,7 +113,7 @@ impl DiscoveryClientBuilder {
                 burst: burst.max(DISCOVERY_BURST),
             });
         }
-        let rest = RestClient::new(config).map_err(Error::Client)?;
+        let rest = RestClient::new(config).map_err(|e| Error::Client(Box::new(e)))?;
         let mut client = DiscoveryClient::from_rest_client(rest).with_concurrency(self.concurrency);
         if let Some(disk) = self.disk {
             client = client.with_disk_cache(disk);
@@ -230,11 +230,11 @@ impl DiscoveryClient {
             .await
             .map_err(|source| Error::Request {
                 path: "/version".to_owned(),
-                source,
+                source: Box::new(source),
             })?;
         resp.into().await.map_err(|source| Error::Request {
             path: "/version".to_owned(),
-            source,
+            source: Box::new(source),
         })
     }
 

@@ -19,7 +19,7 @@ pub enum Error {
         path: String,
         /// What rest-core reported; `source.is_not_found()` says the path is not served.
         #[source]
-        source: kubecto_rest_core::Error,
+        source: Box<kubecto_rest_core::Error>,
     },
 
     /// Some group-versions could not be discovered (see
@@ -29,7 +29,7 @@ pub enum Error {
 
     /// The REST client for discovery could not be built from the config.
     #[error("cannot build the discovery client: {0}")]
-    Client(#[source] kubecto_rest_core::Error),
+    Client(#[source] Box<kubecto_rest_core::Error>),
 
     /// The disk cache could not be used (only reported where a caller asked for the cache
     /// explicitly; discovery itself treats an unusable cache as a miss).

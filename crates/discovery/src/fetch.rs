@@ -53,7 +53,7 @@ impl From<Failed> for Error {
     fn from(f: Failed) -> Self {
         Error::Request {
             path: f.path,
-            source: f.source,
+            source: Box::new(f.source),
         }
     }
 }

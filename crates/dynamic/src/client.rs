@@ -44,7 +44,7 @@ impl DynamicClient {
     pub fn new(config: &Config) -> Result<Self> {
         RestClient::for_config(config)
             .map(Self::from_rest_client)
-            .map_err(Error::Client)
+            .map_err(|e| Error::Client(Box::new(e)))
     }
 
     /// A client over an existing rest-core client (sharing its pool, rate limiter, retry

@@ -13,9 +13,9 @@ pub enum Error {
         verb: &'static str,
         /// What it was for: `configmaps.v1. "settings" in namespace "default"`.
         target: String,
-        /// What rest-core reported.
+        /// What rest-core reported (boxed: it is large and errors are rare).
         #[source]
-        source: kubecto_rest_core::Error,
+        source: Box<kubecto_rest_core::Error>,
     },
 
     /// The object given cannot be sent (no name for an update, not a JSON object).
@@ -46,14 +46,14 @@ pub enum Error {
 
     /// The REST client could not be built from the config.
     #[error("cannot build the dynamic client: {0}")]
-    Client(#[source] kubecto_rest_core::Error),
+    Client(#[source] Box<kubecto_rest_core::Error>),
 }
 
 impl Error {
     /// The rest-core error of a failed request.
     pub fn request_error(&self) -> Option<&kubecto_rest_core::Error> {
         match self {
-            Error::Request { source, .. } => Some(source),
+            Error::Request { source, .. } => Some(source.as_ref()),
             _ => None,
         }
     }

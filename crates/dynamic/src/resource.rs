@@ -106,7 +106,7 @@ impl<S: Scope> DynamicResource<S> {
         move |source| Error::Request {
             verb,
             target: target.clone(),
-            source,
+            source: Box::new(source),
         }
     }
 
