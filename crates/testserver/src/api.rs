@@ -16,7 +16,7 @@ use crate::registry::{Registry, ResourceInfo};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::{ApiError, delete_success};
 use crate::store::{EventType, Obj, ObjKey, Store, Update};
-use crate::{RecordedRequest, crd, defaults, gc, openapi, patch, scale, watch};
+use crate::{RecordedRequest, crd, defaults, gc, openapi, patch, scale, table, watch};
 
 const VERSION: &str = include_str!("../data/discovery/version.json");
 const AGGREGATED_CT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
@@ -316,7 +316,25 @@ async fn dispatch(state: &Arc<State>, req: &Req, t: Target) -> Result<Response<R
             allowed("deletecollection")?;
             delete_collection(state, req, &info, t.namespace.as_deref())
         }
-        (&Method::GET, Some(name), None | Some("status")) => {
+        (&Method::GET, Some(name), None) => {
+            allowed("get")?;
+            let output = table::negotiate(&req.accept, false)?;
+            let obj = get(state, &info, t.namespace.as_deref(), name)?;
+            match output {
+                table::Output::Object => Ok(json_raw(StatusCode::OK, render(&obj.body, &info))),
+                table::Output::Metadata(v) => Ok(json_value(
+                    StatusCode::OK,
+                    &table::partial(&obj.value(), &v),
+                )),
+                table::Output::Table(v) => {
+                    let include = table::Include::parse(req.param("includeObject"))?;
+                    let meta = json!({"resourceVersion": obj.rv.to_string()});
+                    let t = table::table(&info, meta, &[obj.value()], include, &v);
+                    Ok(json_value(StatusCode::OK, &t))
+                }
+            }
+        }
+        (&Method::GET, Some(name), Some("status")) => {
             allowed("get")?;
             let obj = get(state, &info, t.namespace.as_deref(), name)?;
             Ok(json_raw(StatusCode::OK, render(&obj.body, &info)))
@@ -1400,6 +1418,8 @@ fn list(
     namespace: Option<&str>,
 ) -> Result<Response<ResBody>, ApiError> {
     let (labels, fields) = selectors(req, info)?;
+    let output = table::negotiate(&req.accept, true)?;
+    let include = table::Include::parse(req.param("includeObject"))?;
     let limit = match req.param("limit") {
         None | Some("") => None,
         Some(l) => match l.parse::<i64>() {
@@ -1461,7 +1481,26 @@ fn list(
         ),
         _ => (None, None),
     };
-    Ok(list_response(info, rv, cont, remaining, page))
+    let (as_table, version) = match output {
+        table::Output::Object => return Ok(list_response(info, rv, cont, remaining, page)),
+        table::Output::Table(v) => (true, v),
+        table::Output::Metadata(v) => (false, v),
+    };
+    let mut meta = Map::new();
+    meta.insert("resourceVersion".into(), json!(rv.to_string()));
+    if let Some(c) = cont {
+        meta.insert("continue".into(), json!(c));
+    }
+    if let Some(r) = remaining {
+        meta.insert("remainingItemCount".into(), json!(r));
+    }
+    let items: Vec<Value> = page.iter().map(|o| o.value()).collect();
+    let body = if as_table {
+        table::table(info, Value::Object(meta), &items, include, &version)
+    } else {
+        table::partial_list(Value::Object(meta), &items, &version)
+    };
+    Ok(json_value(StatusCode::OK, &body))
 }
 
 fn list_response(

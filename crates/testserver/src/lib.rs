@@ -43,6 +43,7 @@ pub(crate) mod selector;
 mod server;
 mod status;
 mod store;
+mod table;
 mod tls;
 mod watch;
 

@@ -213,6 +213,17 @@ fn parsed(group: &str, version: &str) -> Option<&'static Value> {
     Some(PARSED[i].get_or_init(|| serde_json::from_slice(DOCS[i].1).unwrap_or(Value::Null)))
 }
 
+/// The description of a field of a named schema (`io.k8s.api.core.v1.PodStatus`, `podIP`)
+/// in a group-version's document; "" when absent.
+pub(crate) fn field_description(group: &str, version: &str, schema: &str, field: &str) -> String {
+    parsed(group, version)
+        .and_then(|d| {
+            d["components"]["schemas"][schema]["properties"][field]["description"].as_str()
+        })
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// The schema of one kind, with the document's other schemas to resolve `$ref`s.
 #[derive(Clone, Copy)]
 pub(crate) struct KindSchema {

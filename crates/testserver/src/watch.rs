@@ -6,6 +6,7 @@
 //! current objects as ADDED events.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,6 +22,7 @@ use crate::registry::ResourceInfo;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
 use crate::store::{Event, EventType, Obj};
+use crate::table;
 
 struct Watcher {
     state: Arc<State>,
@@ -29,6 +31,9 @@ struct Watcher {
     labels: LabelSelector,
     fields: FieldSelector,
     tx: mpsc::Sender<Bytes>,
+    /// Events as `Table`s (`Accept: ...;as=Table`); only the first carries the columns.
+    table: Option<(String, table::Include)>,
+    headers_sent: AtomicBool,
 }
 
 /// Start a watch and return its streaming response.
@@ -39,6 +44,10 @@ pub(crate) fn serve(
     namespace: Option<&str>,
 ) -> Result<Response<ResBody>, ApiError> {
     let (labels, fields) = api::selectors(req, info)?;
+    let table = match table::negotiate(&req.accept, true)? {
+        table::Output::Table(v) => Some((v, table::Include::parse(req.param("includeObject"))?)),
+        _ => None,
+    };
     let bookmarks = matches!(req.param("allowWatchBookmarks"), Some("true" | "1"));
     let send_initial = match req.param("sendInitialEvents") {
         Some("true" | "1") => true,
@@ -114,6 +123,8 @@ pub(crate) fn serve(
         labels,
         fields,
         tx,
+        table,
+        headers_sent: AtomicBool::new(false),
     };
     let deadline = timeout.map(|t| Instant::now() + t);
     tokio::spawn(watcher.run(cursor, initial, send_initial, bookmarks, deadline));
@@ -140,7 +151,7 @@ impl Watcher {
     ) {
         let mut changed = self.state.store.subscribe();
         for obj in &initial {
-            if !self.send("ADDED", render(&obj.body, &self.info)).await {
+            if !self.send("ADDED", self.encode(obj)).await {
                 return;
             }
         }
@@ -169,7 +180,7 @@ impl Watcher {
                         for ev in events {
                             cursor = ev.rv;
                             if let Some((kind, obj)) = self.translate(&ev)
-                                && !self.send(kind, render(&obj.body, &self.info)).await
+                                && !self.send(kind, self.encode(obj)).await
                             {
                                 return;
                             }
@@ -215,6 +226,19 @@ impl Watcher {
             EventType::Deleted if now || before => Some(("DELETED", &ev.obj)),
             _ => None,
         }
+    }
+
+    /// An event's object: the object itself, or a one-row `Table`.
+    fn encode(&self, obj: &Obj) -> Bytes {
+        let Some((version, include)) = &self.table else {
+            return render(&obj.body, &self.info);
+        };
+        let meta = json!({"resourceVersion": obj.rv.to_string()});
+        let mut t = table::table(&self.info, meta, &[obj.value()], *include, version);
+        if self.headers_sent.swap(true, Ordering::Relaxed) {
+            t["columnDefinitions"] = serde_json::Value::Null;
+        }
+        Bytes::from(t.to_string())
     }
 
     async fn send_bookmark(&self, rv: u64, initial_end: bool) -> bool {

@@ -1,0 +1,799 @@
+//! Server-side printing: `Table` (meta.k8s.io/v1) with the default columns kubectl
+//! shows for common kinds, and `PartialObjectMetadata(List)`, chosen by the Accept header
+//! as kube-apiserver negotiates them.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+
+use crate::openapi::field_description;
+use crate::registry::ResourceInfo;
+use crate::status::ApiError;
+
+/// What the client asked to get back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Output {
+    /// The object or list itself.
+    Object,
+    /// A `Table` of this meta.k8s.io version (`v1` or `v1beta1`).
+    Table(String),
+    /// `PartialObjectMetadata` / `PartialObjectMetadataList` of this meta.k8s.io version.
+    Metadata(String),
+}
+
+/// Negotiate the Accept header for a GET of one object (`list: false`) or a list.
+pub(crate) fn negotiate(accept: &str, list: bool) -> Result<Output, ApiError> {
+    if accept.trim().is_empty() {
+        return Ok(Output::Object);
+    }
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default();
+        let params: Vec<(&str, &str)> = parts.filter_map(|p| p.split_once('=')).collect();
+        let get = |k: &str| params.iter().find(|(pk, _)| *pk == k).map(|(_, v)| *v);
+        if !matches!(media, "application/json" | "application/*" | "*/*") {
+            continue;
+        }
+        let version = get("v").unwrap_or_default();
+        let meta_group = get("g") == Some("meta.k8s.io") && matches!(version, "v1" | "v1beta1");
+        match get("as") {
+            None => return Ok(Output::Object),
+            Some("Table") if meta_group => return Ok(Output::Table(version.to_owned())),
+            Some("PartialObjectMetadata") if meta_group && !list => {
+                return Ok(Output::Metadata(version.to_owned()));
+            }
+            Some("PartialObjectMetadataList") if meta_group && list => {
+                return Ok(Output::Metadata(version.to_owned()));
+            }
+            _ => {}
+        }
+    }
+    Err(ApiError::new(
+        406,
+        "NotAcceptable",
+        "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf, application/cbor",
+        None,
+    ))
+}
+
+/// `PartialObjectMetadata` of a stored object.
+pub(crate) fn partial(obj: &Value, version: &str) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": format!("meta.k8s.io/{version}"),
+        "metadata": obj["metadata"],
+    })
+}
+
+/// `PartialObjectMetadataList` (an empty one has `"items": null`, as kube-apiserver writes it).
+pub(crate) fn partial_list(list_meta: Value, items: &[Value], version: &str) -> Value {
+    let items: Value = if items.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(items.iter().map(|o| partial(o, version)).collect())
+    };
+    json!({
+        "kind": "PartialObjectMetadataList",
+        "apiVersion": format!("meta.k8s.io/{version}"),
+        "metadata": list_meta,
+        "items": items,
+    })
+}
+
+/// How rows carry their object (`includeObject`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Include {
+    None,
+    Metadata,
+    Object,
+}
+
+impl Include {
+    /// From the `includeObject` query parameter (default `Metadata`).
+    pub(crate) fn parse(v: Option<&str>) -> Result<Include, ApiError> {
+        match v {
+            None | Some("") | Some("Metadata") => Ok(Include::Metadata),
+            Some("None") => Ok(Include::None),
+            Some("Object") => Ok(Include::Object),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "includeObject: Unsupported value: {other:?}: supported values: \"None\", \"Metadata\", \"Object\""
+            ))),
+        }
+    }
+}
+
+/// A `Table` of objects (stored form, without kind/apiVersion).
+pub(crate) fn table(
+    info: &ResourceInfo,
+    list_meta: Value,
+    objects: &[Value],
+    include: Include,
+    version: &str,
+) -> Value {
+    let columns = columns(info);
+    let now = now_secs();
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|o| {
+            let mut row = Map::new();
+            row.insert("cells".into(), Value::Array(cells(info, o, now)));
+            if let Some(c) = conditions(info, o) {
+                row.insert("conditions".into(), c);
+            }
+            match include {
+                Include::None => {}
+                Include::Metadata => {
+                    row.insert("object".into(), partial(o, "v1"));
+                }
+                Include::Object => {
+                    let mut full = json!({"kind": info.kind, "apiVersion": info.api_version()});
+                    if let (Some(m), Some(src)) = (full.as_object_mut(), o.as_object()) {
+                        m.extend(src.clone());
+                    }
+                    row.insert("object".into(), full);
+                }
+            }
+            Value::Object(row)
+        })
+        .collect();
+    json!({
+        "kind": "Table",
+        "apiVersion": format!("meta.k8s.io/{version}"),
+        "metadata": list_meta,
+        "columnDefinitions": columns,
+        "rows": rows,
+    })
+}
+
+fn col(name: &str, ty: &str, format: &str, description: String, priority: u8) -> Value {
+    json!({"name": name, "type": ty, "format": format, "description": description, "priority": priority})
+}
+
+fn meta_doc(field: &str) -> String {
+    field_description(
+        "",
+        "v1",
+        "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+        field,
+    )
+}
+
+fn core_doc(schema: &str, field: &str) -> String {
+    field_description("", "v1", &format!("io.k8s.api.core.v1.{schema}"), field)
+}
+
+fn name_col() -> Value {
+    col("Name", "string", "name", meta_doc("name"), 0)
+}
+
+fn age_col() -> Value {
+    col("Age", "string", "", meta_doc("creationTimestamp"), 0)
+}
+
+fn columns(info: &ResourceInfo) -> Vec<Value> {
+    if let Some(v) = &info.custom {
+        let mut cols = vec![name_col()];
+        let printer = v["additionalPrinterColumns"].as_array();
+        match printer {
+            Some(p) if !p.is_empty() => {
+                for c in p {
+                    cols.push(col(
+                        c["name"].as_str().unwrap_or_default(),
+                        c["type"].as_str().unwrap_or("string"),
+                        c["format"].as_str().unwrap_or_default(),
+                        c["description"]
+                            .as_str()
+                            .filter(|d| !d.is_empty())
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| {
+                                format!(
+                                    "Custom resource definition column (in JSONPath format): {}",
+                                    s(&c["jsonPath"])
+                                )
+                            }),
+                        c["priority"].as_u64().unwrap_or(0) as u8,
+                    ));
+                }
+            }
+            _ => cols.push(col("Age", "date", "", meta_doc("creationTimestamp"), 0)),
+        }
+        return cols;
+    }
+    match (info.group.as_str(), info.plural.as_str()) {
+        ("", "pods") => vec![
+            name_col(),
+            col(
+                "Ready",
+                "string",
+                "",
+                "The aggregate readiness state of this pod for accepting traffic.".into(),
+                0,
+            ),
+            col(
+                "Status",
+                "string",
+                "",
+                "The aggregate status of the containers in this pod.".into(),
+                0,
+            ),
+            col(
+                "Restarts",
+                "string",
+                "",
+                "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.".into(),
+                0,
+            ),
+            age_col(),
+            col("IP", "string", "", core_doc("PodStatus", "podIP"), 1),
+            col("Node", "string", "", core_doc("PodSpec", "nodeName"), 1),
+            col(
+                "Nominated Node",
+                "string",
+                "",
+                core_doc("PodStatus", "nominatedNodeName"),
+                1,
+            ),
+            col(
+                "Readiness Gates",
+                "string",
+                "",
+                core_doc("PodSpec", "readinessGates"),
+                1,
+            ),
+        ],
+        ("apps", "deployments") => {
+            let apps = |schema: &str, field: &str| {
+                field_description("apps", "v1", &format!("io.k8s.api.apps.v1.{schema}"), field)
+            };
+            vec![
+                name_col(),
+                col(
+                    "Ready",
+                    "string",
+                    "",
+                    "Number of the pod with ready state".into(),
+                    0,
+                ),
+                col(
+                    "Up-to-date",
+                    "string",
+                    "",
+                    apps("DeploymentStatus", "updatedReplicas"),
+                    0,
+                ),
+                col(
+                    "Available",
+                    "string",
+                    "",
+                    apps("DeploymentStatus", "availableReplicas"),
+                    0,
+                ),
+                age_col(),
+                col(
+                    "Containers",
+                    "string",
+                    "",
+                    "Names of each container in the template.".into(),
+                    1,
+                ),
+                col(
+                    "Images",
+                    "string",
+                    "",
+                    "Images referenced by each container in the template.".into(),
+                    1,
+                ),
+                col("Selector", "string", "", apps("DeploymentSpec", "selector"), 1),
+            ]
+        }
+        ("", "services") => vec![
+            name_col(),
+            col("Type", "string", "", core_doc("ServiceSpec", "type"), 0),
+            col("Cluster-IP", "string", "", core_doc("ServiceSpec", "clusterIP"), 0),
+            col(
+                "External-IP",
+                "string",
+                "",
+                core_doc("ServiceSpec", "externalIPs"),
+                0,
+            ),
+            col("Port(s)", "string", "", core_doc("ServiceSpec", "ports"), 0),
+            age_col(),
+            col("Selector", "string", "", core_doc("ServiceSpec", "selector"), 1),
+        ],
+        ("", "configmaps") => vec![
+            name_col(),
+            col("Data", "string", "", core_doc("ConfigMap", "data"), 0),
+            age_col(),
+        ],
+        ("", "namespaces") => vec![
+            name_col(),
+            col("Status", "string", "", "The status of the namespace".into(), 0),
+            age_col(),
+        ],
+        ("", "nodes") => vec![
+            name_col(),
+            col("Status", "string", "", "The status of the node".into(), 0),
+            col("Roles", "string", "", "The roles of the node".into(), 0),
+            age_col(),
+            col(
+                "Version",
+                "string",
+                "",
+                core_doc("NodeSystemInfo", "kubeletVersion"),
+                0,
+            ),
+            col("Internal-IP", "string", "", core_doc("NodeStatus", "addresses"), 1),
+            col("External-IP", "string", "", core_doc("NodeStatus", "addresses"), 1),
+            col("OS-Image", "string", "", core_doc("NodeSystemInfo", "osImage"), 1),
+            col(
+                "Kernel-Version",
+                "string",
+                "",
+                core_doc("NodeSystemInfo", "kernelVersion"),
+                1,
+            ),
+            col(
+                "Container-Runtime",
+                "string",
+                "",
+                core_doc("NodeSystemInfo", "containerRuntimeVersion"),
+                1,
+            ),
+        ],
+        _ => vec![
+            name_col(),
+            col("Created At", "date", "", meta_doc("creationTimestamp"), 0),
+        ],
+    }
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+fn or_none(v: &str) -> String {
+    if v.is_empty() {
+        "<none>".into()
+    } else {
+        v.to_owned()
+    }
+}
+
+fn cells(info: &ResourceInfo, o: &Value, now: u64) -> Vec<Value> {
+    let name = json!(s(&o["metadata"]["name"]));
+    let created = s(&o["metadata"]["creationTimestamp"]);
+    let age = json!(age(created, now));
+    if let Some(v) = &info.custom {
+        let mut out = vec![name];
+        match v["additionalPrinterColumns"].as_array() {
+            Some(p) if !p.is_empty() => {
+                for c in p {
+                    out.push(json_path_cell(o, s(&c["jsonPath"]), s(&c["type"]), now));
+                }
+            }
+            _ => out.push(age),
+        }
+        return out;
+    }
+    match (info.group.as_str(), info.plural.as_str()) {
+        ("", "pods") => pod_cells(o, name, age),
+        ("apps", "deployments") => {
+            let st = &o["status"];
+            let n = |v: &Value| v.as_i64().unwrap_or(0);
+            let containers = o["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let names: Vec<&str> = containers.iter().map(|c| s(&c["name"])).collect();
+            let images: Vec<&str> = containers.iter().map(|c| s(&c["image"])).collect();
+            vec![
+                name,
+                json!(format!(
+                    "{}/{}",
+                    n(&st["readyReplicas"]),
+                    n(&o["spec"]["replicas"])
+                )),
+                json!(n(&st["updatedReplicas"])),
+                json!(n(&st["availableReplicas"])),
+                age,
+                json!(names.join(",")),
+                json!(images.join(",")),
+                json!(or_none(&crate::scale::selector_string(
+                    &o["spec"]["selector"]
+                ))),
+            ]
+        }
+        ("", "services") => {
+            let spec = &o["spec"];
+            let ty = s(&spec["type"]);
+            let cluster_ip = if ty == "ExternalName" {
+                String::new()
+            } else {
+                s(&spec["clusterIP"]).to_owned()
+            };
+            let mut external: Vec<String> = spec["externalIPs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|v| s(v).to_owned())
+                .collect();
+            let lb: Vec<String> = o["status"]["loadBalancer"]["ingress"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|i| {
+                    let ip = s(&i["ip"]);
+                    if ip.is_empty() {
+                        s(&i["hostname"]).to_owned()
+                    } else {
+                        ip.to_owned()
+                    }
+                })
+                .collect();
+            let external = match ty {
+                "ExternalName" => s(&spec["externalName"]).to_owned(),
+                "LoadBalancer" => {
+                    external.extend(lb);
+                    if external.is_empty() {
+                        "<pending>".into()
+                    } else {
+                        external.join(",")
+                    }
+                }
+                _ if external.is_empty() => "<none>".into(),
+                _ => external.join(","),
+            };
+            let ports: Vec<String> = spec["ports"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    let port = p["port"].as_i64().unwrap_or(0);
+                    let proto = s(&p["protocol"]);
+                    match p["nodePort"].as_i64() {
+                        Some(np) if np != 0 => format!("{port}:{np}/{proto}"),
+                        _ => format!("{port}/{proto}"),
+                    }
+                })
+                .collect();
+            let selector = crate::scale::selector_string(&spec["selector"]);
+            vec![
+                name,
+                json!(ty),
+                json!(or_none(&cluster_ip)),
+                json!(external),
+                json!(or_none(&ports.join(","))),
+                age,
+                json!(or_none(&selector)),
+            ]
+        }
+        ("", "configmaps") => {
+            let count = |v: &Value| v.as_object().map_or(0, Map::len);
+            vec![
+                name,
+                json!(count(&o["data"]) + count(&o["binaryData"])),
+                age,
+            ]
+        }
+        ("", "namespaces") => vec![name, json!(s(&o["status"]["phase"])), age],
+        ("", "nodes") => node_cells(o, name, age),
+        _ => vec![name, json!(created)],
+    }
+}
+
+fn pod_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let spec = &o["spec"];
+    let st = &o["status"];
+    let total = spec["containers"].as_array().map_or(0, Vec::len);
+    let statuses = st["containerStatuses"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let ready = statuses.iter().filter(|c| c["ready"] == true).count();
+    let restarts: i64 = statuses
+        .iter()
+        .map(|c| c["restartCount"].as_i64().unwrap_or(0))
+        .sum();
+    let mut reason = s(&st["phase"]).to_owned();
+    if !s(&st["reason"]).is_empty() {
+        reason = s(&st["reason"]).to_owned();
+    }
+    for c in statuses.iter().rev() {
+        let waiting = s(&c["state"]["waiting"]["reason"]);
+        let terminated = &c["state"]["terminated"];
+        if !waiting.is_empty() {
+            reason = waiting.to_owned();
+        } else if terminated.is_object() {
+            reason = if !s(&terminated["reason"]).is_empty() {
+                s(&terminated["reason"]).to_owned()
+            } else if terminated["signal"].as_i64().unwrap_or(0) != 0 {
+                format!("Signal:{}", terminated["signal"])
+            } else {
+                format!("ExitCode:{}", terminated["exitCode"].as_i64().unwrap_or(0))
+            };
+        }
+    }
+    if o["metadata"].get("deletionTimestamp").is_some() && reason != "NodeLost" {
+        reason = "Terminating".into();
+    }
+    let gates = spec["readinessGates"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let gates = if gates.is_empty() {
+        "<none>".to_owned()
+    } else {
+        let conds = st["conditions"].as_array().cloned().unwrap_or_default();
+        let ok = gates
+            .iter()
+            .filter(|g| {
+                conds
+                    .iter()
+                    .any(|c| c["type"] == g["conditionType"] && c["status"] == "True")
+            })
+            .count();
+        format!("{ok}/{}", gates.len())
+    };
+    vec![
+        name,
+        json!(format!("{ready}/{total}")),
+        json!(reason),
+        json!(restarts.to_string()),
+        age,
+        json!(or_none(s(&st["podIP"]))),
+        json!(or_none(s(&spec["nodeName"]))),
+        json!(or_none(s(&st["nominatedNodeName"]))),
+        json!(gates),
+    ]
+}
+
+fn node_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let st = &o["status"];
+    let ready = st["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Ready");
+    let mut status = match ready.map(|c| s(&c["status"])) {
+        Some("True") => "Ready".to_owned(),
+        Some("False") => "NotReady".to_owned(),
+        _ => "Unknown".to_owned(),
+    };
+    if o["spec"]["unschedulable"] == true {
+        status.push_str(",SchedulingDisabled");
+    }
+    let mut roles: Vec<String> = o["metadata"]["labels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| {
+            if let Some(r) = k.strip_prefix("node-role.kubernetes.io/") {
+                Some(r.to_owned())
+            } else if k == "kubernetes.io/role" {
+                Some(s(v).to_owned())
+            } else {
+                None
+            }
+        })
+        .filter(|r| !r.is_empty())
+        .collect();
+    roles.sort();
+    let address = |ty: &str| {
+        st["addresses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["type"] == ty)
+            .map(|a| s(&a["address"]).to_owned())
+            .unwrap_or_else(|| "<none>".into())
+    };
+    let info = &st["nodeInfo"];
+    let unknown = |v: &Value| {
+        let v = s(v);
+        if v.is_empty() {
+            "<unknown>".to_owned()
+        } else {
+            v.to_owned()
+        }
+    };
+    vec![
+        name,
+        json!(status),
+        json!(if roles.is_empty() {
+            "<none>".to_owned()
+        } else {
+            roles.join(",")
+        }),
+        age,
+        json!(s(&info["kubeletVersion"])),
+        json!(address("InternalIP")),
+        json!(address("ExternalIP")),
+        json!(unknown(&info["osImage"])),
+        json!(unknown(&info["kernelVersion"])),
+        json!(unknown(&info["containerRuntimeVersion"])),
+    ]
+}
+
+/// Row conditions: pods that ran to completion are marked `Completed`.
+fn conditions(info: &ResourceInfo, o: &Value) -> Option<Value> {
+    if info.group.is_empty()
+        && info.plural == "pods"
+        && matches!(s(&o["status"]["phase"]), "Succeeded" | "Failed")
+    {
+        return Some(json!([{"type": "Completed", "status": "True"}]));
+    }
+    None
+}
+
+/// A CRD printer column: a simple JSONPath (`.spec.size`, `.items[0].name`) into the object.
+fn json_path_cell(o: &Value, path: &str, ty: &str, now: u64) -> Value {
+    let mut cur = o;
+    for seg in path
+        .trim_start_matches('.')
+        .split('.')
+        .filter(|s| !s.is_empty())
+    {
+        let (field, index) = match seg.split_once('[') {
+            Some((f, rest)) => (f, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (seg, None),
+        };
+        if !field.is_empty() {
+            cur = &cur[field];
+        }
+        if let Some(i) = index {
+            cur = &cur[i];
+        }
+    }
+    match (cur, ty) {
+        (Value::Null, _) => Value::Null,
+        (Value::String(t), "date") => json!(match parse_rfc3339(t) {
+            Some(t) => human_duration(now as i64 - t),
+            None => "<invalid>".into(),
+        }),
+        (Value::String(_) | Value::Number(_) | Value::Bool(_), _) => cur.clone(),
+        (other, _) => json!(other.to_string()),
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `translateTimestampSince`: `<unknown>` for no timestamp, else a human duration.
+fn age(created: &str, now: u64) -> String {
+    match parse_rfc3339(created) {
+        Some(t) => human_duration(now as i64 - t),
+        None => "<unknown>".into(),
+    }
+}
+
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ` (fractions and offsets tolerated).
+pub(crate) fn parse_rfc3339(t: &str) -> Option<i64> {
+    let b = t.as_bytes();
+    if b.len() < 20 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Howard Hinnant's days-from-civil.
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + s)
+}
+
+/// apimachinery's `duration.HumanDuration`.
+pub(crate) fn human_duration(secs: i64) -> String {
+    if secs < -1 {
+        return "<invalid>".into();
+    }
+    if secs < 0 {
+        return "0s".into();
+    }
+    if secs < 120 {
+        return format!("{secs}s");
+    }
+    let minutes = secs / 60;
+    if minutes < 10 {
+        let s = secs % 60;
+        return if s == 0 {
+            format!("{minutes}m")
+        } else {
+            format!("{minutes}m{s}s")
+        };
+    }
+    if minutes < 180 {
+        return format!("{minutes}m");
+    }
+    let hours = secs / 3600;
+    if hours < 8 {
+        let m = minutes % 60;
+        return if m == 0 {
+            format!("{hours}h")
+        } else {
+            format!("{hours}h{m}m")
+        };
+    }
+    if hours < 48 {
+        return format!("{hours}h");
+    }
+    if hours < 24 * 8 {
+        let h = hours % 24;
+        return if h == 0 {
+            format!("{}d", hours / 24)
+        } else {
+            format!("{}d{h}h", hours / 24)
+        };
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{}d", hours / 24);
+    }
+    if hours < 24 * 365 * 8 {
+        let dy = (hours / 24) % 365;
+        return if dy == 0 {
+            format!("{}y", hours / 24 / 365)
+        } else {
+            format!("{}y{dy}d", hours / 24 / 365)
+        };
+    }
+    format!("{}y", hours / 24 / 365)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_kubectl() {
+        assert_eq!(human_duration(0), "0s");
+        assert_eq!(human_duration(119), "119s");
+        assert_eq!(human_duration(150), "2m30s");
+        assert_eq!(human_duration(600), "10m");
+        assert_eq!(human_duration(3 * 3600 + 5 * 60), "3h5m");
+        assert_eq!(human_duration(50 * 3600), "2d2h");
+        assert_eq!(parse_rfc3339("1970-01-02T00:00:01Z"), Some(86_401));
+        assert_eq!(
+            parse_rfc3339(&crate::meta::rfc3339(1_795_747_663)),
+            Some(1_795_747_663)
+        );
+    }
+
+    #[test]
+    fn accept_negotiation() {
+        let kubectl = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+        assert_eq!(
+            negotiate(kubectl, true).unwrap(),
+            Output::Table("v1".into())
+        );
+        assert_eq!(
+            negotiate(
+                "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
+                true
+            )
+            .unwrap(),
+            Output::Metadata("v1".into())
+        );
+        assert_eq!(
+            negotiate("application/json", false).unwrap(),
+            Output::Object
+        );
+        assert_eq!(
+            negotiate(
+                "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
+                false
+            )
+            .unwrap_err()
+            .code,
+            406
+        );
+    }
+}
