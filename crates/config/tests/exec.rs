@@ -459,3 +459,37 @@ fn exec_sections_kubectl_refuses_are_refused() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_wait_for_one_run() {
+    let server = TestServer::builder()
+        .tls()
+        .require_token("t")
+        .start()
+        .await
+        .unwrap();
+    let dir = TempDir::new("exec-concurrent");
+    let d = dir.path().display();
+    let plugin = script(
+        dir.path(),
+        "slow-plugin",
+        &format!("echo run >> {d}/runs\nsleep 0.3\ncat {d}/cred.json"),
+    );
+    write_cred(&dir, V1, json!({"token": "t"}));
+    let user = exec_user(&plugin.display().to_string(), V1, "interactiveMode: Never");
+    let config = select(&dir, &tls_kubeconfig(&server, "", &user))
+        .rest_config()
+        .unwrap();
+    let client = RestClient::for_config(&config.without_rate_limit()).unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { get(&client).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(runs(&dir), 1);
+    assert_eq!(server.requests().len(), 8);
+}
