@@ -18,7 +18,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use crate::backoff::BackoffManager;
 use crate::config::{Auth, Config, CredentialProvider, GroupVersion, Impersonate};
 use crate::connect::Connector;
-use crate::error::{BoxError, Error, Result, TransportKind};
+use crate::error::{BoxError, Error, Result, TransportKind, chain};
 use crate::observe::{LogWarningsOnce, Metrics, RequestMetrics, WarningHandler, dispatch_warnings};
 use crate::request::{BasePath, PatchType, Request};
 use crate::response::{Response, ResponseBody, drain, read_error_body};
@@ -333,31 +333,6 @@ fn base64(input: &[u8]) -> String {
             } else {
                 out.push('=');
             }
-        }
-    }
-    out
-}
-
-/// Every error in `err`'s chain, including those wrapped inside `std::io::Error`s (whose
-/// `source()` skips the wrapped error itself).
-fn chain<'a>(
-    err: &'a (dyn std::error::Error + 'static),
-) -> Vec<&'a (dyn std::error::Error + 'static)> {
-    let mut out = Vec::new();
-    let mut stack = vec![err];
-    while let Some(e) = stack.pop() {
-        if out.len() > 32 {
-            break;
-        }
-        out.push(e);
-        if let Some(next) = e.source() {
-            stack.push(next);
-        }
-        if let Some(inner) = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            stack.push(inner);
         }
     }
     out

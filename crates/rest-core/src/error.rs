@@ -19,7 +19,7 @@ pub enum Error {
     Api(Box<Status>),
 
     /// The request could not be sent or its answer not received.
-    #[error("{kind} talking to {url}: {source}")]
+    #[error("{kind} talking to {url}: {}", innermost(source))]
     Transport {
         /// The URL requested.
         url: String,
@@ -109,6 +109,41 @@ impl fmt::Display for DisplayStatus<'_> {
             &s.reason
         };
         write!(f, "{} ({reason}, {})", s.message, s.code)
+    }
+}
+
+/// Every error in `err`'s chain, including those wrapped inside `std::io::Error`s (whose
+/// `source()` skips the wrapped error itself).
+pub(crate) fn chain<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    let mut stack = vec![err];
+    while let Some(e) = stack.pop() {
+        if out.len() > 32 {
+            break;
+        }
+        out.push(e);
+        if let Some(next) = e.source() {
+            stack.push(next);
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            stack.push(inner);
+        }
+    }
+    out
+}
+
+/// The innermost message of `err`'s chain ("Connection refused (os error 111)" rather
+/// than "client error (Connect)").
+fn innermost(err: &BoxError) -> String {
+    let chain = chain(err.as_ref());
+    match chain.last() {
+        Some(last) => last.to_string(),
+        None => err.to_string(),
     }
 }
 

@@ -217,6 +217,12 @@ async fn connection_refused_is_not_retried() {
     );
     assert!(!matches!(err, Error::Retried { .. }));
     assert!(started.elapsed() < Duration::from_millis(900));
+    // The message names the cause, not just the layer that reported it.
+    let text = err.to_string().to_lowercase();
+    assert!(
+        text.contains("refused") && text.contains(&addr.to_string()),
+        "{text}"
+    );
 }
 
 #[tokio::test]

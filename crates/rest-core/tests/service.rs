@@ -167,3 +167,36 @@ async fn a_small_unread_body_is_drained_so_the_connection_is_reused() {
     send_and_drop(&url, 3).await;
     assert!(accepted.load(Ordering::SeqCst) > 1);
 }
+
+/// Requests, responses, their futures and streams can cross threads (`tokio::spawn`).
+#[tokio::test]
+async fn everything_is_send() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let server = TestServer::start().await.unwrap();
+    let client = common::client(&server);
+    send_sync(&client);
+    let req = client.get().namespace("default").resource("pods");
+    let resp = tokio::spawn(req.send()).await.unwrap().unwrap();
+    let list = tokio::spawn(resp.into_list::<serde_json::Value>())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(list.items.is_empty());
+    let err = client
+        .get()
+        .resource("pods")
+        .name("..")
+        .send()
+        .await
+        .unwrap_err();
+    send_sync(&err);
+    let watch = client
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .param("timeoutSeconds", 1)
+        .watch::<serde_json::Value>();
+    tokio::spawn(async move { watch.collect::<Vec<_>>().await })
+        .await
+        .unwrap();
+}
