@@ -318,7 +318,14 @@ impl ExecProvider {
                 Stdio::null()
             })
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            // An interactive plugin talks to the user on stderr (prompts, a URL to
+            // open), so it keeps the terminal's; otherwise stderr is captured for the
+            // error message.
+            .stderr(if interactive {
+                Stdio::inherit()
+            } else {
+                Stdio::piped()
+            })
             .kill_on_drop(true);
         tracing::debug!(
             command = %self.exec.command,

@@ -316,18 +316,22 @@ fn check_server(server: &str, at: impl Fn() -> Location) -> Result<String> {
 /// kubectl honours `HTTPS_PROXY`/`HTTP_PROXY` (minus `NO_PROXY`); rest-core connects
 /// directly, so say so rather than silently bypass a proxy the user set.
 fn warn_about_proxy_env(host: &str) {
-    let https = host.starts_with("https://");
-    let names: &[&str] = if https {
+    let env = |name: &str| std::env::var(name).ok();
+    if let Some(warning) = proxy_env_warning(host, env) {
+        tracing::warn!("{warning}");
+    }
+}
+
+/// The warning for [`warn_about_proxy_env`], with the environment as a function.
+fn proxy_env_warning(host: &str, env: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let names: &[&str] = if host.starts_with("https://") {
         &["HTTPS_PROXY", "https_proxy"]
     } else {
         &["HTTP_PROXY", "http_proxy"]
     };
-    let Some(var) = names
+    let var = names
         .iter()
-        .find(|n| std::env::var_os(n).is_some_and(|v| !v.is_empty()))
-    else {
-        return;
-    };
+        .find(|n| env(n).is_some_and(|v| !v.is_empty()))?;
     let authority = host.split_once("://").map_or(host, |(_, r)| r);
     let authority = authority.split(['/', '?', '#']).next().unwrap_or("");
     let hostname = match authority.rsplit_once(':') {
@@ -335,19 +339,66 @@ fn warn_about_proxy_env(host: &str) {
         _ => authority,
     };
     let hostname = hostname.trim_start_matches('[').trim_end_matches(']');
-    let no_proxy = std::env::var("NO_PROXY")
-        .or_else(|_| std::env::var("no_proxy"))
+    let no_proxy = env("NO_PROXY")
+        .filter(|v| !v.is_empty())
+        .or_else(|| env("no_proxy"))
         .unwrap_or_default();
     let exempt = no_proxy.split(',').map(str::trim).any(|entry| {
+        let bare = entry.trim_start_matches('.');
         !entry.is_empty()
             && (entry == "*"
                 || entry == hostname
                 || entry == authority
-                || hostname.ends_with(&format!(".{}", entry.trim_start_matches('.'))))
+                || hostname.ends_with(&format!(".{bare}")))
     });
-    if !exempt {
-        tracing::warn!(
+    (!exempt).then(|| {
+        format!(
             "{var} is set but kubecto does not use proxies yet; connecting to {hostname} directly"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::proxy_env_warning;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn proxy_variables_are_warned_about_unless_no_proxy_covers_the_host() {
+        let host = "https://api.corp.example:6443";
+        assert_eq!(proxy_env_warning(host, env(&[])), None);
+        let w = proxy_env_warning(host, env(&[("HTTPS_PROXY", "http://p:3128")])).unwrap();
+        assert!(
+            w.contains("HTTPS_PROXY") && w.contains("api.corp.example"),
+            "{w}"
         );
+        assert!(proxy_env_warning(host, env(&[("https_proxy", "http://p")])).is_some());
+        // HTTP_PROXY is for http:// servers only.
+        assert_eq!(
+            proxy_env_warning(host, env(&[("HTTP_PROXY", "http://p")])),
+            None
+        );
+        assert!(proxy_env_warning("http://h:80", env(&[("HTTP_PROXY", "http://p")])).is_some());
+        for no_proxy in [
+            "*",
+            "api.corp.example",
+            ".corp.example",
+            "corp.example",
+            "x, example",
+        ] {
+            let vars = [("HTTPS_PROXY", "http://p"), ("NO_PROXY", no_proxy)];
+            assert_eq!(proxy_env_warning(host, env(&vars)), None, "{no_proxy}");
+        }
+        let vars = [("HTTPS_PROXY", "http://p"), ("no_proxy", "other.example")];
+        assert!(proxy_env_warning(host, env(&vars)).is_some());
+        let vars = [("HTTPS_PROXY", "http://p"), ("NO_PROXY", "::1")];
+        assert_eq!(proxy_env_warning("https://[::1]:6443", env(&vars)), None);
     }
 }
