@@ -127,9 +127,17 @@ impl SelectedContext {
 
         // --- user: unsupported plugins first, so the message is about them --------
         if let Some(p) = &user.auth_provider {
+            let advice = match p.name.as_str() {
+                "gcp" => {
+                    " (kubectl removed it in 1.26: use the gke-gcloud-auth-plugin exec plugin)"
+                }
+                "azure" => " (kubectl removed it in 1.26: use the kubelogin exec plugin)",
+                "oidc" => " (use an OIDC exec plugin such as kubelogin's oidc-login)",
+                _ => " (use an exec credential plugin)",
+            };
             return Err(Error::Unsupported {
                 at: self.user_at("auth-provider"),
-                what: format!("the {:?} auth provider", p.name),
+                what: format!("the {:?} auth provider{advice}", p.name),
             });
         }
 

@@ -350,6 +350,8 @@ fn unsupported_features_say_so() {
         ),
     );
     assert_mentions(&err, &["field auth-provider", "oidc", "not supported yet"]);
+    let (_, err) = build(&dir, &simple("https://k", "auth-provider:\n  name: gcp"));
+    assert_mentions(&err, &["\"gcp\" auth provider", "gke-gcloud-auth-plugin"]);
 
     let yaml = simple("https://k", "token: t").replace(
         "    server: https://k\n",
