@@ -13,9 +13,9 @@
 //! `continue` tokens.
 //!
 //! The modules, each small: `config` (what to connect to), `request` (pure URL, query and
-//! body building), `params` (option structs as query parameters), `client` (the only
-//! network code: the send loop over a pooled hyper-util client), `connect` and `tls`
-//! (proxy tunnel and rustls setup), `retry`, `throttle` and `backoff` (when to send and
+//! body building), `params` (option structs as query parameters), `builder` (config to
+//! client), `client` (the send loop), `transport`, `connect` and `tls` (the pooled
+//! hyper-util client, the proxy tunnel and rustls), `retry`, `throttle` and `backoff` (when to send and
 //! when to try again), `response`, `watch`, `list` and `pager` (reading answers), `scan`
 //! (the incremental JSON tokenizer under watch and list), `status` and `error`.
 //!
@@ -46,6 +46,7 @@
 //! ```
 
 mod backoff;
+mod builder;
 mod client;
 mod config;
 mod connect;
@@ -61,10 +62,12 @@ mod scan;
 mod status;
 mod throttle;
 mod tls;
+mod transport;
 mod watch;
 
 pub use backoff::BackoffConfig;
-pub use client::{HttpClient, RequestBody, RestClient, RestClientBuilder};
+pub use builder::RestClientBuilder;
+pub use client::RestClient;
 pub use config::{
     Auth, Config, CredentialError, CredentialFuture, CredentialProvider, DEFAULT_MAX_EVENT_SIZE,
     GroupVersion, Impersonate, PemSource, Proxy, RateLimit, SecretString, TlsConfig,
@@ -83,4 +86,5 @@ pub use request::{PatchType, Request};
 pub use response::Response;
 pub use retry::{Attempt, DefaultRetryPolicy, Outcome, RetryPolicy, retry_after_header};
 pub use status::{Status, StatusCause, StatusDetails};
+pub use transport::{HttpClient, RequestBody};
 pub use watch::{Bookmark, WatchEvent};

@@ -13,11 +13,11 @@ use http_body::Body;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::client::transport_error;
 use crate::error::Result;
 use crate::response::{Response, ResponseBody, decode_error};
 use crate::scan::{Scan, ValueScanner, is_ws};
 use crate::status::excerpt;
+use crate::transport::transport_error;
 use crate::watch::FrameError;
 
 /// `metav1.ListMeta`: where a list stands.

@@ -13,9 +13,9 @@ use http_body::{Body, Frame};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
-use crate::client::{BoxBody, transport_error};
 use crate::error::{BoxError, Error, Result};
 use crate::status::excerpt;
+use crate::transport::{BoxBody, transport_error};
 
 /// How much of an unwanted body is read so the connection can be reused.
 pub(crate) const DRAIN_LIMIT: usize = 4 * 1024;

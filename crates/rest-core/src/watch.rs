@@ -11,12 +11,12 @@ use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::client::transport_error;
 use crate::error::{Error, Result};
 use crate::request::Request;
 use crate::response::{Response, ResponseBody, decode_error};
 use crate::scan::{Scan, ValueScanner, is_ws};
 use crate::status::{Status, excerpt};
+use crate::transport::transport_error;
 
 /// One watch event. `ERROR` events arrive as `Err(Error::Api(status))` instead.
 #[derive(Debug, Clone, PartialEq)]

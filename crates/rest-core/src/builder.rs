@@ -1,0 +1,316 @@
+//! [`RestClientBuilder`]: turns a [`Config`] into a [`RestClient`]: the base path, the
+//! default headers (user agent, accept, static credentials, impersonation) and the
+//! transport, with optional retry policy, warning handler, metrics and tower service.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::Uri;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http_body_util::BodyExt;
+
+use crate::backoff::BackoffManager;
+use crate::client::{Inner, RestClient};
+use crate::config::{Auth, Config, GroupVersion, Impersonate};
+use crate::error::{BoxError, Error, Result};
+use crate::observe::{LogWarningsOnce, Metrics, WarningHandler};
+use crate::request::BasePath;
+use crate::retry::{DefaultRetryPolicy, RetryPolicy};
+use crate::throttle::TokenBucket;
+use crate::transport::{CustomService, RequestBody, Transport};
+
+/// Builds a [`RestClient`] with a custom retry policy, warning handler, metrics sink or
+/// HTTP service.
+#[must_use]
+#[derive(Debug)]
+pub struct RestClientBuilder {
+    pub(crate) config: Config,
+    pub(crate) retry: Option<Arc<dyn RetryPolicy>>,
+    warnings: Option<Arc<dyn WarningHandler>>,
+    metrics: Option<Arc<dyn Metrics>>,
+    transport: Option<Transport>,
+}
+
+impl RestClientBuilder {
+    pub(crate) fn new(config: Config) -> Self {
+        Self {
+            config,
+            retry: None,
+            warnings: None,
+            metrics: None,
+            transport: None,
+        }
+    }
+
+    /// Replaces the retry policy (default: [`DefaultRetryPolicy`] with the config's
+    /// `transport_retry_wait`).
+    pub fn retry_policy(mut self, policy: Arc<dyn RetryPolicy>) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Replaces the `Warning` handler (default: [`LogWarningsOnce`]).
+    pub fn warning_handler(mut self, handler: Arc<dyn WarningHandler>) -> Self {
+        self.warnings = Some(handler);
+        self
+    }
+
+    /// Reports per-request metrics to `metrics`.
+    pub fn metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Sends through this tower service instead of the default [`HttpClient`](crate::HttpClient) (for example
+    /// the default client wrapped in your own layers). The service must be cheap to clone.
+    pub fn service<S, B>(mut self, service: S) -> Self
+    where
+        S: tower_service::Service<http::Request<RequestBody>, Response = http::Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let call: CustomService = Arc::new(move |req| {
+            let mut svc = service.clone();
+            Box::pin(async move {
+                futures_util::future::poll_fn(|cx| svc.poll_ready(cx))
+                    .await
+                    .map_err(Into::into)?;
+                let resp = svc.call(req).await.map_err(Into::into)?;
+                Ok(resp.map(|b| b.map_err(Into::into).boxed_unsync()))
+            })
+        });
+        self.transport = Some(Transport::Custom(call));
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unusable host or header value, [`Error::Tls`] for an
+    /// unreadable CA, certificate or key.
+    pub fn build(self) -> Result<RestClient> {
+        let config = self.config;
+        let (base, host_key) = base_path(&config)?;
+        let transport = match self.transport {
+            Some(t) => t,
+            None => Transport::Hyper(crate::transport::http_client(&config)?),
+        };
+        let content_type = header_value("content type", &config.content_type)?;
+        let mut default_headers = HeaderMap::new();
+        default_headers.insert(
+            header::USER_AGENT,
+            header_value("user agent", &config.user_agent)?,
+        );
+        default_headers.insert(header::ACCEPT, header_value("accept", &config.accept)?);
+        if config.credential_provider.is_none() {
+            if let Some(v) = auth_header(&config.auth)? {
+                default_headers.insert(header::AUTHORIZATION, v);
+            }
+        }
+        impersonation_headers(&config.impersonate, &mut default_headers)?;
+        let retry = self.retry.unwrap_or_else(|| {
+            Arc::new(DefaultRetryPolicy {
+                transport_wait: config.transport_retry_wait,
+            })
+        });
+        Ok(RestClient {
+            base: Arc::new(base),
+            inner: Arc::new(Inner {
+                transport,
+                host_key,
+                default_headers,
+                content_type,
+                provider: config.credential_provider.clone(),
+                timeout: config.timeout,
+                max_retries: config.max_retries,
+                max_event_size: config.max_event_size,
+                limiter: config.rate_limit.and_then(TokenBucket::for_limit),
+                backoff: config.backoff.map(BackoffManager::new),
+                retry,
+                warnings: self
+                    .warnings
+                    .unwrap_or_else(|| Arc::new(LogWarningsOnce::default())),
+                metrics: self.metrics,
+            }),
+        })
+    }
+}
+
+fn config_err(what: String) -> Error {
+    Error::Config { what, source: None }
+}
+
+fn header_value(what: &str, value: &str) -> Result<HeaderValue> {
+    HeaderValue::from_str(value).map_err(|e| Error::Config {
+        what: format!("invalid {what} header value {value:?}"),
+        source: Some(Box::new(e)),
+    })
+}
+
+fn has_tls_material(config: &Config) -> bool {
+    config.tls.ca.is_some() || config.tls.client_cert.is_some() || config.tls.insecure
+}
+
+/// Splits the host URL into origin and path prefix, and appends the versioned API path.
+fn base_path(config: &Config) -> Result<(BasePath, String)> {
+    let host = config.host.trim();
+    if host.is_empty() {
+        return Err(config_err("the host is empty".to_owned()));
+    }
+    let with_scheme = if host.contains("://") {
+        host.to_owned()
+    } else if has_tls_material(config) {
+        format!("https://{host}")
+    } else {
+        format!("http://{host}")
+    };
+    let uri: Uri = with_scheme.parse().map_err(|e| Error::Config {
+        what: format!("invalid host URL {host:?}"),
+        source: Some(Box::new(e)),
+    })?;
+    let scheme = uri.scheme_str().unwrap_or("https");
+    if scheme != "http" && scheme != "https" {
+        return Err(config_err(format!(
+            "host URL {host:?} must be http or https"
+        )));
+    }
+    let authority = uri
+        .authority()
+        .ok_or_else(|| config_err(format!("host URL {host:?} has no host")))?;
+    let origin = format!("{scheme}://{authority}");
+    let host_path = uri.path().trim_end_matches('/').to_owned();
+    let versioned = versioned_path(&host_path, &config.api_path, &config.group_version)?;
+    Ok((
+        BasePath {
+            origin,
+            host_path,
+            versioned,
+        },
+        authority.to_string(),
+    ))
+}
+
+/// `host_path/api_path/group/version`, each segment checked and encoded.
+pub(crate) fn versioned_path(host_path: &str, api_path: &str, gv: &GroupVersion) -> Result<String> {
+    let mut versioned = host_path.to_owned();
+    for seg in api_path
+        .split('/')
+        .chain([gv.group.as_str(), gv.version.as_str()])
+        .filter(|s| !s.is_empty())
+    {
+        if seg == "." || seg == ".." || seg.contains('%') {
+            return Err(config_err(format!("invalid API path segment {seg:?}")));
+        }
+        versioned.push('/');
+        versioned.extend(percent_encoding::utf8_percent_encode(
+            seg,
+            percent_encoding::NON_ALPHANUMERIC,
+        ));
+    }
+    Ok(versioned)
+}
+
+pub(crate) fn auth_header(auth: &Auth) -> Result<Option<HeaderValue>> {
+    let value = match auth {
+        Auth::None => return Ok(None),
+        Auth::Bearer(token) if token.is_empty() => return Ok(None),
+        Auth::Bearer(token) => format!("Bearer {}", token.expose()),
+        Auth::Basic { username, password } => {
+            let raw = format!("{username}:{}", password.expose());
+            format!("Basic {}", base64(raw.as_bytes()))
+        }
+    };
+    let mut v = HeaderValue::from_str(&value)
+        .map_err(|_| config_err("credentials contain characters not allowed in a header".into()))?;
+    v.set_sensitive(true);
+    Ok(Some(v))
+}
+
+fn impersonation_headers(imp: &Impersonate, headers: &mut HeaderMap) -> Result<()> {
+    if imp.is_empty() {
+        return Ok(());
+    }
+    if let Some(user) = &imp.user {
+        headers.insert("impersonate-user", header_value("Impersonate-User", user)?);
+    }
+    if let Some(uid) = &imp.uid {
+        headers.insert("impersonate-uid", header_value("Impersonate-Uid", uid)?);
+    }
+    for g in &imp.groups {
+        headers.append("impersonate-group", header_value("Impersonate-Group", g)?);
+    }
+    for (key, values) in &imp.extra {
+        let encoded: String =
+            percent_encoding::utf8_percent_encode(key, percent_encoding::NON_ALPHANUMERIC)
+                .collect();
+        let name = HeaderName::try_from(format!("impersonate-extra-{encoded}")).map_err(|e| {
+            Error::Config {
+                what: format!("invalid impersonation extra key {key:?}"),
+                source: Some(Box::new(e)),
+            }
+        })?;
+        for v in values {
+            headers.append(name.clone(), header_value("Impersonate-Extra", v)?);
+        }
+    }
+    Ok(())
+}
+
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn base_paths() {
+        let c = Config::new("https://example.com:6443/prefix/");
+        let (b, host) = base_path(&c).unwrap();
+        assert_eq!(b.origin, "https://example.com:6443");
+        assert_eq!(b.versioned, "/prefix/api/v1");
+        assert_eq!(host, "example.com:6443");
+        let c = Config::new("10.0.0.1:6443")
+            .with_api_path("apis")
+            .with_group_version(crate::GroupVersion::new("apps", "v1"))
+            .with_insecure(true);
+        let (b, _) = base_path(&c).unwrap();
+        assert_eq!(b.origin, "https://10.0.0.1:6443");
+        assert_eq!(b.versioned, "/apis/apps/v1");
+        assert!(base_path(&Config::new("ftp://x")).is_err());
+        assert!(base_path(&Config::new("")).is_err());
+    }
+}

@@ -1,0 +1,156 @@
+//! What carries a request: the default pooled hyper-util client over rustls (and the
+//! proxy-aware connector), or a user's own tower service; and how its failures are
+//! classified for the retry policy.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http_body_util::{Full, combinators::UnsyncBoxBody};
+use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use crate::config::Config;
+use crate::connect::Connector;
+use crate::error::{BoxError, Error, Result, TransportKind, chain};
+use crate::response::ResponseBody;
+
+/// The body type of requests handed to the HTTP service.
+pub type RequestBody = Full<Bytes>;
+
+/// The default HTTP service: a pooled hyper-util client over rustls. Build one with
+/// [`RestClient::http_client`](crate::RestClient::http_client) to wrap it in your own tower layers, then hand the result to
+/// [`RestClientBuilder::service`](crate::RestClientBuilder::service).
+pub type HttpClient = Client<HttpsConnector<Connector>, RequestBody>;
+
+pub(crate) type BoxBody = UnsyncBoxBody<Bytes, BoxError>;
+
+pub(crate) type CustomService = Arc<
+    dyn Fn(
+            http::Request<RequestBody>,
+        ) -> BoxFuture<'static, Result<http::Response<BoxBody>, BoxError>>
+        + Send
+        + Sync,
+>;
+
+#[allow(clippy::large_enum_variant)] // lives once per client, behind an Arc
+pub(crate) enum Transport {
+    Hyper(HttpClient),
+    Custom(CustomService),
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::Hyper(_) => "Hyper",
+            Transport::Custom(_) => "Custom",
+        })
+    }
+}
+
+impl Transport {
+    /// Sends one request.
+    pub(crate) async fn call(
+        &self,
+        req: http::Request<RequestBody>,
+    ) -> std::result::Result<http::Response<ResponseBody>, BoxError> {
+        match self {
+            Transport::Hyper(c) => c
+                .request(req)
+                .await
+                .map(|r| r.map(ResponseBody::Incoming))
+                .map_err(|e| Box::new(e) as BoxError),
+            Transport::Custom(f) => f(req).await.map(|r| r.map(ResponseBody::Boxed)),
+        }
+    }
+}
+
+/// The default HTTP service for `config`: a pooled hyper-util client, HTTP/1.1 and
+/// HTTP/2 negotiated by ALPN over rustls (plain HTTP for `http://`), with HTTP/2
+/// keep-alive pings every 30 s.
+///
+/// # Errors
+/// [`Error::Tls`] or [`Error::Config`] when TLS material cannot be read or used.
+pub(crate) fn http_client(config: &Config) -> Result<HttpClient> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_keepalive(Some(Duration::from_secs(30)));
+    http.set_connect_timeout(Some(Duration::from_secs(30)));
+    let tls = crate::tls::client_config(&config.tls)?;
+    let builder = HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http();
+    let builder = match &config.tls.server_name {
+        Some(name) => builder.with_server_name_resolver(FixedServerNameResolver::new(
+            crate::tls::server_name(name)?,
+        )),
+        None => builder,
+    };
+    let connector = builder
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(Connector::new(http, &config.proxy)?);
+    Ok(Client::builder(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .http2_keep_alive_interval(Some(Duration::from_secs(30)))
+        .http2_keep_alive_timeout(Duration::from_secs(15))
+        .http2_keep_alive_while_idle(true)
+        .build(connector))
+}
+
+/// Classifies a transport error by walking its source chain.
+pub(crate) fn classify(err: &(dyn std::error::Error + 'static)) -> TransportKind {
+    let mut connect = false;
+    for e in chain(err) {
+        if let Some(le) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
+            connect |= le.is_connect();
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            match io.kind() {
+                ConnectionRefused => return TransportKind::ConnectionRefused,
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
+                    return TransportKind::ConnectionReset;
+                }
+                _ => {}
+            }
+        }
+        if let Some(he) = e.downcast_ref::<hyper::Error>() {
+            if he.is_incomplete_message() || he.is_canceled() || he.is_closed() {
+                return TransportKind::ConnectionReset;
+            }
+        }
+    }
+    if connect {
+        TransportKind::Connect
+    } else {
+        TransportKind::Other
+    }
+}
+
+/// A rustls error in the chain means TLS failed (bad certificate, unknown CA).
+fn tls_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    chain(err)
+        .into_iter()
+        .find_map(|e| e.downcast_ref::<rustls::Error>().map(|te| te.to_string()))
+}
+
+pub(crate) fn transport_error(url: &str, err: BoxError) -> Error {
+    if let Some(what) = tls_failure(err.as_ref()) {
+        return Error::Tls {
+            what: format!("handshake with {url} failed: {what}"),
+            source: Some(err),
+        };
+    }
+    Error::Transport {
+        url: url.to_owned(),
+        kind: classify(err.as_ref()),
+        source: err,
+    }
+}
