@@ -189,3 +189,63 @@ fn bad_material_is_reported_when_the_client_is_built() {
     .unwrap_err();
     assert!(matches!(err, Error::Tls { .. }), "{err:?}");
 }
+
+/// A minimal CONNECT proxy; returns its URL and how many tunnels it opened.
+async fn connect_proxy() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let tunnels = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = tunnels.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let target = head
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else {
+                    return;
+                };
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await;
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (format!("http://{addr}"), tunnels)
+}
+
+#[tokio::test]
+async fn https_through_a_connect_proxy_still_verifies_the_server() {
+    let addr = https_server(false).await;
+    let (proxy, tunnels) = connect_proxy().await;
+    let config = Config::new(format!("https://localhost:{}", addr.port()))
+        .with_ca(PemSource::Data(pem("ca.crt")))
+        .with_proxy(kubecto_rest_core::Proxy::Url(proxy.clone()));
+    let v = answer(config).await.unwrap();
+    assert_eq!(v["version"], "HTTP/2.0");
+    assert_eq!(tunnels.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The tunnel does not weaken verification.
+    let wrong = Config::new(format!("https://localhost:{}", addr.port()))
+        .with_ca(PemSource::Data(pem("other-ca.crt")))
+        .with_proxy(kubecto_rest_core::Proxy::Url(proxy));
+    let err = answer(wrong).await.unwrap_err();
+    assert!(matches!(err.last(), Error::Tls { .. }), "{err:?}");
+}
