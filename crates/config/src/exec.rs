@@ -6,7 +6,7 @@ use std::fmt;
 use std::io::IsTerminal as _;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use kubecto_rest_core::{
@@ -122,7 +122,7 @@ pub struct ExecProvider {
     cluster: Option<ExecClusterInfo>,
     origin: String,
     timeout: Duration,
-    cache: tokio::sync::Mutex<Option<ExecCredential>>,
+    cache: tokio::sync::Mutex<Cache>,
     /// Whether a client certificate from the plugin is in the TLS settings.
     certs_applied: AtomicBool,
 }
@@ -137,6 +137,16 @@ impl fmt::Debug for ExecProvider {
             .finish_non_exhaustive()
     }
 }
+
+/// The last credential, and when a 401 last made the plugin run.
+#[derive(Default)]
+struct Cache {
+    cred: Option<ExecCredential>,
+    forced_at: Option<Instant>,
+}
+
+/// How long a credential fetched after a 401 is handed to other refused requests.
+const FORCED_REUSE: Duration = Duration::from_secs(1);
 
 /// Why an exec section cannot be used as it is, for the caller to turn into an
 /// error against the right field.
@@ -204,7 +214,7 @@ impl ExecProvider {
             cluster,
             origin,
             timeout: DEFAULT_EXEC_TIMEOUT,
-            cache: tokio::sync::Mutex::new(None),
+            cache: tokio::sync::Mutex::new(Cache::default()),
             certs_applied: AtomicBool::new(false),
         })
     }
@@ -218,18 +228,26 @@ impl ExecProvider {
 
     /// The cached credential if still valid, else a fresh one from the plugin.
     ///
+    /// With `force` (after a 401) the plugin runs again, unless another forced run
+    /// finished less than a second ago: requests that were refused together share
+    /// one new credential instead of running the plugin once each.
+    ///
     /// # Errors
     /// When the plugin cannot be run, fails, times out or prints something that is
     /// not a valid `ExecCredential`.
     pub async fn credential(&self, force: bool) -> Result<ExecCredential, CredentialError> {
         let mut cache = self.cache.lock().await;
-        if !force {
-            if let Some(c) = cache.as_ref().filter(|c| !c.expired()) {
+        let recently_forced = cache.forced_at.is_some_and(|t| t.elapsed() < FORCED_REUSE);
+        if !force || recently_forced {
+            if let Some(c) = cache.cred.as_ref().filter(|c| !c.expired()) {
                 return Ok(c.clone());
             }
         }
         let fresh = self.run().await?;
-        *cache = Some(fresh.clone());
+        cache.cred = Some(fresh.clone());
+        if force {
+            cache.forced_at = Some(Instant::now());
+        }
         Ok(fresh)
     }
 

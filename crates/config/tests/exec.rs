@@ -201,14 +201,14 @@ async fn an_expired_credential_is_refreshed() {
     get(&client).await.unwrap();
     assert_eq!(runs(&dir), 2);
 
-    // Valid for two more seconds: cached until then, then run again.
-    let soon = rfc3339(SystemTime::now() + Duration::from_secs(2));
+    // Valid for a few more seconds: cached until then, then run again.
+    let soon = rfc3339(SystemTime::now() + Duration::from_secs(3));
     write_cred(&dir, V1, json!({"token": "t", "expirationTimestamp": soon}));
     get(&client).await.unwrap(); // the previous credential expired: run 3
     get(&client).await.unwrap();
     get(&client).await.unwrap();
     assert_eq!(runs(&dir), 3);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     get(&client).await.unwrap();
     assert_eq!(runs(&dir), 4);
     assert!(
@@ -492,4 +492,18 @@ async fn concurrent_requests_wait_for_one_run() {
     }
     assert_eq!(runs(&dir), 1);
     assert_eq!(server.requests().len(), 8);
+
+    // All refused together after a rotation: one new run serves every retry.
+    server.rotate_token("t2");
+    write_cred(&dir, V1, json!({"token": "t2"}));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { get(&client).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(runs(&dir), 2);
 }
