@@ -62,7 +62,7 @@ impl BackoffManager {
         };
         match hosts.get(host) {
             // Forget entries idle for twice the max: the host has had time to recover.
-            Some(e) if e.last_update.elapsed() < self.config.max * 2 => e.delay,
+            Some(e) if e.last_update.elapsed() < self.config.max.saturating_mul(2) => e.delay,
             _ => Duration::ZERO,
         }
     }
@@ -80,8 +80,8 @@ impl BackoffManager {
         }
         let now = Instant::now();
         let next = match hosts.get(host) {
-            Some(e) if e.last_update.elapsed() < self.config.max * 2 => {
-                (e.delay * 2).min(self.config.max)
+            Some(e) if e.last_update.elapsed() < self.config.max.saturating_mul(2) => {
+                e.delay.saturating_mul(2).min(self.config.max)
             }
             _ => self.config.initial.min(self.config.max),
         };

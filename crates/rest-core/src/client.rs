@@ -161,7 +161,13 @@ impl RestClient {
             Some(t) => {
                 match tokio::time::timeout(
                     t,
-                    self.run(&req, &uri, &url, timeout.map(|t| start + t), &mut stats),
+                    self.run(
+                        &req,
+                        &uri,
+                        &url,
+                        timeout.and_then(|t| start.checked_add(t)),
+                        &mut stats,
+                    ),
                 )
                 .await
                 {
@@ -173,8 +179,14 @@ impl RestClient {
                 }
             }
             None => {
-                self.run(&req, &uri, &url, timeout.map(|t| start + t), &mut stats)
-                    .await
+                self.run(
+                    &req,
+                    &uri,
+                    &url,
+                    timeout.and_then(|t| start.checked_add(t)),
+                    &mut stats,
+                )
+                .await
             }
         };
         let latency = start.elapsed();
@@ -200,7 +212,7 @@ impl RestClient {
             });
         }
         let mut resp = result?;
-        resp.deadline = timeout.map(|t| (start + t, t));
+        resp.deadline = timeout.and_then(|t| Some((start.checked_add(t)?, t)));
         Ok(resp)
     }
 
@@ -403,7 +415,7 @@ fn retry_within(
 ) -> Option<Duration> {
     let wait = policy.retry_after(attempt)?;
     match deadline {
-        Some(d) if Instant::now() + wait >= d => None,
+        Some(d) if Instant::now().checked_add(wait).is_none_or(|end| end >= d) => None,
         _ => Some(wait),
     }
 }

@@ -270,3 +270,36 @@ async fn a_slow_answer_is_a_timeout() {
             .any(|r| r.query.contains("timeout=300ms"))
     );
 }
+
+#[tokio::test]
+async fn absurd_durations_do_not_panic() {
+    let server = TestServer::start().await.unwrap();
+    // Retry-After near u64::MAX seconds with a timeout: reported at once, no overflow.
+    server.inject(
+        Fault::status(429)
+            .retry_after(u64::MAX.to_string())
+            .method("GET")
+            .path(PODS),
+    );
+    let err = client(&server)
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_too_many_requests(), "{err:?}");
+    // A timeout of Duration::MAX means "no deadline", not an overflow.
+    client(&server)
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .timeout(Duration::MAX)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+}
