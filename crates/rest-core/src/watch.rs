@@ -324,6 +324,45 @@ mod tests {
     }
 
     #[test]
+    fn decodes_each_event_type_in_any_field_order() {
+        let ev =
+            decode_event::<serde_json::Value>("u", br#"{"object":{"a":1},"type":"MODIFIED"}"#, 0)
+                .unwrap();
+        assert_eq!(ev, WatchEvent::Modified(serde_json::json!({"a": 1})));
+        let ev = decode_event::<serde_json::Value>(
+            "u",
+            br#"{"type":"BOOKMARK","object":{"kind":"Pod","metadata":{"resourceVersion":"42","annotations":{"k8s.io/initial-events-end":"true"}}}}"#,
+            0,
+        )
+        .unwrap();
+        match ev {
+            WatchEvent::Bookmark(b) => {
+                assert_eq!(b.resource_version, "42");
+                assert_eq!(
+                    b.annotations
+                        .get("k8s.io/initial-events-end")
+                        .map(String::as_str),
+                    Some("true")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = decode_event::<serde_json::Value>(
+            "u",
+            br#"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version: 1 (5)","reason":"Expired","code":410}}"#,
+            0,
+        )
+        .unwrap_err();
+        assert!(err.is_expired(), "{err:?}");
+        let err = decode_event::<serde_json::Value>("u", br#"{"type":"SURPRISE","object":{}}"#, 7)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Decode { offset: Some(o), .. } if o >= 7),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn cap_and_truncation() {
         let mut f = Framer::new(10);
         f.push(b"{\"type\":\"ADDED\",");
