@@ -16,7 +16,7 @@ use crate::registry::{Registry, ResourceInfo};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::{ApiError, delete_success};
 use crate::store::{EventType, Obj, ObjKey, Store, Update};
-use crate::{RecordedRequest, crd, defaults, gc, openapi, patch, scale, table, watch};
+use crate::{RecordedRequest, apply, crd, defaults, gc, openapi, patch, scale, table, watch};
 
 const VERSION: &str = include_str!("../data/discovery/version.json");
 const AGGREGATED_CT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
@@ -71,6 +71,8 @@ pub(crate) struct Req {
     pub accept: String,
     pub content_type: String,
     pub body: Bytes,
+    /// The `User-Agent` header (server-side apply derives field managers from it).
+    pub user_agent: String,
 }
 
 impl Req {
@@ -309,7 +311,12 @@ async fn dispatch(state: &Arc<State>, req: &Req, t: Target) -> Result<Response<R
             allowed("create")?;
             let value = decode_body(req, &info)?;
             let dry = dry_run(req)?;
-            let obj = create(state, &info, t.namespace.as_deref(), value, dry)?;
+            let manager = apply::manager_for(req.param("fieldManager"), &req.user_agent);
+            let managed = match &manager {
+                Some(m) => Managed::Update(m),
+                None => Managed::None,
+            };
+            let obj = create_managed(state, &info, t.namespace.as_deref(), value, dry, managed)?;
             Ok(json_raw(StatusCode::CREATED, render(&obj.body, &info)))
         }
         (&Method::DELETE, None, _) => {
@@ -348,7 +355,13 @@ async fn dispatch(state: &Arc<State>, req: &Req, t: Target) -> Result<Response<R
             } else {
                 Mode::Main
             };
-            let obj = update(state, &info, t.namespace.as_deref(), name, value, mode, dry)?;
+            let manager = apply::manager_for(req.param("fieldManager"), &req.user_agent);
+            let how = How {
+                mode,
+                dry_run: dry,
+                manager: manager.as_deref(),
+            };
+            let obj = update(state, &info, t.namespace.as_deref(), name, value, how)?;
             Ok(json_raw(StatusCode::OK, render(&obj.body, &info)))
         }
         (&Method::PATCH, Some(name), sub @ (None | Some("status"))) => {
@@ -533,10 +546,42 @@ pub(crate) fn create(
     state: &State,
     info: &ResourceInfo,
     url_namespace: Option<&str>,
-    mut value: Value,
+    value: Value,
     dry_run: bool,
 ) -> Result<Arc<Obj>, ApiError> {
+    create_managed(state, info, url_namespace, value, dry_run, Managed::None)
+}
+
+/// Who a write's managedFields entry goes to.
+pub(crate) enum Managed<'a> {
+    /// No entry (seeding, the server's own writes).
+    None,
+    /// An `Update` by this manager.
+    Update(&'a str),
+    /// An `Apply` of this configuration by this manager.
+    Apply(&'a str, &'a Value),
+}
+
+/// The OpenAPI schema of a resource's kind (none for custom resources).
+pub(crate) fn schema_of(info: &ResourceInfo) -> Option<openapi::KindSchema> {
+    if info.custom.is_some() {
+        None
+    } else {
+        openapi::kind_schema(&info.group, &info.version, &info.kind)
+    }
+}
+
+/// [`create`], recording managedFields.
+pub(crate) fn create_managed(
+    state: &State,
+    info: &ResourceInfo,
+    url_namespace: Option<&str>,
+    mut value: Value,
+    dry_run: bool,
+    managed: Managed<'_>,
+) -> Result<Arc<Obj>, ApiError> {
     check_type(info, &mut value)?;
+    let user_tolerations = value["spec"].get("tolerations").is_some();
     let meta = meta_mut(&mut value)?;
     // Namespace: the URL's, which the body may repeat but not contradict.
     let body_ns = meta
@@ -606,6 +651,37 @@ pub(crate) fn create(
         value["status"] = crd::initial_status(&value);
     }
     defaults::apply(&info.group, &info.kind, &mut value, || state.service_ip());
+    match managed {
+        Managed::None => {}
+        Managed::Update(manager) => {
+            // Admission plugins add these to pods after field management has run.
+            let mut exclude: Vec<&[&str]> = Vec::new();
+            if info.group.is_empty() && info.kind == "Pod" {
+                exclude.extend([&["spec", "priority"][..], &["spec", "preemptionPolicy"][..]]);
+                if !user_tolerations {
+                    exclude.push(&["spec", "tolerations"][..]);
+                }
+            }
+            let schema = schema_of(info);
+            apply::record_create(
+                &mut value,
+                manager,
+                &info.api_version(),
+                schema.as_ref(),
+                &exclude,
+            );
+        }
+        Managed::Apply(manager, config) => {
+            let schema = schema_of(info);
+            apply::record_apply_create(
+                &mut value,
+                config,
+                manager,
+                &info.api_version(),
+                schema.as_ref(),
+            );
+        }
+    }
     if (info.custom.is_some() || defaults::has_generation(&info.group, &info.kind, &value))
         && let Ok(meta) = meta_mut(&mut value)
     {
@@ -709,13 +785,22 @@ fn merge_update(info: &ResourceInfo, current: &Value, mut sent: Value, mode: Mod
             "generation",
             "namespace",
             "name",
-            "managedFields",
         ] {
             match current["metadata"].get(k) {
                 Some(v) => meta.insert(k.to_owned(), v.clone()),
                 None => meta.remove(k),
             };
         }
+    }
+    // managedFields: the current ones, unless the writer sent a list (apply computes it;
+    // a client may also replace them, as with kube-apiserver).
+    if let Some(meta) = sent.get_mut("metadata").and_then(Value::as_object_mut)
+        && !meta.get("managedFields").is_some_and(Value::is_array)
+    {
+        match current["metadata"].get("managedFields") {
+            Some(v) => meta.insert("managedFields".into(), v.clone()),
+            None => meta.remove("managedFields"),
+        };
     }
     let Some(map) = sent.as_object_mut() else {
         return current.clone();
@@ -785,8 +870,7 @@ fn update(
     namespace: Option<&str>,
     name: &str,
     mut value: Value,
-    mode: Mode,
-    dry_run: bool,
+    how: How<'_>,
 ) -> Result<Arc<Obj>, ApiError> {
     check_type(info, &mut value)?;
     let meta = meta_mut(&mut value)?;
@@ -807,15 +891,15 @@ fn update(
             ));
         }
     }
-    write_update(
-        state,
-        info,
-        namespace,
-        name,
-        dry_run,
-        move |_, _| Ok(value),
-        mode,
-    )
+    write_update(state, info, namespace, name, how, move |_, _| Ok(value))
+}
+
+/// How an update writes: which part, for real or not, recorded for which manager.
+#[derive(Clone, Copy)]
+pub(crate) struct How<'a> {
+    pub mode: Mode,
+    pub dry_run: bool,
+    pub manager: Option<&'a str>,
 }
 
 /// The shared read-modify-write of update and patch.
@@ -824,10 +908,14 @@ pub(crate) fn write_update(
     info: &ResourceInfo,
     namespace: Option<&str>,
     name: &str,
-    dry_run: bool,
+    how: How<'_>,
     make: impl FnOnce(&Obj, &Value) -> Result<Value, ApiError>,
-    mode: Mode,
 ) -> Result<Arc<Obj>, ApiError> {
+    let How {
+        mode,
+        dry_run,
+        manager,
+    } = how;
     let k = key(info, namespace, name);
     let on_missing = || ApiError::not_found(&info.plural, &info.group, name);
     let mut preview = None;
@@ -845,6 +933,18 @@ pub(crate) fn write_update(
                 let mut next = merge_update(info, &cur_val, sent, mode);
                 if crd::is_crd(info) && mode == Mode::Main {
                     crd::prepare(&mut next)?;
+                }
+                if let Some(m) = manager {
+                    let sub = if mode == Mode::Status { "status" } else { "" };
+                    let schema = schema_of(info);
+                    apply::record_update(
+                        &cur_val,
+                        &mut next,
+                        m,
+                        &info.api_version(),
+                        sub,
+                        schema.as_ref(),
+                    );
                 }
                 if same_object(&next, &cur_val) {
                     return Ok(Update::Unchanged);
@@ -993,37 +1093,59 @@ fn patch_object(
             ));
         }
         meta_mut(&mut value)?.insert("name".into(), json!(name));
-        let obj = create(state, info, namespace, value, p.dry)?;
+        let manager = req.param("fieldManager").unwrap_or_default();
+        let obj = create_managed(
+            state,
+            info,
+            namespace,
+            value,
+            p.dry,
+            Managed::Apply(manager, &p.doc),
+        )?;
         return Ok(json_raw(StatusCode::CREATED, render(&obj.body, info)));
     }
     let api_version = info.api_version();
     // Strategic merge patch needs the kind's OpenAPI schema (merge keys, strategies);
     // kinds without one (custom resources) refuse it with 415, as kube-apiserver does.
-    let schema = if info.custom.is_some() {
-        None
-    } else {
-        openapi::kind_schema(&info.group, &info.version, &info.kind)
-    };
+    let schema = schema_of(info);
     if p.ct == "application/strategic-merge-patch+json" && schema.is_none() {
         return Err(strategic_unsupported());
     }
-    let obj = write_update(
-        state,
-        info,
-        namespace,
-        name,
-        p.dry,
-        |_, cur| {
-            let full = with_type(cur, &info.kind, &api_version);
-            let mut patched = apply_patch_doc(&p, full, schema)?;
-            if let Some(m) = patched.as_object_mut() {
-                m.remove("kind");
-                m.remove("apiVersion");
-            }
-            Ok(patched)
-        },
+    let manager = if p.is_apply {
+        None
+    } else {
+        apply::manager_for(req.param("fieldManager"), &req.user_agent)
+    };
+    let force = matches!(req.param("force"), Some("true" | "1"));
+    let apply_manager = req.param("fieldManager").unwrap_or_default();
+    let how = How {
         mode,
-    )?;
+        dry_run: p.dry,
+        manager: manager.as_deref(),
+    };
+    let obj = write_update(state, info, namespace, name, how, |_, cur| {
+        let full = with_type(cur, &info.kind, &api_version);
+        let mut patched = if p.is_apply {
+            apply::apply(
+                &full,
+                &p.doc,
+                &apply::ApplyRequest {
+                    manager: apply_manager,
+                    api_version: &api_version,
+                    subresource: if mode == Mode::Status { "status" } else { "" },
+                    force,
+                    schema: schema.as_ref(),
+                },
+            )?
+        } else {
+            apply_patch_doc(&p, full, schema)?
+        };
+        if let Some(m) = patched.as_object_mut() {
+            m.remove("kind");
+            m.remove("apiVersion");
+        }
+        Ok(patched)
+    })?;
     Ok(json_raw(StatusCode::OK, render(&obj.body, info)))
 }
 
@@ -1038,7 +1160,7 @@ pub(crate) fn strategic_unsupported() -> ApiError {
 }
 
 /// Patch failures as kube-apiserver answers them.
-fn patch_error(e: patch::PatchError) -> ApiError {
+pub(crate) fn patch_error(e: patch::PatchError) -> ApiError {
     match e {
         patch::PatchError::Invalid(m) => ApiError::new(422, "Invalid", m, Some(json!({}))),
         patch::PatchError::BadRequest(m) => ApiError::bad_request(m),

@@ -27,6 +27,7 @@
 //! ```
 
 mod api;
+mod apply;
 mod auth;
 mod body;
 mod crd;

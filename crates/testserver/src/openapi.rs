@@ -282,6 +282,16 @@ impl KindSchema {
         Some(cur)
     }
 
+    /// The kind's own schema.
+    pub(crate) fn root(&self) -> &'static Value {
+        self.root
+    }
+
+    /// Follow `$ref`s of a schema node (public form of the resolver).
+    pub(crate) fn resolve_node(&self, s: &'static Value) -> &'static Value {
+        self.resolve(s)
+    }
+
     /// `x-kubernetes-patch-merge-key` and `x-kubernetes-patch-strategy` of the field at `path`.
     pub(crate) fn patch_meta(&self, path: &[&str]) -> Option<(String, Strategy)> {
         let f = self.field(path)?;

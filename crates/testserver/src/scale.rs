@@ -84,16 +84,15 @@ fn write_scale(
     dry: bool,
     make: impl FnOnce(Value) -> Result<Value, ApiError>,
 ) -> Result<Response<ResBody>, ApiError> {
-    let obj = api::write_update(
-        state,
-        info,
-        namespace,
-        name,
-        dry,
-        |_, cur| {
-            let scale = make(to_scale(info, cur))?;
-            check_scale_type(&scale)?;
-            let replicas = match &scale["spec"]["replicas"] {
+    let how = api::How {
+        mode: Mode::Main,
+        dry_run: dry,
+        manager: None,
+    };
+    let obj = api::write_update(state, info, namespace, name, how, |_, cur| {
+        let scale = make(to_scale(info, cur))?;
+        check_scale_type(&scale)?;
+        let replicas = match &scale["spec"]["replicas"] {
                 Value::Null => 0,
                 v => v.as_i64().ok_or_else(|| {
                     ApiError::bad_request(format!(
@@ -101,30 +100,28 @@ fn write_scale(
                     ))
                 })?,
             };
-            if replicas < 0 {
-                return Err(ApiError::invalid(
-                    "Scale",
-                    "autoscaling",
-                    name,
-                    &[(
-                        "spec.replicas".into(),
-                        "FieldValueInvalid",
-                        format!("Invalid value: {replicas}: must be greater than or equal to 0"),
-                    )],
-                ));
-            }
-            let mut next = cur.clone();
-            set_path(&mut next, &Paths::of(info).spec_replicas, json!(replicas));
-            if let Some(rv) = scale["metadata"]["resourceVersion"]
-                .as_str()
-                .filter(|r| !r.is_empty())
-            {
-                next["metadata"]["resourceVersion"] = json!(rv);
-            }
-            Ok(next)
-        },
-        Mode::Main,
-    )?;
+        if replicas < 0 {
+            return Err(ApiError::invalid(
+                "Scale",
+                "autoscaling",
+                name,
+                &[(
+                    "spec.replicas".into(),
+                    "FieldValueInvalid",
+                    format!("Invalid value: {replicas}: must be greater than or equal to 0"),
+                )],
+            ));
+        }
+        let mut next = cur.clone();
+        set_path(&mut next, &Paths::of(info).spec_replicas, json!(replicas));
+        if let Some(rv) = scale["metadata"]["resourceVersion"]
+            .as_str()
+            .filter(|r| !r.is_empty())
+        {
+            next["metadata"]["resourceVersion"] = json!(rv);
+        }
+        Ok(next)
+    })?;
     Ok(api::json_value(
         StatusCode::OK,
         &to_scale(info, &obj.value()),

@@ -150,6 +150,7 @@ async fn answer(
     };
     let accept = header_str(header::ACCEPT);
     let content_type = header_str(header::CONTENT_TYPE);
+    let user_agent = header_str(header::USER_AGENT);
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
@@ -176,6 +177,7 @@ async fn answer(
         accept,
         content_type,
         body,
+        user_agent,
     };
     api::route(state, req).await
 }
