@@ -239,7 +239,12 @@ async fn a_retry_that_would_outlast_the_timeout_reports_the_answer_at_once() {
         .await
         .unwrap_err();
     assert!(err.is_too_many_requests(), "{err:?}");
-    assert!(started.elapsed() < Duration::from_millis(300));
+    // Far less than the 5 s the server asked for: no sleep happened.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(server.request_count("GET", PODS), 1);
 }
 
