@@ -44,6 +44,8 @@
 //! - `clusters[].cluster`: `server` (path prefix kept), `certificate-authority`,
 //!   `certificate-authority-data` (wins over the path), `tls-server-name`,
 //!   `insecure-skip-tls-verify` (refused together with a CA, as kubectl refuses it),
+//!   `proxy-url` (`http://`, with optional credentials; it wins over the
+//!   environment's `HTTPS_PROXY`/`NO_PROXY`, which rest-core follows otherwise),
 //!   `disable-compression` (always true in effect: rest-core never asks for gzip),
 //!   `extensions` named `client.authentication.k8s.io/exec` (passed to exec plugins
 //!   as `spec.cluster.config`);
@@ -54,12 +56,11 @@
 //!   paths against the kubeconfig's directory), `args`, `env`, `apiVersion` (`v1`,
 //!   `v1beta1`), `interactiveMode`, `provideClusterInfo`, `installHint`.
 //!
-//! Refused with [`Error::Unsupported`], naming the field: `proxy-url` (rest-core has
-//! no proxy support) and `auth-provider` (the legacy gcp/azure/oidc providers; use
-//! their exec plugins). Knowingly ignored: `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`
-//! (a warning is logged when one would apply), `preferences`, extensions other than
-//! the one above, and the location fields kubectl itself does not read
-//! (`LocationOfOrigin`).
+//! Refused with [`Error::Unsupported`], naming the field: an `https://` or
+//! `socks5://` `proxy-url` (rest-core tunnels through plain-HTTP proxies only) and
+//! `auth-provider` (the legacy gcp/azure/oidc providers; use their exec plugins).
+//! Knowingly ignored: `preferences`, extensions other than the one above, and the
+//! location fields kubectl itself does not read (`LocationOfOrigin`).
 
 pub mod error;
 mod exec;

@@ -155,7 +155,9 @@ impl NamedCluster {
 }
 
 /// `cluster`: how to reach and trust one API server.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` shows `proxy-url` without the credentials it may carry.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct Cluster {
@@ -187,6 +189,37 @@ pub struct Cluster {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub extensions: Vec<NamedExtension>,
+}
+
+impl fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cluster")
+            .field("server", &self.server)
+            .field("tls_server_name", &self.tls_server_name)
+            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
+            .field("certificate_authority", &self.certificate_authority)
+            .field(
+                "certificate_authority_data",
+                &Bytes(self.certificate_authority_data.as_ref().map(String::len)),
+            )
+            .field(
+                "proxy_url",
+                &self.proxy_url.as_deref().map(without_userinfo),
+            )
+            .field("disable_compression", &self.disable_compression)
+            .field("extensions", &self.extensions)
+            .finish()
+    }
+}
+
+/// A URL with any `user:password@` replaced by `<redacted>@`.
+fn without_userinfo(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://{REDACTED}{}", &rest[at..]),
+        None => url.to_owned(),
+    }
 }
 
 /// One entry of `contexts`.

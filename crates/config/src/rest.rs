@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kubecto_rest_core::{Config, Impersonate, PemSource, SecretString};
+use kubecto_rest_core::{Config, Impersonate, PemSource, Proxy, SecretString};
 
 use crate::error::{Error, Location, Result};
 use crate::exec::{CLUSTER_EXEC_EXTENSION, ExecClusterInfo, ExecProvider};
@@ -35,8 +35,8 @@ impl SelectedContext {
     /// [`Error::InvalidValue`] (a `server` that is not an http(s) URL, non-PEM data,
     /// two authentication methods, an `exec` section without `apiVersion`),
     /// [`Error::InvalidBase64`], [`Error::ReferencedFile`], and
-    /// [`Error::Unsupported`] for `auth-provider` and `proxy-url`, which this version
-    /// does not implement.
+    /// [`Error::Unsupported`] for `auth-provider` and for an `https://` or `socks5://`
+    /// `proxy-url`, which this version does not implement.
     ///
     /// An `exec` plugin becomes an [`ExecProvider`] that runs on the first request.
     /// A plugin that returns a client certificate instead of a token needs
@@ -116,14 +116,12 @@ impl SelectedContext {
                 reason: "cannot be true when a certificate authority is also set".to_owned(),
             });
         }
-        if set(cluster.proxy_url.as_ref()).is_some() {
-            return Err(Error::Unsupported {
-                at: self.cluster_at("proxy-url"),
-                what: "connecting through a proxy (kubecto-rest-core has no proxy support)"
-                    .to_owned(),
-            });
+        // --- cluster: proxy ------------------------------------------------------
+        // `proxy-url` wins over the environment; without it rest-core follows
+        // HTTPS_PROXY/HTTP_PROXY/NO_PROXY as client-go does.
+        if let Some(url) = set(cluster.proxy_url.as_ref()) {
+            config.proxy = Proxy::Url(check_proxy_url(url, || self.cluster_at("proxy-url"))?);
         }
-        warn_about_proxy_env(&config.host);
 
         // --- user: unsupported plugins first, so the message is about them --------
         if let Some(p) = &user.auth_provider {
@@ -321,92 +319,42 @@ fn check_server(server: &str, at: impl Fn() -> Location) -> Result<String> {
     Ok(url.trim_end_matches('/').to_owned())
 }
 
-/// kubectl honours `HTTPS_PROXY`/`HTTP_PROXY` (minus `NO_PROXY`); rest-core connects
-/// directly, so say so rather than silently bypass a proxy the user set.
-fn warn_about_proxy_env(host: &str) {
-    let env = |name: &str| std::env::var(name).ok();
-    if let Some(warning) = proxy_env_warning(host, env) {
-        tracing::warn!("{warning}");
-    }
-}
-
-/// The warning for [`warn_about_proxy_env`], with the environment as a function.
-fn proxy_env_warning(host: &str, env: impl Fn(&str) -> Option<String>) -> Option<String> {
-    let names: &[&str] = if host.starts_with("https://") {
-        &["HTTPS_PROXY", "https_proxy"]
-    } else {
-        &["HTTP_PROXY", "http_proxy"]
+/// Check a `proxy-url`: an `http://host[:port]` URL, optionally with credentials.
+/// `https://` and `socks5://` proxies are refused as not supported (rest-core tunnels
+/// through plain-HTTP proxies only). Messages never quote the URL, which may hold a
+/// password.
+fn check_proxy_url(url: &str, at: impl Fn() -> Location) -> Result<String> {
+    let url = url.trim();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(Error::InvalidValue {
+            at: at(),
+            reason: "not a URL (expected http://host:port)".to_owned(),
+        });
     };
-    let var = names
-        .iter()
-        .find(|n| env(n).is_some_and(|v| !v.is_empty()))?;
-    let authority = host.split_once("://").map_or(host, |(_, r)| r);
-    let authority = authority.split(['/', '?', '#']).next().unwrap_or("");
-    let hostname = match authority.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
-        _ => authority,
-    };
-    let hostname = hostname.trim_start_matches('[').trim_end_matches(']');
-    let no_proxy = env("NO_PROXY")
-        .filter(|v| !v.is_empty())
-        .or_else(|| env("no_proxy"))
-        .unwrap_or_default();
-    let exempt = no_proxy.split(',').map(str::trim).any(|entry| {
-        let bare = entry.trim_start_matches('.');
-        !entry.is_empty()
-            && (entry == "*"
-                || entry == hostname
-                || entry == authority
-                || hostname.ends_with(&format!(".{bare}")))
-    });
-    (!exempt).then(|| {
-        format!(
-            "{var} is set but kubecto does not use proxies yet; connecting to {hostname} directly"
-        )
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::proxy_env_warning;
-
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
+    match scheme.to_ascii_lowercase().as_str() {
+        "http" => {}
+        "https" | "socks5" | "socks5h" => {
+            return Err(Error::Unsupported {
+                at: at(),
+                what: format!(
+                    "a {scheme}:// proxy (kubecto-rest-core tunnels through http:// proxies only)"
+                ),
+            });
+        }
+        _ => {
+            return Err(Error::InvalidValue {
+                at: at(),
+                reason: format!("unknown proxy scheme {scheme:?} (expected http)"),
+            });
         }
     }
-
-    #[test]
-    fn proxy_variables_are_warned_about_unless_no_proxy_covers_the_host() {
-        let host = "https://api.corp.example:6443";
-        assert_eq!(proxy_env_warning(host, env(&[])), None);
-        let w = proxy_env_warning(host, env(&[("HTTPS_PROXY", "http://p:3128")])).unwrap();
-        assert!(
-            w.contains("HTTPS_PROXY") && w.contains("api.corp.example"),
-            "{w}"
-        );
-        assert!(proxy_env_warning(host, env(&[("https_proxy", "http://p")])).is_some());
-        // HTTP_PROXY is for http:// servers only.
-        assert_eq!(
-            proxy_env_warning(host, env(&[("HTTP_PROXY", "http://p")])),
-            None
-        );
-        assert!(proxy_env_warning("http://h:80", env(&[("HTTP_PROXY", "http://p")])).is_some());
-        for no_proxy in [
-            "*",
-            "api.corp.example",
-            ".corp.example",
-            "corp.example",
-            "x, example",
-        ] {
-            let vars = [("HTTPS_PROXY", "http://p"), ("NO_PROXY", no_proxy)];
-            assert_eq!(proxy_env_warning(host, env(&vars)), None, "{no_proxy}");
-        }
-        let vars = [("HTTPS_PROXY", "http://p"), ("no_proxy", "other.example")];
-        assert!(proxy_env_warning(host, env(&vars)).is_some());
-        let vars = [("HTTPS_PROXY", "http://p"), ("NO_PROXY", "::1")];
-        assert_eq!(proxy_env_warning("https://[::1]:6443", env(&vars)), None);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host.is_empty() || host.starts_with(':') || host.contains(char::is_whitespace) {
+        return Err(Error::InvalidValue {
+            at: at(),
+            reason: "the proxy URL has no host".to_owned(),
+        });
     }
+    Ok(url.to_owned())
 }

@@ -355,12 +355,17 @@ fn unsupported_features_say_so() {
 
     let yaml = simple("https://k", "token: t").replace(
         "    server: https://k\n",
-        "    server: https://k\n    proxy-url: http://proxy:3128\n",
+        "    server: https://k\n    proxy-url: socks5://proxy:1080\n",
     );
     let (_, err) = build(&dir, &yaml);
     assert_mentions(
         &err,
-        &["cluster \"c1\"", "field proxy-url", "not supported yet"],
+        &[
+            "cluster \"c1\"",
+            "field proxy-url",
+            "socks5://",
+            "not supported yet",
+        ],
     );
 }
 
