@@ -209,6 +209,8 @@ fn scenario(bin: &Path) {
     assert!(!left.contains("pod/web\n"), "{left}");
     assert!(left.contains("pod/second"), "{left}");
 
+    workloads(&k, &server);
+
     let resources = k.ok(&["api-resources", "--no-headers"]);
     assert!(
         resources
@@ -216,6 +218,217 @@ fn scenario(bin: &Path) {
             .any(|l| l.starts_with("deployments ") && l.contains("apps/v1")),
         "{resources}"
     );
+}
+
+const DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: nginx, image: \"nginx:1.27\"}
+";
+
+const CRD: &str = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer}}}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+";
+
+/// Deployments, patches of every type, scale, server-side apply, foreground deletion,
+/// server-side printing and a CRD, each checked by what kubectl then reports.
+fn workloads(k: &Kubectl<'_>, server: &ServerProcess) {
+    let dir = server.kubeconfig.parent().unwrap().to_owned();
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let deployment = write("deployment.yaml", DEPLOYMENT);
+    assert_eq!(
+        k.ok(&k.with_validate(&["apply", "-f", &deployment])).trim(),
+        "deployment.apps/web created"
+    );
+    assert_eq!(
+        k.ok(&k.with_validate(&["apply", "-f", &deployment])).trim(),
+        "deployment.apps/web unchanged"
+    );
+    let get = |jsonpath: &str| {
+        k.ok(&[
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            &format!("jsonpath={jsonpath}"),
+        ])
+    };
+
+    // Patches of the three types.
+    k.ok(&[
+        "patch",
+        "deployment",
+        "web",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"metadata":{"labels":{"merge":"yes"}}}"#,
+    ]);
+    k.ok(&[
+        "patch",
+        "deployment",
+        "web",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"add","path":"/metadata/labels/json","value":"yes"}]"#,
+    ]);
+    k.ok(&["patch", "deployment", "web", "--type", "strategic", "-p",
+        r#"{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox:1.36"}]}}}}"#]);
+    assert_eq!(
+        get("{.metadata.labels.merge},{.metadata.labels.json}"),
+        "yes,yes"
+    );
+    // Strategic merge added a container by name instead of replacing the list.
+    assert_eq!(
+        get("{.spec.template.spec.containers[*].name}"),
+        "sidecar nginx"
+    );
+    // A JSON patch whose test fails changes nothing.
+    let failed = k
+        .command(&["patch", "deployment", "web", "--type", "json", "-p",
+            r#"[{"op":"replace","path":"/spec/replicas","value":9},{"op":"test","path":"/spec/replicas","value":7}]"#])
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    assert_eq!(get("{.spec.replicas}"), "2");
+
+    // scale goes through the scale subresource.
+    assert_eq!(
+        k.ok(&["scale", "deployment", "web", "--replicas=3"]).trim(),
+        "deployment.apps/web scaled"
+    );
+    assert_eq!(get("{.spec.replicas}"), "3");
+
+    // Server-side printing: the real columns, wide ones too.
+    let wide = k.ok(&["get", "deployments", "-o", "wide"]);
+    let header: Vec<&str> = wide.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR"
+        ]
+    );
+    assert!(wide.lines().nth(1).unwrap().starts_with("web "), "{wide}");
+    assert!(wide.contains("0/3"), "{wide}");
+    let pods = k.ok(&["get", "pods", "-o", "wide"]);
+    let header = pods.lines().next().unwrap();
+    for col in [
+        "READY",
+        "STATUS",
+        "RESTARTS",
+        "IP",
+        "NODE",
+        "NOMINATED NODE",
+        "READINESS GATES",
+    ] {
+        assert!(header.contains(col), "{col} missing: {pods}");
+    }
+
+    // A dependent of the deployment goes with it under foreground deletion.
+    let uid = get("{.metadata.uid}");
+    let owned = write(
+        "owned.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: owned\n  ownerReferences:\n  - {{apiVersion: apps/v1, kind: Deployment, name: web, uid: {uid}}}\ndata: {{a: b}}\n"
+        ),
+    );
+    k.ok(&k.with_validate(&["apply", "-f", &owned]));
+    assert_eq!(
+        k.ok(&["delete", "deployment", "web", "--cascade=foreground"])
+            .trim(),
+        "deployment.apps \"web\" deleted"
+    );
+    let left = k.ok(&["get", "deployments,configmaps", "-o", "name"]);
+    assert!(!left.contains("deployment.apps/web"), "{left}");
+    assert!(!left.contains("configmap/owned"), "{left}");
+
+    // A CRD: established, served, printed with its columns, in api-resources.
+    let crd = write("crd.yaml", CRD);
+    k.ok(&k.with_validate(&["apply", "-f", &crd]));
+    k.ok(&[
+        "wait",
+        "--for",
+        "condition=established",
+        "crd/widgets.example.com",
+    ]);
+    let widget = write(
+        "widget.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 3}\n",
+    );
+    k.ok(&k.with_validate(&["apply", "-f", &widget]));
+    let widgets = k.ok(&["get", "wd"]);
+    assert_eq!(
+        widgets
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["NAME", "SIZE"]
+    );
+    assert!(
+        widgets.lines().nth(1).unwrap().starts_with("w1 "),
+        "{widgets}"
+    );
+    let resources = k.ok(&["api-resources", "--api-group=example.com", "--no-headers"]);
+    assert!(resources.starts_with("widgets "), "{resources}");
+
+    // Server-side apply, twice, is stable.
+    if minor(k.bin).is_none_or(|m| m >= 29) {
+        let ssa = write("ssa.yaml", &POD.replace("name: web", "name: ssa"));
+        for _ in 0..2 {
+            assert_eq!(
+                k.ok(&["apply", "--server-side", "-f", &ssa]).trim(),
+                "pod/ssa serverside-applied"
+            );
+        }
+        let managers = k.ok(&[
+            "get",
+            "pod",
+            "ssa",
+            "-o",
+            "jsonpath={.metadata.managedFields[*].manager}",
+            "--show-managed-fields",
+        ]);
+        assert_eq!(managers, "kubectl");
+    }
 }
 
 #[test]

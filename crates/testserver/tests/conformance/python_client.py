@@ -93,7 +93,96 @@ def main(kubeconfig):
     check(made.spec.replicas == 1 and made.spec.revision_history_limit == 10, "deployment defaults")
     nodes = v1.list_node()
     check(nodes.items == [], "no nodes")
+
+    patches_scale_and_deletion(v1, apps, ns)
     print("python client conformance: ok")
+
+
+def patches_scale_and_deletion(v1, apps, ns):
+    """Patch of every type, the scale subresource, server-side apply and deletion
+    propagation, through the client's own API."""
+    # Strategic merge patch (the client's default for a dict): containers merge by name.
+    apps.patch_namespaced_deployment(
+        "web", ns, {"spec": {"template": {"spec": {"containers": [{"name": "side", "image": "busybox:1.36"}]}}}},
+        _content_type="application/strategic-merge-patch+json")
+    dep = apps.read_namespaced_deployment("web", ns)
+    names = [c.name for c in dep.spec.template.spec.containers]
+    check(sorted(names) == ["c", "side"], f"strategic merge kept both containers, got {names}")
+    # JSON patch and merge patch.
+    apps.patch_namespaced_deployment(
+        "web", ns, [{"op": "add", "path": "/metadata/labels", "value": {"json": "yes"}}],
+        _content_type="application/json-patch+json")
+    apps.patch_namespaced_deployment(
+        "web", ns, {"metadata": {"labels": {"merge": "yes"}}},
+        _content_type="application/merge-patch+json")
+    labels = apps.read_namespaced_deployment("web", ns).metadata.labels
+    check(labels == {"json": "yes", "merge": "yes"}, f"json + merge patch labels {labels}")
+    # A failed JSON patch test is 422 and changes nothing.
+    try:
+        apps.patch_namespaced_deployment(
+            "web", ns, [{"op": "replace", "path": "/spec/replicas", "value": 9},
+                        {"op": "test", "path": "/spec/replicas", "value": 42}],
+            _content_type="application/json-patch+json")
+        check(False, "a failed test must fail the patch")
+    except ApiException as e:
+        check(e.status == 422, f"failed test is 422, got {e.status}")
+    check(apps.read_namespaced_deployment("web", ns).spec.replicas == 1, "nothing applied")
+
+    # Scale subresource.
+    scale = apps.read_namespaced_deployment_scale("web", ns)
+    check(scale.spec.replicas == 1 and scale.status.selector == "app=web", f"scale {scale}")
+    apps.patch_namespaced_deployment_scale("web", ns, {"spec": {"replicas": 4}},
+                                           _content_type="application/merge-patch+json")
+    check(apps.read_namespaced_deployment("web", ns).spec.replicas == 4, "scaled to 4")
+    scale = apps.read_namespaced_deployment_scale("web", ns)
+    scale.spec.replicas = 0
+    apps.replace_namespaced_deployment_scale("web", ns, scale)
+    check(apps.read_namespaced_deployment_scale("web", ns).spec.replicas in (None, 0), "scaled to 0")
+
+    # Server-side apply with managedFields, and a conflict between managers.
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"}, "data": {"k": "1"}}
+    made = v1.patch_namespaced_config_map("applied", ns, cm, field_manager="py-one",
+                                          _content_type="application/apply-patch+yaml")
+    entries = [(m.manager, m.operation) for m in made.metadata.managed_fields]
+    check(entries == [("py-one", "Apply")], f"managedFields {entries}")
+    again = v1.patch_namespaced_config_map("applied", ns, cm, field_manager="py-one",
+                                           _content_type="application/apply-patch+yaml")
+    check(again.metadata.resource_version == made.metadata.resource_version, "re-apply is a no-op")
+    other = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"}, "data": {"k": "2"}}
+    try:
+        v1.patch_namespaced_config_map("applied", ns, other, field_manager="py-two",
+                                       _content_type="application/apply-patch+yaml")
+        check(False, "a conflicting apply must fail")
+    except ApiException as e:
+        check(e.status == 409 and "conflict" in e.body, f"conflict is 409, got {e.status} {e.body}")
+    forced = v1.patch_namespaced_config_map("applied", ns, other, field_manager="py-two", force=True,
+                                            _content_type="application/apply-patch+yaml")
+    check(forced.data == {"k": "2"}, "force takes the field")
+
+    # Deletion propagation through ownerReferences.
+    owner = apps.read_namespaced_deployment("web", ns)
+    ref = client.V1OwnerReference(api_version="apps/v1", kind="Deployment", name="web", uid=owner.metadata.uid)
+    for name in ["kept", "gone"]:
+        v1.create_namespaced_config_map(ns, client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(name=name, owner_references=[ref]), data={"a": "b"}))
+    # Orphan: a second owner object, deleted with Orphan, leaves "kept" without references.
+    orphaning = v1.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="orphaner")))
+    oref = client.V1OwnerReference(api_version="v1", kind="ConfigMap", name="orphaner", uid=orphaning.metadata.uid)
+    v1.create_namespaced_config_map(ns, client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name="orphan", owner_references=[oref])))
+    v1.delete_namespaced_config_map("orphaner", ns, propagation_policy="Orphan")
+    orphan = v1.read_namespaced_config_map("orphan", ns)
+    check(not orphan.metadata.owner_references, "orphaned dependent lost its reference")
+    # Foreground: the deployment's dependents go with it.
+    apps.delete_namespaced_deployment("web", ns, propagation_policy="Foreground")
+    left = [c.metadata.name for c in v1.list_namespaced_config_map(ns).items]
+    check("gone" not in left and "kept" not in left, f"dependents deleted, left {left}")
+    check(apps.list_namespaced_deployment(ns).items == [], "deployment deleted")
+    try:
+        v1.delete_namespaced_config_map("orphan", ns, propagation_policy="Sideways")
+        check(False, "a bad propagation policy must fail")
+    except ApiException as e:
+        check(e.status == 422, f"bad propagationPolicy is 422, got {e.status}")
 
 
 if __name__ == "__main__":
