@@ -376,3 +376,19 @@ pub fn compact_json(input: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// The runtime every client process runs its workload on: what `#[tokio::main]` gives
+/// (multi-threaded, one worker per core), or a current-thread runtime when
+/// `BENCH_RUNTIME=current_thread` (to see how much of a client's cost is task hops
+/// between threads). Both clients always get the same kind.
+pub fn runtime() -> tokio::runtime::Runtime {
+    let current = std::env::var("BENCH_RUNTIME").is_ok_and(|v| v == "current_thread");
+    if current {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    }
+    .enable_all()
+    .build()
+    .expect("tokio runtime")
+}

@@ -178,9 +178,9 @@ fn main() {
                     serde_json::from_str::<Pod>(std::str::from_utf8(&pod).expect("utf8"))
                         .expect("pod"),
                 )),
-                "decode_keep" => std::mem::forget(black_box(
-                    serde_json::from_slice::<Pod>(&pod).expect("pod"),
-                )),
+                "decode_keep" => {
+                    std::mem::forget(black_box(serde_json::from_slice::<Pod>(&pod).expect("pod")))
+                }
                 "byte_scan" => {
                     black_box(ByteScanner::default().scan(black_box(&event), 0));
                 }
@@ -206,11 +206,15 @@ fn main() {
         let p: Pod = serde_json::from_slice(black_box(&pod)).expect("pod");
         black_box(&p);
     });
-    let via_str = time_per_op("str::from_utf8 + serde_json::from_str::<Pod> + drop", iters, || {
-        let s = std::str::from_utf8(black_box(&pod)).expect("utf8");
-        let p: Pod = serde_json::from_str(s).expect("pod");
-        black_box(&p);
-    });
+    let via_str = time_per_op(
+        "str::from_utf8 + serde_json::from_str::<Pod> + drop",
+        iters,
+        || {
+            let s = std::str::from_utf8(black_box(&pod)).expect("utf8");
+            let p: Pod = serde_json::from_str(s).expect("pod");
+            black_box(&p);
+        },
+    );
     // Decode and drop apart, in batches of 100 pods (steady state, no heap growth).
     let mut decode_samples = Vec::new();
     let mut drop_samples = Vec::new();
@@ -233,8 +237,16 @@ fn main() {
     drop_samples.sort_by(f64::total_cmp);
     let decode_only = decode_samples[decode_samples.len() / 2];
     let drop_ns = drop_samples[drop_samples.len() / 2];
-    println!("{:<58} {:>9.2} µs", "  of which decoding (batches of 100)", decode_only / 1e3);
-    println!("{:<58} {:>9.2} µs", "  of which dropping the Pod (batches of 100)", drop_ns / 1e3);
+    println!(
+        "{:<58} {:>9.2} µs",
+        "  of which decoding (batches of 100)",
+        decode_only / 1e3
+    );
+    println!(
+        "{:<58} {:>9.2} µs",
+        "  of which dropping the Pod (batches of 100)",
+        drop_ns / 1e3
+    );
     time_per_op("str::from_utf8 of the whole pod alone", iters, || {
         black_box(std::str::from_utf8(black_box(&pod)).is_ok());
     });
@@ -251,17 +263,25 @@ fn main() {
         let mut s = JumpScanner::default();
         assert_eq!(s.scan(black_box(&event), 0), Some(event.len() - 1));
     });
-    let nl = time_per_op("memchr(b'\\n') over one event (line framing)", iters, || {
-        assert_eq!(
-            memchr::memchr(b'\n', black_box(&event)),
-            Some(event.len() - 1)
-        );
-    });
-    time_per_op("BytesMut extend_from_slice + split_to (one event copy)", iters, || {
-        let mut b = bytes::BytesMut::new();
-        b.extend_from_slice(black_box(&event));
-        black_box(b.split_to(event.len()).freeze());
-    });
+    let nl = time_per_op(
+        "memchr(b'\\n') over one event (line framing)",
+        iters,
+        || {
+            assert_eq!(
+                memchr::memchr(b'\n', black_box(&event)),
+                Some(event.len() - 1)
+            );
+        },
+    );
+    time_per_op(
+        "BytesMut extend_from_slice + split_to (one event copy)",
+        iters,
+        || {
+            let mut b = bytes::BytesMut::new();
+            b.extend_from_slice(black_box(&event));
+            black_box(b.split_to(event.len()).freeze());
+        },
+    );
     println!();
     println!(
         "summary: from_str saves {:.0}% of from_slice; dropping a Pod is {:.0}% of decode+drop; \

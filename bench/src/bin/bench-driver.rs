@@ -64,11 +64,12 @@ struct Options {
     json: Option<PathBuf>,
     server_threads: usize,
     timeout: Duration,
+    current_thread: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench-driver [--runs N] [--quick] [--workload NAME[,NAME..]]... [--json PATH] [--server-threads N] [--timeout-secs N]\n\
+        "usage: bench-driver [--runs N] [--quick] [--workload NAME[,NAME..]]... [--json PATH] [--server-threads N] [--timeout-secs N] [--current-thread]\n\
          workloads: {}",
         Workload::ALL.map(Workload::name).join(", ")
     );
@@ -83,6 +84,7 @@ fn parse_options() -> Options {
         json: None,
         server_threads: 1,
         timeout: Duration::from_secs(600),
+        current_thread: std::env::var("BENCH_RUNTIME").is_ok_and(|v| v == "current_thread"),
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
@@ -107,6 +109,7 @@ fn parse_options() -> Options {
             "--timeout-secs" => {
                 o.timeout = Duration::from_secs(val().parse().unwrap_or_else(|_| usage()));
             }
+            "--current-thread" => o.current_thread = true,
             "-h" | "--help" => usage(),
             other => {
                 eprintln!("bench-driver: unknown argument {other:?}");
@@ -178,6 +181,7 @@ fn wait_with_deadline(child: &mut Child, timeout: Duration) -> Option<std::proce
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_client(
     bin_dir: &Path,
     kind: ClientKind,
@@ -186,10 +190,17 @@ fn run_client(
     items: u64,
     server_pid: u32,
     timeout: Duration,
+    current_thread: bool,
 ) -> Result<Run, String> {
     let server_cpu0 = proc_cpu_ns(server_pid);
+    let runtime = if current_thread {
+        "current_thread"
+    } else {
+        "multi_thread"
+    };
     let mut child = Command::new(bin_dir.join(kind.bin()))
         .args([workload.name(), url, &items.to_string()])
+        .env("BENCH_RUNTIME", runtime)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -427,7 +438,16 @@ fn main() {
                     ClientKind::Kubecto => (w, items),
                     ClientKind::Kube => (kw, kube_items),
                 };
-                match run_client(&bin_dir, kind, cw, &url, n, server_pid, opts.timeout) {
+                match run_client(
+                    &bin_dir,
+                    kind,
+                    cw,
+                    &url,
+                    n,
+                    server_pid,
+                    opts.timeout,
+                    opts.current_thread,
+                ) {
                     Ok(run) => {
                         eprintln!(
                             "  {:<12} {:<8} run {}: {} items, cpu {} ({} /item), wall {}, peak RSS {}",
@@ -464,8 +484,13 @@ fn main() {
     // The table.
     println!();
     println!(
-        "kubecto vs kube-rs 5 — medians of {} run(s) per client, each run its own process; ratio = kubecto / kube-rs",
-        opts.runs
+        "kubecto vs kube-rs 5 — medians of {} run(s) per client, each run its own process ({} tokio runtime in both); ratio = kubecto / kube-rs",
+        opts.runs,
+        if opts.current_thread {
+            "current-thread"
+        } else {
+            "#[tokio::main] multi-thread"
+        }
     );
     println!();
     println!(

@@ -16,8 +16,11 @@ async fn get(api: &Api<Pod>, i: u64) -> Pod {
     pod
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    kubecto_bench::runtime().block_on(run());
+}
+
+async fn run() {
     let args = ClientArgs::from_env();
     let uri: http::Uri = args.url.parse().expect("server URL");
     let config = kube::Config::new(uri);

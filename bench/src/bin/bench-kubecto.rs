@@ -33,8 +33,11 @@ fn list_request(client: &RestClient) -> kubecto_rest_core::Request {
     client.get().namespace(NAMESPACE).resource("pods")
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    kubecto_bench::runtime().block_on(run());
+}
+
+async fn run() {
     let args = ClientArgs::from_env();
     let config = Config::new(args.url.as_str())
         .with_api_path("api")
