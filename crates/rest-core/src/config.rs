@@ -209,6 +209,48 @@ pub enum Proxy {
     None,
 }
 
+/// A client certificate and its private key, both PEM. `Debug` hides the key.
+#[non_exhaustive]
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    /// The certificate chain, PEM.
+    pub cert_pem: Vec<u8>,
+    /// The private key, PEM.
+    pub key_pem: Vec<u8>,
+}
+
+impl ClientIdentity {
+    /// A certificate chain and key, both PEM.
+    pub fn new(cert_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> Self {
+        Self {
+            cert_pem: cert_pem.into(),
+            key_pem: key_pem.into(),
+        }
+    }
+}
+
+impl fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("cert_pem", &format_args!("<{} bytes>", self.cert_pem.len()))
+            .field(
+                "key_pem",
+                &format_args!("<{} bytes redacted>", self.key_pem.len()),
+            )
+            .finish()
+    }
+}
+
+/// Client certificates that change over time (an exec plugin's short-lived certificate).
+/// Asked at every TLS handshake, so it must answer quickly from memory: refresh it from a
+/// [`CredentialProvider`]'s `credentials()`/`refresh()`, which run before each request and
+/// after a 401. New connections use the new certificate; TLS session resumption is off so
+/// an old identity is never resumed.
+pub trait ClientCertificateSource: Send + Sync + fmt::Debug {
+    /// The certificate to present now; `None` presents none.
+    fn current(&self) -> Option<ClientIdentity>;
+}
+
 /// A future returned by a [`CredentialProvider`].
 pub type CredentialFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Auth, CredentialError>> + Send + 'a>>;
@@ -325,6 +367,9 @@ pub struct Config {
     pub auth: Auth,
     /// Credentials that change over time; when set, used instead of [`auth`](Self::auth).
     pub credential_provider: Option<Arc<dyn CredentialProvider>>,
+    /// A client certificate that changes over time; when set, used instead of
+    /// [`tls.client_cert`](TlsConfig::client_cert) (setting both is an error).
+    pub client_cert_source: Option<Arc<dyn ClientCertificateSource>>,
     /// Impersonation headers.
     pub impersonate: Impersonate,
     /// Proxy use; by default from the environment.
@@ -349,6 +394,7 @@ impl fmt::Debug for Config {
             .field("tls", &self.tls)
             .field("auth", &self.auth)
             .field("credential_provider", &self.credential_provider)
+            .field("client_cert_source", &self.client_cert_source)
             .field("impersonate", &self.impersonate)
             .field("proxy", &ProxyDebug(&self.proxy))
             .finish()
@@ -396,6 +442,7 @@ impl Config {
             tls: TlsConfig::default(),
             auth: Auth::None,
             credential_provider: None,
+            client_cert_source: None,
             impersonate: Impersonate::default(),
             proxy: Proxy::FromEnvironment,
         }
@@ -525,6 +572,13 @@ impl Config {
     #[must_use]
     pub fn with_proxy(mut self, proxy: Proxy) -> Self {
         self.proxy = proxy;
+        self
+    }
+
+    /// Presents the client certificate `source` gives at each TLS handshake.
+    #[must_use]
+    pub fn with_client_cert_source(mut self, source: Arc<dyn ClientCertificateSource>) -> Self {
+        self.client_cert_source = Some(source);
         self
     }
 

@@ -69,9 +69,9 @@ pub use backoff::BackoffConfig;
 pub use builder::RestClientBuilder;
 pub use client::RestClient;
 pub use config::{
-    Auth, Config, CredentialError, CredentialFuture, CredentialProvider, DEFAULT_MAX_EVENT_SIZE,
-    GroupVersion, Impersonate, PemSource, Proxy, RateLimit, SecretString, TlsConfig,
-    default_user_agent,
+    Auth, ClientCertificateSource, ClientIdentity, Config, CredentialError, CredentialFuture,
+    CredentialProvider, DEFAULT_MAX_EVENT_SIZE, GroupVersion, Impersonate, PemSource, Proxy,
+    RateLimit, SecretString, TlsConfig, default_user_agent,
 };
 pub use connect::Connector;
 pub use error::{BoxError, Error, Result, TransportKind};

@@ -1,15 +1,17 @@
 //! Builds the rustls client configuration from [`TlsConfig`]: CA roots, client certificate,
 //! and the insecure mode that skips server verification.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use rustls::client::ResolvesClientCert;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
-use crate::config::{PemSource, TlsConfig};
+use crate::config::{ClientCertificateSource, ClientIdentity, PemSource, TlsConfig};
 use crate::error::{Error, Result};
 
 fn tls_err(
@@ -57,8 +59,12 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The rustls configuration for `tls`, with ALPN left to the connector.
-pub(crate) fn client_config(tls: &TlsConfig) -> Result<ClientConfig> {
+/// The rustls configuration for `tls` (and a changing client certificate), with ALPN left
+/// to the connector.
+pub(crate) fn client_config(
+    tls: &TlsConfig,
+    cert_source: Option<&Arc<dyn ClientCertificateSource>>,
+) -> Result<ClientConfig> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -80,6 +86,23 @@ pub(crate) fn client_config(tls: &TlsConfig) -> Result<ClientConfig> {
         }
         builder.with_root_certificates(roots)
     };
+    if let Some(source) = cert_source {
+        if tls.client_cert.is_some() || tls.client_key.is_some() {
+            return Err(Error::Config {
+                what: "both a client certificate and a client certificate source are set"
+                    .to_owned(),
+                source: None,
+            });
+        }
+        let mut config = builder.with_client_cert_resolver(Arc::new(DynamicIdentity {
+            source: source.clone(),
+            provider,
+            cache: Mutex::new(None),
+        }));
+        // A resumed session would keep presenting the identity it was made with.
+        config.resumption = rustls::client::Resumption::disabled();
+        return Ok(config);
+    }
     match (&tls.client_cert, &tls.client_key) {
         (Some(cert), Some(key)) => {
             let chain = certs("client certificate", cert)?;
@@ -96,6 +119,66 @@ pub(crate) fn client_config(tls: &TlsConfig) -> Result<ClientConfig> {
                 .to_owned(),
             source: None,
         }),
+    }
+}
+
+/// Presents whatever identity the source gives now, parsing each new one once.
+#[derive(Debug)]
+struct DynamicIdentity {
+    source: Arc<dyn ClientCertificateSource>,
+    provider: Arc<CryptoProvider>,
+    cache: Mutex<Option<(ClientIdentity, Arc<CertifiedKey>)>>,
+}
+
+impl DynamicIdentity {
+    fn load(&self, id: &ClientIdentity) -> std::result::Result<Arc<CertifiedKey>, String> {
+        let chain = CertificateDer::pem_slice_iter(&id.cert_pem)
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| format!("invalid client certificate PEM: {e}"))?;
+        if chain.is_empty() {
+            return Err("no certificate in the client certificate PEM".to_owned());
+        }
+        let key = PrivateKeyDer::from_pem_slice(&id.key_pem)
+            .map_err(|e| format!("invalid client key PEM: {e}"))?;
+        let signing = self
+            .provider
+            .key_provider
+            .load_private_key(key)
+            .map_err(|e| format!("unusable client key: {e}"))?;
+        Ok(Arc::new(CertifiedKey::new(chain, signing)))
+    }
+}
+
+impl ResolvesClientCert for DynamicIdentity {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        let id = self.source.current()?;
+        let mut cache = match self.cache.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        if let Some((cached_id, key)) = cache.as_ref() {
+            if *cached_id == id {
+                return Some(key.clone());
+            }
+        }
+        match self.load(&id) {
+            Ok(key) => {
+                *cache = Some((id, key.clone()));
+                Some(key)
+            }
+            Err(e) => {
+                tracing::warn!(target: "kubecto::tls", "client certificate source: {e}; presenting none");
+                None
+            }
+        }
+    }
+
+    fn has_certs(&self) -> bool {
+        true
     }
 }
 

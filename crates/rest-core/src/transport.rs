@@ -80,7 +80,7 @@ pub(crate) fn http_client(config: &Config) -> Result<HttpClient> {
     http.set_nodelay(true);
     http.set_keepalive(Some(Duration::from_secs(30)));
     http.set_connect_timeout(Some(Duration::from_secs(30)));
-    let tls = crate::tls::client_config(&config.tls)?;
+    let tls = crate::tls::client_config(&config.tls, config.client_cert_source.as_ref())?;
     let builder = HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http();

@@ -249,3 +249,58 @@ async fn https_through_a_connect_proxy_still_verifies_the_server() {
     let err = answer(wrong).await.unwrap_err();
     assert!(matches!(err.last(), Error::Tls { .. }), "{err:?}");
 }
+
+/// A certificate source whose identity the test swaps.
+#[derive(Debug, Default)]
+struct Swappable(std::sync::Mutex<Option<kubecto_rest_core::ClientIdentity>>);
+
+impl kubecto_rest_core::ClientCertificateSource for Swappable {
+    fn current(&self) -> Option<kubecto_rest_core::ClientIdentity> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn a_client_certificate_source_is_read_at_each_handshake() {
+    use kubecto_rest_core::ClientIdentity;
+    let addr = https_server(true).await;
+    let source = Arc::new(Swappable::default());
+    let client = RestClient::new(
+        Config::new(format!("https://localhost:{}", addr.port()))
+            .with_ca(PemSource::Data(pem("ca.crt")))
+            .with_client_cert_source(source.clone()),
+    )
+    .unwrap();
+    let get = || async {
+        client
+            .get()
+            .abs_path("/version")
+            .send()
+            .await?
+            .into::<serde_json::Value>()
+            .await
+    };
+    // Nothing yet: the server, which requires a certificate, refuses.
+    assert!(get().await.is_err());
+    // A certificate the server does not accept for clients (serverAuth only).
+    *source.0.lock().unwrap() = Some(ClientIdentity::new(pem("server.crt"), pem("server.key")));
+    assert!(get().await.is_err());
+    // The rotated, valid one is used by the next connection.
+    *source.0.lock().unwrap() = Some(ClientIdentity::new(pem("client.crt"), pem("client.key")));
+    assert_eq!(get().await.unwrap()["clientCert"], true);
+    assert!(!format!("{:?}", source).contains("PRIVATE KEY"));
+}
+
+#[test]
+fn a_static_certificate_and_a_source_together_are_a_config_error() {
+    let err = RestClient::new(
+        Config::new("https://h")
+            .with_client_cert(
+                PemSource::Data(pem("client.crt")),
+                PemSource::Data(pem("client.key")),
+            )
+            .with_client_cert_source(Arc::new(Swappable::default())),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
+}
