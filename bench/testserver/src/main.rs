@@ -4,7 +4,8 @@
 //!   `kube-system` pods read as raw bytes: ms per list and MB/s (median of `--lists`).
 //! - watch: one raw watcher (newline-delimited events counted, not decoded) while
 //!   `--writers` tasks apply `--updates` merge patches over HTTP: updates/s applied and
-//!   events/s delivered to the watcher.
+//!   events/s delivered to the watcher; then a second watcher replays the same events
+//!   from the watch history, which measures delivery alone.
 //!
 //! Prints a small table and one JSON line. Everything is bounded by `--timeout-secs`.
 
@@ -260,6 +261,37 @@ async fn main() {
     let watch_time = last.saturating_duration_since(start);
     let watch_cpu = cpu_time() - cpu0;
 
+    // Replay: a second watcher from the same resourceVersion after every update is done,
+    // so the server sends the whole history as fast as it can (delivery alone).
+    let replay_cpu0 = cpu_time();
+    let replay_start = Instant::now();
+    let resp = client
+        .get(watch_url.parse().expect("url"))
+        .await
+        .expect("replay watch");
+    assert!(resp.status().is_success(), "replay watch: {}", resp.status());
+    let replay = async {
+        let mut body = resp.into_body();
+        let mut events = 0u64;
+        let mut bytes = 0u64;
+        while events < want {
+            let Some(Ok(frame)) = body.frame().await else {
+                break;
+            };
+            if let Some(d) = frame.data_ref() {
+                bytes += d.len() as u64;
+                events += d.iter().filter(|b| **b == b'\n').count() as u64;
+            }
+        }
+        (events, bytes)
+    };
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let (replay_events, replay_bytes) = tokio::time::timeout(remaining, replay)
+        .await
+        .unwrap_or((0, 0));
+    let replay_time = replay_start.elapsed();
+    let replay_cpu = cpu_time() - replay_cpu0;
+
     println!();
     println!("kubecto-testserver throughput (one process: server + raw hyper client)");
     println!();
@@ -291,6 +323,14 @@ async fn main() {
         events as f64 / watch_time.as_secs_f64(),
         watch_cpu.as_secs_f64() * 1e6 / applied.max(1) as f64
     );
+    println!(
+        "| watch replay: the same {replay_events} events from history to a new watcher | {:.1} MB in {:.2} s: {:.0} events/s, {:.0} MB/s (process CPU {:.1} µs per event) |",
+        replay_bytes as f64 / 1e6,
+        replay_time.as_secs_f64(),
+        replay_events as f64 / replay_time.as_secs_f64(),
+        replay_bytes as f64 / 1e6 / replay_time.as_secs_f64(),
+        replay_cpu.as_secs_f64() * 1e6 / replay_events.max(1) as f64
+    );
     println!("| peak RSS | {:.0} MiB |", peak_rss_mib());
     println!(
         "{}",
@@ -300,6 +340,8 @@ async fn main() {
             "updates": applied, "writers": o.writers, "update_s": write_time.as_secs_f64(),
             "watch_events": events, "watch_s": watch_time.as_secs_f64(),
             "watch_events_per_s": events as f64 / watch_time.as_secs_f64(),
+            "replay_events": replay_events, "replay_s": replay_time.as_secs_f64(),
+            "replay_events_per_s": replay_events as f64 / replay_time.as_secs_f64(),
             "peak_rss_mib": peak_rss_mib(),
         })
     );
