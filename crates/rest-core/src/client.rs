@@ -156,38 +156,19 @@ impl RestClient {
             .map_err(|e| Error::invalid(format!("invalid URL {url:?}: {e}")))?;
         let timeout = req.timeout.filter(|t| !t.is_zero());
         let start = Instant::now();
+        // A timeout too large to add to now is no deadline at all.
+        let deadline = timeout.and_then(|t| Some((start.checked_add(t)?, t)));
         let mut stats = Stats::default();
-        let result = match timeout {
-            Some(t) => {
-                match tokio::time::timeout(
-                    t,
-                    self.run(
-                        &req,
-                        &uri,
-                        &url,
-                        timeout.and_then(|t| start.checked_add(t)),
-                        &mut stats,
-                    ),
-                )
-                .await
-                {
-                    Ok(r) => r,
-                    Err(_) => Err(Error::Timeout {
-                        url: url.clone(),
-                        after: t,
-                    }),
-                }
-            }
-            None => {
-                self.run(
-                    &req,
-                    &uri,
-                    &url,
-                    timeout.and_then(|t| start.checked_add(t)),
-                    &mut stats,
-                )
-                .await
-            }
+        let attempts = self.run(&req, &uri, &url, deadline.map(|(at, _)| at), &mut stats);
+        let result = match deadline {
+            Some((at, after)) => match tokio::time::timeout_at(at.into(), attempts).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::Timeout {
+                    url: url.clone(),
+                    after,
+                }),
+            },
+            None => attempts.await,
         };
         let latency = start.elapsed();
         let path = url.split('?').next().unwrap_or(&url);
@@ -212,7 +193,7 @@ impl RestClient {
             });
         }
         let mut resp = result?;
-        resp.deadline = timeout.and_then(|t| Some((start.checked_add(t)?, t)));
+        resp.deadline = deadline;
         Ok(resp)
     }
 
