@@ -16,7 +16,9 @@ use crate::registry::{Registry, ResourceInfo};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::{ApiError, delete_success};
 use crate::store::{EventType, Obj, ObjKey, Store, Update};
-use crate::{RecordedRequest, apply, crd, defaults, gc, openapi, patch, scale, table, watch};
+use crate::{
+    RecordedRequest, apply, crd, defaults, gc, openapi, patch, scale, table, validation, watch,
+};
 
 const VERSION: &str = include_str!("../data/discovery/version.json");
 const AGGREGATED_CT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
@@ -309,15 +311,19 @@ async fn dispatch(state: &Arc<State>, req: &Req, t: Target) -> Result<Response<R
         }
         (&Method::POST, None, _) => {
             allowed("create")?;
-            let value = decode_body(req, &info)?;
+            let mut value = decode_body(req, &info)?;
             let dry = dry_run(req)?;
+            let warnings = validation::prune(&info, &mut value, validation::directive(req)?)?;
             let manager = apply::manager_for(req.param("fieldManager"), &req.user_agent);
             let managed = match &manager {
                 Some(m) => Managed::Update(m),
                 None => Managed::None,
             };
             let obj = create_managed(state, &info, t.namespace.as_deref(), value, dry, managed)?;
-            Ok(json_raw(StatusCode::CREATED, render(&obj.body, &info)))
+            Ok(with_warnings(
+                json_raw(StatusCode::CREATED, render(&obj.body, &info)),
+                &warnings,
+            ))
         }
         (&Method::DELETE, None, _) => {
             allowed("deletecollection")?;
@@ -348,8 +354,9 @@ async fn dispatch(state: &Arc<State>, req: &Req, t: Target) -> Result<Response<R
         }
         (&Method::PUT, Some(name), sub @ (None | Some("status"))) => {
             allowed("update")?;
-            let value = decode_body(req, &info)?;
+            let mut value = decode_body(req, &info)?;
             let dry = dry_run(req)?;
+            let warnings = validation::prune(&info, &mut value, validation::directive(req)?)?;
             let mode = if sub.is_some() {
                 Mode::Status
             } else {
@@ -362,7 +369,10 @@ async fn dispatch(state: &Arc<State>, req: &Req, t: Target) -> Result<Response<R
                 manager: manager.as_deref(),
             };
             let obj = update(state, &info, t.namespace.as_deref(), name, value, how)?;
-            Ok(json_raw(StatusCode::OK, render(&obj.body, &info)))
+            Ok(with_warnings(
+                json_raw(StatusCode::OK, render(&obj.body, &info)),
+                &warnings,
+            ))
         }
         (&Method::PATCH, Some(name), sub @ (None | Some("status"))) => {
             allowed("patch")?;
@@ -1083,7 +1093,14 @@ fn patch_object(
     name: &str,
     mode: Mode,
 ) -> Result<Response<ResBody>, ApiError> {
-    let p = parse_patch(req)?;
+    let mut p = parse_patch(req)?;
+    let validate = validation::directive(req)?;
+    // An applied configuration is checked as sent; other patches once applied.
+    let mut warnings = if p.is_apply {
+        validation::prune(info, &mut p.doc, validate)?
+    } else {
+        Vec::new()
+    };
     // Server-side apply of an object that does not exist yet creates it.
     if p.is_apply && mode == Mode::Main && get(state, info, namespace, name).is_err() {
         let mut value = p.doc.clone();
@@ -1102,7 +1119,10 @@ fn patch_object(
             p.dry,
             Managed::Apply(manager, &p.doc),
         )?;
-        return Ok(json_raw(StatusCode::CREATED, render(&obj.body, info)));
+        return Ok(with_warnings(
+            json_raw(StatusCode::CREATED, render(&obj.body, info)),
+            &warnings,
+        ));
     }
     let api_version = info.api_version();
     // Strategic merge patch needs the kind's OpenAPI schema (merge keys, strategies);
@@ -1138,7 +1158,9 @@ fn patch_object(
                 },
             )?
         } else {
-            apply_patch_doc(&p, full, schema)?
+            let mut patched = apply_patch_doc(&p, full, schema)?;
+            warnings = validation::prune(info, &mut patched, validate)?;
+            patched
         };
         if let Some(m) = patched.as_object_mut() {
             m.remove("kind");
@@ -1146,7 +1168,10 @@ fn patch_object(
         }
         Ok(patched)
     })?;
-    Ok(json_raw(StatusCode::OK, render(&obj.body, info)))
+    Ok(with_warnings(
+        json_raw(StatusCode::OK, render(&obj.body, info)),
+        &warnings,
+    ))
 }
 
 /// 415 for a strategic merge patch of a kind without a Go type (custom resources).
@@ -1669,6 +1694,17 @@ pub(crate) fn json_raw(code: StatusCode, body: Bytes) -> Response<ResBody> {
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-cache, private"),
     );
+    res
+}
+
+/// Add `Warning: 299 - "<text>"` headers, as kube-apiserver sends warnings.
+pub(crate) fn with_warnings(mut res: Response<ResBody>, warnings: &[String]) -> Response<ResBody> {
+    for w in warnings {
+        let text = format!("299 - {}", json!(w));
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            res.headers_mut().append(header::WARNING, v);
+        }
+    }
     res
 }
 

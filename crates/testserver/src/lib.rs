@@ -46,6 +46,7 @@ mod status;
 mod store;
 mod table;
 mod tls;
+mod validation;
 mod watch;
 
 use std::net::SocketAddr;
