@@ -295,7 +295,10 @@ impl DiscoveryClient {
     }
 
     /// Every group, version and resource, with the group-versions that failed listed in
-    /// [`Discovery::failed`] instead of failing the whole answer.
+    /// [`Discovery::failed`] instead of failing the whole answer. Answered from memory while
+    /// cached, else from fresh disk files, else from the server; a cached answer whose
+    /// group-version requests failed asks again for those alone (a stale aggregated group
+    /// is not asked again until [`invalidate`](Self::invalidate)).
     ///
     /// # Errors
     /// [`Error::Request`] only when the root documents (`/api`, `/apis`) cannot be read.
