@@ -5,12 +5,12 @@
 use std::fmt;
 use std::io::IsTerminal as _;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use kubecto_rest_core::{
-    Auth, CredentialError, CredentialFuture, CredentialProvider, SecretString,
+    Auth, ClientCertificateSource, ClientIdentity, CredentialError, CredentialFuture,
+    CredentialProvider, SecretString,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -123,8 +123,8 @@ pub struct ExecProvider {
     origin: String,
     timeout: Duration,
     cache: tokio::sync::Mutex<Cache>,
-    /// Whether a client certificate from the plugin is in the TLS settings.
-    certs_applied: AtomicBool,
+    /// The client certificate of the latest credential, for TLS handshakes.
+    identity: std::sync::Mutex<Option<ClientIdentity>>,
 }
 
 impl fmt::Debug for ExecProvider {
@@ -215,7 +215,7 @@ impl ExecProvider {
             origin,
             timeout: DEFAULT_EXEC_TIMEOUT,
             cache: tokio::sync::Mutex::new(Cache::default()),
-            certs_applied: AtomicBool::new(false),
+            identity: std::sync::Mutex::new(None),
         })
     }
 
@@ -245,6 +245,14 @@ impl ExecProvider {
         }
         let fresh = self.run().await?;
         cache.cred = Some(fresh.clone());
+        *self.identity.lock().unwrap_or_else(|p| p.into_inner()) =
+            match (&fresh.client_certificate_data, &fresh.client_key_data) {
+                (Some(cert), Some(key)) => Some(ClientIdentity::new(
+                    cert.as_bytes().to_vec(),
+                    key.expose().as_bytes().to_vec(),
+                )),
+                _ => None,
+            };
         if force {
             cache.forced_at = Some(Instant::now());
         }
@@ -421,6 +429,15 @@ impl ExecProvider {
         let token = nonempty(status.token).map(SecretString::from);
         let cert = nonempty(status.client_certificate_data);
         let key = nonempty(status.client_key_data).map(SecretString::from);
+        if cert.as_ref().is_some_and(|c| !c.contains("-----BEGIN ")) {
+            return Err("status.clientCertificateData is not PEM".to_owned());
+        }
+        if key
+            .as_ref()
+            .is_some_and(|k| !k.expose().contains("-----BEGIN "))
+        {
+            return Err("status.clientKeyData is not PEM".to_owned());
+        }
         match (&cert, &key) {
             (Some(_), None) => return Err("status.clientKeyData is missing".to_owned()),
             (None, Some(_)) => {
@@ -448,35 +465,36 @@ impl ExecProvider {
     }
 }
 
-impl ExecProvider {
-    /// Record that the plugin's client certificate is in the TLS settings.
-    pub(crate) fn certificates_applied(&self) {
-        self.certs_applied.store(true, Ordering::Relaxed);
-    }
-
-    /// A token becomes a bearer header; a certificate-only credential sends no header
-    /// (its certificate is in the TLS settings, see
-    /// [`crate::SelectedContext::rest_config_async`]) or, when the config was built
-    /// without running the plugin, is an error saying so.
-    fn to_auth(&self, c: ExecCredential) -> Result<Auth, CredentialError> {
-        match c.token {
-            Some(t) => Ok(Auth::Bearer(t)),
-            None if self.certs_applied.load(Ordering::Relaxed) => Ok(Auth::None),
-            None => Err(CredentialError::new(format!(
-                "{}: exec plugin {:?} returned a client certificate, which rest-core can only use from the config's TLS settings: build the config with SelectedContext::rest_config_async (or kubecto_config::infer)",
-                self.origin, self.exec.command
-            ))),
-        }
+/// A token becomes a bearer header; a certificate-only credential sends no header
+/// (its certificate is presented at the TLS handshake, see
+/// [`ClientCertificateSource`]).
+fn to_auth(c: ExecCredential) -> Auth {
+    match c.token {
+        Some(t) => Auth::Bearer(t),
+        None => Auth::None,
     }
 }
 
 impl CredentialProvider for ExecProvider {
     fn credentials(&self) -> CredentialFuture<'_> {
-        Box::pin(async move { self.to_auth(self.credential(false).await?) })
+        Box::pin(async move { self.credential(false).await.map(to_auth) })
     }
 
     fn refresh(&self) -> CredentialFuture<'_> {
-        Box::pin(async move { self.to_auth(self.credential(true).await?) })
+        Box::pin(async move { self.credential(true).await.map(to_auth) })
+    }
+}
+
+/// The plugin's client certificate, read by rest-core at each TLS handshake. The
+/// [`CredentialProvider`] side runs before every request, so the certificate here is
+/// the one of a credential that has not expired (or was just fetched after a 401);
+/// new connections present it.
+impl ClientCertificateSource for ExecProvider {
+    fn current(&self) -> Option<ClientIdentity> {
+        self.identity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 

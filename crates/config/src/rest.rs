@@ -38,51 +38,27 @@ impl SelectedContext {
     /// [`Error::Unsupported`] for `auth-provider` and for an `https://` or `socks5://`
     /// `proxy-url`, which this version does not implement.
     ///
-    /// An `exec` plugin becomes an [`ExecProvider`] that runs on the first request.
-    /// A plugin that returns a client certificate instead of a token needs
-    /// [`SelectedContext::rest_config_async`], which runs it now and puts the
-    /// certificate into the TLS settings (rest-core takes certificates only from the
-    /// config, not from a credential provider).
+    /// An `exec` plugin becomes an [`ExecProvider`], both the credential provider
+    /// (tokens) and the client-certificate source (certificates) of the config; it
+    /// runs on the first request, when its credential expires and after a 401.
     pub fn rest_config(&self) -> Result<Config> {
         self.build().map(|(config, _)| config)
     }
 
     /// [`SelectedContext::rest_config`], and for a user with an `exec` plugin, run the
-    /// plugin now (off the async runtime's threads) so that a client certificate it
-    /// returns is in the config's TLS settings. The credential is cached by the
-    /// config's provider, so the first request does not run the plugin again.
-    ///
-    /// A certificate obtained this way is used for the life of clients built from
-    /// the config: when it expires, build the config again.
+    /// plugin now (off the async runtime's threads), so that a failing plugin is
+    /// reported here rather than by the first request. The credential is cached by the
+    /// config's provider: the first request does not run the plugin again.
     ///
     /// # Errors
     /// As [`SelectedContext::rest_config`], and [`Error::Credential`] when the plugin
     /// fails.
     pub async fn rest_config_async(&self) -> Result<Config> {
-        let (mut config, exec) = self.build()?;
+        let (config, exec) = self.build()?;
         if let Some(exec) = exec {
-            let cred = exec
-                .credential(false)
+            exec.credential(false)
                 .await
                 .map_err(|source| Error::Credential { source })?;
-            if let (Some(cert), Some(key)) = (&cred.client_certificate_data, &cred.client_key_data)
-            {
-                let at = || self.user_at("exec");
-                for (what, pem) in [
-                    ("clientCertificateData", cert.as_bytes()),
-                    ("clientKeyData", key.expose().as_bytes()),
-                ] {
-                    if !String::from_utf8_lossy(pem).contains("-----BEGIN ") {
-                        return Err(Error::InvalidValue {
-                            at: at(),
-                            reason: format!("the plugin's {what} is not PEM"),
-                        });
-                    }
-                }
-                config.tls.client_cert = Some(PemSource::Data(cert.as_bytes().to_vec()));
-                config.tls.client_key = Some(PemSource::Data(key.expose().as_bytes().to_vec()));
-                exec.certificates_applied();
-            }
         }
         Ok(config)
     }
@@ -218,6 +194,11 @@ impl SelectedContext {
             config = config.with_basic_auth(username, password);
         } else if let Some(provider) = &exec_provider {
             config = config.with_credential_provider(provider.clone());
+            // A certificate in the kubeconfig wins over one from the plugin (rest-core
+            // takes one or the other).
+            if config.tls.client_cert.is_none() {
+                config = config.with_client_cert_source(provider.clone());
+            }
         }
 
         // --- user: impersonation -----------------------------------------------------

@@ -374,6 +374,7 @@ async fn a_plugin_returning_a_client_certificate() {
     let user = exec_user(&plugin.display().to_string(), V1, "interactiveMode: Never");
     let selected = select(&dir, &tls_kubeconfig(&server, "", &user));
 
+    // rest_config_async runs the plugin now; requests reuse its credential.
     let config = selected.rest_config_async().await.unwrap();
     assert_eq!(runs(&dir), 1);
     assert!(!format!("{config:?}").contains(cert.key_pem.trim()));
@@ -387,10 +388,70 @@ async fn a_plugin_returning_a_client_certificate() {
     );
     assert_eq!(server.requests()[0].user.as_deref(), Some("exec-cert-user"));
 
-    // Built without running the plugin, the certificate cannot be used: say how.
+    // The plain rest_config works too: the plugin runs before the first handshake.
     let config = selected.rest_config().unwrap();
-    let err = list_namespaces(&config).await.unwrap_err();
-    assert!(chain(&err).contains("rest_config_async"), "{err}");
+    list_namespaces(&config).await.unwrap();
+    assert_eq!(runs(&dir), 2);
+}
+
+#[tokio::test]
+async fn a_rotated_client_certificate_is_used_by_new_connections() {
+    let server = TestServer::builder()
+        .tls()
+        .require_auth()
+        .start()
+        .await
+        .unwrap();
+    let dir = TempDir::new("exec-cert-rotation");
+    let plugin = counting_plugin(&dir);
+    let expired = "2000-01-01T00:00:00Z";
+    let first = server.issue_client_cert("first-identity", None).unwrap();
+    write_cred(
+        &dir,
+        V1,
+        json!({"clientCertificateData": first.cert_pem, "clientKeyData": first.key_pem, "expirationTimestamp": expired}),
+    );
+    let user = exec_user(&plugin.display().to_string(), V1, "interactiveMode: Never");
+    let config = select(&dir, &tls_kubeconfig(&server, "", &user))
+        .rest_config()
+        .unwrap();
+    list_namespaces(&config).await.unwrap();
+
+    let second = server.issue_client_cert("second-identity", None).unwrap();
+    write_cred(
+        &dir,
+        V1,
+        json!({"clientCertificateData": second.cert_pem, "clientKeyData": second.key_pem}),
+    );
+    // A new client (new connections) from the same config: the expired credential is
+    // replaced before the handshake, which presents the new certificate.
+    list_namespaces(&config).await.unwrap();
+    let users: Vec<_> = server.requests().into_iter().map(|r| r.user).collect();
+    assert_eq!(
+        users,
+        [
+            Some("first-identity".to_owned()),
+            Some("second-identity".to_owned())
+        ]
+    );
+    assert_eq!(runs(&dir), 2);
+
+    // A plugin whose certificate is not PEM is reported as such.
+    write_cred(
+        &dir,
+        V1,
+        json!({"clientCertificateData": "bm90IHBlbQ==", "clientKeyData": second.key_pem}),
+    );
+    std::fs::remove_file(dir.path().join("runs")).unwrap();
+    let err = select(&dir, &tls_kubeconfig(&server, "", &user))
+        .rest_config_async()
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("clientCertificateData is not PEM"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("PRIVATE KEY"), "{err}");
 }
 
 #[tokio::test]
