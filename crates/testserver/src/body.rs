@@ -116,10 +116,13 @@ impl Body for ChannelBody {
     }
 }
 
-/// Passes the first `remaining` bytes of a body, then fails it (the connection is aborted).
+/// Passes the first `remaining` bytes of a body, then fails it (the connection is
+/// aborted). It pauses before failing so that the head and the bytes already sent
+/// reach the client: the client sees a body cut short, not a missing answer.
 pub(crate) struct TruncatedBody {
     inner: ResBody,
     remaining: usize,
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl TruncatedBody {
@@ -128,7 +131,17 @@ impl TruncatedBody {
         TruncatedBody {
             inner,
             remaining: after,
+            pause: None,
         }
+    }
+
+    /// Wait for the flush pause, then fail.
+    fn fail(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let pause = self
+            .pause
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(100))));
+        ready!(pause.as_mut().poll(cx));
+        Poll::Ready(Some(Err("fault injected: body truncated".into())))
     }
 }
 
@@ -140,22 +153,26 @@ impl Body for TruncatedBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        if self.remaining == 0 {
-            return Poll::Ready(Some(Err("fault injected: body truncated".into())));
+        let this = &mut *self;
+        if this.remaining == 0 {
+            return this.fail(cx);
         }
-        match ready!(Pin::new(&mut self.inner).poll_frame(cx)) {
+        match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
             Some(Ok(frame)) => match frame.into_data() {
                 Ok(mut data) => {
-                    if data.len() > self.remaining {
-                        data.truncate(self.remaining);
+                    if data.len() > this.remaining {
+                        data.truncate(this.remaining);
                     }
-                    self.remaining -= data.len();
+                    this.remaining -= data.len();
                     Poll::Ready(Some(Ok(Frame::data(data))))
                 }
                 Err(frame) => Poll::Ready(Some(Ok(frame))),
             },
             Some(Err(e)) => Poll::Ready(Some(Err(e))),
-            None => Poll::Ready(Some(Err("fault injected: body truncated".into()))),
+            None => {
+                this.remaining = 0;
+                this.fail(cx)
+            }
         }
     }
 

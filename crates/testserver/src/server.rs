@@ -201,6 +201,7 @@ fn fault_status(code: u16, retry_after: Option<&str>) -> Response<ResBody> {
             "Timeout",
             "the server was unable to return a response in the time allotted, but may still be processing the request",
         ),
+        410 => ("Expired", "the resource version is too old"),
         404 => (
             "NotFound",
             "the server could not find the requested resource",
