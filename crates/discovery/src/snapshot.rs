@@ -205,3 +205,77 @@ pub(crate) fn core_group(versions: &[String]) -> Option<ApiGroup> {
         preferred_version: Some(GroupVersionForDiscovery::new("", first)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::ApiResource;
+
+    fn resource(name: &str) -> ApiResource {
+        ApiResource {
+            name: name.to_owned(),
+            kind: "K".to_owned(),
+            verbs: vec!["get".to_owned()],
+            ..ApiResource::default()
+        }
+    }
+
+    /// A group whose preferred version (v1) is listed after v1beta1, as legacy discovery may.
+    fn snapshot() -> Discovery {
+        let group = ApiGroup {
+            name: "g".to_owned(),
+            versions: vec![
+                GroupVersionForDiscovery::new("g", "v1beta1"),
+                GroupVersionForDiscovery::new("g", "v1"),
+            ],
+            preferred_version: Some(GroupVersionForDiscovery::new("g", "v1")),
+        };
+        let mut beta = ApiResourceList::new(&GroupVersion::new("g", "v1beta1"));
+        beta.resources = vec![
+            resource("both"),
+            resource("betaonly"),
+            resource("both/status"),
+        ];
+        let mut v1 = ApiResourceList::new(&GroupVersion::new("g", "v1"));
+        v1.resources = vec![resource("both"), resource("v1only")];
+        crate::fetch::assemble(vec![group], vec![v1, beta], [], Source::Legacy)
+    }
+
+    #[test]
+    fn the_preferred_version_wins_even_when_listed_later() {
+        let d = snapshot();
+        assert_eq!(
+            d.resources()[0].group_version,
+            "g/v1beta1",
+            "group order kept"
+        );
+        let p = d.preferred_resources();
+        let names =
+            |i: usize| -> Vec<&str> { p[i].resources.iter().map(|r| r.name.as_str()).collect() };
+        assert_eq!(p[0].group_version, "g/v1beta1");
+        assert_eq!(names(0), ["betaonly"]);
+        assert_eq!(p[1].group_version, "g/v1");
+        assert_eq!(names(1), ["both", "v1only"]);
+    }
+
+    #[test]
+    fn aggregated_entries_without_a_kind_are_skipped_and_stale_versions_fail() {
+        let doc = serde_json::json!({"items": [{"metadata": {"name": "x"}, "versions": [
+            {"version": "v2", "freshness": "Current", "resources": [
+                {"resource": "a", "scope": "Cluster", "responseKind": {"kind": "A"}, "verbs": ["get"],
+                 "subresources": [{"subresource": "status", "verbs": ["get"]}]},
+                {"resource": "nokind", "scope": "Namespaced", "verbs": ["get"]}]},
+            {"version": "v1", "freshness": "Stale", "resources": []}]}]});
+        let list: AggregatedList = serde_json::from_value(doc).unwrap();
+        let d = Discovery::from_aggregated(AggregatedList::default(), list);
+        assert_eq!(d.groups().groups[0].preferred(), Some("v2"));
+        let v2 = d.resources_for(&GroupVersion::new("x", "v2")).unwrap();
+        let names: Vec<&str> = v2.resources.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["a"], "no kind: skipped, as client-go does");
+        assert!(!v2.resources[0].namespaced);
+        assert!(matches!(
+            d.failed().get(&GroupVersion::new("x", "v1")),
+            Some(GroupVersionError::Stale)
+        ));
+    }
+}
