@@ -941,6 +941,9 @@ pub(crate) fn write_update(
                     return Err(ApiError::conflict(&info.plural, &info.group, name));
                 }
                 let mut next = merge_update(info, &cur_val, sent, mode);
+                if info.group.is_empty() && info.kind == "Secret" {
+                    defaults::secret(&mut next);
+                }
                 if crd::is_crd(info) && mode == Mode::Main {
                     crd::prepare(&mut next)?;
                 }
@@ -1095,6 +1098,16 @@ fn patch_object(
 ) -> Result<Response<ResBody>, ApiError> {
     let mut p = parse_patch(req)?;
     let validate = validation::directive(req)?;
+    if p.is_apply {
+        if !p.doc.is_object() {
+            return Err(ApiError::bad_request(format!(
+                "error decoding YAML: the applied configuration must be an object, not {}",
+                p.doc
+            )));
+        }
+        // kind and apiVersion, when given, must be the URL's.
+        check_type(info, &mut p.doc.clone())?;
+    }
     // An applied configuration is checked as sent; other patches once applied.
     let mut warnings = if p.is_apply {
         validation::prune(info, &mut p.doc, validate)?

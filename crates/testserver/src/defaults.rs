@@ -53,6 +53,7 @@ pub(crate) fn apply(
             }
             value["status"] = json!({"loadBalancer": {}});
         }
+        ("", "Secret") => secret(value),
         ("apps", "Deployment") => {
             let spec = obj(value, "spec");
             spec.entry("replicas").or_insert(json!(1));
@@ -73,6 +74,26 @@ pub(crate) fn apply(
         }
         _ => {}
     }
+}
+
+/// A Secret's `stringData` is folded into `data` (base64) and `type` defaults to
+/// `Opaque`, on create and on update, as kube-apiserver does.
+pub(crate) fn secret(value: &mut Value) {
+    use base64::Engine as _;
+    let Some(m) = value.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Object(strings)) = m.remove("stringData") {
+        let data = m.entry("data").or_insert_with(|| json!({}));
+        if !data.is_object() {
+            *data = json!({});
+        }
+        for (k, v) in strings {
+            let text = v.as_str().unwrap_or_default();
+            data[k.as_str()] = json!(base64::engine::general_purpose::STANDARD.encode(text));
+        }
+    }
+    m.entry("type").or_insert(json!("Opaque"));
 }
 
 fn template(spec: &mut Map<String, Value>) {

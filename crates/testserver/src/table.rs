@@ -170,6 +170,36 @@ fn age_col() -> Value {
     col("Age", "string", "", meta_doc("creationTimestamp"), 0)
 }
 
+fn template_cols() -> [Value; 2] {
+    [
+        col(
+            "Containers",
+            "string",
+            "",
+            "Names of each container in the template.".into(),
+            1,
+        ),
+        col(
+            "Images",
+            "string",
+            "",
+            "Images referenced by each container in the template.".into(),
+            1,
+        ),
+    ]
+}
+
+/// Container names and images of a workload's pod template, comma-joined.
+fn template_cells(o: &Value) -> [Value; 2] {
+    let containers = o["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = containers.iter().map(|c| s(&c["name"])).collect();
+    let images: Vec<&str> = containers.iter().map(|c| s(&c["image"])).collect();
+    [json!(names.join(",")), json!(images.join(","))]
+}
+
 fn columns(info: &ResourceInfo) -> Vec<Value> {
     if let Some(v) = &info.custom {
         let mut cols = vec![name_col()];
@@ -306,6 +336,65 @@ fn columns(info: &ResourceInfo) -> Vec<Value> {
             col("Data", "string", "", core_doc("ConfigMap", "data"), 0),
             age_col(),
         ],
+        ("", "secrets") => vec![
+            name_col(),
+            col("Type", "string", "", core_doc("Secret", "type"), 0),
+            col("Data", "string", "", core_doc("Secret", "data"), 0),
+            age_col(),
+        ],
+        ("", "serviceaccounts") => vec![
+            name_col(),
+            col("Secrets", "string", "", core_doc("ServiceAccount", "secrets"), 0),
+            age_col(),
+        ],
+        ("apps", "replicasets") => {
+            let apps = |schema: &str, field: &str| {
+                field_description("apps", "v1", &format!("io.k8s.api.apps.v1.{schema}"), field)
+            };
+            let mut cols = vec![
+                name_col(),
+                col("Desired", "integer", "", apps("ReplicaSetSpec", "replicas"), 0),
+                col("Current", "integer", "", apps("ReplicaSetStatus", "replicas"), 0),
+                col("Ready", "integer", "", apps("ReplicaSetStatus", "readyReplicas"), 0),
+                age_col(),
+            ];
+            cols.extend(template_cols());
+            cols.push(col("Selector", "string", "", apps("ReplicaSetSpec", "selector"), 1));
+            cols
+        }
+        ("apps", "statefulsets") => {
+            let mut cols = vec![
+                name_col(),
+                col(
+                    "Ready",
+                    "string",
+                    "",
+                    "Number of the pod with ready state".into(),
+                    0,
+                ),
+                age_col(),
+            ];
+            cols.extend(template_cols());
+            cols
+        }
+        ("apps", "daemonsets") => {
+            let apps = |schema: &str, field: &str| {
+                field_description("apps", "v1", &format!("io.k8s.api.apps.v1.{schema}"), field)
+            };
+            let mut cols = vec![
+                name_col(),
+                col("Desired", "integer", "", apps("DaemonSetStatus", "desiredNumberScheduled"), 0),
+                col("Current", "integer", "", apps("DaemonSetStatus", "currentNumberScheduled"), 0),
+                col("Ready", "integer", "", apps("DaemonSetStatus", "numberReady"), 0),
+                col("Up-to-date", "integer", "", apps("DaemonSetStatus", "updatedNumberScheduled"), 0),
+                col("Available", "integer", "", apps("DaemonSetStatus", "numberAvailable"), 0),
+                col("Node Selector", "string", "", core_doc("PodSpec", "nodeSelector"), 0),
+                age_col(),
+            ];
+            cols.extend(template_cols());
+            cols.push(col("Selector", "string", "", apps("DaemonSetSpec", "selector"), 1));
+            cols
+        }
         ("", "namespaces") => vec![
             name_col(),
             col("Status", "string", "", "The status of the namespace".into(), 0),
@@ -381,12 +470,7 @@ fn cells(info: &ResourceInfo, o: &Value, now: u64) -> Vec<Value> {
         ("apps", "deployments") => {
             let st = &o["status"];
             let n = |v: &Value| v.as_i64().unwrap_or(0);
-            let containers = o["spec"]["template"]["spec"]["containers"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let names: Vec<&str> = containers.iter().map(|c| s(&c["name"])).collect();
-            let images: Vec<&str> = containers.iter().map(|c| s(&c["image"])).collect();
+            let [containers, images] = template_cells(o);
             vec![
                 name,
                 json!(format!(
@@ -397,8 +481,8 @@ fn cells(info: &ResourceInfo, o: &Value, now: u64) -> Vec<Value> {
                 json!(n(&st["updatedReplicas"])),
                 json!(n(&st["availableReplicas"])),
                 age,
-                json!(names.join(",")),
-                json!(images.join(",")),
+                containers,
+                images,
                 json!(or_none(&crate::scale::selector_string(
                     &o["spec"]["selector"]
                 ))),
@@ -477,6 +561,63 @@ fn cells(info: &ResourceInfo, o: &Value, now: u64) -> Vec<Value> {
             ]
         }
         ("", "namespaces") => vec![name, json!(s(&o["status"]["phase"])), age],
+        ("", "secrets") => {
+            let count = o["data"].as_object().map_or(0, Map::len);
+            vec![name, json!(s(&o["type"])), json!(count), age]
+        }
+        ("", "serviceaccounts") => {
+            let count = o["secrets"].as_array().map_or(0, Vec::len);
+            vec![name, json!(count), age]
+        }
+        ("apps", "replicasets" | "statefulsets" | "daemonsets") => {
+            let st = &o["status"];
+            let n = |v: &Value| v.as_i64().unwrap_or(0);
+            let selector = json!(or_none(&crate::scale::selector_string(
+                &o["spec"]["selector"]
+            )));
+            let [containers, images] = template_cells(o);
+            match info.plural.as_str() {
+                "replicasets" => vec![
+                    name,
+                    json!(n(&o["spec"]["replicas"])),
+                    json!(n(&st["replicas"])),
+                    json!(n(&st["readyReplicas"])),
+                    age,
+                    containers,
+                    images,
+                    selector,
+                ],
+                "statefulsets" => vec![
+                    name,
+                    json!(format!(
+                        "{}/{}",
+                        n(&st["readyReplicas"]),
+                        n(&o["spec"]["replicas"])
+                    )),
+                    age,
+                    containers,
+                    images,
+                ],
+                _ => {
+                    let node_selector = crate::scale::selector_string(
+                        &o["spec"]["template"]["spec"]["nodeSelector"],
+                    );
+                    vec![
+                        name,
+                        json!(n(&st["desiredNumberScheduled"])),
+                        json!(n(&st["currentNumberScheduled"])),
+                        json!(n(&st["numberReady"])),
+                        json!(n(&st["updatedNumberScheduled"])),
+                        json!(n(&st["numberAvailable"])),
+                        json!(or_none(&node_selector)),
+                        age,
+                        containers,
+                        images,
+                        selector,
+                    ]
+                }
+            }
+        }
         ("", "nodes") => node_cells(o, name, age),
         _ => vec![name, json!(created)],
     }

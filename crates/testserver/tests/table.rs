@@ -169,3 +169,48 @@ async fn common_kinds_have_their_columns() {
         .json();
     assert_eq!(header(&r), ["Name", "Created At"]);
 }
+
+#[tokio::test]
+async fn secrets_and_workloads_have_their_columns() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    let res = http
+        .post(
+            "/api/v1/namespaces/default/secrets",
+            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"a": "b"}}),
+        )
+        .await;
+    assert_eq!(res.status, 201);
+    // stringData is folded into data, and the type defaults to Opaque.
+    let secret = res.json();
+    assert_eq!(secret["data"], json!({"a": "Yg=="}));
+    assert_eq!(secret["type"], "Opaque");
+    assert!(secret.get("stringData").is_none());
+    let t = http
+        .get_accept("/api/v1/namespaces/default/secrets", KUBECTL_ACCEPT)
+        .await
+        .json();
+    assert_eq!(
+        t["rows"][0]["cells"],
+        json!(["s", "Opaque", 1, t["rows"][0]["cells"][3]])
+    );
+    server
+        .seed(json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": "db", "namespace": "default"},
+            "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                "template": {"metadata": {"labels": {"app": "db"}},
+                    "spec": {"containers": [{"name": "pg", "image": "postgres:16"}]}}}}))
+        .unwrap();
+    let t = http
+        .get_accept(
+            "/apis/apps/v1/namespaces/default/statefulsets",
+            KUBECTL_ACCEPT,
+        )
+        .await
+        .json();
+    let cells = &t["rows"][0]["cells"];
+    assert_eq!(cells[0], "db");
+    assert_eq!(cells[1], "0/2");
+    assert_eq!(cells[3], "pg");
+    assert_eq!(cells[4], "postgres:16");
+}
