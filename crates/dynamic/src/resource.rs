@@ -50,6 +50,25 @@ fn base_path(gvr: &GroupVersionResource) -> std::result::Result<String, String> 
     })
 }
 
+/// An owned, checked collection address, for the pager's page requests.
+struct Collection {
+    rest: RestClient,
+    base: String,
+    namespace: Option<String>,
+    resource: String,
+}
+
+impl Collection {
+    fn request(&self, options: &ListOptions) -> Request {
+        let req = self.rest.get().abs_path(&self.base);
+        let req = match &self.namespace {
+            Some(ns) => req.namespace(ns),
+            None => req,
+        };
+        req.resource(&self.resource).params(options)
+    }
+}
+
 impl DynamicResource<Cluster> {
     pub(crate) fn new(rest: RestClient, gvr: GroupVersionResource, scope: Cluster) -> Self {
         let base = base_path(&gvr);
@@ -193,29 +212,31 @@ impl<S: Scope> DynamicResource<S> {
             })
             .map_err(&err)
         };
-        let first = match self.request(Method::GET, None, None) {
-            Ok(r) => r,
-            Err(e) => return futures_util::stream::once(async move { Err(e) }).boxed(),
+        let base = match &self.base {
+            Ok(b) => b.clone(),
+            Err(what) => {
+                let e = Error::InvalidResource {
+                    gvr: self.gvr.to_string(),
+                    what: what.clone(),
+                };
+                return futures_util::stream::once(async move { Err(e) }).boxed();
+            }
+        };
+        let list = Collection {
+            rest: self.rest.clone(),
+            base,
+            namespace: self.scope.namespace().map(str::to_owned),
+            resource: self.gvr.resource.clone(),
         };
         if options.limit.is_none() {
-            first
-                .params(options)
+            list.request(options)
                 .send()
                 .map_ok(kubecto_rest_core::Response::list_stream::<Unstructured>)
                 .try_flatten_stream()
                 .map(fill)
                 .boxed()
         } else {
-            drop(first);
-            let this = self.clone();
-            let pager = Pager::new(move |opts: ListOptions| {
-                // The base was checked above; a failure here is reported by `send()`.
-                match this.request(Method::GET, None, None) {
-                    Ok(r) => r.params(&opts),
-                    Err(_) => this.rest.get().abs_path(".."),
-                }
-            });
-            pager
+            Pager::new(move |opts: ListOptions| list.request(&opts))
                 .items::<Unstructured>(options.clone())
                 .map(fill)
                 .boxed()
