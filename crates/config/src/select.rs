@@ -1,6 +1,7 @@
 //! Choosing a context: the current one or a named one, with kubectl-style overrides,
 //! and looking up its cluster and user.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{EntryKind, Error, Files, Location, Result};
@@ -11,7 +12,7 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 
 /// What to pick instead of what the kubeconfig says (kubectl's `--context`,
 /// `--cluster`, `--user`, `--namespace`, `--server`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Overrides {
     /// Use this context instead of `current-context`.
@@ -24,6 +25,40 @@ pub struct Overrides {
     pub namespace: Option<String>,
     /// Use this server URL instead of the cluster's.
     pub server: Option<String>,
+    /// Use this name to check the server certificate (`--tls-server-name`).
+    pub tls_server_name: Option<String>,
+    /// Use this CA file instead of the cluster's (`--certificate-authority`).
+    pub certificate_authority: Option<std::path::PathBuf>,
+    /// Skip (or not) the server certificate check (`--insecure-skip-tls-verify`);
+    /// `Some(true)` also drops the cluster's CA, as kubectl does.
+    pub insecure_skip_tls_verify: Option<bool>,
+    /// Use this bearer token instead of the user's credentials (`--token`).
+    pub token: Option<String>,
+    /// Impersonate this user (`--as`).
+    pub impersonate: Option<String>,
+    /// Impersonate these groups (`--as-group`).
+    pub impersonate_groups: Vec<String>,
+    /// Impersonate this UID (`--as-uid`).
+    pub impersonate_uid: Option<String>,
+}
+
+impl fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Overrides")
+            .field("context", &self.context)
+            .field("cluster", &self.cluster)
+            .field("user", &self.user)
+            .field("namespace", &self.namespace)
+            .field("server", &self.server)
+            .field("tls_server_name", &self.tls_server_name)
+            .field("certificate_authority", &self.certificate_authority)
+            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("impersonate", &self.impersonate)
+            .field("impersonate_groups", &self.impersonate_groups)
+            .field("impersonate_uid", &self.impersonate_uid)
+            .finish()
+    }
 }
 
 impl Overrides {
@@ -59,6 +94,57 @@ impl Overrides {
     #[must_use]
     pub fn server(mut self, server: impl Into<String>) -> Self {
         self.server = Some(server.into());
+        self
+    }
+
+    /// Check the server certificate against this name.
+    #[must_use]
+    pub fn tls_server_name(mut self, name: impl Into<String>) -> Self {
+        self.tls_server_name = Some(name.into());
+        self
+    }
+
+    /// Trust this CA file (relative paths are taken as they are, against the
+    /// current directory, as kubectl takes its flags).
+    #[must_use]
+    pub fn certificate_authority(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.certificate_authority = Some(path.into());
+        self
+    }
+
+    /// Skip, or do not skip, the server certificate check.
+    #[must_use]
+    pub fn insecure_skip_tls_verify(mut self, insecure: bool) -> Self {
+        self.insecure_skip_tls_verify = Some(insecure);
+        self
+    }
+
+    /// Authenticate with this bearer token (the user's token file, user name and
+    /// password, and exec plugin are not used).
+    #[must_use]
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// Impersonate this user.
+    #[must_use]
+    pub fn impersonate(mut self, user: impl Into<String>) -> Self {
+        self.impersonate = Some(user.into());
+        self
+    }
+
+    /// Impersonate this group too (repeatable).
+    #[must_use]
+    pub fn impersonate_group(mut self, group: impl Into<String>) -> Self {
+        self.impersonate_groups.push(group.into());
+        self
+    }
+
+    /// Impersonate this UID.
+    #[must_use]
+    pub fn impersonate_uid(mut self, uid: impl Into<String>) -> Self {
+        self.impersonate_uid = Some(uid.into());
         self
     }
 }
@@ -190,6 +276,24 @@ impl Kubeconfig {
         if let Some(server) = overrides.server.as_ref().filter(|s| !s.is_empty()) {
             cluster_def.server = Some(server.clone());
         }
+        if let Some(name) = overrides.tls_server_name.as_ref().filter(|s| !s.is_empty()) {
+            cluster_def.tls_server_name = Some(name.clone());
+        }
+        if let Some(ca) = overrides
+            .certificate_authority
+            .as_ref()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            cluster_def.certificate_authority = Some(ca.clone());
+            cluster_def.certificate_authority_data = None;
+        }
+        if let Some(insecure) = overrides.insecure_skip_tls_verify {
+            cluster_def.insecure_skip_tls_verify = Some(insecure);
+            if insecure {
+                cluster_def.certificate_authority = None;
+                cluster_def.certificate_authority_data = None;
+            }
+        }
 
         let (user, user_source) = if context.user.is_empty() {
             (AuthInfo::default(), None)
@@ -205,6 +309,25 @@ impl Kubeconfig {
                 })?;
             (u.user.clone(), u.source.clone())
         };
+        let mut user = user;
+        if let Some(token) = overrides.token.as_ref().filter(|t| !t.is_empty()) {
+            user.token = Some(token.clone());
+            user.token_file = None;
+            user.username = None;
+            user.password = None;
+            user.exec = None;
+            user.auth_provider = None;
+        }
+        if let Some(u) = overrides.impersonate.as_ref().filter(|u| !u.is_empty()) {
+            user.impersonate = Some(u.clone());
+        }
+        if !overrides.impersonate_groups.is_empty() {
+            user.impersonate_groups
+                .clone_from(&overrides.impersonate_groups);
+        }
+        if let Some(uid) = overrides.impersonate_uid.as_ref().filter(|u| !u.is_empty()) {
+            user.impersonate_uid = Some(uid.clone());
+        }
 
         Ok(SelectedContext {
             context_name: name.to_owned(),

@@ -500,3 +500,54 @@ fn a_kubeconfig_built_in_code_round_trips_through_yaml() {
     let selected = back.select(&Overrides::default()).unwrap();
     assert_eq!(selected.namespace(), "ns");
 }
+
+#[test]
+fn kubectl_flag_overrides_for_tls_token_and_impersonation() {
+    let dir = TempDir::new("flag-overrides");
+    let ca = dir.write("ca.crt", CERT_PEM);
+    let yaml = format!(
+        "
+clusters:
+- name: c1
+  cluster:
+    server: https://k:6443
+    certificate-authority-data: {}
+users:
+- name: u1
+  user:
+    tokenFile: /does/not/exist
+    exec: {{command: x, apiVersion: client.authentication.k8s.io/v1, interactiveMode: Never}}
+contexts:
+- name: ctx
+  context: {{cluster: c1, user: u1}}
+current-context: ctx
+",
+        b64(CERT_PEM)
+    );
+    let kc = Kubeconfig::from_yaml(&yaml, None).unwrap();
+    let overrides = Overrides::default()
+        .token("flag-token")
+        .tls_server_name("api.internal")
+        .certificate_authority(&ca)
+        .impersonate("jane")
+        .impersonate_group("devs")
+        .impersonate_uid("42");
+    assert!(!format!("{overrides:?}").contains("flag-token"));
+    let config = kc.select(&overrides).unwrap().rest_config().unwrap();
+    // The token replaces the token file and the exec plugin.
+    assert_eq!(config.auth, Auth::Bearer("flag-token".into()));
+    assert!(config.credential_provider.is_none());
+    assert_eq!(config.tls.server_name.as_deref(), Some("api.internal"));
+    assert_eq!(config.tls.ca, Some(PemSource::File(ca)));
+    assert_eq!(config.impersonate.user.as_deref(), Some("jane"));
+    assert_eq!(config.impersonate.groups, ["devs"]);
+    assert_eq!(config.impersonate.uid.as_deref(), Some("42"));
+
+    // --insecure-skip-tls-verify drops the CA, as kubectl does.
+    let overrides = Overrides::default()
+        .token("t")
+        .insecure_skip_tls_verify(true);
+    let config = kc.select(&overrides).unwrap().rest_config().unwrap();
+    assert!(config.tls.insecure);
+    assert_eq!(config.tls.ca, None);
+}
