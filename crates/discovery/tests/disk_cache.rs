@@ -233,3 +233,58 @@ async fn corrupt_or_unwritable_cache_is_a_miss_not_an_error() {
         .unwrap();
     assert!(all.is_complete());
 }
+
+/// kubectl (if installed) maps `deploy` with the cache this crate wrote: it asks for no
+/// discovery document, only for the deployments themselves. (`kubectl api-resources`
+/// would not do: it invalidates the cache on purpose.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_maps_with_our_cache_and_no_discovery_request() {
+    let server = TestServer::start().await.unwrap();
+    let tmp = common::TempDir::new("kubectl");
+    let kubeconfig = tmp.0.join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    // kubectl's --cache-dir holds `discovery/<host_port>/...`.
+    let cache = DiskCache::for_host(tmp.0.join("cache").join("discovery"), &server.url());
+    cached_client(&server, &cache)
+        .server_groups_and_resources()
+        .await
+        .unwrap();
+    server.clear_requests();
+
+    let (kubeconfig, cache_dir) = (kubeconfig.clone(), tmp.0.join("cache"));
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("--cache-dir")
+            .arg(&cache_dir)
+            .args(["get", "deploy", "-A", "-o", "name"])
+            .output()
+    })
+    .await
+    .unwrap();
+    let Ok(out) = out else {
+        eprintln!("kubectl is not installed: skipped");
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let discovery_docs: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            let segs = r.path.trim_matches('/').split('/').count();
+            r.path.starts_with("/api") && (segs <= 2 || (r.path.starts_with("/apis/") && segs == 3))
+        })
+        .collect();
+    assert!(discovery_docs.is_empty(), "{discovery_docs:?}");
+    assert_eq!(
+        server.request_count("GET", "/apis/apps/v1/deployments"),
+        1,
+        "{:?}",
+        server.requests()
+    );
+}
