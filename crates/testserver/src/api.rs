@@ -1579,7 +1579,11 @@ fn list(
 ) -> Result<Response<ResBody>, ApiError> {
     let (labels, fields) = selectors(req, info)?;
     let output = table::negotiate(&req.accept, true)?;
-    let include = table::Include::parse(req.param("includeObject"))?;
+    // includeObject belongs to TableOptions: only a Table request reads it.
+    let include = match output {
+        table::Output::Table(_) => table::Include::parse(req.param("includeObject"))?,
+        _ => table::Include::Metadata,
+    };
     let limit = match req.param("limit") {
         None | Some("") => None,
         Some(l) => match l.parse::<i64>() {

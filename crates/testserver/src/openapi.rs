@@ -6,7 +6,8 @@
 //! `GET /openapi/v3/<path>` the document. Documents are embedded as the bytes
 //! served and parsed on first use only, one at a time.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -233,6 +234,22 @@ pub(crate) struct KindSchema {
 
 /// The schema of a built-in kind, found by its `x-kubernetes-group-version-kind`.
 pub(crate) fn kind_schema(group: &str, version: &str, kind: &str) -> Option<KindSchema> {
+    type Cache = HashMap<(String, String, String), Option<KindSchema>>;
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let key = (group.to_owned(), version.to_owned(), kind.to_owned());
+    if let Some(found) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return *found;
+    }
+    let found = find_kind_schema(group, version, kind);
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, found);
+    found
+}
+
+fn find_kind_schema(group: &str, version: &str, kind: &str) -> Option<KindSchema> {
     let schemas = parsed(group, version)?["components"]["schemas"].as_object()?;
     let root = schemas.values().find(|s| {
         s["x-kubernetes-group-version-kind"]
