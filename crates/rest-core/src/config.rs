@@ -118,8 +118,9 @@ impl fmt::Display for GroupVersion {
 #[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TlsConfig {
-    /// Root certificates that sign the server's certificate. `None` uses the built-in
-    /// web PKI roots (as a public endpoint would need).
+    /// Root certificates that sign the server's certificate. `None` uses the
+    /// platform's trusted roots (as client-go does; `SSL_CERT_FILE` and `SSL_CERT_DIR`
+    /// are honoured), which a cluster behind a publicly trusted certificate needs.
     pub ca: Option<PemSource>,
     /// A client certificate (chain) presented to the server.
     pub client_cert: Option<PemSource>,

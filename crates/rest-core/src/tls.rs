@@ -59,6 +59,17 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// The platform's trusted roots. Unreadable or unparsable ones are skipped (and
+/// logged); with none at all, verification fails later with a clear TLS error.
+fn add_platform_roots(roots: &mut RootCertStore) {
+    let found = rustls_native_certs::load_native_certs();
+    for error in &found.errors {
+        tracing::debug!(%error, "skipping unreadable platform root certificates");
+    }
+    let (added, skipped) = roots.add_parsable_certificates(found.certs);
+    tracing::debug!(added, skipped, "loaded platform root certificates");
+}
+
 /// The rustls configuration for `tls` (and a changing client certificate), with ALPN left
 /// to the connector.
 pub(crate) fn client_config(
@@ -77,12 +88,15 @@ pub(crate) fn client_config(
             )))
     } else {
         let mut roots = RootCertStore::empty();
-        if let Some(ca) = &tls.ca {
-            for cert in certs("CA certificate", ca)? {
-                roots.add(cert).map_err(|e| {
-                    tls_err(format!("unusable {}", describe("CA certificate", ca)), e)
-                })?;
+        match &tls.ca {
+            Some(ca) => {
+                for cert in certs("CA certificate", ca)? {
+                    roots.add(cert).map_err(|e| {
+                        tls_err(format!("unusable {}", describe("CA certificate", ca)), e)
+                    })?;
+                }
             }
+            None => add_platform_roots(&mut roots),
         }
         builder.with_root_certificates(roots)
     };
