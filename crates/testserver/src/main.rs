@@ -1,4 +1,4 @@
-//! `kubecto-testserver --port N [--seed DIR_OR_FILE ...] [--kubeconfig-out PATH]`
+//! `kubecto-testserver --port N [--seed DIR_OR_FILE ...] [--kubeconfig-out PATH] [--tls] [--token T]`
 //!
 //! Serves an in-memory Kubernetes API on 127.0.0.1 until interrupted.
 
@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use kubecto_testserver::TestServer;
 
-const USAGE: &str = "usage: kubecto-testserver [--port N] [--seed DIR_OR_FILE]... [--kubeconfig-out PATH] [--watch-history N]";
+const USAGE: &str = "usage: kubecto-testserver [--port N] [--seed DIR_OR_FILE]... [--kubeconfig-out PATH] [--watch-history N] [--tls] [--token TOKEN]\n  --tls          serve HTTPS with a CA generated at start (the kubeconfig carries it)\n  --token TOKEN  require this bearer token (the kubeconfig carries it)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -45,6 +45,8 @@ async fn run() -> Result<(), String> {
                 );
             }
             "--seed" => seeds.push(value("--seed")?),
+            "--tls" => builder = builder.tls(),
+            "--token" => builder = builder.require_token(value("--token")?),
             "--kubeconfig-out" => kubeconfig_out = Some(value("--kubeconfig-out")?),
             "-h" | "--help" => {
                 println!("{USAGE}");
