@@ -4,20 +4,18 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use kubecto_rest_core::{Config, GroupVersion, RateLimit, RestClient};
+use kubecto_rest_core::{Config, GroupVersion, RestClient};
+
+use crate::builder::DiscoveryClientBuilder;
 
 use crate::disk::DiskCache;
 use crate::error::{Error, FailedGroupVersions, GroupVersionError, Result};
-use crate::fetch::{self, AGGREGATED_ACCEPT};
-use crate::snapshot::{Discovery, Source};
+use crate::fetch;
+use crate::snapshot::{Discovery, PreferredResources, Source};
 use crate::types::{ApiGroupList, ApiResourceList, ServerVersion};
 
 /// How many legacy group-version requests run at once by default.
 pub const DEFAULT_CONCURRENCY: usize = 16;
-
-/// kubectl raises the burst of its discovery client to 300 so a legacy fan-out over a
-/// cluster with many CRDs is not throttled; so do we.
-const DISCOVERY_BURST: u32 = 300;
 
 /// Asks an API server what it serves, caching the answer.
 ///
@@ -60,68 +58,6 @@ struct Inner {
     refresh: tokio::sync::Mutex<()>,
 }
 
-/// Options for a [`DiscoveryClient`].
-#[must_use]
-#[derive(Debug)]
-pub struct DiscoveryClientBuilder {
-    config: Config,
-    aggregated: bool,
-    concurrency: usize,
-    disk: Option<DiskCache>,
-}
-
-impl DiscoveryClientBuilder {
-    /// Whether to ask for aggregated discovery (default true). Off, the client uses only
-    /// the legacy endpoints, as against a server older than 1.26.
-    pub fn aggregated(mut self, yes: bool) -> Self {
-        self.aggregated = yes;
-        self
-    }
-
-    /// How many legacy group-version requests run at once (default
-    /// [`DEFAULT_CONCURRENCY`]; at least 1).
-    pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n.max(1);
-        self
-    }
-
-    /// Caches answers on disk.
-    pub fn disk_cache(mut self, cache: DiskCache) -> Self {
-        self.disk = Some(cache);
-        self
-    }
-
-    /// Caches answers on disk where kubectl does: `~/.kube/cache/discovery/<host_port>`
-    /// (no disk cache if there is no home directory).
-    pub fn default_disk_cache(mut self) -> Self {
-        self.disk = DiskCache::default_for_host(&self.config.host);
-        self
-    }
-
-    /// Builds the client.
-    ///
-    /// # Errors
-    /// [`Error::Client`] when rest-core cannot build a client from the config.
-    pub fn build(self) -> Result<DiscoveryClient> {
-        let mut config = self.config;
-        if self.aggregated {
-            config.accept = AGGREGATED_ACCEPT.to_owned();
-        }
-        if let Some(RateLimit { qps, burst }) = config.rate_limit {
-            config.rate_limit = Some(RateLimit {
-                qps,
-                burst: burst.max(DISCOVERY_BURST),
-            });
-        }
-        let rest = RestClient::new(config).map_err(|e| Error::Client(Box::new(e)))?;
-        let mut client = DiscoveryClient::from_rest_client(rest).with_concurrency(self.concurrency);
-        if let Some(disk) = self.disk {
-            client = client.with_disk_cache(disk);
-        }
-        Ok(client)
-    }
-}
-
 impl DiscoveryClient {
     /// A client for the server `config` points at, asking for aggregated discovery and
     /// caching in memory. The config's group/version and API path do not matter.
@@ -134,17 +70,12 @@ impl DiscoveryClient {
 
     /// Options: legacy only, concurrency, disk cache.
     pub fn builder(config: Config) -> DiscoveryClientBuilder {
-        DiscoveryClientBuilder {
-            config,
-            aggregated: true,
-            concurrency: DEFAULT_CONCURRENCY,
-            disk: None,
-        }
+        DiscoveryClientBuilder::new(config)
     }
 
     /// A client over an existing rest-core client (sharing its connection pool and rate
     /// limiter). Aggregated discovery is used only if that client's config sends
-    /// [`AGGREGATED_ACCEPT`] as its `Accept` header; otherwise the server answers in the
+    /// [`AGGREGATED_ACCEPT`](crate::AGGREGATED_ACCEPT) as its `Accept` header; otherwise the server answers in the
     /// legacy form and the client falls back to it.
     pub fn from_rest_client(rest: RestClient) -> Self {
         Self {
@@ -424,30 +355,6 @@ impl DiscoveryClient {
             [failed],
             Source::DiskCache,
         ))
-    }
-}
-
-/// Preferred resources and the group-versions that could not be discovered.
-#[non_exhaustive]
-#[derive(Clone, Debug)]
-pub struct PreferredResources {
-    /// One list per group-version that answered (possibly empty), in group order.
-    pub lists: Vec<ApiResourceList>,
-    /// The group-versions that failed, each with its reason.
-    pub failed: FailedGroupVersions,
-}
-
-impl PreferredResources {
-    /// The lists, or [`Error::Partial`] if any group-version failed.
-    ///
-    /// # Errors
-    /// [`Error::Partial`] listing each failed group-version.
-    pub fn into_complete(self) -> Result<Vec<ApiResourceList>> {
-        if self.failed.is_empty() {
-            Ok(self.lists)
-        } else {
-            Err(self.failed.into())
-        }
     }
 }
 

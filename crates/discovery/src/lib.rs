@@ -38,6 +38,7 @@
 //! # Ok(()) }
 //! ```
 
+mod builder;
 mod client;
 mod disk;
 mod error;
@@ -47,16 +48,15 @@ mod mapper;
 mod snapshot;
 mod types;
 
-pub use client::{
-    DEFAULT_CONCURRENCY, DiscoveryClient, DiscoveryClientBuilder, PreferredResources,
-};
+pub use builder::DiscoveryClientBuilder;
+pub use client::{DEFAULT_CONCURRENCY, DiscoveryClient};
 pub use disk::{DEFAULT_TTL, DiskCache, sanitize_host};
 pub use error::{Error, FailedGroupVersions, GroupVersionError, Result};
 pub use fetch::AGGREGATED_ACCEPT;
 pub use gvk::{GroupVersionKind, GroupVersionResource};
 pub use kubecto_rest_core::GroupVersion;
 pub use mapper::{RestMapper, RestMapping, Scope};
-pub use snapshot::{Discovery, Source};
+pub use snapshot::{Discovery, PreferredResources, Source};
 pub use types::{
     ApiGroup, ApiGroupList, ApiResource, ApiResourceList, ApiVersions, GroupVersionForDiscovery,
     ServerVersion,

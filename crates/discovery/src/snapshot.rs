@@ -10,6 +10,30 @@ use crate::types::{
     GroupVersionForDiscovery,
 };
 
+/// Preferred resources and the group-versions that could not be discovered.
+#[non_exhaustive]
+#[derive(Clone, Debug)]
+pub struct PreferredResources {
+    /// One list per group-version that answered (possibly empty), in group order.
+    pub lists: Vec<ApiResourceList>,
+    /// The group-versions that failed, each with its reason.
+    pub failed: FailedGroupVersions,
+}
+
+impl PreferredResources {
+    /// The lists, or [`Error::Partial`](crate::Error::Partial) if any group-version failed.
+    ///
+    /// # Errors
+    /// [`Error::Partial`](crate::Error::Partial) listing each failed group-version.
+    pub fn into_complete(self) -> Result<Vec<ApiResourceList>> {
+        if self.failed.is_empty() {
+            Ok(self.lists)
+        } else {
+            Err(self.failed.into())
+        }
+    }
+}
+
 /// Where a [`Discovery`] came from.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
