@@ -6,16 +6,16 @@
 //!
 //! | feature | module | crate | what it is |
 //! |---|---|---|---|
-//! | `rest` (default) | [`rest`] | `kubecto-rest-core` | `Config`, `RestClient`, requests, retry, rate limits, watch, pager |
-//! | `config` (default) | [`config`] | `kubecto-config` | kubeconfig loading (KUBECONFIG merge, contexts), credentials |
-//! | `clientset` (default) | [`clientset`] | `kubecto-clientset` | typed clients for every built-in resource, `Api<K>` for any |
-//! | `dynamic` | [`dynamic`] | `kubecto-dynamic` | any group/version/resource as `Unstructured` objects |
-//! | `discovery` | [`discovery`] | `kubecto-discovery` | server version, groups, resources, caches, RESTMapper |
+//! | `rest` (default) | `kubecto::rest` | `kubecto-rest-core` | `Config`, `RestClient`, requests, retry, rate limits, watch, pager |
+//! | `config` (default) | `kubecto::config` | `kubecto-config` | kubeconfig loading (KUBECONFIG merge, contexts), credentials |
+//! | `clientset` (default) | `kubecto::clientset` | `kubecto-clientset` | typed clients for every built-in resource, `Api<K>` for any |
+//! | `dynamic` | `kubecto::dynamic` | `kubecto-dynamic` | any group/version/resource as `Unstructured` objects |
+//! | `discovery` | `kubecto::discovery` | `kubecto-discovery` | server version, groups, resources, caches, RESTMapper |
 //!
 //! Every layer stands on `kubecto-rest-core`, so the layer features turn on `rest`.
 //!
 //! With `clientset`, the Kubernetes types are `k8s-openapi`'s (re-exported as
-//! [`k8s_openapi`]); like every library, kubecto picks no Kubernetes version: your binary
+//! `kubecto::k8s_openapi`); like every library, kubecto picks no Kubernetes version: your binary
 //! enables exactly one, e.g. `k8s-openapi = { version = "0.29", features = ["v1_36"] }`.
 //!
 //! ```no_run
