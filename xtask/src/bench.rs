@@ -54,7 +54,23 @@ fn build(manifest: &Path) -> Result<(), String> {
         "xtask bench: building {} in release (the first build of kube-rs takes minutes)",
         manifest.display()
     );
-    let status = cargo()
+    let mut cmd = cargo();
+    // `cargo run` gave this process the package variables of xtask (CARGO_PKG_*,
+    // CARGO_MANIFEST_DIR, ...); build scripts of the bench's dependencies would see them
+    // and rebuild on every switch between `cargo xtask bench` and a plain cargo build.
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                key,
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE" | "OUT_DIR"
+            )
+        {
+            cmd.env_remove(key);
+        }
+    }
+    let status = cmd
         .args(["build", "--release", "--manifest-path"])
         .arg(manifest)
         .arg("--target-dir")
