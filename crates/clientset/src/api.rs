@@ -210,3 +210,81 @@ impl<K> AllNamespaces<K> {
         &self.target.client
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::{Node, Pod};
+    use k8s_openapi::api::rbac::v1::ClusterRole;
+    use kubecto_rest_core::Config;
+
+    use super::*;
+
+    fn client() -> RestClient {
+        // The host's own path prefix is kept; the config's group-version is not used.
+        let config = Config::new("https://example.invalid:6443/prefix")
+            .with_api_path("apis")
+            .with_group_version(kubecto_rest_core::GroupVersion::new("apps", "v1"));
+        match RestClient::new(config) {
+            Ok(c) => c,
+            Err(e) => panic!("client: {e}"),
+        }
+    }
+
+    fn url(req: Result<Request>) -> String {
+        match req.and_then(|r| r.url()) {
+            Ok(u) => u,
+            Err(e) => panic!("url: {e}"),
+        }
+    }
+
+    #[test]
+    fn prefixes() {
+        assert_eq!(api_prefix::<Pod>(), "/api/v1");
+        assert_eq!(api_prefix::<Deployment>(), "/apis/apps/v1");
+        assert_eq!(
+            api_prefix::<ClusterRole>(),
+            "/apis/rbac.authorization.k8s.io/v1"
+        );
+    }
+
+    #[test]
+    fn urls_by_scope() {
+        let base = "https://example.invalid:6443/prefix";
+        let pods = Api::<Pod>::namespaced(client(), "kube-system");
+        assert_eq!(
+            url(pods.target.request(Verb::Get)),
+            format!("{base}/api/v1/namespaces/kube-system/pods")
+        );
+        assert_eq!(
+            url(pods.target.sub(Verb::Get, "web-0", "log")),
+            format!("{base}/api/v1/namespaces/kube-system/pods/web-0/log")
+        );
+        let nodes = Api::<Node>::cluster(client());
+        assert_eq!(
+            url(nodes.target.named(Verb::Put, "n1")),
+            format!("{base}/api/v1/nodes/n1")
+        );
+        let all = AllNamespaces::<Deployment>::new(client());
+        assert_eq!(
+            url(all.target.request(Verb::Get)),
+            format!("{base}/apis/apps/v1/deployments")
+        );
+    }
+
+    #[test]
+    fn empty_namespace_and_bad_names_are_refused() {
+        let pods = Api::<Pod>::namespaced(client(), "");
+        assert!(matches!(
+            pods.target.request(Verb::Get),
+            Err(Error::InvalidRequest { .. })
+        ));
+        let pods = Api::<Pod>::namespaced(client(), "default");
+        assert!(
+            pods.target
+                .named(Verb::Get, "..")
+                .and_then(|r| r.url())
+                .is_err()
+        );
+    }
+}
