@@ -134,8 +134,8 @@ pub(crate) async fn route(state: &Arc<State>, req: Req) -> Response<ResBody> {
     match segs.as_slice() {
         ["version"] => json_raw(StatusCode::OK, Bytes::from_static(VERSION.as_bytes())),
         ["healthz" | "livez" | "readyz"] => text(StatusCode::OK, "ok"),
-        ["openapi", "v3"] => json_raw(StatusCode::OK, Bytes::from_static(openapi::INDEX)),
-        ["openapi", "v3", rest @ ..] => openapi_document(&req, &rest.join("/")),
+        ["openapi", "v3"] => openapi_index(state),
+        ["openapi", "v3", rest @ ..] => openapi_document(state, &req, &rest.join("/")),
         ["api"] if wants_aggregated(&req.accept) => aggregated(reg().aggregated_core()),
         ["apis"] if wants_aggregated(&req.accept) => aggregated(reg().aggregated_groups()),
         ["api"] => json_value(
@@ -163,13 +163,55 @@ pub(crate) async fn route(state: &Arc<State>, req: Req) -> Response<ResBody> {
     }
 }
 
+/// Documents for group-versions served by CRDs, by index path.
+fn crd_documents(state: &State) -> Vec<(String, Vec<u8>)> {
+    let gvs = state
+        .registry
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .custom_group_versions();
+    gvs.into_iter()
+        .filter_map(|(g, v, rs)| Some((format!("apis/{g}/{v}"), crd::openapi_document(&rs)?)))
+        .collect()
+}
+
+fn sha512_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha512::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+/// `GET /openapi/v3`: the built-in documents' index plus one entry per CRD group-version.
+fn openapi_index(state: &State) -> Response<ResBody> {
+    let crds = crd_documents(state);
+    if crds.is_empty() {
+        return json_raw(StatusCode::OK, Bytes::from_static(openapi::INDEX));
+    }
+    let mut index: Value = serde_json::from_slice(openapi::INDEX).unwrap_or_else(|_| json!({}));
+    for (path, doc) in crds {
+        index["paths"][path.as_str()] = json!({
+            "serverRelativeURL": format!("/openapi/v3/{path}?hash={}", sha512_hex(&doc))
+        });
+    }
+    json_value(StatusCode::OK, &index)
+}
+
 /// `GET /openapi/v3/<path>`: the document; a stale `hash` is redirected to the current one,
 /// a matching one is cacheable forever, as kube-apiserver does.
-fn openapi_document(req: &Req, path: &str) -> Response<ResBody> {
-    let (Some(doc), Some(hash)) = (openapi::document(path), openapi::index_hash(path)) else {
-        return page_not_found();
+fn openapi_document(state: &State, req: &Req, path: &str) -> Response<ResBody> {
+    let (doc, hash) = match (openapi::document(path), openapi::index_hash(path)) {
+        (Some(doc), Some(hash)) => (Bytes::from_static(doc), hash),
+        _ => match crd_documents(state).into_iter().find(|(p, _)| p == path) {
+            Some((_, doc)) => {
+                let hash = sha512_hex(&doc);
+                (Bytes::from(doc), hash)
+            }
+            None => return page_not_found(),
+        },
     };
-    let mut res = json_raw(StatusCode::OK, Bytes::from_static(doc));
+    let mut res = json_raw(StatusCode::OK, doc);
     match req.param("hash") {
         Some(h) if h == hash => {
             res.headers_mut().insert(
@@ -1430,6 +1472,9 @@ pub(crate) fn delete_one(
             }
         }
         if info.group.is_empty() && info.plural == "namespaces" {
+            if !next["status"].is_object() {
+                next["status"] = json!({});
+            }
             next["status"]["phase"] = json!("Terminating");
         }
         let next = normalize(next);

@@ -206,6 +206,9 @@ pub(crate) fn sync(state: &State, info: &ResourceInfo, obj: &Obj) {
                 return Ok(Update::Unchanged);
             }
             let mut next = v;
+            if !next["status"].is_object() {
+                next["status"] = json!({});
+            }
             let status = &mut next["status"];
             if status["acceptedNames"] == names && established(status) {
                 return Ok(Update::Unchanged);
@@ -253,4 +256,121 @@ pub(crate) fn removed(state: &State, obj: &Obj) {
         .unwrap_or_else(|p| p.into_inner())
         .remove_custom(&group, &plural);
     state.store.drop_collection(&format!("{group}/{plural}"));
+}
+
+/// The OpenAPI v3 document kube-apiserver publishes for a group-version served by CRDs
+/// (`apis/<group>/<version>`): the resources' operations (PATCH carrying
+/// `fieldValidation`, which kubectl checks for) and their schemas. Built from the
+/// recorded apps/v1 document's Deployment operations, renamed.
+pub(crate) fn openapi_document(resources: &[std::sync::Arc<ResourceInfo>]) -> Option<Vec<u8>> {
+    let first = resources.first()?;
+    let apps = crate::openapi::parsed("apps", "v1")?;
+    let (group, version) = (first.group.as_str(), first.version.as_str());
+    let prefix = {
+        let mut parts: Vec<&str> = group.split('.').collect();
+        parts.reverse();
+        format!("{}.{version}", parts.join("."))
+    };
+    let mut paths = Map::new();
+    let mut schemas = Map::new();
+    for (name, schema) in apps["components"]["schemas"].as_object()? {
+        if name.starts_with("io.k8s.apimachinery.") {
+            schemas.insert(name.clone(), schema.clone());
+        }
+    }
+    for info in resources {
+        let kind = &info.kind;
+        let schema_name = format!("{prefix}.{kind}");
+        // The kind's schema: the CRD's, with the standard type and object fields.
+        let mut schema = info
+            .custom
+            .as_ref()
+            .map(|v| v["schema"]["openAPIV3Schema"].clone())
+            .filter(Value::is_object)
+            .unwrap_or_else(
+                || json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+            );
+        if !schema["properties"].is_object() {
+            schema["properties"] = json!({});
+        }
+        schema["properties"]["apiVersion"] = json!({"type": "string", "description": "APIVersion defines the versioned schema of this representation of an object."});
+        schema["properties"]["kind"] = json!({"type": "string", "description": "Kind is a string value representing the REST resource this object represents."});
+        schema["properties"]["metadata"] = json!({"allOf": [{"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}]});
+        schema["x-kubernetes-group-version-kind"] =
+            json!([{"group": group, "version": version, "kind": kind}]);
+        schemas.insert(schema_name.clone(), schema);
+        schemas.insert(
+            format!("{schema_name}List"),
+            json!({
+                "type": "object", "required": ["items"],
+                "description": format!("{kind}List is a list of {kind}"),
+                "properties": {
+                    "apiVersion": {"type": "string"},
+                    "items": {"type": "array", "items": {"$ref": format!("#/components/schemas/{schema_name}")}},
+                    "kind": {"type": "string"},
+                    "metadata": {"allOf": [{"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"}]},
+                },
+                "x-kubernetes-group-version-kind": [{"group": group, "version": version, "kind": format!("{kind}List")}],
+            }),
+        );
+        // Operations: Deployment's, renamed.
+        let base = if info.namespaced {
+            format!(
+                "/apis/{group}/{version}/namespaces/{{namespace}}/{}",
+                info.plural
+            )
+        } else {
+            format!("/apis/{group}/{version}/{}", info.plural)
+        };
+        let rename = |v: &Value| -> Option<Value> {
+            let text = v
+                .to_string()
+                .replace(
+                    "io.k8s.api.apps.v1.DeploymentList",
+                    &format!("{schema_name}List"),
+                )
+                .replace("io.k8s.api.apps.v1.Deployment", &schema_name)
+                .replace("AppsV1NamespacedDeployment", kind)
+                .replace("AppsV1Deployment", kind)
+                .replace("Deployment", kind)
+                .replace("apps_v1", &format!("{}_{version}", group.replace('.', "_")));
+            serde_json::from_str(&text).ok()
+        };
+        for (suffix, template) in [
+            ("", "/apis/apps/v1/namespaces/{namespace}/deployments"),
+            (
+                "/{name}",
+                "/apis/apps/v1/namespaces/{namespace}/deployments/{name}",
+            ),
+        ] {
+            let mut item = rename(&apps["paths"][template])?;
+            if let Some(ops) = item.as_object_mut() {
+                for (_, op) in ops.iter_mut() {
+                    if let Some(gvk) = op.get_mut("x-kubernetes-group-version-kind") {
+                        *gvk = json!({"group": group, "version": version, "kind": kind});
+                    }
+                    if let Some(content) = op
+                        .get_mut("requestBody")
+                        .and_then(|b| b.get_mut("content"))
+                        .and_then(Value::as_object_mut)
+                    {
+                        content.shift_remove("application/strategic-merge-patch+json");
+                    }
+                }
+                if !info.namespaced
+                    && let Some(params) = ops.get_mut("parameters").and_then(Value::as_array_mut)
+                {
+                    params.retain(|p| p["name"] != "namespace");
+                }
+            }
+            paths.insert(format!("{base}{suffix}"), item);
+        }
+    }
+    let doc = json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes CRD Swagger", "version": "v0.1.0"},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    });
+    serde_json::to_vec(&doc).ok()
 }

@@ -204,7 +204,7 @@ pub(crate) fn index_hash(path: &str) -> Option<String> {
 }
 
 /// The parsed document of a group-version (`""` for core), parsed once.
-fn parsed(group: &str, version: &str) -> Option<&'static Value> {
+pub(crate) fn parsed(group: &str, version: &str) -> Option<&'static Value> {
     let path = if group.is_empty() {
         format!("api/{version}")
     } else {

@@ -272,6 +272,21 @@ impl Registry {
         self.reindex();
     }
 
+    /// Group-versions with custom resources, each with those resources.
+    pub(crate) fn custom_group_versions(&self) -> Vec<(String, String, Vec<Arc<ResourceInfo>>)> {
+        let mut out = Vec::new();
+        for g in &self.groups {
+            for (v, rs) in &g.versions {
+                let custom: Vec<Arc<ResourceInfo>> =
+                    rs.iter().filter(|r| r.custom.is_some()).cloned().collect();
+                if !custom.is_empty() {
+                    out.push((g.name.clone(), v.clone(), custom));
+                }
+            }
+        }
+        out
+    }
+
     /// Is this group/version served at all?
     pub(crate) fn serves_group_version(&self, group: &str, version: &str) -> bool {
         self.group(group)

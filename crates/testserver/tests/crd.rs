@@ -198,3 +198,45 @@ async fn cluster_scoped_crds_and_invalid_ones() {
     w["metadata"]["namespace"] = json!("default");
     server.seed(w).unwrap();
 }
+
+#[tokio::test]
+async fn crd_group_versions_are_in_openapi_v3() {
+    let (_s, http) = with_crd().await;
+    let index = http.get("/openapi/v3").await.json();
+    let url = index["paths"]["apis/example.com/v1"]["serverRelativeURL"]
+        .as_str()
+        .expect("CRD group-version in the index")
+        .to_owned();
+    assert!(index["paths"]["apis/apps/v1"].is_object());
+    let doc = http.get(&url).await;
+    assert_eq!(doc.status, 200);
+    assert_eq!(doc.header("cache-control"), "public, immutable");
+    let doc = doc.json();
+    let schema = &doc["components"]["schemas"]["com.example.v1.Widget"];
+    assert_eq!(
+        schema["x-kubernetes-group-version-kind"],
+        json!([{"group": "example.com", "version": "v1", "kind": "Widget"}])
+    );
+    let patch =
+        &doc["paths"]["/apis/example.com/v1/namespaces/{namespace}/widgets/{name}"]["patch"];
+    assert_eq!(
+        patch["x-kubernetes-group-version-kind"],
+        json!({"group": "example.com", "version": "v1", "kind": "Widget"})
+    );
+    assert!(
+        patch["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "fieldValidation")
+    );
+    assert!(
+        patch["requestBody"]["content"]
+            .get("application/strategic-merge-patch+json")
+            .is_none()
+    );
+    // Gone with the CRD.
+    http.delete(&format!("{CRDS}/widgets.example.com")).await;
+    let index = http.get("/openapi/v3").await.json();
+    assert!(index["paths"].get("apis/example.com/v1").is_none());
+}
