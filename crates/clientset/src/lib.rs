@@ -2,7 +2,7 @@
 //!
 //! This is kubecto's equivalent of client-go's `kubernetes.Clientset`, standing on
 //! [`kubecto_rest_core`]: every call is one rest-core [`Request`](kubecto_rest_core::Request)
-//! on one shared [`RestClient`], decoded into `k8s-openapi` types. It never depends on
+//! on one shared [`RestClient`](kubecto_rest_core::RestClient), decoded into `k8s-openapi` types. It never depends on
 //! kubecto's dynamic or discovery crates.
 //!
 //! - [`Api<K>`] is the generic typed client for any `k8s_openapi::Resource`, built-in or
