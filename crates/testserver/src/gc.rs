@@ -45,7 +45,7 @@ fn after_delete_depth(state: &State, info: &ResourceInfo, obj: &Obj, removed: bo
         for (dep_info, dep) in dependents(state, &obj.uid) {
             delete_dependent(state, &dep_info, &dep, Propagation::Foreground, depth);
         }
-        if dependents(state, &obj.uid).is_empty() {
+        if blocking_dependents(state, &obj.uid).is_empty() {
             remove_finalizer(state, info, obj, FOREGROUND, depth);
         }
     } else if has_finalizer(&value, ORPHAN) {
@@ -91,7 +91,9 @@ fn release_waiting_owners(state: &State, removed: &Value, depth: u32) {
             continue;
         };
         for (info, owner) in find(state, uid, |o| o.uid == uid) {
-            if has_finalizer(&owner.value(), FOREGROUND) && dependents(state, uid).is_empty() {
+            if has_finalizer(&owner.value(), FOREGROUND)
+                && blocking_dependents(state, uid).is_empty()
+            {
                 remove_finalizer(state, &info, &owner, FOREGROUND, depth + 1);
             }
         }
@@ -198,6 +200,19 @@ fn dependents(state: &State, owner_uid: &str) -> Vec<(Arc<ResourceInfo>, Arc<Obj
         o.value()["metadata"]["ownerReferences"]
             .as_array()
             .is_some_and(|refs| refs.iter().any(|r| r["uid"] == owner_uid))
+    })
+}
+
+/// Dependents a foreground deletion waits for: those whose reference to the owner sets
+/// `blockOwnerDeletion`.
+fn blocking_dependents(state: &State, owner_uid: &str) -> Vec<(Arc<ResourceInfo>, Arc<Obj>)> {
+    find(state, owner_uid, |o| {
+        o.value()["metadata"]["ownerReferences"]
+            .as_array()
+            .is_some_and(|refs| {
+                refs.iter()
+                    .any(|r| r["uid"] == owner_uid && r["blockOwnerDeletion"] == true)
+            })
     })
 }
 

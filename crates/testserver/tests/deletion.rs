@@ -186,3 +186,29 @@ async fn bad_delete_options() {
     assert_eq!(res.status, 200);
     assert_eq!(res.json()["metadata"]["deletionGracePeriodSeconds"], 5);
 }
+
+#[tokio::test]
+async fn foreground_does_not_wait_for_non_blocking_dependents() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    let mut owner = configmap("owner");
+    owner["metadata"]["namespace"] = json!("default");
+    let uid = server.seed(owner).unwrap()["metadata"]["uid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut dep = configmap("held");
+    dep["metadata"]["namespace"] = json!("default");
+    dep["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    dep["metadata"]["ownerReferences"] =
+        json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid}]);
+    server.seed(dep).unwrap();
+    let res = http
+        .delete(&format!("{CMS}/owner?propagationPolicy=Foreground"))
+        .await;
+    assert_eq!(res.status, 200);
+    // The owner is gone; the dependent is terminating, held by its own finalizer.
+    assert_eq!(http.get(&format!("{CMS}/owner")).await.status, 404);
+    let held = http.get(&format!("{CMS}/held")).await.json();
+    assert!(held["metadata"]["deletionTimestamp"].is_string(), "{held}");
+}
