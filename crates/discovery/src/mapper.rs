@@ -41,6 +41,8 @@ pub struct RestMapping {
     pub short_names: Vec<String>,
     /// The verbs the resource supports.
     pub verbs: Vec<String>,
+    /// Categories the resource belongs to (`all`).
+    pub categories: Vec<String>,
     /// Whether this version is its group's preferred version.
     pub preferred: bool,
 }
@@ -76,6 +78,7 @@ impl Index {
                         singular: r.singular_name.clone(),
                         short_names: r.short_names.clone(),
                         verbs: r.verbs.clone(),
+                        categories: r.categories.clone(),
                         preferred: gv.version == preferred,
                     });
                 }
@@ -222,6 +225,22 @@ impl RestMapper {
             },
         )
         .await
+    }
+
+    /// Every resource in a category (`all`, as in `kubectl get all`), each once, in its
+    /// group's preferred version, in discovery order. An unknown category is an empty list
+    /// (no refresh: categories are open-ended).
+    ///
+    /// # Errors
+    /// Discovery errors.
+    pub async fn resources_in_category(&self, category: &str) -> Result<Vec<RestMapping>> {
+        let (_, index) = self.index().await?;
+        Ok(index
+            .entries
+            .iter()
+            .filter(|m| m.preferred && m.categories.iter().any(|c| c == category))
+            .cloned()
+            .collect())
     }
 
     /// The mapping for a kind in a group (client-go's `RESTMapping(gk, versions...)`): in

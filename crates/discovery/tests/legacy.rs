@@ -166,3 +166,15 @@ async fn fan_out_respects_the_concurrency_cap() {
         "concurrent {concurrent_time:?} vs serial {serial_time:?}"
     );
 }
+
+#[tokio::test]
+async fn legacy_server_groups_is_two_requests() {
+    let server = TestServer::start().await.unwrap();
+    let groups = common::legacy_client(&server)
+        .server_groups()
+        .await
+        .unwrap();
+    assert_eq!(groups.groups[0].name, "");
+    assert!(groups.groups.iter().any(|g| g.name == "apps"));
+    assert_eq!(common::discovery_requests(&server), 2);
+}

@@ -165,3 +165,34 @@ async fn cluster_scoped_crd() {
     assert_eq!(m.scope, Scope::Cluster);
     assert_eq!(m.resource.version, "v1");
 }
+
+#[tokio::test]
+async fn categories_list_their_resources() {
+    let server = TestServer::start().await.unwrap();
+    let mapper = RestMapper::new(common::client(&server));
+    let all = mapper.resources_in_category("all").await.unwrap();
+    let names: Vec<&str> = all.iter().map(|m| m.resource.resource.as_str()).collect();
+    for expected in [
+        "pods",
+        "services",
+        "deployments",
+        "statefulsets",
+        "jobs",
+        "cronjobs",
+    ] {
+        assert!(names.contains(&expected), "{expected} in {names:?}");
+    }
+    assert!(!names.contains(&"configmaps"), "{names:?}");
+    let hpa: Vec<_> = all
+        .iter()
+        .filter(|m| m.resource.resource == "horizontalpodautoscalers")
+        .collect();
+    assert!(hpa.len() <= 1, "each resource once");
+    assert!(
+        mapper
+            .resources_in_category("nope")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -182,6 +182,12 @@ impl Unstructured {
         self.top_str("kind")
     }
 
+    /// `apiVersion` split into group and version (the core group is empty).
+    pub fn group_version(&self) -> Option<kubecto_rest_core::GroupVersion> {
+        self.api_version()
+            .map(kubecto_rest_core::GroupVersion::parse)
+    }
+
     /// Sets `apiVersion`.
     pub fn set_api_version(&mut self, api_version: &str) {
         self.object
@@ -445,6 +451,10 @@ mod tests {
     fn accessors() {
         let d = deployment();
         assert_eq!(d.api_version(), Some("apps/v1"));
+        assert_eq!(
+            d.group_version(),
+            Some(kubecto_rest_core::GroupVersion::new("apps", "v1"))
+        );
         assert_eq!(d.kind(), Some("Deployment"));
         assert_eq!(d.name(), Some("web"));
         assert_eq!(d.namespace(), Some("prod"));
