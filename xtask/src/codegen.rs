@@ -83,8 +83,17 @@ fn generate() -> Result<BTreeMap<String, String>, String> {
 
 /// The `src` directory and version of the k8s-openapi package `cargo metadata` resolves.
 fn k8s_openapi_source() -> Result<(PathBuf, String), String> {
+    // Only the host's packages: resolving for every platform would download crates no
+    // build here needs.
+    let host = host_triple()?;
     let out = crate::cargo()
-        .args(["metadata", "--format-version", "1"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            &host,
+        ])
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
@@ -108,6 +117,20 @@ fn k8s_openapi_source() -> Result<(PathBuf, String), String> {
         .parent()
         .ok_or("k8s-openapi's manifest path has no parent")?;
     Ok((dir.join("src"), version))
+}
+
+/// The host target triple, from `rustc -vV`.
+fn host_triple() -> Result<String, String> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = std::process::Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .map_err(|e| format!("cannot run rustc -vV: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(|h| h.trim().to_owned())
+        .ok_or_else(|| "rustc -vV printed no host triple".to_owned())
 }
 
 fn read_model(src: &Path, crate_version: String) -> Result<Model, String> {
