@@ -4,7 +4,13 @@
 //! from discovery documents a real kube-apiserver served), with discovery in both
 //! the legacy and the aggregated form, CRUD with resourceVersions and optimistic
 //! concurrency, label and field selectors, `limit`/`continue` over consistent
-//! snapshots, and watches with bookmarks and 410 Expired. Fault injection lets a
+//! snapshots, and watches with bookmarks and 410 Expired. Writes behave as on a real
+//! server: JSON, merge and strategic merge patches (merge keys from the recorded
+//! OpenAPI v3 documents, which are served too), server-side apply with managedFields
+//! and conflicts, field validation, status and scale subresources, finalizers and
+//! garbage collection by propagation policy, and CustomResourceDefinitions that serve
+//! their resources. Reads can be server-side printed as `Table`s or as
+//! `PartialObjectMetadata`. See `API.md` for the whole contract. Fault injection lets a
 //! test make chosen requests fail. It depends on no kubecto client crate, so its
 //! behaviour is never defined by the client it tests; kubectl and the official
 //! Python client are run against it in CI.
