@@ -24,7 +24,7 @@ use kubecto_rest_core::{
     CreateOptions, DeleteOptions, ListOptions, PatchOptions, WatchEvent, WatchOptions,
 };
 
-type Failure = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -51,7 +51,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(kubeconfig: &Path) -> Result<(), Failure> {
+pub(crate) async fn run(kubeconfig: &Path) -> Result<(), Failure> {
     // clientcmd.BuildConfigFromFlags + kubernetes.NewForConfig.
     let context = kubecto_config::load(Some(kubeconfig), &Overrides::default())?;
     let clientset = Clientset::new(context.rest_config()?)?;

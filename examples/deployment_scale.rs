@@ -20,7 +20,7 @@ use kubecto_clientset::Clientset;
 use kubecto_config::Overrides;
 use kubecto_rest_core::{CreateOptions, DeleteOptions, PropagationPolicy, UpdateOptions};
 
-type Failure = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -50,7 +50,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(kubeconfig: &Path) -> Result<(), Failure> {
+pub(crate) async fn run(kubeconfig: &Path) -> Result<(), Failure> {
     let context = kubecto_config::load(Some(kubeconfig), &Overrides::default())?;
     let clientset = Clientset::new(context.rest_config()?)?;
     let namespace = context.namespace();
