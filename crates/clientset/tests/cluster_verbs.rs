@@ -3,9 +3,13 @@
 mod common;
 
 use common::{last_request, node, start};
+use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::Node;
 use kubecto_clientset::{ApplyOptions, Deleted, Patch};
-use kubecto_rest_core::{CreateOptions, DeleteOptions, ListOptions, PatchOptions, UpdateOptions};
+use kubecto_rest_core::{
+    CreateOptions, DeleteOptions, ListOptions, PatchOptions, UpdateOptions, WatchEvent,
+    WatchOptions,
+};
 use serde_json::json;
 
 #[tokio::test]
@@ -134,5 +138,59 @@ async fn every_verb_on_nodes() {
             .items
             .is_empty()
     );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn list_pages_streams_and_watch_on_nodes() {
+    let (server, cs) = start().await;
+    let nodes = cs.core_v1().nodes();
+    for i in 0..5 {
+        nodes
+            .create(&node(&format!("n{i}")), &CreateOptions::new())
+            .await
+            .expect("create");
+    }
+    server.clear_requests();
+    let paged = nodes
+        .list_paged(&ListOptions::new().limit(2))
+        .await
+        .expect("paged");
+    assert_eq!(paged.items.len(), 5);
+    assert_eq!(server.request_count("GET", "/api/v1/nodes"), 3);
+    let streamed: Vec<String> = nodes
+        .list_stream(&ListOptions::new().limit(2))
+        .map(|n| n.expect("node").metadata.name.unwrap_or_default())
+        .collect()
+        .await;
+    assert_eq!(streamed, ["n0", "n1", "n2", "n3", "n4"]);
+
+    let rv = paged.metadata.resource_version.unwrap_or_default();
+    let mut events = Box::pin(nodes.watch(&WatchOptions::new().resource_version(rv)));
+    nodes
+        .patch(
+            "n3",
+            &Patch::Merge(json!({"metadata": {"labels": {"watched": "yes"}}})),
+            &PatchOptions::new(),
+        )
+        .await
+        .expect("patch");
+    nodes
+        .delete("n3", &DeleteOptions::new())
+        .await
+        .expect("delete");
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        match common::within("node events", events.next()).await {
+            Some(Ok(WatchEvent::Modified(n))) => {
+                assert_eq!(n.metadata.name.as_deref(), Some("n3"));
+                seen.push("MODIFIED");
+            }
+            Some(Ok(WatchEvent::Deleted(_))) => seen.push("DELETED"),
+            Some(Ok(WatchEvent::Bookmark(_))) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(seen, ["MODIFIED", "DELETED"]);
     server.shutdown().await;
 }
