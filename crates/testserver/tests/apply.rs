@@ -187,3 +187,30 @@ async fn writes_record_update_entries_named_after_the_client() {
     assert_eq!(res.status, 200);
     assert!(entry(&res.json(), "tool").is_some());
 }
+
+#[tokio::test]
+async fn managed_fields_can_be_edited_directly() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    assert_eq!(
+        apply(&http, &format!("{CMS}/cfg"), "alice", false, CFG)
+            .await
+            .status,
+        201
+    );
+    // Rename the manager with a JSON patch, as kubectl's client-side to server-side
+    // apply migration does.
+    let res = http
+        .send(
+            "PATCH",
+            &format!("{CMS}/cfg?fieldManager=migrator"),
+            "application/json-patch+json",
+            r#"[{"op":"replace","path":"/metadata/managedFields/0/manager","value":"carol"}]"#,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    let obj = res.json();
+    assert!(entry(&obj, "alice").is_none(), "{obj}");
+    assert_eq!(entry(&obj, "carol").unwrap()["operation"], "Apply");
+    assert!(entry(&obj, "migrator").is_none());
+}
