@@ -70,9 +70,7 @@ pub(crate) async fn run(kubeconfig: &Path, out: &mut dyn Write) -> Result<(), Fa
         .resource_for("cm")
         .await
         .map_err(|e| Failure::Discovery("map \"cm\"", e))?;
-    let configmaps = client
-        .resource(cm.resource.into_parts())
-        .namespace(&namespace);
+    let configmaps = client.resource(&cm.resource).namespace(&namespace);
     let mut object = Unstructured::new("v1", "ConfigMap");
     object.set_name("kubecto-dynamic-demo");
     set(&mut object, &["data", "mode"], json!("fast"))?;
@@ -88,9 +86,7 @@ pub(crate) async fn run(kubeconfig: &Path, out: &mut dyn Write) -> Result<(), Fa
         out,
         format!("the RESTMapper maps \"widget\" to {}", widget.resource),
     )?;
-    let widgets = client
-        .resource(widget.resource.into_parts())
-        .namespace(&namespace);
+    let widgets = client.resource(&widget.resource).namespace(&namespace);
     let mut object = Unstructured::new(&widget.kind.api_version(), &widget.kind.kind);
     object.set_name("kubecto-dynamic-demo");
     set(&mut object, &["spec", "size"], json!(3))?;

@@ -43,7 +43,6 @@ mod client;
 mod disk;
 mod error;
 mod fetch;
-mod gvk;
 mod mapper;
 mod snapshot;
 mod types;
@@ -53,8 +52,8 @@ pub use client::{DEFAULT_CONCURRENCY, DiscoveryClient};
 pub use disk::{DEFAULT_TTL, DiskCache, sanitize_host};
 pub use error::{Error, FailedGroupVersions, GroupVersionError, Result};
 pub use fetch::AGGREGATED_ACCEPT;
-pub use gvk::{GroupVersionKind, GroupVersionResource};
 pub use kubecto_rest_core::GroupVersion;
+pub use kubecto_rest_core::{GroupVersionKind, GroupVersionResource};
 pub use mapper::{RestMapper, RestMapping, Scope};
 pub use snapshot::{Discovery, PreferredResources, Source};
 pub use types::{

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::client::DiscoveryClient;
 use crate::error::{Error, Result};
-use crate::gvk::{GroupVersionKind, GroupVersionResource};
 use crate::snapshot::Discovery;
+use kubecto_rest_core::{GroupVersionKind, GroupVersionResource};
 
 /// Whether a resource's objects live in namespaces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

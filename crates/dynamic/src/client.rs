@@ -6,8 +6,8 @@ use std::fmt;
 use kubecto_rest_core::{Config, RestClient};
 
 use crate::error::{Error, Result};
-use crate::gvr::GroupVersionResource;
 use crate::resource::DynamicResource;
+use kubecto_rest_core::GroupVersionResource;
 
 /// A client for any resource of one API server, on [`Unstructured`](crate::Unstructured)
 /// objects. It is one rest-core [`RestClient`] (one connection pool, one rate limiter)

@@ -44,7 +44,6 @@
 
 mod client;
 mod error;
-mod gvr;
 mod list;
 mod patch;
 mod resource;
@@ -52,7 +51,7 @@ mod unstructured;
 
 pub use client::{Cluster, DynamicClient, Namespaced, Scope};
 pub use error::{Error, Result};
-pub use gvr::GroupVersionResource;
+pub use kubecto_rest_core::GroupVersionResource;
 pub use kubecto_rest_core::{
     CreateOptions, DeleteOptions, GetOptions, ListOptions, PatchOptions, Preconditions,
     PropagationPolicy, UpdateOptions, WatchEvent, WatchOptions,

@@ -10,10 +10,10 @@ use serde::Serialize;
 
 use crate::client::{Cluster, Namespaced, Scope};
 use crate::error::{Error, Result};
-use crate::gvr::GroupVersionResource;
 use crate::list::UnstructuredList;
 use crate::patch::{ApplyOptions, Patch};
 use crate::unstructured::Unstructured;
+use kubecto_rest_core::GroupVersionResource;
 
 /// One resource (a group, version and plural) in a [`Scope`]: a namespace, or none.
 /// Made by [`DynamicClient::resource`](crate::DynamicClient::resource). Cheap to clone.

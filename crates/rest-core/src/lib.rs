@@ -51,6 +51,7 @@ mod client;
 mod config;
 mod connect;
 mod error;
+mod gvk;
 mod list;
 mod observe;
 mod pager;
@@ -75,6 +76,7 @@ pub use config::{
 };
 pub use connect::Connector;
 pub use error::{BoxError, Error, Result, TransportKind};
+pub use gvk::{GroupVersionKind, GroupVersionResource};
 pub use list::{ListMeta, ListStream, ObjectList};
 pub use observe::{IgnoreWarnings, LogWarningsOnce, Metrics, RequestMetrics, WarningHandler};
 pub use pager::{DEFAULT_PAGE_SIZE, Pager};
