@@ -618,7 +618,14 @@ pub(crate) fn record_update(
     if changed.is_empty() && removed.is_empty() {
         return;
     }
-    let mut list = entries(old);
+    // managedFields the writer sent (edited directly) are the base, as kube-apiserver
+    // uses them; otherwise (none sent, or a subresource) the live object's.
+    let sent = entries(new);
+    let mut list = if sent.is_empty() || !subresource.is_empty() {
+        entries(old)
+    } else {
+        sent
+    };
     for e in &mut list {
         e.set
             .retain(|p| !changed.contains(p) && !removed.contains(p));
