@@ -66,6 +66,21 @@ async fn logs_whole_and_streamed() {
         req.query,
         "container=main&follow=true&sinceTime=2026-01-02T15%3A04%3A05Z"
     );
+
+    match pods
+        .log_lines("web-0", &LogOptions::new().previous(true))
+        .await
+    {
+        Ok(lines) => {
+            let mut lines = Box::pin(lines);
+            while let Some(line) = common::within("the log lines", lines.next()).await {
+                assert!(!line.expect("line").contains('\n'));
+            }
+        }
+        Err(e) => assert!(e.status().is_some(), "{e}"),
+    }
+    let req = last_request(&server, "GET", path).expect("GET log recorded");
+    assert_eq!(req.query, "previous=true");
     server.shutdown().await;
 }
 

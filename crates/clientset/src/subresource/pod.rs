@@ -2,7 +2,7 @@
 //! `ephemeralcontainers`.
 
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::{Binding, Pod};
 use kubecto_rest_core::{
     CreateOptions, DeleteOptions, PatchOptions, Result, Status, UpdateOptions,
@@ -147,6 +147,37 @@ impl Api<Pod> {
         Ok(resp.stream())
     }
 
+    /// The pod's log line by line (without the newline; invalid UTF-8 replaced), as the
+    /// lines arrive; a last line without a newline is yielded when the stream ends.
+    ///
+    /// # Errors
+    /// As [`logs`](Self::logs); a connection failure mid-stream is the stream's last item.
+    pub async fn log_lines(
+        &self,
+        name: &str,
+        options: &LogOptions,
+    ) -> Result<impl Stream<Item = Result<String>> + Send + 'static> {
+        let chunks = Box::pin(self.log_stream(name, options).await?);
+        Ok(futures_util::stream::unfold(
+            (chunks, Lines::default(), false),
+            |(mut chunks, mut lines, mut done)| async move {
+                loop {
+                    if let Some(line) = lines.next_line() {
+                        return Some((Ok(line), (chunks, lines, done)));
+                    }
+                    if done {
+                        return lines.rest().map(|l| (Ok(l), (chunks, lines, true)));
+                    }
+                    match chunks.next().await {
+                        Some(Ok(bytes)) => lines.push(&bytes),
+                        Some(Err(e)) => return Some((Err(e), (chunks, lines, true))),
+                        None => done = true,
+                    }
+                }
+            },
+        ))
+    }
+
     /// Evicts the pod (`POST pods/{name}/eviction`, a `policy/v1` `Eviction`), which
     /// honours PodDisruptionBudgets where a plain delete does not.
     ///
@@ -239,5 +270,77 @@ impl Api<Pod> {
             .await?
             .into()
             .await
+    }
+}
+
+/// Splits a byte stream into lines across chunk boundaries.
+#[derive(Debug, Default)]
+struct Lines {
+    buf: Vec<u8>,
+}
+
+impl Lines {
+    fn push(&mut self, chunk: &[u8]) {
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// The next complete line, without its `\n` (and a `\r` before it).
+    fn next_line(&mut self) -> Option<String> {
+        let end = self.buf.iter().position(|b| *b == b'\n')?;
+        let mut line: Vec<u8> = self.buf.drain(..=end).collect();
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        Some(String::from_utf8_lossy(&line).into_owned())
+    }
+
+    /// What is left after the last newline, if anything.
+    fn rest(&mut self) -> Option<String> {
+        if self.buf.is_empty() {
+            None
+        } else {
+            let rest = std::mem::take(&mut self.buf);
+            Some(String::from_utf8_lossy(&rest).into_owned())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_across_chunks() {
+        let text = b"first\nsecond line\r\n\nlast";
+        for size in 1..text.len() {
+            let mut lines = Lines::default();
+            let mut out = Vec::new();
+            for chunk in text.chunks(size) {
+                lines.push(chunk);
+                while let Some(l) = lines.next_line() {
+                    out.push(l);
+                }
+            }
+            out.extend(lines.rest());
+            assert_eq!(
+                out,
+                ["first", "second line", "", "last"],
+                "chunks of {size}"
+            );
+        }
+    }
+
+    #[test]
+    fn log_options_as_query() {
+        let opts = LogOptions::new()
+            .container("c")
+            .previous(true)
+            .limit_bytes(10);
+        let value = serde_json::to_value(&opts).unwrap_or_default();
+        assert_eq!(
+            value,
+            serde_json::json!({"container": "c", "previous": true, "limitBytes": 10})
+        );
     }
 }
