@@ -409,6 +409,7 @@ async fn dispatch(state: &Arc<State>, req: &Req, t: Target) -> Result<Response<R
                 mode,
                 dry_run: dry,
                 manager: manager.as_deref(),
+                subresource: "",
             };
             let obj = update(state, &info, t.namespace.as_deref(), name, value, how)?;
             Ok(with_warnings(
@@ -952,6 +953,8 @@ pub(crate) struct How<'a> {
     pub mode: Mode,
     pub dry_run: bool,
     pub manager: Option<&'a str>,
+    /// The subresource written through, for managedFields (`status` follows from `mode`).
+    pub subresource: &'a str,
 }
 
 /// The shared read-modify-write of update and patch.
@@ -967,6 +970,7 @@ pub(crate) fn write_update(
         mode,
         dry_run,
         manager,
+        subresource,
     } = how;
     let k = key(info, namespace, name);
     let on_missing = || ApiError::not_found(&info.plural, &info.group, name);
@@ -990,7 +994,11 @@ pub(crate) fn write_update(
                     crd::prepare(&mut next)?;
                 }
                 if let Some(m) = manager {
-                    let sub = if mode == Mode::Status { "status" } else { "" };
+                    let sub = if mode == Mode::Status {
+                        "status"
+                    } else {
+                        subresource
+                    };
                     let schema = schema_of(info);
                     apply::record_update(
                         &cur_val,
@@ -1197,6 +1205,7 @@ fn patch_object(
         mode,
         dry_run: p.dry,
         manager: manager.as_deref(),
+        subresource: "",
     };
     let obj = write_update(state, info, namespace, name, how, |_, cur| {
         let full = with_type(cur, &info.kind, &api_version);

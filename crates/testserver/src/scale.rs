@@ -44,7 +44,16 @@ pub(crate) fn put(
         )));
     }
     let dry = api::dry_run(req)?;
-    write_scale(state, info, namespace, name, dry, |_| Ok(sent))
+    let manager = crate::apply::manager_for(req.param("fieldManager"), &req.user_agent);
+    write_scale(
+        state,
+        info,
+        namespace,
+        name,
+        dry,
+        manager.as_deref(),
+        |_| Ok(sent),
+    )
 }
 
 /// `PATCH .../{name}/scale`: the patch applies to the `Scale`, whose replicas are written back.
@@ -57,9 +66,16 @@ pub(crate) fn patch(
 ) -> Result<Response<ResBody>, ApiError> {
     let p = api::parse_patch(req)?;
     let schema = openapi::kind_schema("autoscaling", "v1", "Scale");
-    write_scale(state, info, namespace, name, p.dry, |scale| {
-        api::apply_patch_doc(&p, scale, schema)
-    })
+    let manager = crate::apply::manager_for(req.param("fieldManager"), &req.user_agent);
+    write_scale(
+        state,
+        info,
+        namespace,
+        name,
+        p.dry,
+        manager.as_deref(),
+        |scale| api::apply_patch_doc(&p, scale, schema),
+    )
 }
 
 fn check_scale_type(v: &Value) -> Result<(), ApiError> {
@@ -82,12 +98,14 @@ fn write_scale(
     namespace: Option<&str>,
     name: &str,
     dry: bool,
+    manager: Option<&str>,
     make: impl FnOnce(Value) -> Result<Value, ApiError>,
 ) -> Result<Response<ResBody>, ApiError> {
     let how = api::How {
         mode: Mode::Main,
         dry_run: dry,
-        manager: None,
+        manager,
+        subresource: "scale",
     };
     let obj = api::write_update(state, info, namespace, name, how, |_, cur| {
         let scale = make(to_scale(info, cur))?;

@@ -78,3 +78,29 @@ async fn scale_reads_and_writes_replicas() {
         .await;
     assert_eq!(res.status, 404);
 }
+
+#[tokio::test]
+async fn scale_writes_record_a_scale_managed_fields_entry() {
+    let (_s, http) = with_deployment().await;
+    let res = http
+        .start(
+            "PATCH",
+            &format!("{DEPLOY}/scale"),
+            &[
+                ("content-type", "application/merge-patch+json"),
+                ("user-agent", "kubectl/v1.32.4 (linux/amd64) kubernetes/abc"),
+            ],
+            r#"{"spec":{"replicas":3}}"#,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let d = http.get(DEPLOY).await.json();
+    let entries = d["metadata"]["managedFields"].as_array().unwrap();
+    let e = entries
+        .iter()
+        .find(|e| e["manager"] == "kubectl")
+        .expect("scale entry");
+    assert_eq!(e["operation"], "Update");
+    assert_eq!(e["subresource"], "scale");
+    assert_eq!(e["fieldsV1"], json!({"f:spec": {"f:replicas": {}}}));
+}
