@@ -615,12 +615,14 @@ pub(crate) enum Managed<'a> {
     Apply(&'a str, &'a Value),
 }
 
-/// The OpenAPI schema of a resource's kind (none for custom resources).
-pub(crate) fn schema_of(info: &ResourceInfo) -> Option<openapi::KindSchema> {
-    if info.custom.is_some() {
-        None
-    } else {
-        openapi::kind_schema(&info.group, &info.version, &info.kind)
+/// The OpenAPI schema of a resource's kind: the recorded one, or a CRD version's.
+pub(crate) fn schema_of(info: &ResourceInfo) -> Option<openapi::KindSchema<'_>> {
+    match &info.custom {
+        Some(version) => {
+            let root = &version["schema"]["openAPIV3Schema"];
+            root.is_object().then(|| openapi::custom_schema(root))
+        }
+        None => openapi::kind_schema(&info.group, &info.version, &info.kind),
     }
 }
 
@@ -1103,7 +1105,7 @@ pub(crate) fn parse_patch(req: &Req) -> Result<PatchRequest, ApiError> {
 pub(crate) fn apply_patch_doc(
     p: &PatchRequest,
     full: Value,
-    schema: Option<openapi::KindSchema>,
+    schema: Option<openapi::KindSchema<'_>>,
 ) -> Result<Value, ApiError> {
     Ok(match p.ct.as_str() {
         "application/json-patch+json" => patch::json_patch(&full, &p.doc).map_err(patch_error)?,
@@ -1191,7 +1193,9 @@ fn patch_object(
     // Strategic merge patch needs the kind's OpenAPI schema (merge keys, strategies);
     // kinds without one (custom resources) refuse it with 415, as kube-apiserver does.
     let schema = schema_of(info);
-    if p.ct == "application/strategic-merge-patch+json" && schema.is_none() {
+    if p.ct == "application/strategic-merge-patch+json"
+        && (info.custom.is_some() || schema.is_none())
+    {
         return Err(strategic_unsupported());
     }
     let manager = if p.is_apply {

@@ -69,17 +69,17 @@ enum ListKind {
     Atomic,
 }
 
-struct Walker<'a> {
-    schema: Option<&'a KindSchema>,
+struct Walker<'a, 's> {
+    schema: Option<&'a KindSchema<'s>>,
     out: FieldSet,
     /// An applied configuration's set: maps and lists are not members themselves
     /// (only their leaves and list items are), as structured-merge-diff's `ToFieldSet`.
     applied: bool,
 }
 
-impl Walker<'_> {
+impl<'s> Walker<'_, 's> {
     /// The property schema of the field at `spath` (field names; list items implicit).
-    fn prop(&self, spath: &[String]) -> Option<&'static Value> {
+    fn prop(&self, spath: &[String]) -> Option<&'s Value> {
         if spath.is_empty() {
             return None;
         }
@@ -87,7 +87,7 @@ impl Walker<'_> {
         self.schema?.field(&p)
     }
 
-    fn resolved(&self, spath: &[String]) -> Option<&'static Value> {
+    fn resolved(&self, spath: &[String]) -> Option<&'s Value> {
         let p = self.prop(spath)?;
         Some(self.schema?.resolve_node(p))
     }
@@ -128,6 +128,7 @@ impl Walker<'_> {
         p["x-kubernetes-map-type"] == "atomic"
             || r["x-kubernetes-map-type"] == "atomic"
             || (r["type"] == "object"
+                && r["x-kubernetes-preserve-unknown-fields"] != true
                 && r.get("properties").is_none()
                 && r.get("additionalProperties").is_none()
                 && r.get("allOf").is_none())
@@ -251,16 +252,16 @@ fn key_element(item: &Value, keys: &[String]) -> String {
 }
 
 /// The field set of an object (with or without `kind`/`apiVersion`), as writes record it.
-pub(crate) fn fieldset(obj: &Value, schema: Option<&KindSchema>, part: Part) -> FieldSet {
+pub(crate) fn fieldset(obj: &Value, schema: Option<&KindSchema<'_>>, part: Part) -> FieldSet {
     walk_set(obj, schema, part, false)
 }
 
 /// The field set of an applied configuration.
-pub(crate) fn applied_set(obj: &Value, schema: Option<&KindSchema>, part: Part) -> FieldSet {
+pub(crate) fn applied_set(obj: &Value, schema: Option<&KindSchema<'_>>, part: Part) -> FieldSet {
     walk_set(obj, schema, part, true)
 }
 
-fn walk_set(obj: &Value, schema: Option<&KindSchema>, part: Part, applied: bool) -> FieldSet {
+fn walk_set(obj: &Value, schema: Option<&KindSchema<'_>>, part: Part, applied: bool) -> FieldSet {
     let mut w = Walker {
         schema,
         out: FieldSet::new(),
@@ -536,7 +537,7 @@ pub(crate) fn record_create(
     obj: &mut Value,
     manager: &str,
     api_version: &str,
-    schema: Option<&KindSchema>,
+    schema: Option<&KindSchema<'_>>,
     exclude: &[&[&str]],
 ) {
     let mut set = fieldset(obj, schema, Part::Main);
@@ -563,7 +564,7 @@ pub(crate) fn record_apply_create(
     config: &Value,
     manager: &str,
     api_version: &str,
-    schema: Option<&KindSchema>,
+    schema: Option<&KindSchema<'_>>,
 ) {
     let set = applied_set(config, schema, Part::Main);
     store_entries(
@@ -580,7 +581,12 @@ pub(crate) fn record_apply_create(
 }
 
 /// Leaf-level differences between two objects' sets: added or changed paths, removed paths.
-fn diff(old: &Value, new: &Value, schema: Option<&KindSchema>, part: Part) -> (FieldSet, FieldSet) {
+fn diff(
+    old: &Value,
+    new: &Value,
+    schema: Option<&KindSchema<'_>>,
+    part: Part,
+) -> (FieldSet, FieldSet) {
     let before = fieldset(old, schema, part);
     let after = fieldset(new, schema, part);
     let changed: FieldSet = after
@@ -611,7 +617,7 @@ pub(crate) fn record_update(
     manager: &str,
     api_version: &str,
     subresource: &str,
-    schema: Option<&KindSchema>,
+    schema: Option<&KindSchema<'_>>,
 ) {
     let part = part_of(subresource);
     let (changed, removed) = diff(old, new, schema, part);
@@ -657,7 +663,7 @@ pub(crate) struct ApplyRequest<'a> {
     pub api_version: &'a str,
     pub subresource: &'a str,
     pub force: bool,
-    pub schema: Option<&'a KindSchema>,
+    pub schema: Option<&'a KindSchema<'a>>,
 }
 
 /// Server-side apply of `config` (with kind/apiVersion) to `live` (with kind/apiVersion,

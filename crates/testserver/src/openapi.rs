@@ -225,16 +225,29 @@ pub(crate) fn field_description(group: &str, version: &str, schema: &str, field:
         .to_owned()
 }
 
-/// The schema of one kind, with the document's other schemas to resolve `$ref`s.
+/// The schema of one kind, with the document's other schemas to resolve `$ref`s: a
+/// built-in kind's from the recorded documents, or a CRD version's structural schema.
 #[derive(Clone, Copy)]
-pub(crate) struct KindSchema {
-    schemas: &'static Map<String, Value>,
-    root: &'static Value,
+pub(crate) struct KindSchema<'a> {
+    schemas: Option<&'a Map<String, Value>>,
+    root: &'a Value,
+    /// A CRD's schema: list merging follows `x-kubernetes-list-type`, as it has no
+    /// patch extensions.
+    custom: bool,
+}
+
+/// The schema of a custom resource version (`openAPIV3Schema`).
+pub(crate) fn custom_schema(root: &Value) -> KindSchema<'_> {
+    KindSchema {
+        schemas: None,
+        root,
+        custom: true,
+    }
 }
 
 /// The schema of a built-in kind, found by its `x-kubernetes-group-version-kind`.
-pub(crate) fn kind_schema(group: &str, version: &str, kind: &str) -> Option<KindSchema> {
-    type Cache = HashMap<(String, String, String), Option<KindSchema>>;
+pub(crate) fn kind_schema(group: &str, version: &str, kind: &str) -> Option<KindSchema<'static>> {
+    type Cache = HashMap<(String, String, String), Option<KindSchema<'static>>>;
     static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let key = (group.to_owned(), version.to_owned(), kind.to_owned());
@@ -249,7 +262,7 @@ pub(crate) fn kind_schema(group: &str, version: &str, kind: &str) -> Option<Kind
     found
 }
 
-fn find_kind_schema(group: &str, version: &str, kind: &str) -> Option<KindSchema> {
+fn find_kind_schema(group: &str, version: &str, kind: &str) -> Option<KindSchema<'static>> {
     let schemas = parsed(group, version)?["components"]["schemas"].as_object()?;
     let root = schemas.values().find(|s| {
         s["x-kubernetes-group-version-kind"]
@@ -258,18 +271,22 @@ fn find_kind_schema(group: &str, version: &str, kind: &str) -> Option<KindSchema
             .flatten()
             .any(|g| g["group"] == group && g["version"] == version && g["kind"] == kind)
     })?;
-    Some(KindSchema { schemas, root })
+    Some(KindSchema {
+        schemas: Some(schemas),
+        root,
+        custom: false,
+    })
 }
 
-impl KindSchema {
+impl<'a> KindSchema<'a> {
     /// Follow `$ref` (bare or inside a one-element `allOf`) to the schema it names.
-    fn resolve(&self, mut s: &'static Value) -> &'static Value {
+    fn resolve(&self, mut s: &'a Value) -> &'a Value {
         for _ in 0..16 {
             let r = s["$ref"]
                 .as_str()
                 .or_else(|| s["allOf"].as_array().and_then(|a| a.first())?["$ref"].as_str());
             match r.and_then(|r| r.strip_prefix("#/components/schemas/")) {
-                Some(name) => match self.schemas.get(name) {
+                Some(name) => match self.schemas.and_then(|m| m.get(name)) {
                     Some(next) => s = next,
                     None => return s,
                 },
@@ -281,7 +298,7 @@ impl KindSchema {
 
     /// The (unresolved) schema of the field at `path` (field names; list items are
     /// entered implicitly, map values through `additionalProperties`).
-    pub(crate) fn field(&self, path: &[&str]) -> Option<&'static Value> {
+    pub(crate) fn field(&self, path: &[&str]) -> Option<&'a Value> {
         let mut cur = self.root;
         for seg in path {
             let mut s = self.resolve(cur);
@@ -300,18 +317,31 @@ impl KindSchema {
     }
 
     /// The kind's own schema.
-    pub(crate) fn root(&self) -> &'static Value {
+    pub(crate) fn root(&self) -> &'a Value {
         self.root
     }
 
     /// Follow `$ref`s of a schema node (public form of the resolver).
-    pub(crate) fn resolve_node(&self, s: &'static Value) -> &'static Value {
+    pub(crate) fn resolve_node(&self, s: &'a Value) -> &'a Value {
         self.resolve(s)
     }
 
     /// `x-kubernetes-patch-merge-key` and `x-kubernetes-patch-strategy` of the field at `path`.
     pub(crate) fn patch_meta(&self, path: &[&str]) -> Option<(String, Strategy)> {
         let f = self.field(path)?;
+        if self.custom {
+            return match f["x-kubernetes-list-type"].as_str() {
+                Some("map") => Some((
+                    f["x-kubernetes-list-map-keys"][0]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    Strategy::Merge,
+                )),
+                Some("set") => Some((String::new(), Strategy::Merge)),
+                _ => None,
+            };
+        }
         let key = f["x-kubernetes-patch-merge-key"].as_str();
         let strategy = f["x-kubernetes-patch-strategy"].as_str();
         if key.is_none() && strategy.is_none() {

@@ -84,7 +84,12 @@ pub(crate) fn prune(
     Ok(listed)
 }
 
-fn walk_top(value: &mut Value, root: &'static Value, schema: &KindSchema, out: &mut Vec<String>) {
+fn walk_top(
+    value: &mut Value,
+    root: &'static Value,
+    schema: &KindSchema<'static>,
+    out: &mut Vec<String>,
+) {
     let resolve = |s: &'static Value| schema.resolve_node(s);
     walk(value, root, &resolve, "", out);
 }

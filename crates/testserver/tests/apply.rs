@@ -214,3 +214,85 @@ async fn managed_fields_can_be_edited_directly() {
     assert_eq!(entry(&obj, "carol").unwrap()["operation"], "Apply");
     assert!(entry(&obj, "migrator").is_none());
 }
+
+#[tokio::test]
+async fn custom_resources_merge_map_lists_by_their_keys() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    let conditions = json!({"type": "array", "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["type"],
+        "items": {"type": "object", "properties": {"type": {"type": "string"}, "status": {"type": "string"}}}});
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "jobs.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "jobs", "kind": "Job"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "properties": {"size": {"type": "integer"}}},
+                    "status": {"type": "object", "properties": {"conditions": conditions}}}}}}]}});
+    assert_eq!(
+        http.post(
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            &crd
+        )
+        .await
+        .status,
+        201
+    );
+    let path = "/apis/example.com/v1/namespaces/default/jobs/j";
+    let res = apply(
+        &http,
+        path,
+        "owner",
+        false,
+        "apiVersion: example.com/v1\nkind: Job\nmetadata: {name: j}\nspec: {size: 1}\n",
+    )
+    .await;
+    assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+    // Two controllers each apply their own condition to status.
+    for (manager, ty) in [("a", "Ready"), ("b", "Synced")] {
+        let cfg = format!(
+            "apiVersion: example.com/v1\nkind: Job\nmetadata: {{name: j}}\nstatus:\n  conditions:\n  - {{type: {ty}, status: \"True\"}}\n"
+        );
+        let res = apply(&http, &format!("{path}/status"), manager, false, &cfg).await;
+        assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    }
+    let job = http.get(path).await.json();
+    let types: Vec<&str> = job["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.len(), 2, "{job}");
+    assert!(types.contains(&"Ready") && types.contains(&"Synced"));
+    let a = entry(&job, "a").unwrap();
+    assert_eq!(a["subresource"], "status");
+    assert_eq!(
+        a["fieldsV1"],
+        json!({"f:status": {"f:conditions": {"k:{\"type\":\"Ready\"}": {".": {}, "f:status": {}, "f:type": {}}}}})
+    );
+    // b setting a's condition to another value conflicts with a.
+    let cfg = "apiVersion: example.com/v1\nkind: Job\nmetadata: {name: j}\nstatus:\n  conditions:\n  - {type: Ready, status: \"False\"}\n";
+    let res = apply(&http, &format!("{path}/status"), "b", false, cfg).await;
+    assert_eq!(res.status, 409);
+    assert!(
+        res.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains(".status.conditions[type=\"Ready\"].status"),
+        "{}",
+        String::from_utf8_lossy(&res.body)
+    );
+    // Strategic merge patch stays unsupported for custom resources.
+    let res = http
+        .send(
+            "PATCH",
+            path,
+            "application/strategic-merge-patch+json",
+            "{}",
+        )
+        .await;
+    assert_eq!(res.status, 415);
+}
