@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 use crate::meta;
-use crate::openapi::KindSchema;
+use crate::openapi::{self, KindSchema};
 use crate::patch;
 use crate::status::ApiError;
 
@@ -78,18 +78,29 @@ struct Walker<'a, 's> {
 }
 
 impl<'s> Walker<'_, 's> {
+    /// The schema that describes `spath`: a custom resource's metadata is the built-in
+    /// ObjectMeta (finalizers a set, ownerReferences keyed by uid), as kube-apiserver
+    /// merges it into every CRD schema.
+    fn schema_for(&self, spath: &[String]) -> Option<KindSchema<'s>> {
+        let schema = *self.schema?;
+        if schema.is_custom() && spath.first().is_some_and(|f| f == "metadata") {
+            return openapi::kind_schema("", "v1", "ConfigMap");
+        }
+        Some(schema)
+    }
+
     /// The property schema of the field at `spath` (field names; list items implicit).
     fn prop(&self, spath: &[String]) -> Option<&'s Value> {
         if spath.is_empty() {
             return None;
         }
         let p: Vec<&str> = spath.iter().map(String::as_str).collect();
-        self.schema?.field(&p)
+        self.schema_for(spath)?.field(&p)
     }
 
     fn resolved(&self, spath: &[String]) -> Option<&'s Value> {
         let p = self.prop(spath)?;
-        Some(self.schema?.resolve_node(p))
+        Some(self.schema_for(spath)?.resolve_node(p))
     }
 
     fn list_kind(&self, spath: &[String]) -> ListKind {
@@ -147,7 +158,7 @@ impl<'s> Walker<'_, 's> {
         if spath.len() == 1 && spath[0] == "metadata" {
             return false;
         }
-        let Some(schema) = self.schema else {
+        let Some(schema) = self.schema_for(spath) else {
             return true;
         };
         let required = if parent.is_empty() {
@@ -214,7 +225,7 @@ impl<'s> Walker<'_, 's> {
                             let atomic_item = self
                                 .resolved(spath)
                                 .and_then(|r| {
-                                    let items = self.schema?.resolve_node(&r["items"]);
+                                    let items = self.schema_for(spath)?.resolve_node(&r["items"]);
                                     Some(items["x-kubernetes-map-type"] == "atomic")
                                 })
                                 .unwrap_or(false);

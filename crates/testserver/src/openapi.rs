@@ -316,6 +316,11 @@ impl<'a> KindSchema<'a> {
         Some(cur)
     }
 
+    /// A CRD's schema (rather than a built-in kind's)?
+    pub(crate) fn is_custom(&self) -> bool {
+        self.custom
+    }
+
     /// The kind's own schema.
     pub(crate) fn root(&self) -> &'a Value {
         self.root
@@ -328,6 +333,9 @@ impl<'a> KindSchema<'a> {
 
     /// `x-kubernetes-patch-merge-key` and `x-kubernetes-patch-strategy` of the field at `path`.
     pub(crate) fn patch_meta(&self, path: &[&str]) -> Option<(String, Strategy)> {
+        if self.custom && path.first() == Some(&"metadata") {
+            return kind_schema("", "v1", "ConfigMap")?.patch_meta(path);
+        }
         let f = self.field(path)?;
         if self.custom {
             return match f["x-kubernetes-list-type"].as_str() {

@@ -285,6 +285,32 @@ async fn custom_resources_merge_map_lists_by_their_keys() {
         "{}",
         String::from_utf8_lossy(&res.body)
     );
+    // Finalizers of a custom resource merge as a set, as ObjectMeta declares them.
+    for (manager, f) in [("a", "example.com/a"), ("b", "example.com/b")] {
+        let cfg = format!(
+            "apiVersion: example.com/v1\nkind: Job\nmetadata:\n  name: j\n  finalizers: [{f}]\n"
+        );
+        let res = apply(&http, path, manager, false, &cfg).await;
+        assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    }
+    let job = http.get(path).await.json();
+    assert_eq!(
+        job["metadata"]["finalizers"].as_array().unwrap().len(),
+        2,
+        "{job}"
+    );
+    let b = job["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["manager"] == "b" && e["operation"] == "Apply" && e.get("subresource").is_none()
+        })
+        .unwrap();
+    assert_eq!(
+        b["fieldsV1"],
+        json!({"f:metadata": {"f:finalizers": {"v:\"example.com/b\"": {}}}})
+    );
     // Strategic merge patch stays unsupported for custom resources.
     let res = http
         .send(
