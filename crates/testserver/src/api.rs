@@ -889,13 +889,17 @@ fn merge_update(info: &ResourceInfo, current: &Value, mut sent: Value, mode: Mod
             };
         }
     }
-    // Generation moves when anything but metadata and status changes.
+    // Generation moves when anything but metadata and status changes (for a custom
+    // resource without a status subresource, status changes count too).
     if current["metadata"].get("generation").is_some() {
+        let status_counts = info.custom.is_some() && !has_status;
         let strip = |v: &Value| {
             let mut v = v.clone();
             if let Some(m) = v.as_object_mut() {
                 m.remove("metadata");
-                m.remove("status");
+                if !status_counts {
+                    m.remove("status");
+                }
             }
             v
         };

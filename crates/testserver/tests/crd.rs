@@ -240,3 +240,22 @@ async fn crd_group_versions_are_in_openapi_v3() {
     let index = http.get("/openapi/v3").await.json();
     assert!(index["paths"].get("apis/example.com/v1").is_none());
 }
+
+#[tokio::test]
+async fn without_a_status_subresource_status_is_ordinary_data() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    let mut crd = widget_crd();
+    crd["spec"]["versions"] = json!([{"name": "v1", "served": true, "storage": true,
+        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]);
+    assert_eq!(http.post(CRDS, &crd).await.status, 201);
+    assert_eq!(http.post(WIDGETS, &widget("w1", 1)).await.status, 201);
+    let mut w = http.get(&format!("{WIDGETS}/w1")).await.json();
+    w["status"] = json!({"ok": true});
+    let res = http.put(&format!("{WIDGETS}/w1"), &w).await;
+    assert_eq!(res.status, 200);
+    let w = res.json();
+    assert_eq!(w["status"], json!({"ok": true}));
+    assert_eq!(w["metadata"]["generation"], 2);
+    assert_eq!(http.get(&format!("{WIDGETS}/w1/status")).await.status, 404);
+}
