@@ -1126,7 +1126,8 @@ pub(crate) fn apply_patch_doc(
             patch::strategic_merge_patch(&full, &p.doc, &|path| schema.patch_meta(path))
                 .map_err(patch_error)?
         }
-        // Server-side apply, approximated as a merge of the applied configuration.
+        // Apply to the scale subresource (the main resource and status go through
+        // `apply::apply`): a merge of the applied Scale.
         _ => {
             let mut v = full;
             patch::merge_patch(&mut v, &p.doc);
