@@ -188,6 +188,10 @@ impl Watcher {
                     }
                 }
             }
+            // A custom resource whose CRD was deleted is no longer served: the watch ends.
+            if self.info.custom.is_some() && !self.still_served() {
+                return;
+            }
             tokio::select! {
                 res = changed.changed() => if res.is_err() { return },
                 _ = tick.tick(), if bookmarks => {
@@ -226,6 +230,15 @@ impl Watcher {
             EventType::Deleted if now || before => Some(("DELETED", &ev.obj)),
             _ => None,
         }
+    }
+
+    fn still_served(&self) -> bool {
+        self.state
+            .registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .resource(&self.info.group, &self.info.version, &self.info.plural)
+            .is_some()
     }
 
     /// An event's object: the object itself, or a one-row `Table`.

@@ -259,3 +259,24 @@ async fn without_a_status_subresource_status_is_ordinary_data() {
     assert_eq!(w["metadata"]["generation"], 2);
     assert_eq!(http.get(&format!("{WIDGETS}/w1/status")).await.status, 404);
 }
+
+#[tokio::test]
+async fn watches_of_a_deleted_crd_resource_end() {
+    use http_body_util::BodyExt as _;
+    let (_s, http) = with_crd().await;
+    assert_eq!(http.post(WIDGETS, &widget("w1", 1)).await.status, 201);
+    let res = http
+        .start("GET", &format!("{WIDGETS}?watch=true"), &[], "")
+        .await;
+    assert_eq!(res.status(), 200);
+    http.delete(&format!("{CRDS}/widgets.example.com")).await;
+    // The stream reports the objects' deletion and then ends.
+    let body = tokio::time::timeout(std::time::Duration::from_secs(5), res.into_body().collect())
+        .await
+        .expect("the watch ends")
+        .expect("body")
+        .to_bytes();
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("\"type\":\"ADDED\""), "{text}");
+    assert!(text.contains("\"type\":\"DELETED\""), "{text}");
+}

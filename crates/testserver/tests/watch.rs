@@ -279,3 +279,32 @@ async fn watch_of_all_namespaces_through_futures_stream() {
     let text = String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap();
     assert!(text.contains("\"sys\""), "{text}");
 }
+
+#[tokio::test]
+async fn a_table_watch_sends_one_row_tables_with_columns_first() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    http.post(CMS, &configmap("a")).await;
+    let res = http
+        .start(
+            "GET",
+            &format!("{CMS}?watch=true"),
+            &[(
+                "accept",
+                "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+            )],
+            "",
+        )
+        .await;
+    let mut events = Events::new(res);
+    let first = events.next().await.unwrap();
+    assert_eq!(first["type"], "ADDED");
+    assert_eq!(first["object"]["kind"], "Table");
+    assert_eq!(first["object"]["columnDefinitions"][1]["name"], "Data");
+    assert_eq!(first["object"]["rows"][0]["cells"][0], "a");
+    http.post(CMS, &configmap("b")).await;
+    let second = events.next().await.unwrap();
+    assert_eq!(second["type"], "ADDED");
+    assert_eq!(second["object"]["columnDefinitions"], Value::Null);
+    assert_eq!(second["object"]["rows"][0]["cells"][0], "b");
+}
