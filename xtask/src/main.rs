@@ -4,7 +4,9 @@
 //!   the `list_pods` example against it, shut down.
 //! - `ci`: format check, clippy with warnings denied, docs, tests; in that order,
 //!   stopping at the first failure.
-//! - `bench`, `codegen`: not implemented yet (they say so and exit 2).
+//! - `bench`: kubecto against kube-rs, side by side (the `bench/` workspace), and the
+//!   test server's own throughput (`bench testserver`).
+//! - `codegen`: regenerate the clientset's accessors (`--check`: fail when stale).
 
 mod bench;
 mod ci;
@@ -20,8 +22,8 @@ usage: cargo xtask <task>
 tasks:
   demo      run the list_pods example against the embedded test server
   ci        cargo fmt --check, clippy -D warnings, doc -D warnings, tests (stops at the first failure)
-  bench     benchmarks against kube-rs (not implemented yet)
-  codegen   regenerate the clientset (not implemented yet)
+  bench     kubecto vs kube-rs ratios (`bench --help` for workloads; `bench testserver`)
+  codegen   regenerate crates/clientset/src/generated (`--check`: fail when stale)
   help      this message";
 
 fn main() -> ExitCode {
