@@ -336,6 +336,33 @@ fn columns(info: &ResourceInfo) -> Vec<Value> {
             col("Data", "string", "", core_doc("ConfigMap", "data"), 0),
             age_col(),
         ],
+        ("", "events") => vec![
+            col("Last Seen", "string", "", core_doc("Event", "lastTimestamp"), 0),
+            col("Type", "string", "", core_doc("Event", "type"), 0),
+            col("Reason", "string", "", core_doc("Event", "reason"), 0),
+            col("Object", "string", "", core_doc("Event", "involvedObject"), 0),
+            col("Subobject", "string", "", core_doc("ObjectReference", "fieldPath"), 1),
+            col("Source", "string", "", core_doc("Event", "source"), 1),
+            col("Message", "string", "", core_doc("Event", "message"), 0),
+            col("First Seen", "string", "", core_doc("Event", "firstTimestamp"), 1),
+            col("Count", "string", "", core_doc("Event", "count"), 1),
+            col("Name", "string", "name", meta_doc("name"), 1),
+        ],
+        ("batch", "jobs") => {
+            let batch = |schema: &str, field: &str| {
+                field_description("batch", "v1", &format!("io.k8s.api.batch.v1.{schema}"), field)
+            };
+            let mut cols = vec![
+                name_col(),
+                col("Status", "string", "", "Status of the job.".into(), 0),
+                col("Completions", "string", "", batch("JobStatus", "succeeded"), 0),
+                col("Duration", "string", "", "Time required to complete the job.".into(), 0),
+                age_col(),
+            ];
+            cols.extend(template_cols());
+            cols.push(col("Selector", "string", "", batch("JobSpec", "selector"), 1));
+            cols
+        }
         ("", "secrets") => vec![
             name_col(),
             col("Type", "string", "", core_doc("Secret", "type"), 0),
@@ -561,6 +588,8 @@ fn cells(info: &ResourceInfo, o: &Value, now: u64) -> Vec<Value> {
             ]
         }
         ("", "namespaces") => vec![name, json!(s(&o["status"]["phase"])), age],
+        ("", "events") => event_cells(o, now),
+        ("batch", "jobs") => job_cells(o, name, age, now),
         ("", "secrets") => {
             let count = o["data"].as_object().map_or(0, Map::len);
             vec![name, json!(s(&o["type"])), json!(count), age]
@@ -686,6 +715,102 @@ fn pod_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
         json!(or_none(s(&spec["nodeName"]))),
         json!(or_none(s(&st["nominatedNodeName"]))),
         json!(gates),
+    ]
+}
+
+fn event_cells(o: &Value, now: u64) -> Vec<Value> {
+    let first = match o["firstTimestamp"].as_str() {
+        Some(t) if !t.is_empty() => age(t, now),
+        _ => age(s(&o["eventTime"]), now),
+    };
+    let last = match o["lastTimestamp"].as_str() {
+        Some(t) if !t.is_empty() => age(t, now),
+        _ => first.clone(),
+    };
+    let involved = &o["involvedObject"];
+    let kind = s(&involved["kind"]).to_lowercase();
+    let target = if s(&involved["name"]).is_empty() {
+        kind
+    } else {
+        format!("{kind}/{}", s(&involved["name"]))
+    };
+    let component = [s(&o["source"]["component"]), s(&o["reportingComponent"])]
+        .into_iter()
+        .find(|c| !c.is_empty())
+        .unwrap_or_default();
+    let instance = [s(&o["source"]["host"]), s(&o["reportingInstance"])]
+        .into_iter()
+        .find(|c| !c.is_empty())
+        .unwrap_or_default();
+    let source = match (component.is_empty(), instance.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => component.to_owned(),
+        (false, false) => format!("{component}, {instance}"),
+    };
+    vec![
+        json!(last),
+        json!(s(&o["type"])),
+        json!(s(&o["reason"])),
+        json!(target),
+        json!(s(&involved["fieldPath"])),
+        json!(source),
+        json!(s(&o["message"]).trim()),
+        json!(first),
+        json!(o["count"].as_i64().unwrap_or(0)),
+        json!(s(&o["metadata"]["name"])),
+    ]
+}
+
+fn job_cells(o: &Value, name: Value, age: Value, now: u64) -> Vec<Value> {
+    let spec = &o["spec"];
+    let st = &o["status"];
+    let succeeded = st["succeeded"].as_i64().unwrap_or(0);
+    let completions = match spec["completions"].as_i64() {
+        Some(c) => format!("{succeeded}/{c}"),
+        None => match spec["parallelism"].as_i64().unwrap_or(0) {
+            p if p > 1 => format!("{succeeded}/1 of {p}"),
+            _ => format!("{succeeded}/1"),
+        },
+    };
+    let start = st["startTime"].as_str().and_then(parse_rfc3339);
+    let end = st["completionTime"].as_str().and_then(parse_rfc3339);
+    let duration = match (start, end) {
+        (None, _) => String::new(),
+        (Some(s), None) => human_duration(now as i64 - s),
+        (Some(s), Some(e)) => human_duration(e - s),
+    };
+    let has = |ty: &str| {
+        st["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == ty && c["status"] == "True")
+    };
+    let status = if has("Complete") {
+        "Complete"
+    } else if has("Failed") {
+        "Failed"
+    } else if o["metadata"].get("deletionTimestamp").is_some() {
+        "Terminating"
+    } else if has("Suspended") {
+        "Suspended"
+    } else if has("FailureTarget") {
+        "FailureTarget"
+    } else if has("SuccessCriteriaMet") {
+        "SuccessCriteriaMet"
+    } else {
+        "Running"
+    };
+    let [containers, images] = template_cells(o);
+    vec![
+        name,
+        json!(status),
+        json!(completions),
+        json!(duration),
+        age,
+        containers,
+        images,
+        json!(or_none(&crate::scale::selector_string(&spec["selector"]))),
     ]
 }
 

@@ -214,3 +214,43 @@ async fn secrets_and_workloads_have_their_columns() {
     assert_eq!(cells[3], "pg");
     assert_eq!(cells[4], "postgres:16");
 }
+
+#[tokio::test]
+async fn events_and_jobs_have_their_columns() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    server
+        .seed(json!({"apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": "web.1", "namespace": "default"},
+            "involvedObject": {"kind": "Pod", "name": "web", "fieldPath": "spec.containers{nginx}"},
+            "reason": "Pulled", "message": "pulled ", "type": "Normal",
+            "source": {"component": "kubelet", "host": "node-1"}, "count": 3,
+            "firstTimestamp": "2020-01-01T00:00:00Z", "lastTimestamp": "2020-01-01T00:00:00Z"}))
+        .unwrap();
+    let t = http
+        .get_accept("/api/v1/namespaces/default/events", KUBECTL_ACCEPT)
+        .await
+        .json();
+    let cells = &t["rows"][0]["cells"];
+    assert_eq!(cells[1], "Normal");
+    assert_eq!(cells[3], "pod/web");
+    assert_eq!(cells[4], "spec.containers{nginx}");
+    assert_eq!(cells[5], "kubelet, node-1");
+    assert_eq!(cells[6], "pulled");
+    assert_eq!(cells[8], 3);
+    assert_eq!(cells[9], "web.1");
+    server
+        .seed(json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "pi", "namespace": "default"},
+            "spec": {"completions": 2, "template": {"spec": {"restartPolicy": "Never",
+                "containers": [{"name": "pi", "image": "perl:5.34"}]}}}}))
+        .unwrap();
+    let t = http
+        .get_accept("/apis/batch/v1/namespaces/default/jobs", KUBECTL_ACCEPT)
+        .await
+        .json();
+    let cells = &t["rows"][0]["cells"];
+    assert_eq!(cells[1], "Running");
+    assert_eq!(cells[2], "0/2");
+    assert_eq!(cells[5], "pi");
+}
