@@ -21,19 +21,9 @@ use kubecto_discovery::{DiscoveryClient, FailedGroupVersions};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let kubeconfig = match kubecto_examples::kubeconfig_arg(std::env::args().skip(1)) {
-        Ok(Some(path)) => path,
-        Ok(None) => {
-            println!("{}", kubecto_examples::usage("api_resources"));
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!(
-                "api_resources: {message}\n\n{}",
-                kubecto_examples::usage("api_resources")
-            );
-            return ExitCode::from(2);
-        }
+    let kubeconfig = match kubecto_examples::kubeconfig_or_exit("api_resources") {
+        Ok(path) => path,
+        Err(code) => return code,
     };
     let mut out = std::io::stdout().lock();
     match run(&kubeconfig, &mut out).await {

@@ -28,19 +28,9 @@ pub(crate) type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let kubeconfig = match kubecto_examples::kubeconfig_arg(std::env::args().skip(1)) {
-        Ok(Some(path)) => path,
-        Ok(None) => {
-            println!("{}", kubecto_examples::usage("clientset_pods"));
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!(
-                "clientset_pods: {message}\n\n{}",
-                kubecto_examples::usage("clientset_pods")
-            );
-            return ExitCode::from(2);
-        }
+    let kubeconfig = match kubecto_examples::kubeconfig_or_exit("clientset_pods") {
+        Ok(path) => path,
+        Err(code) => return code,
     };
     match run(&kubeconfig).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -30,19 +30,9 @@ const CRD_NAME: &str = "widgets.examples.kubecto.dev";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let kubeconfig = match kubecto_examples::kubeconfig_arg(std::env::args().skip(1)) {
-        Ok(Some(path)) => path,
-        Ok(None) => {
-            println!("{}", kubecto_examples::usage("dynamic_crud"));
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!(
-                "dynamic_crud: {message}\n\n{}",
-                kubecto_examples::usage("dynamic_crud")
-            );
-            return ExitCode::from(2);
-        }
+    let kubeconfig = match kubecto_examples::kubeconfig_or_exit("dynamic_crud") {
+        Ok(path) => path,
+        Err(code) => return code,
     };
     let mut out = std::io::stdout().lock();
     match run(&kubeconfig, &mut out).await {

@@ -49,6 +49,22 @@ pub fn kubeconfig_arg(args: impl IntoIterator<Item = String>) -> Result<Option<P
     }
 }
 
+/// The `--kubeconfig` path from this process's arguments, or the exit code to end with:
+/// success after printing the usage for `--help`, 2 after a usage error.
+pub fn kubeconfig_or_exit(program: &str) -> Result<PathBuf, std::process::ExitCode> {
+    match kubeconfig_arg(std::env::args().skip(1)) {
+        Ok(Some(path)) => Ok(path),
+        Ok(None) => {
+            println!("{}", usage(program));
+            Err(std::process::ExitCode::SUCCESS)
+        }
+        Err(message) => {
+            eprintln!("{program}: {message}\n\n{}", usage(program));
+            Err(std::process::ExitCode::from(2))
+        }
+    }
+}
+
 /// The usage line of an example that takes only `--kubeconfig`.
 #[must_use]
 pub fn usage(program: &str) -> String {

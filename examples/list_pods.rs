@@ -28,19 +28,9 @@ type PodList = k8s_openapi::List<Pod>;
 #[tokio::main]
 async fn main() -> ExitCode {
     // --kubeconfig, defaulting to ~/.kube/config as the seed's flag does.
-    let kubeconfig = match kubecto_examples::kubeconfig_arg(std::env::args().skip(1)) {
-        Ok(Some(path)) => path,
-        Ok(None) => {
-            println!("{}", kubecto_examples::usage("list_pods"));
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!(
-                "list_pods: {message}\n\n{}",
-                kubecto_examples::usage("list_pods")
-            );
-            return ExitCode::from(2);
-        }
+    let kubeconfig = match kubecto_examples::kubeconfig_or_exit("list_pods") {
+        Ok(path) => path,
+        Err(code) => return code,
     };
 
     let mut out = std::io::stdout().lock();
