@@ -70,10 +70,77 @@ pub(crate) fn apply(
                 spec.entry("replicas").or_insert(json!(1));
             }
             template(spec);
+            if kind == "Job" {
+                job(value);
+            }
             value["status"] = json!({});
         }
         _ => {}
     }
+}
+
+/// Job defaults and the selector the Job strategy generates: completions and
+/// parallelism 1, backoffLimit 6, NonIndexed, not suspended, pods replaced once
+/// terminating or failed; unless `manualSelector`, a selector on the job's UID with the
+/// matching labels on the template and (when it has none) on the job.
+fn job(value: &mut Value) {
+    let uid = value["metadata"]["uid"].clone();
+    let name = value["metadata"]["name"].clone();
+    let spec = obj(value, "spec");
+    if spec.get("completions").is_none() && spec.get("parallelism").is_none() {
+        spec.insert("completions".into(), json!(1));
+    }
+    spec.entry("parallelism").or_insert(json!(1));
+    if spec.get("backoffLimitPerIndex").is_none() {
+        spec.entry("backoffLimit").or_insert(json!(6));
+    }
+    spec.entry("completionMode").or_insert(json!("NonIndexed"));
+    spec.entry("suspend").or_insert(json!(false));
+    let replacement = if spec.get("podFailurePolicy").is_some() {
+        "Failed"
+    } else {
+        "TerminatingOrFailed"
+    };
+    spec.entry("podReplacementPolicy")
+        .or_insert(json!(replacement));
+    if spec.get("manualSelector") == Some(&json!(true)) || spec.get("selector").is_some() {
+        return;
+    }
+    let generated = [
+        ("batch.kubernetes.io/controller-uid", uid.clone()),
+        ("batch.kubernetes.io/job-name", name.clone()),
+        ("controller-uid", uid.clone()),
+        ("job-name", name),
+    ];
+    spec.insert(
+        "selector".into(),
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}),
+    );
+    let template = spec.entry("template").or_insert_with(|| json!({}));
+    if !template.is_object() {
+        *template = json!({});
+    }
+    let labels = obj(obj_value(template, "metadata"), "labels");
+    for (k, v) in &generated {
+        labels.insert((*k).to_owned(), v.clone());
+    }
+    let template_labels = Value::Object(labels.clone());
+    let meta = obj(value, "metadata");
+    if meta
+        .get("labels")
+        .and_then(Value::as_object)
+        .is_none_or(Map::is_empty)
+    {
+        meta.insert("labels".into(), template_labels);
+    }
+}
+
+/// `v[key]` as an object value (made one when it is not).
+fn obj_value<'a>(v: &'a mut Value, key: &str) -> &'a mut Value {
+    if !v[key].is_object() {
+        v[key] = json!({});
+    }
+    &mut v[key]
 }
 
 /// A Secret's `stringData` is folded into `data` (base64) and `type` defaults to

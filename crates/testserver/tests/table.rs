@@ -253,4 +253,25 @@ async fn events_and_jobs_have_their_columns() {
     assert_eq!(cells[1], "Running");
     assert_eq!(cells[2], "0/2");
     assert_eq!(cells[5], "pi");
+    // The Job got its defaults and a generated selector on its UID.
+    let job = http
+        .get("/apis/batch/v1/namespaces/default/jobs/pi")
+        .await
+        .json();
+    let uid = job["metadata"]["uid"].as_str().unwrap();
+    assert_eq!(
+        cells[7],
+        format!("batch.kubernetes.io/controller-uid={uid}")
+    );
+    assert_eq!(job["spec"]["parallelism"], 1);
+    assert_eq!(job["spec"]["backoffLimit"], 6);
+    assert_eq!(job["spec"]["completionMode"], "NonIndexed");
+    assert_eq!(
+        job["spec"]["template"]["metadata"]["labels"]["job-name"],
+        "pi"
+    );
+    assert_eq!(
+        job["metadata"]["labels"]["batch.kubernetes.io/job-name"],
+        "pi"
+    );
 }
