@@ -9,10 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 
-use kubecto_rest_core::{Config, RestClient};
 use kubecto_testserver::TestServer;
-use serde::Deserialize as _;
-use serde_json::Value;
 
 use crate::cargo;
 
@@ -114,47 +111,10 @@ async fn seed_and_run(server: &TestServer, example: PathBuf) -> Result<ExitCode,
     }
 }
 
-/// Create every object of [`MANIFESTS`] and give each pod the status its manifest
-/// shows. A create (like the server's seeding) resets a pod's status to `Pending`,
-/// as a real API server does; the kubelet then reports the real one through the
-/// `status` subresource, and so do we.
+/// Create every object of [`MANIFESTS`]; the test server keeps each pod's manifest
+/// status (a seed is a fixture), so the demo lists them `Running`.
 async fn seed(server: &TestServer) -> Result<usize, String> {
-    let client = RestClient::for_config(&Config::new(server.url()))
-        .map_err(|e| format!("cannot build a client for the test server: {e}"))?;
-    let mut count = 0;
-    for document in serde_yaml::Deserializer::from_str(MANIFESTS) {
-        let object = Value::deserialize(document).map_err(|e| e.to_string())?;
-        if object.is_null() {
-            continue;
-        }
-        let wanted = object.get("status").cloned();
-        let mut stored = server.seed(object).map_err(|e| e.to_string())?;
-        count += 1;
-        let Some(status) = wanted else { continue };
-        if stored["kind"] != "Pod" || stored.get("status") == Some(&status) {
-            continue;
-        }
-        let namespace = stored["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or("default")
-            .to_owned();
-        let name = stored["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        stored["status"] = status;
-        client
-            .put()
-            .namespace(&namespace)
-            .resource("pods")
-            .name(&name)
-            .sub_resource("status")
-            .json(&stored)
-            .send()
-            .await
-            .map_err(|e| format!("cannot set the status of pod {namespace}/{name}: {e}"))?;
-    }
-    Ok(count)
+    server.seed_manifests(MANIFESTS).map_err(|e| e.to_string())
 }
 
 /// `target/debug/examples/list_pods` relative to the workspace when possible.
@@ -190,6 +150,9 @@ impl Drop for TempDir {
 
 #[cfg(test)]
 mod tests {
+    use kubecto_rest_core::{Config, RestClient};
+    use serde_json::Value;
+
     use super::*;
 
     #[tokio::test]

@@ -963,6 +963,28 @@ pub(crate) struct How<'a> {
     pub subresource: &'a str,
 }
 
+/// Give an object the status a seed manifest shows, as a `PUT .../status` would: a seed
+/// is a fixture, so a pod seeded as Running stays Running.
+pub(crate) fn seed_status(
+    state: &State,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+    name: &str,
+    status: Value,
+) -> Result<Arc<Obj>, ApiError> {
+    let how = How {
+        mode: Mode::Status,
+        dry_run: false,
+        manager: None,
+        subresource: "status",
+    };
+    write_update(state, info, namespace, name, how, move |_, cur| {
+        let mut next = cur.clone();
+        next["status"] = status;
+        Ok(next)
+    })
+}
+
 /// The shared read-modify-write of update and patch.
 pub(crate) fn write_update(
     state: &State,

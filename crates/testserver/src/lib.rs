@@ -408,6 +408,10 @@ impl TestServer {
     /// Create an object directly, with the same validation, defaults and
     /// server-set fields as a POST. Returns the stored object.
     ///
+    /// A seed is a fixture: a `status` in the object is kept (written as a
+    /// status update would write it) where a POST would reset it, so a pod
+    /// seeded as `Running` stays `Running`.
+    ///
     /// # Errors
     /// [`Error::Seed`] with the code and message a POST would have got.
     pub fn seed(&self, object: Value) -> Result<Value, Error> {
@@ -558,6 +562,18 @@ fn seed_one(state: &api::State, object: Value) -> Result<Value, Error> {
             e.body["message"].as_str().unwrap_or_default().to_owned(),
         )
     })?;
+    let wanted = object.get("status").filter(|s| s.is_object());
+    let obj = match wanted {
+        Some(status) if info.has_subresource("status") => {
+            api::seed_status(state, &info, ns, &obj.name, status.clone()).map_err(|e| {
+                refuse(
+                    e.code,
+                    e.body["message"].as_str().unwrap_or_default().to_owned(),
+                )
+            })?
+        }
+        _ => obj,
+    };
     let rendered = api::render(&obj.body, &info);
     serde_json::from_slice(&rendered).map_err(|e| refuse(500, e.to_string()))
 }

@@ -103,3 +103,36 @@ async fn many_servers_in_one_process_are_independent() {
     a.shutdown().await;
     assert_eq!(Http::new(&b).get("/version").await.status, 200);
 }
+
+#[tokio::test]
+async fn seeded_status_is_kept() {
+    let server = TestServer::start().await.unwrap();
+    let seeded = server
+        .seed(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "etcd", "namespace": "kube-system"},
+            "spec": {"containers": [{"name": "etcd", "image": "registry.k8s.io/etcd:3.5.21-0"}]},
+            "status": {"phase": "Running", "podIP": "10.0.0.5"},
+        }))
+        .unwrap();
+    assert_eq!(seeded["status"]["phase"], "Running");
+    let got = Http::new(&server)
+        .get("/api/v1/namespaces/kube-system/pods/etcd")
+        .await
+        .json();
+    assert_eq!(got["status"]["phase"], "Running");
+    assert_eq!(got["status"]["podIP"], "10.0.0.5");
+    assert_eq!(
+        got["spec"]["restartPolicy"], "Always",
+        "defaults still applied"
+    );
+    // Without a status, the POST default stands.
+    let plain = server.seed(pod_in("web", "default")).unwrap();
+    assert_eq!(plain["status"]["phase"], "Pending");
+}
+
+fn pod_in(name: &str, ns: &str) -> serde_json::Value {
+    let mut p = pod(name, serde_json::json!({}));
+    p["metadata"]["namespace"] = serde_json::json!(ns);
+    p
+}
