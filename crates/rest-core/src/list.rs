@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::Result;
-use crate::response::{Response, ResponseBody, decode_error};
+use crate::response::{Response, ResponseBody, decode_at};
 use crate::scan::{Scan, ValueScanner, is_ws};
 use crate::status::excerpt;
 use crate::transport::transport_error;
@@ -336,18 +336,15 @@ impl<T: DeserializeOwned> Stream for ListStream<T> {
             }
             match this.parser.next() {
                 Ok(Some(Token::Item(bytes, offset))) => {
-                    let item = serde_json::from_slice::<T>(&bytes)
-                        .map_err(|e| decode_error(&this.url, &bytes, e, offset));
+                    let item = decode_at::<T>(&this.url, &bytes, offset);
                     return Poll::Ready(Some(item));
                 }
                 Ok(Some(Token::Meta(bytes, offset))) => {
-                    match serde_json::from_slice::<ListMeta>(&bytes) {
+                    match decode_at::<ListMeta>(&this.url, &bytes, offset) {
                         Ok(m) => this.metadata = Some(m),
                         Err(e) => {
                             this.done = true;
-                            return Poll::Ready(Some(Err(decode_error(
-                                &this.url, &bytes, e, offset,
-                            ))));
+                            return Poll::Ready(Some(Err(e)));
                         }
                     }
                     continue;

@@ -248,7 +248,33 @@ impl Drop for Response {
 
 /// Decodes JSON from a slice, with the failure's byte offset and an excerpt around it.
 pub(crate) fn decode<T: DeserializeOwned>(url: &str, bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| decode_error(url, bytes, e, 0))
+    decode_at(url, bytes, 0)
+}
+
+/// Decodes JSON from `bytes`, which start at `base` in the whole body.
+///
+/// The slice is checked for UTF-8 once, as a whole (`str::from_utf8` has an ASCII fast
+/// path), and then decoded with `serde_json::from_str`. `serde_json::from_slice` would
+/// check each string separately instead: for a 7.5 KB pod that was ≈ 45 K instructions
+/// against ≈ 3 K, about 11% of the whole decode. A body that is not UTF-8 is a decode
+/// error at the first invalid byte.
+pub(crate) fn decode_at<T: DeserializeOwned>(url: &str, bytes: &[u8], base: u64) -> Result<T> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text).map_err(|e| decode_error(url, bytes, e, base)),
+        Err(e) => Err(utf8_error(url, bytes, e, base)),
+    }
+}
+
+/// A decode error for `bytes` (starting at `base` in the body) that are not UTF-8.
+pub(crate) fn utf8_error(url: &str, bytes: &[u8], e: std::str::Utf8Error, base: u64) -> Error {
+    let offset = e.valid_up_to();
+    let start = offset.saturating_sub(80);
+    Error::Decode {
+        url: url.to_owned(),
+        body_excerpt: excerpt(&bytes[start.min(bytes.len())..], 200),
+        offset: Some(base + offset as u64),
+        source: Box::new(e),
+    }
 }
 
 /// A decode error for `bytes`, which start at `base` in the whole body.
@@ -299,5 +325,50 @@ mod tests {
             Error::Decode { offset, .. } => assert!(matches!(offset, Some(14..=18)), "{offset:?}"),
             other => panic!("unexpected {other}"),
         }
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_a_decode_error_at_the_bad_byte() {
+        let body = b"{\"a\": \"ok\", \"b\": \"\xff\xfe\"}";
+        let err = decode::<serde_json::Value>("http://x/y", body).unwrap_err();
+        match &err {
+            Error::Decode {
+                url,
+                offset,
+                body_excerpt,
+                source,
+            } => {
+                assert_eq!(url, "http://x/y");
+                assert_eq!(*offset, Some(18));
+                assert!(body_excerpt.contains("\"a\": \"ok\""), "{body_excerpt}");
+                assert!(source.is::<std::str::Utf8Error>(), "{source:?}");
+            }
+            other => panic!("unexpected {other}"),
+        }
+        // Offsets are relative to the whole body.
+        let err = decode_at::<serde_json::Value>("u", body, 100).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Decode {
+                    offset: Some(118),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // Invalid UTF-8 inside a field the type ignores is still an error, not a panic.
+        #[derive(serde::Deserialize, Debug)]
+        struct OnlyA {
+            #[allow(dead_code)]
+            a: String,
+        }
+        assert!(decode::<OnlyA>("u", body).is_err());
+        assert_eq!(
+            decode::<OnlyA>("u", br#"{"a":"\u00e9","b":"\u00ff"}"#)
+                .unwrap()
+                .a,
+            "\u{e9}"
+        );
     }
 }

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 use crate::request::Request;
-use crate::response::{Response, ResponseBody, decode_error};
+use crate::response::{Response, ResponseBody, decode_at};
 use crate::scan::{Scan, ValueScanner, is_ws};
 use crate::status::{Status, excerpt};
 use crate::transport::transport_error;
@@ -179,7 +179,7 @@ fn decode_event<T: DeserializeOwned>(
     frame: &[u8],
     offset: u64,
 ) -> Result<WatchEvent<T>> {
-    match serde_json::from_slice::<RawEvent<T>>(frame) {
+    match decode_at::<RawEvent<T>>(url, frame, offset) {
         Ok(RawEvent::Added(o)) => Ok(WatchEvent::Added(o)),
         Ok(RawEvent::Modified(o)) => Ok(WatchEvent::Modified(o)),
         Ok(RawEvent::Deleted(o)) => Ok(WatchEvent::Deleted(o)),
@@ -193,7 +193,7 @@ fn decode_event<T: DeserializeOwned>(
             }
             Err(Error::Api(status))
         }
-        Err(e) => Err(decode_error(url, frame, e, offset)),
+        Err(e) => Err(e),
     }
 }
 

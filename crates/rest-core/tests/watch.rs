@@ -4,10 +4,13 @@ mod common;
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use common::{PODS, client, pod, seed_pods};
 use futures_util::StreamExt;
+use http_body::Frame;
+use http_body_util::StreamBody;
 use k8s_openapi::api::core::v1::Pod;
-use kubecto_rest_core::{ListOptions, WatchEvent, WatchOptions};
+use kubecto_rest_core::{Config, Error, ListOptions, RestClient, WatchEvent, WatchOptions};
 use kubecto_testserver::{Fault, TestServer};
 
 async fn list_rv(server: &TestServer) -> String {
@@ -192,4 +195,137 @@ async fn an_event_over_the_size_cap_ends_the_stream_with_an_error() {
     assert_eq!(events.len(), 1, "{events:?}");
     let err = events.into_iter().next().unwrap().unwrap_err();
     assert!(err.to_string().contains("larger than the limit"), "{err}");
+}
+
+/// A client whose every answer is `body`, served in `chunk`-byte pieces.
+fn fixed_body_client(body: Bytes, chunk: usize) -> RestClient {
+    let svc = tower::service_fn(move |_req: http::Request<kubecto_rest_core::RequestBody>| {
+        let body = body.clone();
+        async move {
+            let frames: Vec<Result<Frame<Bytes>, kubecto_rest_core::BoxError>> = body
+                .chunks(chunk)
+                .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
+                .collect();
+            let stream = StreamBody::new(futures_util::stream::iter(frames));
+            Ok::<_, std::convert::Infallible>(http::Response::new(stream))
+        }
+    });
+    RestClient::builder(Config::new("http://unused.invalid"))
+        .service(svc)
+        .build()
+        .unwrap()
+}
+
+async fn watch_body(
+    body: &[u8],
+    chunk: usize,
+) -> Vec<kubecto_rest_core::Result<WatchEvent<serde_json::Value>>> {
+    fixed_body_client(Bytes::copy_from_slice(body), chunk)
+        .get()
+        .resource("pods")
+        .watch::<serde_json::Value>()
+        .collect()
+        .await
+}
+
+fn obj_name(ev: &WatchEvent<serde_json::Value>) -> String {
+    match ev {
+        WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) => {
+            o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+        WatchEvent::Bookmark(b) => format!("bookmark {}", b.resource_version),
+    }
+}
+
+#[tokio::test]
+async fn pretty_printed_events_across_lines_decode_whatever_the_chunks() {
+    let event = |ty: &str, name: &str| {
+        serde_json::json!({"type": ty, "object": {"kind": "Pod", "metadata": {"name": name,
+            "annotations": {"note": "a \"quoted\" }{ line\nand a newline escape"}},
+            "spec": {"containers": [{"name": "c", "args": ["[", "]", "{}"]}]}}})
+    };
+    let mut body = Vec::new();
+    // Compact (one line each, as kube-apiserver writes), pretty-printed over many lines,
+    // two on one line, and one without a trailing newline.
+    body.extend_from_slice(
+        serde_json::to_string(&event("ADDED", "a"))
+            .unwrap()
+            .as_bytes(),
+    );
+    body.push(b'\n');
+    body.extend_from_slice(
+        serde_json::to_string_pretty(&event("MODIFIED", "b"))
+            .unwrap()
+            .as_bytes(),
+    );
+    body.push(b'\n');
+    body.extend_from_slice(
+        serde_json::to_string(&event("MODIFIED", "c"))
+            .unwrap()
+            .as_bytes(),
+    );
+    body.extend_from_slice(
+        serde_json::to_string(&event("DELETED", "d"))
+            .unwrap()
+            .as_bytes(),
+    );
+    body.extend_from_slice(b"\n\n  \r\n");
+    body.extend_from_slice(
+        serde_json::to_string_pretty(&event("ADDED", "e"))
+            .unwrap()
+            .as_bytes(),
+    );
+    body.extend_from_slice(
+        b"\n{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"9\"}}}",
+    );
+    let want = ["a", "b", "c", "d", "e", "bookmark 9"];
+    let mut chunks: Vec<usize> = (1..40).collect();
+    chunks.extend([97, 256, 1000, body.len()]);
+    for chunk in chunks {
+        let events = watch_body(&body, chunk).await;
+        let names: Vec<String> = events
+            .iter()
+            .map(|e| match e {
+                Ok(ev) => obj_name(ev),
+                Err(err) => panic!("chunk {chunk}: {err:?}"),
+            })
+            .collect();
+        assert_eq!(names, want, "chunk {chunk}");
+    }
+    // Cut inside the pretty-printed event: an error, not silence.
+    let cut = body.iter().position(|b| *b == b'\n').unwrap() + 40;
+    let events = watch_body(&body[..cut], 7).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(matches!(events[1], Err(Error::Decode { .. })), "{events:?}");
+}
+
+#[tokio::test]
+async fn an_event_that_is_not_utf8_is_a_decode_error_with_its_offset() {
+    let good = |name: &str| {
+        format!("{{\"type\":\"ADDED\",\"object\":{{\"metadata\":{{\"name\":\"{name}\"}}}}}}\n")
+    };
+    let mut body = good("a").into_bytes();
+    let bad_start = body.len();
+    body.extend_from_slice(
+        b"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"x\xff\xfey\"}}}\n",
+    );
+    let bad_byte = bad_start + body[bad_start..].iter().position(|b| *b == 0xff).unwrap();
+    body.extend_from_slice(good("c").as_bytes());
+    for chunk in [1, 3, 7, 64, body.len()] {
+        let events = watch_body(&body, chunk).await;
+        assert_eq!(events.len(), 3, "chunk {chunk}: {events:?}");
+        assert_eq!(obj_name(events[0].as_ref().unwrap()), "a");
+        match &events[1] {
+            Err(Error::Decode { offset, source, .. }) => {
+                assert_eq!(*offset, Some(bad_byte as u64), "chunk {chunk}");
+                assert!(source.is::<std::str::Utf8Error>(), "{source:?}");
+            }
+            other => panic!("chunk {chunk}: {other:?}"),
+        }
+        // A malformed event is reported and the stream goes on.
+        assert_eq!(obj_name(events[2].as_ref().unwrap()), "c");
+    }
 }
