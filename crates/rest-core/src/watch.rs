@@ -1,7 +1,8 @@
 //! Watch: a stream of typed events decoded incrementally from the body, whatever the
-//! chunk boundaries. Each event is one JSON object (the API server ends each with a
-//! newline, but nothing here relies on it); an event larger than the configured cap, or a
-//! body that ends mid-event, is an error rather than a silent loss.
+//! chunk boundaries. Each event is one JSON object; the API server writes one per line,
+//! which the fast path uses, but events spread over lines or with no newline between them
+//! decode too (see [`Framer`]). An event larger than the configured cap, or a body that
+//! ends mid-event, is an error rather than a silent loss.
 
 use std::collections::BTreeMap;
 
@@ -73,13 +74,34 @@ enum RawEvent<T> {
 }
 
 /// Cuts a byte stream into top-level JSON objects.
+///
+/// kube-apiserver writes one compact event per line, so the fast path finds the next
+/// newline and decodes the line in place (the decoder, not a second pass, says where the
+/// value ends). Only when that is not a whole value (a server that pretty-prints events
+/// across lines, or a malformed event) is the event cut with the byte-at-a-time
+/// [`ValueScanner`], and decoded from its own slice. Callgrind, 7.5 KB events: the scanner
+/// cost ≈ 127 K instructions per event, the newline search ≈ 1–5 K.
 #[derive(Debug)]
 pub(crate) struct Framer {
     buf: BytesMut,
     scanner: ValueScanner,
+    /// How far the scanner has gone into the event at the head of `buf` (0: not started).
     scanned: usize,
+    /// The event at the head of `buf` is scanned, not read as a line.
+    scanning: bool,
+    /// Bytes at the head of `buf` known to hold no newline.
+    searched: usize,
     consumed: u64,
     max: usize,
+}
+
+/// What [`Framer::next`] found.
+#[derive(Debug)]
+pub(crate) enum Next<E> {
+    /// A line decoded in place by the caller's decoder.
+    Decoded(E),
+    /// An event cut by the scanner, to decode from its slice, and its offset in the body.
+    Scanned(Bytes, u64),
 }
 
 /// Why framing failed (the stream cannot go on).
@@ -90,12 +112,31 @@ pub(crate) struct FrameError {
     pub(crate) excerpt: String,
 }
 
+/// The index of the first `\n` in `bytes`: 32 bytes at a time (a loop the compiler
+/// vectorises), then byte by byte inside the block that has it.
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const BLOCK: usize = 32;
+    let mut base = 0;
+    for block in bytes.chunks_exact(BLOCK) {
+        if block.iter().fold(false, |found, b| found | (*b == b'\n')) {
+            break;
+        }
+        base += BLOCK;
+    }
+    bytes[base..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map(|i| base + i)
+}
+
 impl Framer {
     pub(crate) fn new(max: usize) -> Self {
         Self {
             buf: BytesMut::new(),
             scanner: ValueScanner::default(),
             scanned: 0,
+            scanning: false,
+            searched: 0,
             consumed: 0,
             max,
         }
@@ -113,38 +154,85 @@ impl Framer {
         }
     }
 
-    /// The next complete object and its offset in the body, if one is buffered.
-    pub(crate) fn next_frame(&mut self) -> std::result::Result<Option<(Bytes, u64)>, FrameError> {
+    fn too_large(&self) -> FrameError {
+        self.error(format!(
+            "one event is larger than the limit of {} bytes",
+            self.max
+        ))
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.buf.advance(n);
+        self.consumed += n as u64;
+        self.searched = self.searched.saturating_sub(n);
+    }
+
+    /// Forgets the scan of the event just taken.
+    fn reset_event(&mut self) {
+        self.scanner = ValueScanner::default();
+        self.scanned = 0;
+        self.scanning = false;
+    }
+
+    /// The next complete event, if one is buffered. `decode_line` gets a line (without its
+    /// newline) that starts with `{`; it returns the decoded value and where it ended in the
+    /// line, or `None` if the line does not start with a whole value it can decode (the
+    /// event is then scanned and handed out as [`Next::Scanned`]).
+    pub(crate) fn next<E>(
+        &mut self,
+        decode_line: impl FnOnce(&[u8]) -> Option<(E, usize)>,
+    ) -> std::result::Result<Option<Next<E>>, FrameError> {
         if self.scanned == 0 {
             let ws = self.buf.iter().take_while(|b| is_ws(**b)).count();
-            self.buf.advance(ws);
-            self.consumed += ws as u64;
+            self.advance(ws);
             match self.buf.first() {
                 None => return Ok(None),
                 Some(b'{') => {}
                 Some(_) => return Err(self.error("expected a JSON object".to_owned())),
             }
         }
+        if !self.scanning {
+            let from = self.searched.min(self.buf.len());
+            match find_newline(&self.buf[from..]) {
+                Some(i) => {
+                    let nl = from + i;
+                    self.searched = nl;
+                    if nl <= self.max {
+                        if let Some((event, end)) = decode_line(&self.buf[..nl]) {
+                            self.advance(end.min(nl));
+                            self.reset_event();
+                            return Ok(Some(Next::Decoded(event)));
+                        }
+                    }
+                    // Not a whole value on this line (pretty-printed, malformed, or over
+                    // the cap): scan this event.
+                    self.scanning = true;
+                }
+                None => {
+                    self.searched = self.buf.len();
+                    // A server that omits newlines: scan when the buffer ends as an event
+                    // does (or is over the cap, to tell a complete event from a big one).
+                    let last = self.buf.iter().rev().find(|b| !is_ws(**b));
+                    if last != Some(&b'}') && self.buf.len() <= self.max {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
         match self.scanner.scan(&self.buf, self.scanned) {
-            Scan::Complete(end) if end > self.max => Err(self.error(format!(
-                "one event is larger than the limit of {} bytes",
-                self.max
-            ))),
+            Scan::Complete(end) if end > self.max => Err(self.too_large()),
             Scan::Complete(end) => {
-                let frame = self.buf.split_to(end).freeze();
                 let offset = self.consumed;
+                let frame = self.buf.split_to(end).freeze();
                 self.consumed += end as u64;
-                self.scanner = ValueScanner::default();
-                self.scanned = 0;
-                Ok(Some((frame, offset)))
+                self.searched = self.searched.saturating_sub(end);
+                self.reset_event();
+                Ok(Some(Next::Scanned(frame, offset)))
             }
             Scan::Incomplete => {
                 self.scanned = self.buf.len();
                 if self.buf.len() > self.max {
-                    Err(self.error(format!(
-                        "one event is larger than the limit of {} bytes",
-                        self.max
-                    )))
+                    Err(self.too_large())
                 } else {
                     Ok(None)
                 }
@@ -174,27 +262,40 @@ pub(crate) fn frame_error(url: &str, e: FrameError) -> Error {
     }
 }
 
-fn decode_event<T: DeserializeOwned>(
-    url: &str,
-    frame: &[u8],
-    offset: u64,
-) -> Result<WatchEvent<T>> {
-    match decode_at::<RawEvent<T>>(url, frame, offset) {
-        Ok(RawEvent::Added(o)) => Ok(WatchEvent::Added(o)),
-        Ok(RawEvent::Modified(o)) => Ok(WatchEvent::Modified(o)),
-        Ok(RawEvent::Deleted(o)) => Ok(WatchEvent::Deleted(o)),
-        Ok(RawEvent::Bookmark(b)) => Ok(WatchEvent::Bookmark(Bookmark {
+/// Decodes the event at the start of `line` in place: the event and where it ends, or
+/// `None` if the line does not start with a whole, well-formed event (the caller then
+/// scans for its end and decodes it with [`decode_event`], which reports the error).
+fn decode_line<T: DeserializeOwned>(line: &[u8]) -> Option<(RawEvent<T>, usize)> {
+    let text = std::str::from_utf8(line).ok()?;
+    let mut events = serde_json::Deserializer::from_str(text).into_iter::<RawEvent<T>>();
+    let event = events.next()?.ok()?;
+    Some((event, events.byte_offset()))
+}
+
+fn event_of<T>(raw: RawEvent<T>) -> Result<WatchEvent<T>> {
+    match raw {
+        RawEvent::Added(o) => Ok(WatchEvent::Added(o)),
+        RawEvent::Modified(o) => Ok(WatchEvent::Modified(o)),
+        RawEvent::Deleted(o) => Ok(WatchEvent::Deleted(o)),
+        RawEvent::Bookmark(b) => Ok(WatchEvent::Bookmark(Bookmark {
             resource_version: b.metadata.resource_version,
             annotations: b.metadata.annotations,
         })),
-        Ok(RawEvent::Error(mut status)) => {
+        RawEvent::Error(mut status) => {
             if status.reason.is_empty() && status.code == 410 {
                 status.reason = "Expired".to_owned();
             }
             Err(Error::Api(status))
         }
-        Err(e) => Err(e),
     }
+}
+
+fn decode_event<T: DeserializeOwned>(
+    url: &str,
+    frame: &[u8],
+    offset: u64,
+) -> Result<WatchEvent<T>> {
+    event_of(decode_at::<RawEvent<T>>(url, frame, offset)?)
 }
 
 struct WatchState {
@@ -223,8 +324,9 @@ impl Response {
                 return None;
             }
             loop {
-                match st.framer.next_frame() {
-                    Ok(Some((frame, offset))) => {
+                match st.framer.next(decode_line::<T>) {
+                    Ok(Some(Next::Decoded(raw))) => return Some((event_of(raw), st)),
+                    Ok(Some(Next::Scanned(frame, offset))) => {
                         let ev = decode_event::<T>(&st.url, &frame, offset);
                         return Some((ev, st));
                     }
@@ -306,20 +408,69 @@ impl Request {
 mod tests {
     use super::*;
 
+    /// Every event of `text` fed in `chunk`-byte pieces: `(event, scanned)` pairs.
+    fn frames(text: &[u8], chunk: usize, max: usize) -> Vec<(serde_json::Value, bool)> {
+        let mut f = Framer::new(max);
+        let mut out = Vec::new();
+        for piece in text.chunks(chunk) {
+            f.push(piece);
+            while let Some(next) = f.next(decode_line::<serde_json::Value>).unwrap() {
+                out.push(match next {
+                    Next::Decoded(RawEvent::Added(o) | RawEvent::Deleted(o)) => (o, false),
+                    Next::Decoded(_) => (serde_json::Value::Null, false),
+                    Next::Scanned(frame, _) => match decode_event("u", &frame, 0).unwrap() {
+                        WatchEvent::Added(o) | WatchEvent::Deleted(o) => (o, true),
+                        _ => (serde_json::Value::Null, true),
+                    },
+                });
+            }
+        }
+        f.finish().unwrap();
+        out
+    }
+
     #[test]
     fn frames_across_splits_and_without_newlines() {
         let text = b"{\"type\":\"ADDED\",\"object\":{\"a\":\"}\\\"\"}}\n{\"type\":\"DELETED\",\"object\":{}}{\"type\":\"BOOKMARK\",\"object\":{}}\n";
         for chunk in 1..text.len() {
-            let mut f = Framer::new(1024);
-            let mut frames = Vec::new();
-            for piece in text.chunks(chunk) {
-                f.push(piece);
-                while let Some((frame, _)) = f.next_frame().unwrap() {
-                    frames.push(frame);
-                }
+            assert_eq!(frames(text, chunk, 1024).len(), 3, "chunk {chunk}");
+        }
+        // No newline at all: each event is still handed out as soon as it is complete.
+        let text =
+            b"{\"type\":\"ADDED\",\"object\":{\"n\":1}}{\"type\":\"ADDED\",\"object\":{\"n\":2}}";
+        for chunk in 1..text.len() {
+            let got = frames(text, chunk, 1024);
+            assert_eq!(got.len(), 2, "chunk {chunk}");
+            assert_eq!(got[1].0["n"], 2, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn compact_lines_are_decoded_in_place_and_pretty_events_scanned() {
+        let compact = b"{\"type\":\"ADDED\",\"object\":{\"s\":\"{[\\n\"}}\r\n";
+        let pretty = b"{\n  \"type\": \"DELETED\",\n  \"object\": {\"s\": \"}\"}\n}\n";
+        let mut text = Vec::new();
+        for _ in 0..3 {
+            text.extend_from_slice(compact);
+            text.extend_from_slice(pretty);
+        }
+        for chunk in [1, 2, 5, 13, text.len()] {
+            let got = frames(&text, chunk, 1024);
+            assert_eq!(got.len(), 6, "chunk {chunk}");
+            for pair in got.chunks(2) {
+                assert_eq!(pair[0].0["s"], "{[\n", "chunk {chunk}");
+                assert_eq!(pair[1].0["s"], "}", "chunk {chunk}");
             }
-            f.finish().unwrap();
-            assert_eq!(frames.len(), 3, "chunk {chunk}");
+            // Pretty-printed events are always scanned; compact lines are decoded in place
+            // unless a chunk ends right after their closing brace (then the scanner, which
+            // serves servers that send no newline, gets there first).
+            assert!(
+                got.iter().skip(1).step_by(2).all(|(_, s)| *s),
+                "chunk {chunk}"
+            );
+            if chunk == text.len() {
+                assert!(got.iter().step_by(2).all(|(_, s)| !*s));
+            }
         }
     }
 
@@ -364,12 +515,38 @@ mod tests {
 
     #[test]
     fn cap_and_truncation() {
+        let next = |f: &mut Framer| {
+            f.next(decode_line::<serde_json::Value>)
+                .map(|n| n.is_some())
+        };
         let mut f = Framer::new(10);
         f.push(b"{\"type\":\"ADDED\",");
-        assert!(f.next_frame().is_err());
+        assert!(next(&mut f).is_err());
+        // A whole line over the cap.
+        let mut f = Framer::new(20);
+        f.push(b"{\"type\":\"ADDED\",\"object\":{}}\n");
+        assert!(next(&mut f).is_err());
         let mut f = Framer::new(100);
         f.push(b"{\"type\":\"ADDED\"");
-        assert!(f.next_frame().unwrap().is_none());
+        assert!(!next(&mut f).unwrap());
         assert!(f.finish().is_err());
+        // Cut after a line that is not a whole event.
+        let mut f = Framer::new(100);
+        f.push(b"{\"type\":\"ADDED\",\n\"object\":");
+        assert!(!next(&mut f).unwrap());
+        assert!(f.finish().is_err());
+    }
+
+    #[test]
+    fn find_newline_anywhere() {
+        for len in 0..100 {
+            let mut v = vec![b'x'; len];
+            assert_eq!(find_newline(&v), None);
+            for at in 0..len {
+                v[at] = b'\n';
+                assert_eq!(find_newline(&v), Some(at), "len {len} at {at}");
+                v[at] = b'x';
+            }
+        }
     }
 }
