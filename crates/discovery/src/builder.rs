@@ -6,7 +6,6 @@ use kubecto_rest_core::{Config, RateLimit, RestClient};
 use crate::client::{DEFAULT_CONCURRENCY, DiscoveryClient};
 use crate::disk::DiskCache;
 use crate::error::{Error, Result};
-use crate::fetch::AGGREGATED_ACCEPT;
 
 /// kubectl raises the burst of its discovery client to 300 so a legacy fan-out over a
 /// cluster with many CRDs is not throttled; so do we.
@@ -65,9 +64,6 @@ impl DiscoveryClientBuilder {
     /// [`Error::Client`] when rest-core cannot build a client from the config.
     pub fn build(self) -> Result<DiscoveryClient> {
         let mut config = self.config;
-        if self.aggregated {
-            config.accept = AGGREGATED_ACCEPT.to_owned();
-        }
         if let Some(RateLimit { qps, burst }) = config.rate_limit {
             config.rate_limit = Some(RateLimit {
                 qps,
@@ -75,7 +71,9 @@ impl DiscoveryClientBuilder {
             });
         }
         let rest = RestClient::new(config).map_err(|e| Error::Client(Box::new(e)))?;
-        let mut client = DiscoveryClient::from_rest_client(rest).with_concurrency(self.concurrency);
+        let mut client = DiscoveryClient::from_rest_client(rest)
+            .with_concurrency(self.concurrency)
+            .with_aggregated(self.aggregated);
         if let Some(disk) = self.disk {
             client = client.with_disk_cache(disk);
         }

@@ -47,6 +47,8 @@ pub struct DiscoveryClient {
 #[derive(Debug)]
 struct Inner {
     rest: RestClient,
+    /// Ask for aggregated discovery (the Accept header is set on each root request).
+    aggregated: bool,
     concurrency: usize,
     disk: Option<DiskCache>,
     memory: Mutex<Option<Arc<Discovery>>>,
@@ -74,13 +76,14 @@ impl DiscoveryClient {
     }
 
     /// A client over an existing rest-core client (sharing its connection pool and rate
-    /// limiter). Aggregated discovery is used only if that client's config sends
-    /// [`AGGREGATED_ACCEPT`](crate::AGGREGATED_ACCEPT) as its `Accept` header; otherwise the server answers in the
-    /// legacy form and the client falls back to it.
+    /// limiter). It asks for aggregated discovery on its own requests, whatever the
+    /// client's default `Accept`, and falls back to the legacy form when the server
+    /// does not speak it.
     pub fn from_rest_client(rest: RestClient) -> Self {
         Self {
             inner: Arc::new(Inner {
                 rest,
+                aggregated: true,
                 concurrency: DEFAULT_CONCURRENCY,
                 disk: None,
                 memory: Mutex::new(None),
@@ -96,6 +99,7 @@ impl DiscoveryClient {
             Ok(inner) => inner,
             Err(shared) => Inner {
                 rest: shared.rest.clone(),
+                aggregated: shared.aggregated,
                 concurrency: shared.concurrency,
                 disk: shared.disk.clone(),
                 memory: Mutex::new(None),
@@ -114,6 +118,13 @@ impl DiscoveryClient {
     #[must_use]
     pub fn with_concurrency(self, n: usize) -> Self {
         self.rebuild(|i| i.concurrency = n.max(1))
+    }
+
+    /// Whether to ask for aggregated discovery (the default) or only the legacy
+    /// documents.
+    #[must_use]
+    pub fn with_aggregated(self, yes: bool) -> Self {
+        self.rebuild(|i| i.aggregated = yes)
     }
 
     /// Caches answers on disk.
@@ -185,7 +196,7 @@ impl DiscoveryClient {
         if let Some(d) = self.cached() {
             return Ok(d.groups.clone());
         }
-        let roots = fetch::roots(&self.inner.rest).await?;
+        let roots = fetch::roots(&self.inner.rest, self.inner.aggregated).await?;
         if roots.aggregated {
             let d = fetch::assemble(
                 roots.groups,
@@ -249,7 +260,12 @@ impl DiscoveryClient {
         if let Some(d) = self.load_from_disk().await {
             return Ok(self.store(d, false));
         }
-        let d = fetch::discover(&self.inner.rest, self.inner.concurrency).await?;
+        let d = fetch::discover(
+            &self.inner.rest,
+            self.inner.concurrency,
+            self.inner.aggregated,
+        )
+        .await?;
         if let Some(disk) = &self.inner.disk {
             write_to_disk(disk, &d);
             self.inner.disk_invalidated.store(false, Ordering::SeqCst);

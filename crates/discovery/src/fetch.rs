@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use http::header::CONTENT_TYPE;
+use http::header::{ACCEPT, CONTENT_TYPE};
 use kubecto_rest_core::{GroupVersion, Response, RestClient};
 use serde::de::DeserializeOwned;
 
@@ -86,8 +86,28 @@ enum Root {
     Missing,
 }
 
-async fn root(rest: &RestClient, path: &str) -> Result<Root> {
-    let resp = match get(rest, path).await {
+/// What a root request asks for: aggregated discovery (falling back to plain JSON), or
+/// plain JSON only. Set per request, so any rest-core client works.
+fn root_accept(aggregated: bool) -> &'static str {
+    if aggregated {
+        AGGREGATED_ACCEPT
+    } else {
+        "application/json"
+    }
+}
+
+async fn root(rest: &RestClient, path: &str, aggregated: bool) -> Result<Root> {
+    let sent = rest
+        .get()
+        .abs_path(path)
+        .header(ACCEPT, root_accept(aggregated))
+        .send()
+        .await
+        .map_err(|source| Failed {
+            path: path.to_owned(),
+            source,
+        });
+    let resp = match sent {
         Ok(r) => r,
         Err(f) if f.source.is_not_found() || f.source.is_forbidden() => return Ok(Root::Missing),
         Err(f) => return Err(f.into()),
@@ -117,8 +137,12 @@ pub(crate) struct Roots {
 }
 
 /// `GET /api` and `GET /apis`, concurrently.
-pub(crate) async fn roots(rest: &RestClient) -> Result<Roots> {
-    let (core, groups) = futures_util::future::join(root(rest, "/api"), root(rest, "/apis")).await;
+pub(crate) async fn roots(rest: &RestClient, aggregated: bool) -> Result<Roots> {
+    let (core, groups) = futures_util::future::join(
+        root(rest, "/api", aggregated),
+        root(rest, "/apis", aggregated),
+    )
+    .await;
     let mut out = Roots {
         groups: Vec::new(),
         resources: Vec::new(),
@@ -201,8 +225,12 @@ pub(crate) async fn fan_out(
 }
 
 /// A full live discovery: the roots, then the legacy fan-out for what they did not cover.
-pub(crate) async fn discover(rest: &RestClient, concurrency: usize) -> Result<Discovery> {
-    let roots = roots(rest).await?;
+pub(crate) async fn discover(
+    rest: &RestClient,
+    concurrency: usize,
+    aggregated: bool,
+) -> Result<Discovery> {
+    let roots = roots(rest, aggregated).await?;
     let source = if roots.aggregated {
         Source::Aggregated
     } else {

@@ -169,3 +169,29 @@ async fn concurrent_callers_share_one_discovery() {
     }
     assert_eq!(common::discovery_requests(&server), 2);
 }
+
+#[tokio::test]
+async fn any_rest_client_gets_aggregated_discovery() {
+    // A client built for something else, with the default JSON Accept: discovery sets
+    // the aggregated Accept on its own requests, so it still takes two requests.
+    let server = TestServer::start().await.unwrap();
+    let rest =
+        kubecto_rest_core::RestClient::new(kubecto_rest_core::Config::new(server.url())).unwrap();
+    let discovery = kubecto_discovery::DiscoveryClient::from_rest_client(rest);
+    let all = discovery.server_groups_and_resources().await.unwrap();
+    assert_eq!(all.source(), Source::Aggregated);
+    assert_eq!(
+        common::discovery_requests(&server),
+        2,
+        "{:?}",
+        server.requests()
+    );
+
+    // Asking for the legacy form only: one request per group-version.
+    let rest =
+        kubecto_rest_core::RestClient::new(kubecto_rest_core::Config::new(server.url())).unwrap();
+    let legacy = kubecto_discovery::DiscoveryClient::from_rest_client(rest).with_aggregated(false);
+    let all = legacy.server_groups_and_resources().await.unwrap();
+    assert_ne!(all.source(), Source::Aggregated);
+    assert!(common::discovery_requests(&server) > 20);
+}
