@@ -17,7 +17,8 @@ use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::{ApiError, delete_success};
 use crate::store::{EventType, Obj, ObjKey, Store, Update};
 use crate::{
-    RecordedRequest, apply, crd, defaults, gc, openapi, patch, scale, table, validation, watch,
+    RecordedRequest, apply, crd, defaults, gc, openapi, patch, scale, subres, table, validation,
+    watch,
 };
 
 const VERSION: &str = include_str!("../data/discovery/version.json");
@@ -442,6 +443,20 @@ async fn dispatch(state: &Arc<State>, req: &Req, t: Target) -> Result<Response<R
             allowed("delete")?;
             delete(state, req, &info, t.namespace.as_deref(), name)
         }
+        (
+            _,
+            Some(name),
+            Some(
+                sub @ ("eviction"
+                | "binding"
+                | "ephemeralcontainers"
+                | "finalize"
+                | "approval"
+                | "token"),
+            ),
+        ) if subres::serves(&req.method, sub) => {
+            subres::serve(state, req, &info, t.namespace.as_deref(), name, sub)
+        }
         (_, Some(_), Some(sub)) => Err(ApiError::new(
             405,
             "MethodNotAllowed",
@@ -768,7 +783,7 @@ pub(crate) fn create_managed(
 
 /// What follows a write the way controllers would follow it: garbage collection of a
 /// removed object's dependents, serving (or no longer serving) a CRD's resource.
-fn after_write(state: &State, info: &ResourceInfo, obj: &Obj, kind: EventType) {
+pub(crate) fn after_write(state: &State, info: &ResourceInfo, obj: &Obj, kind: EventType) {
     let removed = kind == EventType::Deleted;
     if crd::is_crd(info) {
         if removed {
@@ -1338,6 +1353,11 @@ fn delete_opts(req: &Req) -> Result<DeleteOpts, ApiError> {
         serde_json::from_slice(&req.body)
             .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
     };
+    delete_opts_from(req, &body)
+}
+
+/// `DeleteOptions` from a decoded body (an `Eviction`'s `deleteOptions`) and the query.
+pub(crate) fn delete_opts_from(req: &Req, body: &Value) -> Result<DeleteOpts, ApiError> {
     let pre = &body["preconditions"];
     let body_dry = body["dryRun"]
         .as_array()

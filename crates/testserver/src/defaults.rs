@@ -214,7 +214,7 @@ fn pod_spec(spec: &mut Value, admission: bool) {
     }
 }
 
-fn container(c: &mut Map<String, Value>) {
+pub(crate) fn container(c: &mut Map<String, Value>) {
     if let Some(ports) = c.get_mut("ports").and_then(Value::as_array_mut) {
         for p in ports.iter_mut().filter_map(Value::as_object_mut) {
             p.entry("protocol").or_insert(json!("TCP"));

@@ -50,6 +50,7 @@ pub(crate) mod selector;
 mod server;
 mod status;
 mod store;
+mod subres;
 mod table;
 mod tls;
 mod validation;
