@@ -33,6 +33,7 @@ pub(crate) struct State {
     pub requests: Mutex<Vec<RecordedRequest>>,
     pub server_address: String,
     pub bookmark_interval: Duration,
+    pub logs: crate::logs::Logs,
     next_service_ip: AtomicU32,
 }
 
@@ -49,6 +50,7 @@ impl State {
             requests: Mutex::new(Vec::new()),
             server_address,
             bookmark_interval,
+            logs: crate::logs::Logs::default(),
             next_service_ip: AtomicU32::new(1),
         }
     }
@@ -442,6 +444,11 @@ async fn dispatch(state: &Arc<State>, req: &Req, t: Target) -> Result<Response<R
         (&Method::DELETE, Some(name), None) => {
             allowed("delete")?;
             delete(state, req, &info, t.namespace.as_deref(), name)
+        }
+        (&Method::GET, Some(name), Some("log"))
+            if info.group.is_empty() && info.plural == "pods" =>
+        {
+            crate::logs::serve(state, req, &info, t.namespace.as_deref(), name)
         }
         (
             _,

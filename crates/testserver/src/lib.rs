@@ -40,6 +40,7 @@ mod crd;
 mod defaults;
 mod faults;
 mod gc;
+mod logs;
 mod meta;
 mod openapi;
 pub(crate) mod patch;
@@ -470,6 +471,24 @@ impl TestServer {
             seed_one(&self.state, obj)?;
         }
         Ok(n)
+    }
+
+    /// Set the log text `GET pods/{pod}/log?container={container}` serves (the
+    /// kubelet's part, which the test server has none of). Replaces earlier text.
+    pub fn set_pod_log(&self, namespace: &str, pod: &str, container: &str, text: &str) {
+        self.state.logs.set(namespace, pod, container, text);
+    }
+
+    /// Append to a container's log; `follow=true` readers receive the new text.
+    pub fn append_pod_log(&self, namespace: &str, pod: &str, container: &str, text: &str) {
+        self.state.logs.append(namespace, pod, container, text);
+    }
+
+    /// Set the log of the container's previous instance (`previous=true`, else 400).
+    pub fn set_previous_pod_log(&self, namespace: &str, pod: &str, container: &str, text: &str) {
+        self.state
+            .logs
+            .set_previous(namespace, pod, container, text);
     }
 
     /// Add a fault; faults are matched in the order they were added.

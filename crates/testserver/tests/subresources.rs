@@ -505,3 +505,115 @@ async fn service_account_token_request() {
         "serviceaccounts \"nobody\" not found"
     );
 }
+
+// ---- pods/log (text set through the library)
+
+#[tokio::test]
+async fn pod_log_serves_the_text_set_by_the_library() {
+    let server = TestServer::start().await.unwrap();
+    server
+        .seed(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "one", "namespace": "default"},
+            "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}))
+        .unwrap();
+    server
+        .seed(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "two", "namespace": "default"},
+            "spec": {"containers": [{"name": "a", "image": "nginx:1.27"},
+                                    {"name": "b", "image": "nginx:1.27"}]}}))
+        .unwrap();
+    let http = Http::new(&server);
+    let before = http.get(&format!("{PODS}/one")).await.json();
+    server.set_pod_log("default", "one", "app", "l1\nl2\nl3\n");
+    server.set_pod_log("default", "two", "b", "from b\n");
+
+    let res = http.get(&format!("{PODS}/one/log")).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("content-type"), "text/plain");
+    assert_eq!(&res.body[..], b"l1\nl2\nl3\n");
+    let res = http
+        .get(&format!("{PODS}/one/log?container=app&tailLines=2"))
+        .await;
+    assert_eq!(&res.body[..], b"l2\nl3\n");
+    let res = http.get(&format!("{PODS}/one/log?limitBytes=4")).await;
+    assert_eq!(&res.body[..], b"l1\nl");
+    let res = http.get(&format!("{PODS}/one/log?tailLines=0")).await;
+    assert_eq!(&res.body[..], b"");
+    let res = http.get(&format!("{PODS}/one/log?timestamps=true")).await;
+    let text = String::from_utf8(res.body.to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3);
+    let (ts, line) = lines[0].split_once(' ').unwrap();
+    assert_eq!(line, "l1");
+    assert!(ts.len() == 30 && ts.ends_with('Z'), "{ts}");
+
+    let res = http.get(&format!("{PODS}/two/log?container=b")).await;
+    assert_eq!(&res.body[..], b"from b\n");
+    let res = http.get(&format!("{PODS}/two/log?container=a")).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(&res.body[..], b"");
+
+    // Errors.
+    let res = http.get(&format!("{PODS}/two/log")).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json()["message"],
+        "a container name must be specified for pod two, choose one of: [a b]"
+    );
+    let res = http.get(&format!("{PODS}/one/log?container=nope")).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json()["message"],
+        "container nope is not valid for pod one"
+    );
+    let res = http.get(&format!("{PODS}/missing/log")).await;
+    assert_eq!(res.status, 404);
+    assert_eq!(res.json()["message"], "pods \"missing\" not found");
+    let res = http.get(&format!("{PODS}/one/log?previous=true")).await;
+    assert_eq!(res.status, 400);
+    let res = http.get(&format!("{PODS}/one/log?tailLines=-1")).await;
+    assert_eq!(res.status, 422);
+    server.set_previous_pod_log("default", "one", "app", "before restart\n");
+    let res = http.get(&format!("{PODS}/one/log?previous=true")).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(&res.body[..], b"before restart\n");
+
+    // Reading logs changes nothing.
+    assert_eq!(http.get(&format!("{PODS}/one")).await.json(), before);
+}
+
+#[tokio::test]
+async fn pod_log_follow_streams_appended_text_until_the_pod_goes() {
+    use http_body_util::BodyExt as _;
+    let (server, http) = with_pod("web").await;
+    server.set_pod_log("default", "web", "app", "first\n");
+    let res = http
+        .start("GET", &format!("{PODS}/web/log?follow=true"), &[], "")
+        .await;
+    assert_eq!(res.status(), 200);
+    let mut body = res.into_body();
+    let mut got = Vec::new();
+    let mut next = async |got: &mut Vec<u8>| {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+            .await
+            .expect("a frame in time");
+        match frame {
+            Some(f) => {
+                if let Ok(d) = f.expect("frame").into_data() {
+                    got.extend_from_slice(&d);
+                }
+                true
+            }
+            None => false,
+        }
+    };
+    assert!(next(&mut got).await);
+    assert_eq!(got, b"first\n");
+    server.append_pod_log("default", "web", "app", "second\n");
+    assert!(next(&mut got).await);
+    assert_eq!(got, b"first\nsecond\n");
+    // Deleting the pod ends the stream.
+    assert_eq!(http.delete(&format!("{PODS}/web")).await.status, 200);
+    while next(&mut got).await {}
+    assert_eq!(got, b"first\nsecond\n");
+}

@@ -1,0 +1,309 @@
+//! `GET pods/{name}/log`. A real kube-apiserver proxies this to the kubelet; here the
+//! text comes from the library (`TestServer::set_pod_log` and friends).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use http_body_util::BodyExt as _;
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::api::{self, Req, State};
+use crate::body::{ChannelBody, ResBody, full};
+use crate::registry::ResourceInfo;
+use crate::status::ApiError;
+
+type Key = (String, String, String);
+
+/// One container's log: lines with the time they were written (the last may be partial).
+#[derive(Default, Clone)]
+struct Text {
+    lines: Vec<(String, String)>,
+}
+
+impl Text {
+    fn append(&mut self, text: &str) {
+        let now = now_nanos();
+        let mut rest = text;
+        if let Some((_, last)) = self.lines.last_mut()
+            && !last.ends_with('\n')
+        {
+            let cut = rest.find('\n').map_or(rest.len(), |i| i + 1);
+            last.push_str(&rest[..cut]);
+            rest = &rest[cut..];
+        }
+        for line in rest.split_inclusive('\n') {
+            self.lines.push((now.clone(), line.to_owned()));
+        }
+    }
+
+    /// The text as served (optionally with timestamps), from line `from` on.
+    fn render(&self, from: usize, timestamps: bool) -> String {
+        let mut out = String::new();
+        for (ts, line) in self.lines.iter().skip(from) {
+            if timestamps {
+                out.push_str(ts);
+                out.push(' ');
+            }
+            out.push_str(line);
+        }
+        out
+    }
+}
+
+#[derive(Default)]
+struct Entry {
+    current: Text,
+    previous: Option<Text>,
+}
+
+/// Every container log the library has set, and a signal when one changes.
+pub(crate) struct Logs {
+    map: Mutex<HashMap<Key, Entry>>,
+    changed: watch::Sender<u64>,
+}
+
+impl Default for Logs {
+    fn default() -> Logs {
+        Logs {
+            map: Mutex::new(HashMap::new()),
+            changed: watch::channel(0).0,
+        }
+    }
+}
+
+impl Logs {
+    fn edit(&self, key: Key, f: impl FnOnce(&mut Entry)) {
+        {
+            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            f(map.entry(key).or_default());
+        }
+        self.changed.send_modify(|n| *n += 1);
+    }
+
+    pub(crate) fn set(&self, ns: &str, pod: &str, container: &str, text: &str) {
+        self.edit(key(ns, pod, container), |e| {
+            e.current = Text::default();
+            e.current.append(text);
+        });
+    }
+
+    pub(crate) fn append(&self, ns: &str, pod: &str, container: &str, text: &str) {
+        self.edit(key(ns, pod, container), |e| e.current.append(text));
+    }
+
+    pub(crate) fn set_previous(&self, ns: &str, pod: &str, container: &str, text: &str) {
+        self.edit(key(ns, pod, container), |e| {
+            let mut t = Text::default();
+            t.append(text);
+            e.previous = Some(t);
+        });
+    }
+
+    fn text(&self, key: &Key, previous: bool) -> Option<Text> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        match (map.get(key), previous) {
+            (Some(e), false) => Some(e.current.clone()),
+            (None, false) => Some(Text::default()),
+            (Some(e), true) => e.previous.clone(),
+            (None, true) => None,
+        }
+    }
+}
+
+fn key(ns: &str, pod: &str, container: &str) -> Key {
+    (ns.to_owned(), pod.to_owned(), container.to_owned())
+}
+
+fn now_nanos() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = crate::meta::rfc3339(d.as_secs());
+    format!("{}.{:09}Z", secs.trim_end_matches('Z'), d.subsec_nanos())
+}
+
+fn names(pod: &Value, list: &str) -> Vec<String> {
+    pod["spec"][list]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn invalid(name: &str, field: &str, value: &str, msg: &str) -> ApiError {
+    ApiError::invalid(
+        "PodLogOptions",
+        "",
+        name,
+        &[(
+            field.into(),
+            "FieldValueInvalid",
+            format!("Invalid value: {value}: {msg}"),
+        )],
+    )
+}
+
+fn number(req: &Req, name: &str, param: &str, min: i64) -> Result<Option<usize>, ApiError> {
+    let Some(v) = req.param(param).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let n: i64 = v.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "couldn't parse {param} {v:?}: strconv.ParseInt: parsing {v:?}: invalid syntax"
+        ))
+    })?;
+    if n < min {
+        let msg = if min == 0 {
+            "must be greater than or equal to 0"
+        } else {
+            "must be greater than 0"
+        };
+        return Err(invalid(name, param, &n.to_string(), msg));
+    }
+    Ok(Some(usize::try_from(n).unwrap_or(usize::MAX)))
+}
+
+/// `GET pods/{name}/log`.
+pub(crate) fn serve(
+    state: &Arc<State>,
+    req: &Req,
+    info: &Arc<ResourceInfo>,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<Response<ResBody>, ApiError> {
+    let ns = namespace.unwrap_or_default().to_owned();
+    let pod = api::get(state, info, namespace, name)?;
+    let pod_value = pod.value();
+    let containers = names(&pod_value, "containers");
+    let inits = names(&pod_value, "initContainers");
+    let ephemeral = names(&pod_value, "ephemeralContainers");
+    let container = match req.param("container").filter(|c| !c.is_empty()) {
+        Some(c) => {
+            if !containers
+                .iter()
+                .chain(&inits)
+                .chain(&ephemeral)
+                .any(|n| n == c)
+            {
+                return Err(ApiError::bad_request(format!(
+                    "container {c} is not valid for pod {name}"
+                )));
+            }
+            c.to_owned()
+        }
+        None if containers.len() == 1 => containers[0].clone(),
+        None => {
+            let mut msg = format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                containers.join(" ")
+            );
+            if !inits.is_empty() {
+                msg.push_str(&format!(
+                    " or one of the init containers: [{}]",
+                    inits.join(" ")
+                ));
+            }
+            if !ephemeral.is_empty() {
+                msg.push_str(&format!(
+                    " or one of the ephemeral containers: [{}]",
+                    ephemeral.join(" ")
+                ));
+            }
+            return Err(ApiError::bad_request(msg));
+        }
+    };
+    let tail = number(req, name, "tailLines", 0)?;
+    let limit = number(req, name, "limitBytes", 1)?;
+    let timestamps = matches!(req.param("timestamps"), Some("true" | "1"));
+    let previous = matches!(req.param("previous"), Some("true" | "1"));
+    let follow = matches!(req.param("follow"), Some("true" | "1"));
+    let k = key(&ns, name, &container);
+    let text = state.logs.text(&k, previous).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "previous terminated container \"{container}\" in pod \"{name}\" not found"
+        ))
+    })?;
+    let from = tail.map_or(0, |t| text.lines.len().saturating_sub(t));
+    let mut first = text.render(from, timestamps).into_bytes();
+    if let Some(l) = limit {
+        first.truncate(l);
+    }
+    let text_plain = |body: ResBody| {
+        let mut res = Response::new(body);
+        *res.status_mut() = StatusCode::OK;
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        res
+    };
+    if !follow || previous {
+        return Ok(text_plain(full(first)));
+    }
+    let (tx, body) = ChannelBody::new(16);
+    let state = Arc::clone(state);
+    let info_key = (pod.uid.clone(), Arc::clone(info));
+    tokio::spawn(async move {
+        let (uid, info) = info_key;
+        let mut log_changed = state.logs.changed.subscribe();
+        let mut store_changed = state.store.subscribe();
+        let mut sent_lines = text.lines.len();
+        let mut partial = text.lines.last().map_or(0, |(_, l)| l.len());
+        let mut budget = limit.map(|l| l.saturating_sub(first.len()));
+        if !first.is_empty() && tx.send(Bytes::from(first)).await.is_err() {
+            return;
+        }
+        loop {
+            if budget == Some(0) {
+                return;
+            }
+            log_changed.borrow_and_update();
+            store_changed.borrow_and_update();
+            // New text since what was sent: the rest of the last partial line, then new lines.
+            let now = state.logs.text(&k, false).unwrap_or_default();
+            let mut out = String::new();
+            if sent_lines > 0
+                && let Some((_, l)) = now.lines.get(sent_lines - 1)
+                && l.len() > partial
+                && l.is_char_boundary(partial)
+            {
+                out.push_str(&l[partial..]);
+            }
+            if now.lines.len() >= sent_lines {
+                out.push_str(&now.render(sent_lines, timestamps));
+                sent_lines = now.lines.len();
+                partial = now.lines.last().map_or(0, |(_, l)| l.len());
+            } else {
+                // The log was replaced by a shorter one: start over.
+                out = now.render(0, timestamps);
+                sent_lines = now.lines.len();
+                partial = now.lines.last().map_or(0, |(_, l)| l.len());
+            }
+            let mut out = out.into_bytes();
+            if let Some(b) = budget.as_mut() {
+                out.truncate(*b);
+                *b -= out.len();
+            }
+            if !out.is_empty() && tx.send(Bytes::from(out)).await.is_err() {
+                return;
+            }
+            let gone = match api::get(&state, &info, Some(&k.0), &k.1) {
+                Ok(p) => p.uid != uid,
+                Err(_) => true,
+            };
+            if gone {
+                return;
+            }
+            tokio::select! {
+                r = log_changed.changed() => if r.is_err() { return },
+                r = store_changed.changed() => if r.is_err() { return },
+                _ = tx.closed() => return,
+            }
+        }
+    });
+    Ok(text_plain(body.boxed_unsync()))
+}
