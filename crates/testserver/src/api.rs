@@ -848,6 +848,9 @@ pub(crate) fn normalize(value: Value) -> Value {
 pub(crate) enum Mode {
     Main,
     Status,
+    /// A server-internal write of the whole object, as kube-apiserver's storage-level
+    /// updates make them (pods/binding): no strategy, so `generation` does not move.
+    Raw,
 }
 
 /// Build the object an update writes from the current object and the sent one.
@@ -882,6 +885,9 @@ fn merge_update(info: &ResourceInfo, current: &Value, mut sent: Value, mode: Mod
     let Some(map) = sent.as_object_mut() else {
         return current.clone();
     };
+    if mode == Mode::Raw {
+        return normalize(sent);
+    }
     match mode {
         Mode::Main if has_status => match current.get("status") {
             Some(s) => {
@@ -891,7 +897,7 @@ fn merge_update(info: &ResourceInfo, current: &Value, mut sent: Value, mode: Mod
                 map.remove("status");
             }
         },
-        Mode::Main => {}
+        Mode::Main | Mode::Raw => {}
         Mode::Status => {
             // Only status (and user metadata) change through /status.
             let status = map.remove("status");

@@ -146,25 +146,86 @@ fn bind(
     }
     let dry = api::dry_run(req)?;
     let how = How {
-        mode: Mode::Main,
+        mode: Mode::Raw,
         dry_run: dry,
         manager: None,
         subresource: "binding",
     };
-    api::write_update(state, info, namespace, name, how, |_, cur| {
+    let conflict = |why: String| {
+        ApiError::new(
+            409,
+            "Conflict",
+            format!("Operation cannot be fulfilled on pods/binding \"{name}\": {why}"),
+            Some(json!({"name": name, "kind": "pods/binding"})),
+        )
+    };
+    let pre_uid = sent["metadata"]["uid"].as_str().filter(|s| !s.is_empty());
+    let pre_rv = sent["metadata"]["resourceVersion"]
+        .as_str()
+        .filter(|s| !s.is_empty());
+    let annotations = sent["metadata"]["annotations"].as_object().cloned();
+    api::write_update(state, info, namespace, name, how, |obj, cur| {
+        if let Some(uid) = pre_uid
+            && uid != obj.uid
+        {
+            return Err(conflict(format!(
+                "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                obj.uid
+            )));
+        }
+        if let Some(rv) = pre_rv
+            && rv != obj.rv.to_string()
+        {
+            return Err(ApiError::conflict(&info.plural, &info.group, name));
+        }
+        if cur["metadata"].get("deletionTimestamp").is_some() {
+            return Err(conflict(format!(
+                "pod {name} is being deleted, cannot be assigned to a host"
+            )));
+        }
         let bound = cur["spec"]["nodeName"].as_str().unwrap_or_default();
         if !bound.is_empty() {
-            return Err(ApiError::new(
-                409,
-                "Conflict",
-                format!(
-                    "Operation cannot be fulfilled on pods/binding \"{name}\": pod {name} is already assigned to node \"{bound}\""
-                ),
-                Some(json!({"name": name, "kind": "pods/binding"})),
-            ));
+            return Err(conflict(format!(
+                "pod {name} is already assigned to node \"{bound}\""
+            )));
+        }
+        if cur["spec"]["schedulingGates"]
+            .as_array()
+            .is_some_and(|g| !g.is_empty())
+        {
+            return Err(conflict(format!(
+                "pod {name} has non-empty .spec.schedulingGates"
+            )));
         }
         let mut next = cur.clone();
         next["spec"]["nodeName"] = json!(node);
+        if let Some(a) = &annotations {
+            if !next["metadata"]["annotations"].is_object() {
+                next["metadata"]["annotations"] = json!({});
+            }
+            if let Some(m) = next["metadata"]["annotations"].as_object_mut() {
+                m.extend(a.clone());
+            }
+        }
+        // The PodScheduled condition turns True.
+        if !next["status"].is_object() {
+            next["status"] = json!({});
+        }
+        if !next["status"]["conditions"].is_array() {
+            next["status"]["conditions"] = json!([]);
+        }
+        if let Some(conds) = next["status"]["conditions"].as_array_mut() {
+            let now = meta::now_rfc3339();
+            match conds.iter_mut().find(|c| c["type"] == "PodScheduled") {
+                Some(c) if c["status"] == "True" => {}
+                Some(c) => {
+                    c["status"] = json!("True");
+                    c["lastTransitionTime"] = json!(now);
+                }
+                None => conds.push(json!({"type": "PodScheduled", "status": "True",
+                    "lastProbeTime": null, "lastTransitionTime": now})),
+            }
+        }
         Ok(next)
     })?;
     Ok(success())

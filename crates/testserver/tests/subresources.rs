@@ -202,7 +202,8 @@ async fn binding_sets_node_name_once() {
     let before = http.get(&format!("{PODS}/web")).await.json();
     let url = format!("{PODS}/web/binding");
     let binding = |node: &str| {
-        json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "web"},
+        json!({"apiVersion": "v1", "kind": "Binding",
+            "metadata": {"name": "web", "annotations": {"scheduler": "test"}},
             "target": {"apiVersion": "v1", "kind": "Node", "name": node}})
     };
     let res = http.post(&url, &binding("node-1")).await;
@@ -213,9 +214,15 @@ async fn binding_sets_node_name_once() {
     );
     let after = http.get(&format!("{PODS}/web")).await.json();
     assert_eq!(after["spec"]["nodeName"], "node-1");
+    // Like kube-apiserver's storage-level binding: nodeName, PodScheduled=True, the
+    // binding's annotations; generation does not move.
     let mut expected = strip(before);
     expected["spec"]["nodeName"] = json!("node-1");
-    expected["metadata"]["generation"] = json!(2);
+    expected["metadata"]["annotations"] = json!({"scheduler": "test"});
+    let cond = &after["status"]["conditions"][0];
+    assert_eq!(cond["type"], "PodScheduled");
+    assert_eq!(cond["status"], "True");
+    expected["status"]["conditions"] = after["status"]["conditions"].clone();
     assert_eq!(strip(after.clone()), expected);
 
     // Already bound: 409, nothing changes.
