@@ -116,10 +116,11 @@ async fn falls_back_when_the_server_answers_without_the_aggregated_type() {
 }
 
 #[tokio::test]
-async fn a_plain_rest_client_gets_the_legacy_answer() {
+async fn a_client_asking_for_legacy_only_gets_the_legacy_answer() {
     let server = TestServer::start().await.unwrap();
     let rest = RestClient::new(common::config(&server)).unwrap();
     let all = DiscoveryClient::from_rest_client(rest)
+        .with_aggregated(false)
         .server_groups_and_resources()
         .await
         .unwrap();
