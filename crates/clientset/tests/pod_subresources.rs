@@ -11,18 +11,9 @@ use kubecto_clientset::{LogOptions, Patch};
 use kubecto_rest_core::{CreateOptions, DeleteOptions, Error, PatchOptions, UpdateOptions};
 use serde_json::json;
 
-/// Ok, or the server's own error answer (never a client-side or transport failure).
-fn served_or_refused<T: std::fmt::Debug>(what: &str, result: Result<T, Error>) -> Option<T> {
-    match result {
-        Ok(v) => Some(v),
-        Err(e) => {
-            let status = e
-                .status()
-                .unwrap_or_else(|| panic!("{what}: not a server answer: {e}"));
-            assert!(status.code >= 400, "{what}: {status:?}");
-            None
-        }
-    }
+/// The decoded answer of a call the server must serve.
+fn served<T>(what: &str, result: Result<T, Error>) -> T {
+    result.unwrap_or_else(|e| panic!("{what}: {e}"))
 }
 
 #[tokio::test]
@@ -93,9 +84,10 @@ async fn eviction_posts_a_policy_v1_eviction() {
     let result = pods
         .evict("web-0", &DeleteOptions::new().grace_period_seconds(5))
         .await;
-    if let Some(status) = served_or_refused("evict", result) {
-        assert!(status.is_success(), "{status:?}");
-    }
+    let status = served("evict", result);
+    assert!(status.is_success(), "{status:?}");
+    let gone = pods.get("web-0").await.expect_err("evicted");
+    assert!(gone.is_not_found(), "{gone}");
     assert!(
         last_request(
             &server,
@@ -121,9 +113,8 @@ async fn binding_posts_to_the_named_pod() {
     let result = pods
         .bind(&binding, &CreateOptions::new().dry_run(true))
         .await;
-    if let Some(status) = served_or_refused("bind", result) {
-        assert!(status.is_success(), "{status:?}");
-    }
+    let status = served("bind", result);
+    assert!(status.is_success(), "{status:?}");
     let req = last_request(
         &server,
         "POST",
@@ -153,10 +144,7 @@ async fn ephemeral_containers() {
     let path = "/api/v1/namespaces/default/pods/web-0/ephemeralcontainers";
 
     let got = pods.get_ephemeral_containers("web-0").await;
-    let current: Pod = match served_or_refused("get ephemeral containers", got) {
-        Some(p) => p,
-        None => pods.get("web-0").await.expect("get"),
-    };
+    let current: Pod = served("get ephemeral containers", got);
     assert!(last_request(&server, "GET", path).is_some());
 
     let mut with_debugger = current.clone();
@@ -167,16 +155,15 @@ async fn ephemeral_containers() {
     let updated = pods
         .update_ephemeral_containers(&with_debugger, &UpdateOptions::new())
         .await;
-    if let Some(p) = served_or_refused("update ephemeral containers", updated) {
-        let names: Vec<_> = p
-            .spec
-            .and_then(|s| s.ephemeral_containers)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| c.name)
-            .collect();
-        assert_eq!(names, ["debugger"]);
-    }
+    let p = served("update ephemeral containers", updated);
+    let names: Vec<_> = p
+        .spec
+        .and_then(|s| s.ephemeral_containers)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, ["debugger"]);
     assert!(last_request(&server, "PUT", path).is_some());
 
     let patch = Patch::Strategic(json!({"spec": {"ephemeralContainers": [
@@ -185,7 +172,16 @@ async fn ephemeral_containers() {
     let patched = pods
         .patch_ephemeral_containers("web-0", &patch, &PatchOptions::new())
         .await;
-    let _ = served_or_refused("patch ephemeral containers", patched);
+    let p = served("patch ephemeral containers", patched);
+    let mut names: Vec<_> = p
+        .spec
+        .and_then(|s| s.ephemeral_containers)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["debugger", "debugger-2"]);
     assert!(last_request(&server, "PATCH", path).is_some());
     server.shutdown().await;
 }
