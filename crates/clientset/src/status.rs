@@ -41,12 +41,7 @@ where
     /// name; [`Error::Api`](kubecto_rest_core::Error::Api) (`is_conflict()` when stale).
     pub async fn update_status(&self, object: &K, options: &UpdateOptions) -> Result<K> {
         self.target
-            .sub(Verb::Put, object_name(object)?, "status")?
-            .params(options)
-            .body(to_body(K::KIND, object)?)
-            .send()
-            .await?
-            .into()
+            .put_sub(object_name(object)?, "status", K::KIND, object, options)
             .await
     }
 
@@ -60,14 +55,7 @@ where
         patch: &Patch<P>,
         options: &PatchOptions,
     ) -> Result<K> {
-        self.target
-            .sub(Verb::Patch(patch.patch_type()), name, "status")?
-            .params(options)
-            .body(patch.to_bytes()?)
-            .send()
-            .await?
-            .into()
-            .await
+        self.target.patch_sub(name, "status", patch, options).await
     }
 
     /// Server-side apply of the object's status as `options.field_manager`.

@@ -261,3 +261,49 @@ where
             .await
     }
 }
+
+impl crate::api::Target {
+    /// PUT `body` (serialized as the `what` it is) to subresource `sub` of object `name`,
+    /// and decode the answer.
+    pub(crate) async fn put_sub<B, T>(
+        &self,
+        name: &str,
+        sub: &str,
+        what: &str,
+        body: &B,
+        options: &UpdateOptions,
+    ) -> Result<T>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        self.sub(Verb::Put, name, sub)?
+            .params(options)
+            .body(to_body(what, body)?)
+            .send()
+            .await?
+            .into()
+            .await
+    }
+
+    /// PATCH subresource `sub` of object `name`, and decode the answer.
+    pub(crate) async fn patch_sub<P, T>(
+        &self,
+        name: &str,
+        sub: &str,
+        patch: &Patch<P>,
+        options: &PatchOptions,
+    ) -> Result<T>
+    where
+        P: Serialize,
+        T: DeserializeOwned,
+    {
+        self.sub(Verb::Patch(patch.patch_type()), name, sub)?
+            .params(options)
+            .body(patch.to_bytes()?)
+            .send()
+            .await?
+            .into()
+            .await
+    }
+}

@@ -6,9 +6,9 @@ use k8s_openapi::api::certificates::v1::{
 use kubecto_rest_core::{PatchOptions, Result, UpdateOptions};
 use serde::Serialize;
 
-use crate::api::{Api, Verb};
+use crate::api::Api;
 use crate::patch::Patch;
-use crate::verbs::{object_name, to_body};
+use crate::verbs::object_name;
 
 impl Api<CertificateSigningRequest> {
     /// PUT the request's `status.conditions` through `approval` (client-go's
@@ -24,12 +24,13 @@ impl Api<CertificateSigningRequest> {
         options: &UpdateOptions,
     ) -> Result<CertificateSigningRequest> {
         self.target
-            .sub(Verb::Put, object_name(csr)?, "approval")?
-            .params(options)
-            .body(to_body("CertificateSigningRequest", csr)?)
-            .send()
-            .await?
-            .into()
+            .put_sub(
+                object_name(csr)?,
+                "approval",
+                "CertificateSigningRequest",
+                csr,
+                options,
+            )
             .await
     }
 
@@ -44,12 +45,7 @@ impl Api<CertificateSigningRequest> {
         options: &PatchOptions,
     ) -> Result<CertificateSigningRequest> {
         self.target
-            .sub(Verb::Patch(patch.patch_type()), name, "approval")?
-            .params(options)
-            .body(patch.to_bytes()?)
-            .send()
-            .await?
-            .into()
+            .patch_sub(name, "approval", patch, options)
             .await
     }
 

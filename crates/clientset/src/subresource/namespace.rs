@@ -3,8 +3,8 @@
 use k8s_openapi::api::core::v1::Namespace;
 use kubecto_rest_core::{Result, UpdateOptions};
 
-use crate::api::{Api, Verb};
-use crate::verbs::{object_name, to_body};
+use crate::api::Api;
+use crate::verbs::object_name;
 
 impl Api<Namespace> {
     /// PUT the namespace's `spec.finalizers` (`namespaces/{name}/finalize`): what the
@@ -20,12 +20,13 @@ impl Api<Namespace> {
         options: &UpdateOptions,
     ) -> Result<Namespace> {
         self.target
-            .sub(Verb::Put, object_name(namespace)?, "finalize")?
-            .params(options)
-            .body(to_body("Namespace", namespace)?)
-            .send()
-            .await?
-            .into()
+            .put_sub(
+                object_name(namespace)?,
+                "finalize",
+                "Namespace",
+                namespace,
+                options,
+            )
             .await
     }
 }

@@ -242,12 +242,13 @@ impl Api<Pod> {
         options: &UpdateOptions,
     ) -> Result<Pod> {
         self.target
-            .sub(Verb::Put, object_name(pod)?, "ephemeralcontainers")?
-            .params(options)
-            .body(to_body("Pod", pod)?)
-            .send()
-            .await?
-            .into()
+            .put_sub(
+                object_name(pod)?,
+                "ephemeralcontainers",
+                "Pod",
+                pod,
+                options,
+            )
             .await
     }
 
@@ -263,12 +264,7 @@ impl Api<Pod> {
         options: &PatchOptions,
     ) -> Result<Pod> {
         self.target
-            .sub(Verb::Patch(patch.patch_type()), name, "ephemeralcontainers")?
-            .params(options)
-            .body(patch.to_bytes()?)
-            .send()
-            .await?
-            .into()
+            .patch_sub(name, "ephemeralcontainers", patch, options)
             .await
     }
 }

@@ -10,7 +10,6 @@ use serde::Serialize;
 
 use crate::api::{Api, Verb};
 use crate::patch::Patch;
-use crate::verbs::to_body;
 
 /// A resource served with a `scale` subresource. Implemented for the built-in workloads
 /// that have one; implement it for a custom resource whose CRD enables
@@ -48,12 +47,7 @@ impl<K: HasScale> Api<K> {
         options: &UpdateOptions,
     ) -> Result<Scale> {
         self.target
-            .sub(Verb::Put, name, "scale")?
-            .params(options)
-            .body(to_body("Scale", scale)?)
-            .send()
-            .await?
-            .into()
+            .put_sub(name, "scale", "Scale", scale, options)
             .await
     }
 
@@ -68,13 +62,6 @@ impl<K: HasScale> Api<K> {
         patch: &Patch<P>,
         options: &PatchOptions,
     ) -> Result<Scale> {
-        self.target
-            .sub(Verb::Patch(patch.patch_type()), name, "scale")?
-            .params(options)
-            .body(patch.to_bytes()?)
-            .send()
-            .await?
-            .into()
-            .await
+        self.target.patch_sub(name, "scale", patch, options).await
     }
 }
