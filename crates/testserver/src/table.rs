@@ -162,6 +162,11 @@ fn core_doc(schema: &str, field: &str) -> String {
     field_description("", "v1", &format!("io.k8s.api.core.v1.{schema}"), field)
 }
 
+/// The OpenAPI description of an apps/v1 schema's field.
+fn apps_doc(schema: &str, field: &str) -> String {
+    field_description("apps", "v1", &format!("io.k8s.api.apps.v1.{schema}"), field)
+}
+
 fn name_col() -> Value {
     col("Name", "string", "name", meta_doc("name"), 0)
 }
@@ -272,9 +277,6 @@ fn columns(info: &ResourceInfo) -> Vec<Value> {
             ),
         ],
         ("apps", "deployments") => {
-            let apps = |schema: &str, field: &str| {
-                field_description("apps", "v1", &format!("io.k8s.api.apps.v1.{schema}"), field)
-            };
             vec![
                 name_col(),
                 col(
@@ -288,14 +290,14 @@ fn columns(info: &ResourceInfo) -> Vec<Value> {
                     "Up-to-date",
                     "string",
                     "",
-                    apps("DeploymentStatus", "updatedReplicas"),
+                    apps_doc("DeploymentStatus", "updatedReplicas"),
                     0,
                 ),
                 col(
                     "Available",
                     "string",
                     "",
-                    apps("DeploymentStatus", "availableReplicas"),
+                    apps_doc("DeploymentStatus", "availableReplicas"),
                     0,
                 ),
                 age_col(),
@@ -313,7 +315,7 @@ fn columns(info: &ResourceInfo) -> Vec<Value> {
                     "Images referenced by each container in the template.".into(),
                     1,
                 ),
-                col("Selector", "string", "", apps("DeploymentSpec", "selector"), 1),
+                col("Selector", "string", "", apps_doc("DeploymentSpec", "selector"), 1),
             ]
         }
         ("", "services") => vec![
@@ -375,18 +377,15 @@ fn columns(info: &ResourceInfo) -> Vec<Value> {
             age_col(),
         ],
         ("apps", "replicasets") => {
-            let apps = |schema: &str, field: &str| {
-                field_description("apps", "v1", &format!("io.k8s.api.apps.v1.{schema}"), field)
-            };
             let mut cols = vec![
                 name_col(),
-                col("Desired", "integer", "", apps("ReplicaSetSpec", "replicas"), 0),
-                col("Current", "integer", "", apps("ReplicaSetStatus", "replicas"), 0),
-                col("Ready", "integer", "", apps("ReplicaSetStatus", "readyReplicas"), 0),
+                col("Desired", "integer", "", apps_doc("ReplicaSetSpec", "replicas"), 0),
+                col("Current", "integer", "", apps_doc("ReplicaSetStatus", "replicas"), 0),
+                col("Ready", "integer", "", apps_doc("ReplicaSetStatus", "readyReplicas"), 0),
                 age_col(),
             ];
             cols.extend(template_cols());
-            cols.push(col("Selector", "string", "", apps("ReplicaSetSpec", "selector"), 1));
+            cols.push(col("Selector", "string", "", apps_doc("ReplicaSetSpec", "selector"), 1));
             cols
         }
         ("apps", "statefulsets") => {
@@ -405,21 +404,18 @@ fn columns(info: &ResourceInfo) -> Vec<Value> {
             cols
         }
         ("apps", "daemonsets") => {
-            let apps = |schema: &str, field: &str| {
-                field_description("apps", "v1", &format!("io.k8s.api.apps.v1.{schema}"), field)
-            };
             let mut cols = vec![
                 name_col(),
-                col("Desired", "integer", "", apps("DaemonSetStatus", "desiredNumberScheduled"), 0),
-                col("Current", "integer", "", apps("DaemonSetStatus", "currentNumberScheduled"), 0),
-                col("Ready", "integer", "", apps("DaemonSetStatus", "numberReady"), 0),
-                col("Up-to-date", "integer", "", apps("DaemonSetStatus", "updatedNumberScheduled"), 0),
-                col("Available", "integer", "", apps("DaemonSetStatus", "numberAvailable"), 0),
+                col("Desired", "integer", "", apps_doc("DaemonSetStatus", "desiredNumberScheduled"), 0),
+                col("Current", "integer", "", apps_doc("DaemonSetStatus", "currentNumberScheduled"), 0),
+                col("Ready", "integer", "", apps_doc("DaemonSetStatus", "numberReady"), 0),
+                col("Up-to-date", "integer", "", apps_doc("DaemonSetStatus", "updatedNumberScheduled"), 0),
+                col("Available", "integer", "", apps_doc("DaemonSetStatus", "numberAvailable"), 0),
                 col("Node Selector", "string", "", core_doc("PodSpec", "nodeSelector"), 0),
                 age_col(),
             ];
             cols.extend(template_cols());
-            cols.push(col("Selector", "string", "", apps("DaemonSetSpec", "selector"), 1));
+            cols.push(col("Selector", "string", "", apps_doc("DaemonSetSpec", "selector"), 1));
             cols
         }
         ("", "namespaces") => vec![
