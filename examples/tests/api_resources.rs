@@ -5,33 +5,12 @@
 #[path = "../api_resources.rs"]
 mod api_resources;
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::TempDir;
+use std::path::Path;
 
 use kubecto_testserver::TestServer;
-
-/// A unique directory under the temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "kubecto-api-resources-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 async fn ours(kubeconfig: &Path) -> (String, Result<(), String>) {
     let mut out = Vec::new();
@@ -41,8 +20,9 @@ async fn ours(kubeconfig: &Path) -> (String, Result<(), String>) {
     (String::from_utf8(out).unwrap(), result)
 }
 
-/// `kubectl api-resources` (with a private cache dir), or `None` without kubectl.
-async fn kubectl(kubeconfig: &Path, cache: &Path) -> Option<String> {
+/// `kubectl api-resources` (with a private cache dir). kubectl is required, as in the
+/// test server's conformance tests (`.ci/run` installs it).
+async fn kubectl(kubeconfig: &Path, cache: &Path) -> String {
     let (kubeconfig, cache) = (kubeconfig.to_owned(), cache.to_owned());
     tokio::task::spawn_blocking(move || {
         let out = std::process::Command::new("kubectl")
@@ -52,13 +32,13 @@ async fn kubectl(kubeconfig: &Path, cache: &Path) -> Option<String> {
             .arg(&cache)
             .arg("api-resources")
             .output()
-            .ok()?;
+            .expect("run kubectl (install it; .ci/run does)");
         assert!(
             out.status.success(),
             "kubectl failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Some(String::from_utf8(out.stdout).unwrap())
+        String::from_utf8(out.stdout).unwrap()
     })
     .await
     .unwrap()
@@ -97,10 +77,7 @@ async fn same_table_as_kubectl() {
     assert_eq!(server.request_count("GET", "/apis"), 1);
     assert_eq!(server.requests().len(), 2, "{:?}", server.requests());
 
-    match kubectl(&kubeconfig, &dir.0.join("cache")).await {
-        Some(expected) => assert_eq!(out, expected),
-        None => eprintln!("kubectl is not installed: compared with the server only"),
-    }
+    assert_eq!(out, kubectl(&kubeconfig, &dir.0.join("cache")).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,10 +114,7 @@ async fn same_table_as_kubectl_with_custom_resources() {
         ["widgets", "wd,wdg", "example.com/v1", "true", "Widget"]
     );
     assert!(out.contains("a.example.org/v1"));
-    match kubectl(&kubeconfig, &dir.0.join("cache")).await {
-        Some(expected) => assert_eq!(out, expected),
-        None => eprintln!("kubectl is not installed: compared with the server only"),
-    }
+    assert_eq!(out, kubectl(&kubeconfig, &dir.0.join("cache")).await);
 }
 
 #[test]
@@ -151,20 +125,8 @@ fn table_is_padded_like_go_tabwriter() {
 
 #[tokio::test]
 async fn unreachable_server_is_a_clear_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let dir = TempDir::new("down");
-    let kubeconfig = dir.0.join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "clusters:\n- name: c\n  cluster: {{server: 'http://127.0.0.1:{port}'}}\ncontexts:\n- name: x\n  context: {{cluster: c}}\ncurrent-context: x\n"
-        ),
-    )
-    .unwrap();
+    let (kubeconfig, port) = common::unreachable_kubeconfig(&dir);
     let (out, result) = ours(&kubeconfig).await;
     let message = result.unwrap_err();
     assert!(

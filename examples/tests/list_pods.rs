@@ -6,37 +6,15 @@
 #[path = "../list_pods.rs"]
 mod list_pods;
 
-use std::path::PathBuf;
+mod common;
+
+use common::TempDir;
 
 use k8s_openapi::api::core::v1::Pod;
 use kubecto_testserver::TestServer;
 use serde::Deserialize as _;
 
 const MANIFESTS: &str = include_str!("../manifests/kube-system-pods.yaml");
-
-/// A unique directory under the temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "kubecto-examples-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 async fn run(kubeconfig: &std::path::Path) -> (String, Result<(), String>) {
     let mut out = Vec::new();
@@ -153,21 +131,8 @@ async fn missing_kubeconfig_is_a_clear_error() {
 
 #[tokio::test]
 async fn unreachable_server_is_a_clear_error() {
-    // Bind then drop a listener: nothing listens on that port now.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let dir = TempDir::new("down");
-    let kubeconfig = dir.0.join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "clusters:\n- name: c\n  cluster: {{server: 'http://127.0.0.1:{port}'}}\ncontexts:\n- name: x\n  context: {{cluster: c}}\ncurrent-context: x\n"
-        ),
-    )
-    .unwrap();
+    let (kubeconfig, _port) = common::unreachable_kubeconfig(&dir);
     let (out, result) = run(&kubeconfig).await;
     let message = result.unwrap_err();
     assert!(
