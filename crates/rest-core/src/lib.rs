@@ -50,6 +50,7 @@ mod builder;
 mod client;
 mod config;
 mod connect;
+mod decode;
 mod error;
 mod gvk;
 mod list;

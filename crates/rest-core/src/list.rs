@@ -13,8 +13,9 @@ use http_body::Body;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::decode::Decoder;
 use crate::error::Result;
-use crate::response::{Response, ResponseBody, decode_at};
+use crate::response::{Response, ResponseBody};
 use crate::scan::{Scan, ValueScanner, is_ws};
 use crate::status::excerpt;
 use crate::transport::transport_error;
@@ -294,6 +295,8 @@ impl ListParser {
 pub struct ListStream<T> {
     body: ResponseBody,
     parser: ListParser,
+    /// simd-json's buffers, reused for every item.
+    decoder: Decoder,
     url: String,
     metadata: Option<ListMeta>,
     done: bool,
@@ -336,11 +339,14 @@ impl<T: DeserializeOwned> Stream for ListStream<T> {
             }
             match this.parser.next() {
                 Ok(Some(Token::Item(bytes, offset))) => {
-                    let item = decode_at::<T>(&this.url, &bytes, offset);
+                    let item = this.decoder.decode_at::<T>(&this.url, &bytes, offset);
                     return Poll::Ready(Some(item));
                 }
                 Ok(Some(Token::Meta(bytes, offset))) => {
-                    match decode_at::<ListMeta>(&this.url, &bytes, offset) {
+                    match this
+                        .decoder
+                        .decode_at::<ListMeta>(&this.url, &bytes, offset)
+                    {
                         Ok(m) => this.metadata = Some(m),
                         Err(e) => {
                             this.done = true;
@@ -384,6 +390,7 @@ impl Response {
         let (body, url) = self.take_body();
         ListStream {
             parser: ListParser::new(self.max_event_size),
+            decoder: Decoder::default(),
             url,
             body,
             metadata: None,

@@ -200,7 +200,7 @@ impl Response {
     pub async fn into<T: DeserializeOwned>(self) -> Result<T> {
         let url = self.url.clone();
         let bytes = self.bytes().await?;
-        decode(&url, &bytes)
+        crate::decode::decode_body(&url, &bytes)
     }
 
     /// The body as raw chunks as they arrive (for logs and other plain streams).
@@ -246,12 +246,9 @@ impl Drop for Response {
     }
 }
 
-/// Decodes JSON from a slice, with the failure's byte offset and an excerpt around it.
-pub(crate) fn decode<T: DeserializeOwned>(url: &str, bytes: &[u8]) -> Result<T> {
-    decode_at(url, bytes, 0)
-}
-
-/// Decodes JSON from `bytes`, which start at `base` in the whole body.
+/// Decodes JSON from `bytes`, which start at `base` in the whole body, with serde_json:
+/// the path for bodies too large for simd-json and the fallback that reports every error
+/// (see `decode.rs`), with the failure's byte offset and an excerpt around it.
 ///
 /// The slice is checked for UTF-8 once, as a whole (`str::from_utf8` has an ASCII fast
 /// path), and then decoded with `serde_json::from_str`. `serde_json::from_slice` would
@@ -320,7 +317,7 @@ mod tests {
     #[test]
     fn decode_error_reports_offset() {
         let body = br#"{"a": 1, "b": tru}"#;
-        let err = decode::<serde_json::Value>("http://x", body).unwrap_err();
+        let err = crate::decode::decode_body::<serde_json::Value>("http://x", body).unwrap_err();
         match err {
             Error::Decode { offset, .. } => assert!(matches!(offset, Some(14..=18)), "{offset:?}"),
             other => panic!("unexpected {other}"),
@@ -330,7 +327,7 @@ mod tests {
     #[test]
     fn a_body_that_is_not_utf8_is_a_decode_error_at_the_bad_byte() {
         let body = b"{\"a\": \"ok\", \"b\": \"\xff\xfe\"}";
-        let err = decode::<serde_json::Value>("http://x/y", body).unwrap_err();
+        let err = crate::decode::decode_body::<serde_json::Value>("http://x/y", body).unwrap_err();
         match &err {
             Error::Decode {
                 url,
@@ -363,9 +360,9 @@ mod tests {
             #[allow(dead_code)]
             a: String,
         }
-        assert!(decode::<OnlyA>("u", body).is_err());
+        assert!(crate::decode::decode_body::<OnlyA>("u", body).is_err());
         assert_eq!(
-            decode::<OnlyA>("u", br#"{"a":"\u00e9","b":"\u00ff"}"#)
+            crate::decode::decode_body::<OnlyA>("u", br#"{"a":"\u00e9","b":"\u00ff"}"#)
                 .unwrap()
                 .a,
             "\u{e9}"

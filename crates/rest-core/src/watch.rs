@@ -12,9 +12,10 @@ use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::decode::Decoder;
 use crate::error::{Error, Result};
 use crate::request::Request;
-use crate::response::{Response, ResponseBody, decode_at};
+use crate::response::{Response, ResponseBody};
 use crate::scan::{Scan, ValueScanner, is_ws};
 use crate::status::{Status, excerpt};
 use crate::transport::transport_error;
@@ -265,7 +266,17 @@ pub(crate) fn frame_error(url: &str, e: FrameError) -> Error {
 /// Decodes the event at the start of `line` in place: the event and where it ends, or
 /// `None` if the line does not start with a whole, well-formed event (the caller then
 /// scans for its end and decodes it with [`decode_event`], which reports the error).
-fn decode_line<T: DeserializeOwned>(line: &[u8]) -> Option<(RawEvent<T>, usize)> {
+///
+/// simd-json first, on the whole line (what kube-apiserver sends); if it fails (a line
+/// that holds more than one value, or not a whole one, or a bad one), serde_json, which
+/// also says where a value that starts the line ends.
+fn decode_line<T: DeserializeOwned>(
+    decoder: &mut Decoder,
+    line: &[u8],
+) -> Option<(RawEvent<T>, usize)> {
+    if let Some(event) = decoder.try_decode(line) {
+        return Some((event, line.len()));
+    }
     let text = std::str::from_utf8(line).ok()?;
     let mut events = serde_json::Deserializer::from_str(text).into_iter::<RawEvent<T>>();
     let event = events.next()?.ok()?;
@@ -291,16 +302,19 @@ fn event_of<T>(raw: RawEvent<T>) -> Result<WatchEvent<T>> {
 }
 
 fn decode_event<T: DeserializeOwned>(
+    decoder: &mut Decoder,
     url: &str,
     frame: &[u8],
     offset: u64,
 ) -> Result<WatchEvent<T>> {
-    event_of(decode_at::<RawEvent<T>>(url, frame, offset)?)
+    event_of(decoder.decode_at::<RawEvent<T>>(url, frame, offset)?)
 }
 
 struct WatchState {
     body: ResponseBody,
     framer: Framer,
+    /// simd-json's buffers, reused for every event.
+    decoder: Decoder,
     url: String,
     done: bool,
 }
@@ -315,6 +329,7 @@ impl Response {
         let (body, url) = self.take_body();
         let state = WatchState {
             framer: Framer::new(self.max_event_size),
+            decoder: Decoder::default(),
             body,
             url,
             done: false,
@@ -324,10 +339,11 @@ impl Response {
                 return None;
             }
             loop {
-                match st.framer.next(decode_line::<T>) {
+                let decoder = &mut st.decoder;
+                match st.framer.next(|line| decode_line::<T>(decoder, line)) {
                     Ok(Some(Next::Decoded(raw))) => return Some((event_of(raw), st)),
                     Ok(Some(Next::Scanned(frame, offset))) => {
-                        let ev = decode_event::<T>(&st.url, &frame, offset);
+                        let ev = decode_event::<T>(&mut st.decoder, &st.url, &frame, offset);
                         return Some((ev, st));
                     }
                     Ok(None) => {}
@@ -411,17 +427,23 @@ mod tests {
     /// Every event of `text` fed in `chunk`-byte pieces: `(event, scanned)` pairs.
     fn frames(text: &[u8], chunk: usize, max: usize) -> Vec<(serde_json::Value, bool)> {
         let mut f = Framer::new(max);
+        let mut d = Decoder::default();
         let mut out = Vec::new();
         for piece in text.chunks(chunk) {
             f.push(piece);
-            while let Some(next) = f.next(decode_line::<serde_json::Value>).unwrap() {
+            while let Some(next) = f
+                .next(|l| decode_line::<serde_json::Value>(&mut d, l))
+                .unwrap()
+            {
                 out.push(match next {
                     Next::Decoded(RawEvent::Added(o) | RawEvent::Deleted(o)) => (o, false),
                     Next::Decoded(_) => (serde_json::Value::Null, false),
-                    Next::Scanned(frame, _) => match decode_event("u", &frame, 0).unwrap() {
-                        WatchEvent::Added(o) | WatchEvent::Deleted(o) => (o, true),
-                        _ => (serde_json::Value::Null, true),
-                    },
+                    Next::Scanned(frame, _) => {
+                        match decode_event(&mut d, "u", &frame, 0).unwrap() {
+                            WatchEvent::Added(o) | WatchEvent::Deleted(o) => (o, true),
+                            _ => (serde_json::Value::Null, true),
+                        }
+                    }
                 });
             }
         }
@@ -476,11 +498,16 @@ mod tests {
 
     #[test]
     fn decodes_each_event_type_in_any_field_order() {
-        let ev =
-            decode_event::<serde_json::Value>("u", br#"{"object":{"a":1},"type":"MODIFIED"}"#, 0)
-                .unwrap();
+        let ev = decode_event::<serde_json::Value>(
+            &mut Decoder::default(),
+            "u",
+            br#"{"object":{"a":1},"type":"MODIFIED"}"#,
+            0,
+        )
+        .unwrap();
         assert_eq!(ev, WatchEvent::Modified(serde_json::json!({"a": 1})));
         let ev = decode_event::<serde_json::Value>(
+            &mut Decoder::default(),
             "u",
             br#"{"type":"BOOKMARK","object":{"kind":"Pod","metadata":{"resourceVersion":"42","annotations":{"k8s.io/initial-events-end":"true"}}}}"#,
             0,
@@ -499,14 +526,20 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let err = decode_event::<serde_json::Value>(
+            &mut Decoder::default(),
             "u",
             br#"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version: 1 (5)","reason":"Expired","code":410}}"#,
             0,
         )
         .unwrap_err();
         assert!(err.is_expired(), "{err:?}");
-        let err = decode_event::<serde_json::Value>("u", br#"{"type":"SURPRISE","object":{}}"#, 7)
-            .unwrap_err();
+        let err = decode_event::<serde_json::Value>(
+            &mut Decoder::default(),
+            "u",
+            br#"{"type":"SURPRISE","object":{}}"#,
+            7,
+        )
+        .unwrap_err();
         assert!(
             matches!(err, Error::Decode { offset: Some(o), .. } if o >= 7),
             "{err:?}"
@@ -516,7 +549,7 @@ mod tests {
     #[test]
     fn cap_and_truncation() {
         let next = |f: &mut Framer| {
-            f.next(decode_line::<serde_json::Value>)
+            f.next(|l| decode_line::<serde_json::Value>(&mut Decoder::default(), l))
                 .map(|n| n.is_some())
         };
         let mut f = Framer::new(10);

@@ -1,0 +1,227 @@
+//! Typed decoding of whole bodies, list items and watch events: small values go through
+//! simd-json, bodies over 64 KiB through serde_json, and either way a value that does not
+//! fit its type is an `Error::Decode` naming the URL and the byte offset.
+
+mod common;
+
+use bytes::Bytes;
+use common::{PODS, client, seed_pods};
+use futures_util::StreamExt;
+use http_body::Frame;
+use http_body_util::StreamBody;
+use k8s_openapi::api::core::v1::Pod;
+use kubecto_rest_core::{Config, Error, RestClient, WatchEvent};
+use kubecto_testserver::TestServer;
+
+/// Where the simd-json path stops for whole bodies (`decode.rs` `WHOLE_BODY_MAX`).
+const WHOLE_BODY_MAX: usize = 64 * 1024;
+
+/// A type no pod fits: `spec` is an object of containers, not numbers.
+#[derive(serde::Deserialize, Debug)]
+#[allow(dead_code)]
+struct Strict {
+    spec: std::collections::HashMap<String, u32>,
+}
+
+#[derive(serde::Deserialize, Debug)]
+#[allow(dead_code)]
+struct StrictList {
+    items: Vec<Strict>,
+}
+
+async fn list_bytes(c: &RestClient) -> Bytes {
+    c.get()
+        .namespace("default")
+        .resource("pods")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+}
+
+/// Checks a decode error: it names `path`, and its offset points into the body at the
+/// place serde_json reports (at or after `at_least`, inside the body).
+fn assert_decode_error(err: &Error, path: &str, at_least: u64, body_len: usize) {
+    match err {
+        Error::Decode {
+            url,
+            offset: Some(o),
+            body_excerpt,
+            ..
+        } => {
+            assert!(url.ends_with(path), "{url}");
+            assert!(*o >= at_least && *o <= body_len as u64, "offset {o}");
+            assert!(!body_excerpt.is_empty());
+        }
+        other => panic!("expected a decode error with an offset, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_small_body_and_a_large_one_decode_the_same_as_item_by_item() {
+    let server = TestServer::start().await.unwrap();
+    seed_pods(&server, 3);
+    let pod: Pod = client(&server)
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .name("pod-001")
+        .send()
+        .await
+        .unwrap()
+        .into()
+        .await
+        .unwrap();
+    assert_eq!(pod.metadata.name.as_deref(), Some("pod-001"));
+
+    for (n, large) in [(3, false), (400, true)] {
+        let server = TestServer::start().await.unwrap();
+        seed_pods(&server, n);
+        let c = client(&server);
+        let body = list_bytes(&c).await;
+        assert_eq!(body.len() > WHOLE_BODY_MAX, large, "{} bytes", body.len());
+        let whole: k8s_openapi::List<Pod> = c
+            .get()
+            .namespace("default")
+            .resource("pods")
+            .send()
+            .await
+            .unwrap()
+            .into()
+            .await
+            .unwrap();
+        let streamed = c
+            .get()
+            .namespace("default")
+            .resource("pods")
+            .send()
+            .await
+            .unwrap()
+            .into_list::<Pod>()
+            .await
+            .unwrap();
+        assert_eq!(whole.items.len(), n);
+        assert_eq!(whole.items, streamed.items);
+        // And the same as serde_json makes of the same bytes.
+        let reference: k8s_openapi::List<Pod> = serde_json::from_slice(&body).unwrap();
+        assert_eq!(whole.items, reference.items);
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_the_type_names_url_and_offset_small_or_large() {
+    let server = TestServer::start().await.unwrap();
+    seed_pods(&server, 1);
+    let c = client(&server);
+    let pod_path = format!("{PODS}/pod-000");
+    let body = c
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .name("pod-000")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let spec_at = body.windows(7).position(|w| w == b"\"spec\":").unwrap() as u64;
+    let err = c
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .name("pod-000")
+        .send()
+        .await
+        .unwrap()
+        .into::<Strict>()
+        .await
+        .unwrap_err();
+    assert_decode_error(&err, &pod_path, spec_at, body.len());
+
+    let server = TestServer::start().await.unwrap();
+    seed_pods(&server, 400);
+    let c = client(&server);
+    let body = list_bytes(&c).await;
+    assert!(body.len() > WHOLE_BODY_MAX);
+    let spec_at = body.windows(7).position(|w| w == b"\"spec\":").unwrap() as u64;
+    let err = c
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .send()
+        .await
+        .unwrap()
+        .into::<StrictList>()
+        .await
+        .unwrap_err();
+    assert_decode_error(&err, PODS, spec_at, body.len());
+}
+
+/// A client whose every answer is `body`, served in `chunk`-byte pieces.
+fn fixed_body_client(body: Bytes, chunk: usize) -> RestClient {
+    let svc = tower::service_fn(move |_req: http::Request<kubecto_rest_core::RequestBody>| {
+        let body = body.clone();
+        async move {
+            let frames: Vec<Result<Frame<Bytes>, kubecto_rest_core::BoxError>> = body
+                .chunks(chunk)
+                .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
+                .collect();
+            let stream = StreamBody::new(futures_util::stream::iter(frames));
+            Ok::<_, std::convert::Infallible>(http::Response::new(stream))
+        }
+    });
+    RestClient::builder(Config::new("http://unused.invalid"))
+        .service(svc)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_wrongly_typed_watch_event_is_reported_at_its_offset_and_the_stream_goes_on() {
+    let event = |name: &str| {
+        format!(
+            "{{\"type\":\"ADDED\",\"object\":{{\"kind\":\"Pod\",\"metadata\":{{\"name\":\"{name}\",\"annotations\":{{\"a\":\"x\\\"y\"}}}}}}}}\n"
+        )
+    };
+    let mut body = event("a").into_bytes();
+    let bad_start = body.len();
+    body.extend_from_slice(
+        b"{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"metadata\":{\"name\":5}}}\n",
+    );
+    let bad_end = body.len();
+    body.extend_from_slice(event("c").as_bytes());
+    for chunk in [1, 7, 64, body.len()] {
+        let events: Vec<_> = fixed_body_client(Bytes::from(body.clone()), chunk)
+            .get()
+            .resource("pods")
+            .watch::<Pod>()
+            .collect()
+            .await;
+        assert_eq!(events.len(), 3, "chunk {chunk}: {events:?}");
+        let names: Vec<_> = [&events[0], &events[2]]
+            .iter()
+            .map(|e| match e {
+                Ok(WatchEvent::Added(p)) => p.metadata.name.clone().unwrap(),
+                other => panic!("chunk {chunk}: {other:?}"),
+            })
+            .collect();
+        assert_eq!(names, ["a", "c"]);
+        match &events[1] {
+            Err(
+                err @ Error::Decode {
+                    offset: Some(o), ..
+                },
+            ) => {
+                assert!(
+                    (*o as usize) > bad_start && (*o as usize) < bad_end,
+                    "chunk {chunk}: {err:?}"
+                );
+                assert!(err.to_string().contains("unused.invalid"), "{err}");
+            }
+            other => panic!("chunk {chunk}: {other:?}"),
+        }
+    }
+}
