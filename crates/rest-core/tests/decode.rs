@@ -1,6 +1,7 @@
 //! Typed decoding of whole bodies, list items and watch events: small values go through
 //! simd-json, bodies over 64 KiB through serde_json, and either way a value that does not
-//! fit its type is an `Error::Decode` naming the URL and the byte offset.
+//! fit its type is an `Error::Decode` naming the URL and the byte offset. A body in many
+//! chunks is read into one buffer, whether or not its length is announced.
 
 mod common;
 
@@ -223,5 +224,48 @@ async fn a_wrongly_typed_watch_event_is_reported_at_its_offset_and_the_stream_go
             }
             other => panic!("chunk {chunk}: {other:?}"),
         }
+    }
+}
+
+#[tokio::test]
+async fn a_body_in_many_chunks_is_read_whole_with_or_without_a_length() {
+    let server = TestServer::start().await.unwrap();
+    seed_pods(&server, 30);
+    let c = client(&server);
+    let whole = list_bytes(&c).await;
+    let reference: k8s_openapi::List<Pod> = serde_json::from_slice(&whole).unwrap();
+    // The test server sends it in 61-byte chunks.
+    server.inject(
+        kubecto_testserver::Fault::rechunk(61)
+            .method("GET")
+            .path(PODS),
+    );
+    assert_eq!(list_bytes(&c).await, whole);
+    let list: k8s_openapi::List<Pod> = c
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .send()
+        .await
+        .unwrap()
+        .into()
+        .await
+        .unwrap();
+    assert_eq!(list.items, reference.items);
+    // No length announced, in 1-byte and 1000-byte chunks, and in one chunk.
+    for chunk in [1, 1000, whole.len()] {
+        let c = fixed_body_client(whole.clone(), chunk);
+        let got = c.get().resource("pods").send().await.unwrap().bytes().await;
+        assert_eq!(got.unwrap(), whole, "chunk {chunk}");
+        let list: k8s_openapi::List<Pod> = c
+            .get()
+            .resource("pods")
+            .send()
+            .await
+            .unwrap()
+            .into()
+            .await
+            .unwrap();
+        assert_eq!(list.items, reference.items, "chunk {chunk}");
     }
 }
