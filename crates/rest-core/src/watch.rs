@@ -81,7 +81,8 @@ enum RawEvent<T> {
 /// value ends). Only when that is not a whole value (a server that pretty-prints events
 /// across lines, or a malformed event) is the event cut with the byte-at-a-time
 /// [`ValueScanner`], and decoded from its own slice. Callgrind, 7.5 KB events: the scanner
-/// cost ≈ 127 K instructions per event, the newline search ≈ 1–5 K.
+/// cost ≈ 127 K instructions per event byte by byte (≈ 62 K since it walks 64-byte
+/// blocks), the newline search ≈ 1–5 K.
 #[derive(Debug)]
 pub(crate) struct Framer {
     buf: BytesMut,
