@@ -33,14 +33,15 @@ use crate::response::decode_at;
 /// reports them.
 const MAX_DEPTH: usize = 128;
 
-/// Whole bodies (`Response::into`) up to this size are decoded with a per-thread
-/// [`Decoder`]; larger ones with serde_json alone. simd-json builds a tape and a structural
-/// index for the whole input before deserializing: for a LIST of 10,000 pods (75 MB) that
-/// peaked at 1,165 MB above the body, against 554 MB for serde_json (which holds nothing
-/// but the result), although the decoded list itself was smaller (482 MB against 554 MB).
-/// 64 KiB covers single objects (a pod is 5–10 KB) and bounds what each thread keeps in
-/// its buffers to well under 1 MB.
-pub(crate) const WHOLE_BODY_MAX: usize = 64 * 1024;
+/// Values (whole bodies, list items, watch events) up to this size are decoded with
+/// simd-json; larger ones with serde_json alone. simd-json builds a tape and a structural
+/// index for the whole input before deserializing, about 9 bytes per input byte: for a
+/// LIST of 10,000 pods (75 MB) decoded whole that peaked at 1,165 MB above the body,
+/// against 554 MB for serde_json (which holds nothing but the result), although the
+/// decoded list itself was smaller (482 MB against 554 MB). And a [`Decoder`] keeps its
+/// buffers at the size of the largest value it decoded. 64 KiB covers single objects (a
+/// pod is 5–10 KB) and bounds what each stream and each thread keeps to about 0.6 MB.
+pub(crate) const SIMD_MAX: usize = 64 * 1024;
 
 /// simd-json's buffers, tape and padded scratch, kept between values.
 pub(crate) struct Decoder {
@@ -70,9 +71,13 @@ impl Default for Decoder {
 
 impl Decoder {
     /// `bytes` as exactly one `T` (surrounding whitespace allowed), or `None` if simd-json
-    /// fails for any reason: not JSON, not UTF-8, trailing data, not a `T`, too deep.
+    /// fails for any reason (not JSON, not UTF-8, trailing data, not a `T`, too deep) or
+    /// is not used (more than [`SIMD_MAX`] bytes).
     pub(crate) fn try_decode<T: DeserializeOwned>(&mut self, bytes: &[u8]) -> Option<T> {
         let len = bytes.len();
+        if len > SIMD_MAX {
+            return None;
+        }
         self.scratch.clear();
         self.scratch.reserve(len + INPUT_PADDING);
         self.scratch.extend_from_slice(bytes);
@@ -106,14 +111,14 @@ impl Decoder {
 }
 
 thread_local! {
-    /// For whole bodies of at most [`WHOLE_BODY_MAX`] bytes.
+    /// For whole bodies of at most [`SIMD_MAX`] bytes.
     static BODY_DECODER: RefCell<Decoder> = RefCell::new(Decoder::default());
 }
 
 /// Decodes a whole body: small ones with this thread's [`Decoder`], large ones with
-/// serde_json (see [`WHOLE_BODY_MAX`]).
+/// serde_json (see [`SIMD_MAX`]).
 pub(crate) fn decode_body<T: DeserializeOwned>(url: &str, bytes: &[u8]) -> Result<T> {
-    if bytes.len() > WHOLE_BODY_MAX {
+    if bytes.len() > SIMD_MAX {
         return decode_at(url, bytes, 0);
     }
     let fast = BODY_DECODER.with(|d| match d.try_borrow_mut() {
@@ -224,9 +229,12 @@ mod tests {
 
     #[test]
     fn large_bodies_go_to_serde_json_and_still_decode() {
-        let big = json!({"items": vec!["x".repeat(100); WHOLE_BODY_MAX / 50]});
+        let big = json!({"items": vec!["x".repeat(100); SIMD_MAX / 50]});
         let text = serde_json::to_vec(&big).unwrap();
-        assert!(text.len() > WHOLE_BODY_MAX);
+        assert!(text.len() > SIMD_MAX);
         assert_eq!(decode_body::<Value>("u", &text).unwrap(), big);
+        let mut d = Decoder::default();
+        assert!(d.try_decode::<Value>(&text).is_none());
+        assert_eq!(d.decode_at::<Value>("u", &text, 0).unwrap(), big);
     }
 }

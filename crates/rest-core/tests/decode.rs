@@ -14,8 +14,8 @@ use k8s_openapi::api::core::v1::Pod;
 use kubecto_rest_core::{Config, Error, RestClient, WatchEvent};
 use kubecto_testserver::TestServer;
 
-/// Where the simd-json path stops for whole bodies (`decode.rs` `WHOLE_BODY_MAX`).
-const WHOLE_BODY_MAX: usize = 64 * 1024;
+/// Where the simd-json path stops (`decode.rs` `SIMD_MAX`).
+const SIMD_MAX: usize = 64 * 1024;
 
 /// A type no pod fits: `spec` is an object of containers, not numbers.
 #[derive(serde::Deserialize, Debug)]
@@ -82,7 +82,7 @@ async fn a_small_body_and_a_large_one_decode_the_same_as_item_by_item() {
         seed_pods(&server, n);
         let c = client(&server);
         let body = list_bytes(&c).await;
-        assert_eq!(body.len() > WHOLE_BODY_MAX, large, "{} bytes", body.len());
+        assert_eq!(body.len() > SIMD_MAX, large, "{} bytes", body.len());
         let whole: k8s_openapi::List<Pod> = c
             .get()
             .namespace("default")
@@ -146,7 +146,7 @@ async fn a_body_that_is_not_the_type_names_url_and_offset_small_or_large() {
     seed_pods(&server, 400);
     let c = client(&server);
     let body = list_bytes(&c).await;
-    assert!(body.len() > WHOLE_BODY_MAX);
+    assert!(body.len() > SIMD_MAX);
     let spec_at = body.windows(7).position(|w| w == b"\"spec\":").unwrap() as u64;
     let err = c
         .get()
@@ -267,5 +267,60 @@ async fn a_body_in_many_chunks_is_read_whole_with_or_without_a_length() {
             .await
             .unwrap();
         assert_eq!(list.items, reference.items, "chunk {chunk}");
+    }
+}
+
+#[tokio::test]
+async fn items_and_events_over_the_simd_limit_decode_through_serde_json() {
+    let pod = |name: &str, note_len: usize| {
+        serde_json::json!({"kind": "Pod", "metadata": {"name": name,
+            "annotations": {"note": "x\"y".repeat(note_len / 3)}}})
+    };
+    let items = [
+        pod("small", 10),
+        pod("big", SIMD_MAX + 10),
+        pod("after", 10),
+    ];
+    let list = serde_json::json!({"kind": "PodList", "metadata": {"resourceVersion": "5"},
+        "items": items});
+    let body = Bytes::from(serde_json::to_vec(&list).unwrap());
+    for chunk in [1000, body.len()] {
+        let got = fixed_body_client(body.clone(), chunk)
+            .get()
+            .resource("pods")
+            .send()
+            .await
+            .unwrap()
+            .into_list::<Pod>()
+            .await
+            .unwrap();
+        let want: Vec<Pod> = items
+            .iter()
+            .map(|p| serde_json::from_value(p.clone()).unwrap())
+            .collect();
+        assert_eq!(got.items, want, "chunk {chunk}");
+    }
+    let mut events = Vec::new();
+    for p in &items {
+        events.extend(
+            serde_json::to_vec(&serde_json::json!({"type": "MODIFIED", "object": p})).unwrap(),
+        );
+        events.push(b'\n');
+    }
+    for chunk in [1000, events.len()] {
+        let got: Vec<_> = fixed_body_client(Bytes::from(events.clone()), chunk)
+            .get()
+            .resource("pods")
+            .watch::<Pod>()
+            .collect()
+            .await;
+        let names: Vec<_> = got
+            .iter()
+            .map(|e| match e {
+                Ok(WatchEvent::Modified(p)) => p.metadata.name.clone().unwrap(),
+                other => panic!("chunk {chunk}: {other:?}"),
+            })
+            .collect();
+        assert_eq!(names, ["small", "big", "after"], "chunk {chunk}");
     }
 }
