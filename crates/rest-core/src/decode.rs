@@ -228,6 +228,19 @@ mod tests {
     }
 
     #[test]
+    fn a_realistic_pod_takes_the_simd_path() {
+        use k8s_openapi::api::core::v1::Pod;
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../testserver/data/bench/coredns-pod.json");
+        let text = std::fs::read(path).unwrap();
+        let want: Pod = serde_json::from_slice(&text).unwrap();
+        let mut d = Decoder::default();
+        for _ in 0..2 {
+            assert_eq!(d.try_decode::<Pod>(&text).as_ref(), Some(&want));
+        }
+    }
+
+    #[test]
     fn large_bodies_go_to_serde_json_and_still_decode() {
         let big = json!({"items": vec!["x".repeat(100); SIMD_MAX / 50]});
         let text = serde_json::to_vec(&big).unwrap();

@@ -324,3 +324,65 @@ async fn items_and_events_over_the_simd_limit_decode_through_serde_json() {
         assert_eq!(names, ["small", "big", "after"], "chunk {chunk}");
     }
 }
+
+/// A real kube-apiserver pod (managedFields, probes with named and numbered ports,
+/// quantities, tolerations, status) decodes to exactly what serde_json makes of it, as a
+/// whole body, as list items and as watch events.
+#[tokio::test]
+async fn a_realistic_pod_decodes_exactly_as_serde_json_decodes_it() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testserver/data/bench/coredns-pod.json");
+    let pretty = std::fs::read(&fixture).unwrap();
+    let want: Pod = serde_json::from_slice(&pretty).unwrap();
+    assert!(want.metadata.managed_fields.is_some());
+    let value: serde_json::Value = serde_json::from_slice(&pretty).unwrap();
+    let compact = serde_json::to_vec(&value).unwrap();
+
+    for body in [&pretty, &compact] {
+        let got: Pod = fixed_body_client(Bytes::from(body.clone()), 1000)
+            .get()
+            .resource("pods")
+            .send()
+            .await
+            .unwrap()
+            .into()
+            .await
+            .unwrap();
+        assert_eq!(got, want);
+    }
+
+    let list = serde_json::json!({"kind": "PodList", "metadata": {"resourceVersion": "5"},
+        "items": [value, value, value]});
+    let got = fixed_body_client(Bytes::from(serde_json::to_vec(&list).unwrap()), 4096)
+        .get()
+        .resource("pods")
+        .send()
+        .await
+        .unwrap()
+        .into_list::<Pod>()
+        .await
+        .unwrap();
+    assert_eq!(got.items, [want.clone(), want.clone(), want.clone()]);
+
+    let mut events = Vec::new();
+    for ty in ["ADDED", "MODIFIED", "DELETED"] {
+        let event = serde_json::json!({"type": ty, "object": value});
+        events.extend(serde_json::to_vec(&event).unwrap());
+        events.push(b'\n');
+    }
+    let got: Vec<_> = fixed_body_client(Bytes::from(events), 4096)
+        .get()
+        .resource("pods")
+        .watch::<Pod>()
+        .collect()
+        .await;
+    let got: Vec<WatchEvent<Pod>> = got.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        got,
+        [
+            WatchEvent::Added(want.clone()),
+            WatchEvent::Modified(want.clone()),
+            WatchEvent::Deleted(want)
+        ]
+    );
+}
