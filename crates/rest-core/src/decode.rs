@@ -16,6 +16,9 @@
 //! instructions for a pod; simd-json's own entry points make the same copy internally).
 //! The received bytes stay untouched for the serde_json fallback and its error report.
 //!
+//! What simd-json accepts it decodes as serde_json does, number and escape edge cases
+//! included (tests below), except that `-0` becomes the integer 0 rather than -0.0.
+//!
 //! CPU support: the `runtime-detection` feature picks AVX2, SSE4.2 or portable scalar code
 //! when first used (NEON on aarch64), so a CPU without AVX2 takes the slower path, never an
 //! illegal instruction.
@@ -225,6 +228,49 @@ mod tests {
             }
             other => panic!("unexpected {other}"),
         }
+    }
+
+    #[test]
+    fn edge_cases_agree_with_serde_json() {
+        let mut d = Decoder::default();
+        for text in [
+            "1e400",
+            "1e-400",
+            "-0.0",
+            "18446744073709551615",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "0.1e1",
+            "1E+2",
+            r#""\ud800""#,
+            r#""\udc00x""#,
+            r#""\ud83d\ude00""#,
+            r#""\u0000""#,
+            "\u{feff}{}",
+            "{}\u{0}",
+            "[1]\n\r\t ",
+            " ",
+            "nul",
+            "[1,2",
+            r#"{"a":1,"a":2}"#,
+            "\"raw\ttab\"",
+            "\"\u{7f}\"",
+            "[01]",
+            "[1.]",
+            "[.5]",
+            "[+1]",
+        ] {
+            let want = serde_json::from_str::<Value>(text).ok();
+            assert_eq!(
+                d.decode_at::<Value>("u", text.as_bytes(), 0).ok(),
+                want,
+                "{text:?}"
+            );
+        }
+        // The one difference found: simd-json reads `-0` as the integer 0, serde_json as
+        // the float -0.0. Both are zero to any typed field.
+        assert_eq!(d.decode_at::<f64>("u", b"-0", 0).unwrap(), 0.0);
+        assert_eq!(d.decode_at::<i64>("u", b"-0", 0).unwrap(), 0);
     }
 
     #[test]
