@@ -8,8 +8,9 @@ use std::collections::BTreeSet;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
 use kubecto_discovery::{Discovery, DiscoveryClient, GroupVersion, Source};
-use kubecto_rest_core::{HttpClient, RequestBody, RestClient};
+use kubecto_rest_core::{BoxError, HttpBody, HttpClient, RequestBody, RestClient};
 use kubecto_testserver::{Fault, TestServer};
 
 /// Every (group-version, resource, kind, namespaced, verbs, short names) of an answer.
@@ -70,9 +71,9 @@ async fn legacy_answer_equals_aggregated_answer() {
 struct OldServer(HttpClient);
 
 impl tower_service::Service<http::Request<RequestBody>> for OldServer {
-    type Response = http::Response<hyper::body::Incoming>;
-    type Error = hyper_util::client::legacy::Error;
-    type Future = hyper_util::client::legacy::ResponseFuture;
+    type Response = http::Response<HttpBody>;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<Self::Response, BoxError>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
@@ -83,7 +84,8 @@ impl tower_service::Service<http::Request<RequestBody>> for OldServer {
             http::header::ACCEPT,
             http::HeaderValue::from_static("application/json"),
         );
-        self.0.request(req)
+        let client = self.0.clone();
+        Box::pin(async move { client.send(req).await })
     }
 }
 

@@ -32,7 +32,7 @@ impl tower_service::Service<http::Request<RequestBody>> for MarkStale {
         let (client, group) = (self.0.clone(), self.1);
         let is_apis = req.uri().path() == "/apis";
         Box::pin(async move {
-            let resp = client.request(req).await?;
+            let resp = client.send(req).await?;
             let (parts, body) = resp.into_parts();
             let mut bytes = body.collect().await?.to_bytes();
             let aggregated = parts

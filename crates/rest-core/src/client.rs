@@ -16,12 +16,13 @@ use crate::builder::{RestClientBuilder, auth_header, versioned_path};
 use crate::config::{Config, CredentialProvider, GroupVersion};
 use crate::error::{Error, Result, TransportKind};
 use crate::observe::{Metrics, RequestMetrics, WarningHandler, dispatch_warnings};
+use crate::pool::HttpClient;
 use crate::request::{BasePath, PatchType, Request};
 use crate::response::{Response, drain, read_error_body};
 use crate::retry::{Attempt, Outcome, RetryPolicy};
 use crate::status::Status;
 use crate::throttle::TokenBucket;
-use crate::transport::{HttpClient, RequestBody, Transport, transport_error};
+use crate::transport::{RequestBody, Transport, transport_error};
 
 /// A client for one API server and one group/version (client-go's `RESTClient`).
 /// Cloning is cheap; clones share the connection pool, the rate limiter and the backoff.
@@ -77,7 +78,7 @@ impl RestClient {
         RestClientBuilder::new(config)
     }
 
-    /// The default HTTP service for `config`: a pooled hyper-util client, HTTP/1.1 and
+    /// The default HTTP service for `config`: pooled connections, HTTP/1.1 and
     /// HTTP/2 negotiated by ALPN over rustls (plain HTTP for `http://`), through the
     /// configured proxy, with HTTP/2 keep-alive pings every 30 s. Wrap it in your own tower
     /// layers and hand it to [`RestClientBuilder::service`].

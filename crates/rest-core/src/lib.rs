@@ -14,7 +14,7 @@
 //!
 //! The modules, each small: `config` (what to connect to), `request` (pure URL, query and
 //! body building), `params` (option structs as query parameters), `builder` (config to
-//! client), `client` (the send loop), `transport`, `connect` and `tls` (the pooled
+//! client), `client` (the send loop), `transport`, `pool`, `connect` and `tls` (the pooled
 //! hyper-util client, the proxy tunnel and rustls), `retry`, `throttle` and `backoff` (when to send and
 //! when to try again), `response`, `watch`, `list` and `pager` (reading answers), `scan`
 //! (the incremental JSON tokenizer under watch and list), `status` and `error`.
@@ -57,6 +57,7 @@ mod list;
 mod observe;
 mod pager;
 mod params;
+mod pool;
 mod request;
 mod response;
 mod retry;
@@ -85,9 +86,10 @@ pub use params::{
     CreateOptions, DeleteOptions, GetOptions, ListOptions, PatchOptions, Preconditions,
     PropagationPolicy, UpdateOptions, WatchOptions,
 };
+pub use pool::{HttpBody, HttpClient};
 pub use request::{PatchType, Request};
 pub use response::Response;
 pub use retry::{Attempt, DefaultRetryPolicy, Outcome, RetryPolicy, retry_after_header};
 pub use status::{Status, StatusCause, StatusDetails};
-pub use transport::{HttpClient, RequestBody};
+pub use transport::RequestBody;
 pub use watch::{Bookmark, WatchEvent};

@@ -22,10 +22,10 @@ pub(crate) const DRAIN_LIMIT: usize = 4 * 1024;
 /// How much of an error body is read to build a Status.
 const ERROR_BODY_LIMIT: usize = 1024 * 1024;
 
-/// The body of an answer: hyper's own, or a boxed one from a custom service.
+/// The body of an answer: the default client's, or a boxed one from a custom service.
 #[derive(Debug)]
 pub(crate) enum ResponseBody {
-    Incoming(hyper::body::Incoming),
+    Pooled(crate::pool::HttpBody),
     Boxed(BoxBody),
     /// Already handed out.
     Empty,
@@ -40,9 +40,7 @@ impl Body for ResponseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<std::result::Result<Frame<Bytes>, BoxError>>> {
         match self.get_mut() {
-            ResponseBody::Incoming(b) => Pin::new(b)
-                .poll_frame(cx)
-                .map_err(|e| Box::new(e) as BoxError),
+            ResponseBody::Pooled(b) => Pin::new(b).poll_frame(cx),
             ResponseBody::Boxed(b) => Pin::new(b).poll_frame(cx),
             ResponseBody::Empty => Poll::Ready(None),
         }
@@ -50,7 +48,7 @@ impl Body for ResponseBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         match self {
-            ResponseBody::Incoming(b) => b.size_hint(),
+            ResponseBody::Pooled(b) => b.size_hint(),
             ResponseBody::Boxed(b) => b.size_hint(),
             ResponseBody::Empty => http_body::SizeHint::with_exact(0),
         }
@@ -58,7 +56,7 @@ impl Body for ResponseBody {
 
     fn is_end_stream(&self) -> bool {
         match self {
-            ResponseBody::Incoming(b) => b.is_end_stream(),
+            ResponseBody::Pooled(b) => b.is_end_stream(),
             ResponseBody::Boxed(b) => b.is_end_stream(),
             ResponseBody::Empty => true,
         }
@@ -81,6 +79,25 @@ pub(crate) async fn drain(mut body: ResponseBody) {
             }
         }
     }
+}
+
+/// Reads what has already arrived of a small body without waiting, so its connection
+/// is back in the pool before the next request; `true` when nothing is left to do
+/// (finished, failed, or larger than [`DRAIN_LIMIT`] after all, and dropped).
+fn drain_now(body: &mut ResponseBody) -> bool {
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let mut seen = 0usize;
+    while seen <= DRAIN_LIMIT {
+        match Pin::new(&mut *body).poll_frame(&mut cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                seen += frame.data_ref().map_or(0, Bytes::len);
+            }
+            Poll::Ready(None) => return true,
+            Poll::Ready(Some(Err(_))) => return true,
+            Poll::Pending => return false,
+        }
+    }
+    true
 }
 
 /// Reads an error body, up to [`ERROR_BODY_LIMIT`]; a failure mid-body keeps what came.
@@ -262,7 +279,7 @@ impl Response {
 
 impl Drop for Response {
     fn drop(&mut self) {
-        let body = std::mem::replace(&mut self.body, ResponseBody::Empty);
+        let mut body = std::mem::replace(&mut self.body, ResponseBody::Empty);
         if body.is_end_stream() {
             return;
         }
@@ -270,6 +287,9 @@ impl Drop for Response {
             .size_hint()
             .upper()
             .is_some_and(|n| n <= DRAIN_LIMIT as u64);
+        if small && drain_now(&mut body) {
+            return;
+        }
         if small {
             if let Ok(handle) = tokio::runtime::Handle::try_current() {
                 handle.spawn(drain(body));

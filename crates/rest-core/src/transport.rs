@@ -1,4 +1,4 @@
-//! What carries a request: the default pooled hyper-util client over rustls (and the
+//! What carries a request: the default pooled client over rustls (`pool.rs`, with the
 //! proxy-aware connector), or a user's own tower service; and how its failures are
 //! classified for the retry policy.
 
@@ -8,23 +8,17 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use http_body_util::{Full, combinators::UnsyncBoxBody};
-use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::Client;
+use hyper_rustls::{FixedServerNameResolver, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::config::Config;
 use crate::connect::Connector;
 use crate::error::{BoxError, Error, Result, TransportKind, chain};
+use crate::pool::{ConnectError, HttpClient};
 use crate::response::ResponseBody;
 
 /// The body type of requests handed to the HTTP service.
 pub type RequestBody = Full<Bytes>;
-
-/// The default HTTP service: a pooled hyper-util client over rustls. Build one with
-/// [`RestClient::http_client`](crate::RestClient::http_client) to wrap it in your own tower layers, then hand the result to
-/// [`RestClientBuilder::service`](crate::RestClientBuilder::service).
-pub type HttpClient = Client<HttpsConnector<Connector>, RequestBody>;
 
 pub(crate) type BoxBody = UnsyncBoxBody<Bytes, BoxError>;
 
@@ -58,19 +52,14 @@ impl Transport {
         req: http::Request<RequestBody>,
     ) -> std::result::Result<http::Response<ResponseBody>, BoxError> {
         match self {
-            Transport::Hyper(c) => c
-                .request(req)
-                .await
-                .map(|r| r.map(ResponseBody::Incoming))
-                .map_err(|e| Box::new(e) as BoxError),
+            Transport::Hyper(c) => c.send(req).await.map(|r| r.map(ResponseBody::Pooled)),
             Transport::Custom(f) => f(req).await.map(|r| r.map(ResponseBody::Boxed)),
         }
     }
 }
 
-/// The default HTTP service for `config`: a pooled hyper-util client, HTTP/1.1 and
-/// HTTP/2 negotiated by ALPN over rustls (plain HTTP for `http://`), with HTTP/2
-/// keep-alive pings every 30 s.
+/// The default HTTP service for `config`: pooled connections, HTTP/1.1 and HTTP/2
+/// negotiated by ALPN over rustls (plain HTTP for `http://`), through the configured proxy.
 ///
 /// # Errors
 /// [`Error::Tls`] or [`Error::Config`] when TLS material cannot be read or used.
@@ -94,14 +83,7 @@ pub(crate) fn http_client(config: &Config) -> Result<HttpClient> {
         .enable_http1()
         .enable_http2()
         .wrap_connector(Connector::new(http, &config.proxy)?);
-    Ok(Client::builder(TokioExecutor::new())
-        .timer(TokioTimer::new())
-        .pool_timer(TokioTimer::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .http2_keep_alive_interval(Some(Duration::from_secs(30)))
-        .http2_keep_alive_timeout(Duration::from_secs(15))
-        .http2_keep_alive_while_idle(true)
-        .build(connector))
+    Ok(HttpClient::new(connector))
 }
 
 /// Classifies a transport error by walking its source chain.
@@ -111,6 +93,7 @@ pub(crate) fn classify(err: &(dyn std::error::Error + 'static)) -> TransportKind
         if let Some(le) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
             connect |= le.is_connect();
         }
+        connect |= e.is::<ConnectError>();
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind::*;
             match io.kind() {

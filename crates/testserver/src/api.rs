@@ -31,6 +31,8 @@ pub(crate) struct State {
     pub store: Store,
     pub faults: Faults,
     pub requests: Mutex<Vec<RecordedRequest>>,
+    /// Connections accepted so far.
+    pub connections: std::sync::atomic::AtomicUsize,
     pub server_address: String,
     pub bookmark_interval: Duration,
     pub logs: crate::logs::Logs,
@@ -48,6 +50,7 @@ impl State {
             store: Store::new(history),
             faults: Faults::default(),
             requests: Mutex::new(Vec::new()),
+            connections: Default::default(),
             server_address,
             bookmark_interval,
             logs: crate::logs::Logs::default(),

@@ -510,6 +510,14 @@ impl TestServer {
             .clone()
     }
 
+    /// How many TCP connections the server has accepted so far (to check that clients
+    /// reuse their connections).
+    pub fn connections(&self) -> usize {
+        self.state
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// How many requests had this method and path (a prefix when `path` ends with `*`).
     pub fn request_count(&self, method: &str, path: &str) -> usize {
         self.state

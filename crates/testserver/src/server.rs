@@ -35,6 +35,7 @@ pub(crate) async fn serve(
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                state.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let _ = stream.set_nodelay(true);
                 let state = Arc::clone(&state);
                 let security = Arc::clone(&security);
