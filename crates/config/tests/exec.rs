@@ -455,6 +455,60 @@ async fn a_rotated_client_certificate_is_used_by_new_connections() {
 }
 
 #[tokio::test]
+async fn a_certificate_refused_with_401_is_replaced_on_a_new_connection_by_the_same_client() {
+    let server = TestServer::builder()
+        .tls()
+        .require_auth()
+        .start()
+        .await
+        .unwrap();
+    let dir = TempDir::new("exec-cert-401");
+    let plugin = counting_plugin(&dir);
+    let first = server.issue_client_cert("first-identity", None).unwrap();
+    write_cred(
+        &dir,
+        V1,
+        json!({"clientCertificateData": first.cert_pem, "clientKeyData": first.key_pem}),
+    );
+    let user = exec_user(&plugin.display().to_string(), V1, "interactiveMode: Never");
+    let config = select(&dir, &tls_kubeconfig(&server, "", &user))
+        .rest_config()
+        .unwrap();
+    let client = RestClient::new(config).unwrap();
+    get(&client).await.unwrap();
+    get(&client).await.unwrap();
+    assert_eq!(
+        server.connections(),
+        1,
+        "the first identity's connection is reused"
+    );
+
+    // The server stops trusting the first certificate; the plugin now gives a second one.
+    server.revoke_client_certs("first-identity");
+    let second = server.issue_client_cert("second-identity", None).unwrap();
+    write_cred(
+        &dir,
+        V1,
+        json!({"clientCertificateData": second.cert_pem, "clientKeyData": second.key_pem}),
+    );
+    get(&client).await.expect(
+        "after the 401 the plugin runs again and a new connection presents its certificate",
+    );
+    let users: Vec<_> = server.requests().into_iter().map(|r| r.user).collect();
+    assert_eq!(
+        users,
+        [
+            Some("first-identity".to_owned()),
+            Some("first-identity".to_owned()),
+            None,
+            Some("second-identity".to_owned())
+        ]
+    );
+    assert_eq!(server.connections(), 2);
+    assert_eq!(runs(&dir), 2);
+}
+
+#[tokio::test]
 async fn infer_runs_the_plugin_of_the_kubeconfig() {
     let server = TestServer::builder()
         .tls()

@@ -127,6 +127,7 @@ impl RestClientBuilder {
                 default_headers,
                 content_type,
                 provider: config.credential_provider.clone(),
+                rotating_cert: config.client_cert_source.is_some(),
                 timeout: config.timeout,
                 max_retries: config.max_retries,
                 max_event_size: config.max_event_size,

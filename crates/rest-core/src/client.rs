@@ -39,6 +39,8 @@ pub(crate) struct Inner {
     pub(crate) default_headers: HeaderMap,
     pub(crate) content_type: HeaderValue,
     pub(crate) provider: Option<Arc<dyn CredentialProvider>>,
+    /// Whether the client certificate can change (a 401 then needs new connections).
+    pub(crate) rotating_cert: bool,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_retries: u32,
     pub(crate) max_event_size: usize,
@@ -320,6 +322,12 @@ impl RestClient {
                         ));
                         drain(resp.into_body()).await;
                         auth = self.authorization(true).await?;
+                        if let (true, Transport::Hyper(http)) =
+                            (inner.rotating_cert, &inner.transport)
+                        {
+                            // A refreshed certificate is only presented on a new handshake.
+                            http.close_idle();
+                        }
                         continue;
                     }
                     let attempt = Attempt {

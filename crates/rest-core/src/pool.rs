@@ -181,6 +181,14 @@ impl HttpClient {
         }
     }
 
+    /// Closes the idle connections and stops giving new requests to the open HTTP/2
+    /// ones, so that the next request makes a new TLS handshake (after the client
+    /// certificate changed, say). Requests in flight finish on the connections they have.
+    pub fn close_idle(&self) {
+        lock(&self.pool.idle).clear();
+        lock(&self.pool.h2).clear();
+    }
+
     async fn connect(&self, uri: Uri) -> Result<Io, BoxError> {
         let mut connector = self.pool.connector.clone();
         std::future::poll_fn(|cx| connector.poll_ready(cx))

@@ -96,6 +96,9 @@ pub(crate) struct Authn {
     tokens: RwLock<BTreeMap<String, String>>,
     /// Users answered 403 whatever they ask.
     forbidden: RwLock<BTreeSet<String>>,
+    /// Users whose client certificates are refused with 401 (as an expired or revoked
+    /// certificate is).
+    revoked_certs: RwLock<BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Authn {
@@ -144,6 +147,10 @@ impl Authn {
         write(&self.forbidden).insert(user.to_owned());
     }
 
+    pub(crate) fn revoke_certs(&self, user: &str) {
+        write(&self.revoked_certs).insert(user.to_owned());
+    }
+
     pub(crate) fn allow(&self, user: &str) {
         write(&self.forbidden).remove(user);
     }
@@ -167,6 +174,9 @@ impl Authn {
                 scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
             });
         let who = if let Some(p) = peer {
+            if read(&self.revoked_certs).contains(&p.user) {
+                return Err(unauthorized());
+            }
             Some(p.clone())
         } else if let Some(token) = bearer {
             match read(&self.tokens).get(token) {

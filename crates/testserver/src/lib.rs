@@ -362,6 +362,12 @@ impl TestServer {
         self.security.authn.revoke_token(token)
     }
 
+    /// Refuse every client certificate issued to `user` with 401 from now on, as
+    /// kube-apiserver refuses an expired or no longer trusted certificate.
+    pub fn revoke_client_certs(&self, user: &str) {
+        self.security.authn.revoke_certs(user);
+    }
+
     /// Answer `user`'s requests with 403 from now on.
     pub fn forbid_user(&self, user: &str) {
         self.security.authn.forbid(user);
