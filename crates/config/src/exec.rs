@@ -238,10 +238,10 @@ impl ExecProvider {
     pub async fn credential(&self, force: bool) -> Result<ExecCredential, CredentialError> {
         let mut cache = self.cache.lock().await;
         let recently_forced = cache.forced_at.is_some_and(|t| t.elapsed() < FORCED_REUSE);
-        if !force || recently_forced {
-            if let Some(c) = cache.cred.as_ref().filter(|c| !c.expired()) {
-                return Ok(c.clone());
-            }
+        if (!force || recently_forced)
+            && let Some(c) = cache.cred.as_ref().filter(|c| !c.expired())
+        {
+            return Ok(c.clone());
         }
         let fresh = self.run().await?;
         cache.cred = Some(fresh.clone());

@@ -67,10 +67,11 @@ impl Kubeconfig {
     /// (what [`Kubeconfig::read_from`] does with the file's directory).
     pub fn resolve_relative_paths(&mut self, dir: &Path) {
         fn fix(p: &mut Option<PathBuf>, dir: &Path) {
-            if let Some(path) = p {
-                if !path.as_os_str().is_empty() && path.is_relative() {
-                    *path = dir.join(&*path);
-                }
+            if let Some(path) = p
+                && !path.as_os_str().is_empty()
+                && path.is_relative()
+            {
+                *path = dir.join(&*path);
             }
         }
         for c in &mut self.clusters {

@@ -224,10 +224,10 @@ impl DiscoveryClient {
         if let Some(list) = self.cached().and_then(|d| d.resources_for(gv).cloned()) {
             return Ok(list);
         }
-        if !self.inner.disk_invalidated.load(Ordering::SeqCst) {
-            if let Some(list) = self.inner.disk.as_ref().and_then(|c| c.read_resources(gv)) {
-                return Ok(list);
-            }
+        if !self.inner.disk_invalidated.load(Ordering::SeqCst)
+            && let Some(list) = self.inner.disk.as_ref().and_then(|c| c.read_resources(gv))
+        {
+            return Ok(list);
         }
         let list = fetch::resources_for(&self.inner.rest, gv).await?;
         if let Some(disk) = &self.inner.disk {
@@ -245,10 +245,10 @@ impl DiscoveryClient {
     /// # Errors
     /// [`Error::Request`] only when the root documents (`/api`, `/apis`) cannot be read.
     pub async fn server_groups_and_resources(&self) -> Result<Arc<Discovery>> {
-        if let Some(d) = self.cached() {
-            if !has_retryable(&d) {
-                return Ok(d);
-            }
+        if let Some(d) = self.cached()
+            && !has_retryable(&d)
+        {
+            return Ok(d);
         }
         let _guard = self.inner.refresh.lock().await;
         if let Some(d) = self.cached() {

@@ -132,11 +132,11 @@ impl DiskCache {
     fn read_fresh<T: DeserializeOwned>(&self, path: &Path) -> Option<T> {
         let meta = fs::metadata(path).ok()?;
         let modified = meta.modified().ok()?;
-        if let Ok(age) = SystemTime::now().duration_since(modified) {
-            if age > self.ttl {
-                tracing::debug!(target: "kubecto::discovery", path = %path.display(), "cached discovery file is stale");
-                return None;
-            }
+        if let Ok(age) = SystemTime::now().duration_since(modified)
+            && age > self.ttl
+        {
+            tracing::debug!(target: "kubecto::discovery", path = %path.display(), "cached discovery file is stale");
+            return None;
         }
         let bytes = fs::read(path).ok()?;
         match serde_json::from_slice(&bytes) {

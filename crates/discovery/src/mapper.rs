@@ -152,10 +152,10 @@ impl RestMapper {
     async fn index(&self) -> Result<Indexed> {
         let d = self.discovery.server_groups_and_resources().await?;
         let mut slot = self.lock();
-        if let Some((old, index)) = slot.as_ref() {
-            if Arc::ptr_eq(old, &d) {
-                return Ok((d, Arc::clone(index)));
-            }
+        if let Some((old, index)) = slot.as_ref()
+            && Arc::ptr_eq(old, &d)
+        {
+            return Ok((d, Arc::clone(index)));
         }
         let index = Arc::new(Index::build(&d));
         *slot = Some((Arc::clone(&d), Arc::clone(&index)));

@@ -108,10 +108,10 @@ impl RestClientBuilder {
             header_value("user agent", &config.user_agent)?,
         );
         default_headers.insert(header::ACCEPT, header_value("accept", &config.accept)?);
-        if config.credential_provider.is_none() {
-            if let Some(v) = auth_header(&config.auth)? {
-                default_headers.insert(header::AUTHORIZATION, v);
-            }
+        if config.credential_provider.is_none()
+            && let Some(v) = auth_header(&config.auth)?
+        {
+            default_headers.insert(header::AUTHORIZATION, v);
         }
         impersonation_headers(&config.impersonate, &mut default_headers)?;
         let retry = self.retry.unwrap_or_else(|| {

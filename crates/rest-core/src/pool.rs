@@ -251,20 +251,20 @@ fn key(uri: &Uri) -> Result<Key, BoxError> {
 /// `Host`, without the scheme's default port (as Go and hyper-util send it).
 fn to_origin_form(req: &mut Request<RequestBody>) -> Result<(), BoxError> {
     let uri = req.uri();
-    if !req.headers().contains_key(HOST) {
-        if let Some(authority) = uri.authority() {
-            let default_port = match uri.scheme_str() {
-                Some("https") => Some(443),
-                Some("http") => Some(80),
-                _ => None,
-            };
-            let host = match authority.port_u16() {
-                Some(p) if Some(p) == default_port => authority.host(),
-                _ => authority.as_str(),
-            };
-            let value = HeaderValue::from_str(host)?;
-            req.headers_mut().insert(HOST, value);
-        }
+    if !req.headers().contains_key(HOST)
+        && let Some(authority) = uri.authority()
+    {
+        let default_port = match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        };
+        let host = match authority.port_u16() {
+            Some(p) if Some(p) == default_port => authority.host(),
+            _ => authority.as_str(),
+        };
+        let value = HeaderValue::from_str(host)?;
+        req.headers_mut().insert(HOST, value);
     }
     let path = req
         .uri()
@@ -302,15 +302,13 @@ async fn send_h1(
         if let Poll::Ready(r) = answer.as_mut().poll(cx) {
             return Poll::Ready(r);
         }
-        if !closed {
-            if let Poll::Ready(r) = Pin::new(&mut h1.conn).poll(cx) {
-                closed = true;
-                if let Err(e) = r {
-                    tracing::debug!(target: "kubecto::pool", error = %e, "HTTP/1 connection failed");
-                }
-                // The connection has said all it will: the answer is settled now.
-                return answer.as_mut().poll(cx);
+        if !closed && let Poll::Ready(r) = Pin::new(&mut h1.conn).poll(cx) {
+            closed = true;
+            if let Err(e) = r {
+                tracing::debug!(target: "kubecto::pool", error = %e, "HTTP/1 connection failed");
             }
+            // The connection has said all it will: the answer is settled now.
+            return answer.as_mut().poll(cx);
         }
         Poll::Pending
     })
@@ -372,10 +370,10 @@ impl HttpBody {
         if !h1.tx.is_ready() && Pin::new(&mut h1.conn).poll(cx).is_ready() {
             return;
         }
-        if h1.tx.is_ready() {
-            if let Some((pool, key)) = self.pool.take() {
-                pool.put(key, h1);
-            }
+        if h1.tx.is_ready()
+            && let Some((pool, key)) = self.pool.take()
+        {
+            pool.put(key, h1);
         }
     }
 

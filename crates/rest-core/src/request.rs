@@ -367,10 +367,10 @@ impl Request {
                 .iter()
                 .map(|(k, v)| (k.as_str(), std::borrow::Cow::Borrowed(v.as_str())))
                 .collect();
-            if let Some(t) = timeout {
-                if !self.has_param("timeout") {
-                    pairs.push(("timeout", std::borrow::Cow::Owned(go_duration(t))));
-                }
+            if let Some(t) = timeout
+                && !self.has_param("timeout")
+            {
+                pairs.push(("timeout", std::borrow::Cow::Owned(go_duration(t))));
             }
             // Stable: values of one key keep their order, as Go's url.Values.Encode does.
             pairs.sort_by(|a, b| a.0.cmp(b.0));

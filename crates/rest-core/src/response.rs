@@ -264,10 +264,10 @@ impl Response {
                         None => return None,
                         Some(Err(e)) => return Some((Err(transport_error(&url, e)), None)),
                         Some(Ok(frame)) => {
-                            if let Ok(data) = frame.into_data() {
-                                if !data.is_empty() {
-                                    return Some((Ok(data), Some(body)));
-                                }
+                            if let Ok(data) = frame.into_data()
+                                && !data.is_empty()
+                            {
+                                return Some((Ok(data), Some(body)));
                             }
                         }
                     }
@@ -290,10 +290,8 @@ impl Drop for Response {
         if small && drain_now(&mut body) {
             return;
         }
-        if small {
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                handle.spawn(drain(body));
-            }
+        if small && let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(drain(body));
         }
     }
 }

@@ -100,16 +100,16 @@ impl Status {
         body: &[u8],
         retry_after: Option<u64>,
     ) -> Self {
-        if let Ok(mut status) = serde_json::from_slice::<Status>(body) {
-            if status.kind.as_deref() == Some("Status") {
-                if status.code == 0 {
-                    status.code = code.as_u16();
-                }
-                if status.reason.is_empty() {
-                    status.reason = reason_for(code, method).0.to_owned();
-                }
-                return status;
+        if let Ok(mut status) = serde_json::from_slice::<Status>(body)
+            && status.kind.as_deref() == Some("Status")
+        {
+            if status.code == 0 {
+                status.code = code.as_u16();
             }
+            if status.reason.is_empty() {
+                status.reason = reason_for(code, method).0.to_owned();
+            }
+            return status;
         }
         Self::synthesize(code, method, body, retry_after)
     }

@@ -174,10 +174,10 @@ impl ResolvesClientCert for DynamicIdentity {
             Ok(c) => c,
             Err(p) => p.into_inner(),
         };
-        if let Some((cached_id, key)) = cache.as_ref() {
-            if *cached_id == id {
-                return Some(key.clone());
-            }
+        if let Some((cached_id, key)) = cache.as_ref()
+            && *cached_id == id
+        {
+            return Some(key.clone());
         }
         match self.load(&id) {
             Ok(key) => {

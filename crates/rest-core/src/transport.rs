@@ -104,10 +104,10 @@ pub(crate) fn classify(err: &(dyn std::error::Error + 'static)) -> TransportKind
                 _ => {}
             }
         }
-        if let Some(he) = e.downcast_ref::<hyper::Error>() {
-            if he.is_incomplete_message() || he.is_canceled() || he.is_closed() {
-                return TransportKind::ConnectionReset;
-            }
+        if let Some(he) = e.downcast_ref::<hyper::Error>()
+            && (he.is_incomplete_message() || he.is_canceled() || he.is_closed())
+        {
+            return TransportKind::ConnectionReset;
         }
     }
     if connect {

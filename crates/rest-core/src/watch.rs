@@ -199,12 +199,12 @@ impl Framer {
                 Some(i) => {
                     let nl = from + i;
                     self.searched = nl;
-                    if nl <= self.max {
-                        if let Some((event, end)) = decode_line(&self.buf[..nl]) {
-                            self.advance(end.min(nl));
-                            self.reset_event();
-                            return Ok(Some(Next::Decoded(event)));
-                        }
+                    if nl <= self.max
+                        && let Some((event, end)) = decode_line(&self.buf[..nl])
+                    {
+                        self.advance(end.min(nl));
+                        self.reset_event();
+                        return Ok(Some(Next::Decoded(event)));
                     }
                     // Not a whole value on this line (pretty-printed, malformed, or over
                     // the cap): scan this event.

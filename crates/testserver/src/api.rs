@@ -721,10 +721,10 @@ pub(crate) fn create_managed(
     }
     meta.insert("uid".into(), json!(meta::new_uid()));
     meta.insert("creationTimestamp".into(), json!(meta::now_rfc3339()));
-    if info.has_subresource("status") {
-        if let Some(m) = value.as_object_mut() {
-            m.remove("status");
-        }
+    if info.has_subresource("status")
+        && let Some(m) = value.as_object_mut()
+    {
+        m.remove("status");
     }
     if crd::is_crd(info) {
         crd::prepare(&mut value)?;
