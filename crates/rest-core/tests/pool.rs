@@ -180,10 +180,12 @@ async fn concurrent_requests_reuse_what_they_opened() {
     }
 }
 
-/// A bare HTTP/1.1 server that answers one request per connection with keep-alive and then
-/// closes the connection anyway, as a server whose idle timeout has passed does. It reports
-/// each request's head.
-async fn closing_server() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+/// A bare HTTP/1.1 server that answers one request per connection and closes it: with
+/// `announce`, saying `Connection: close` (as kube-apiserver does for a share of HTTP/1
+/// requests with `--goaway-chance`) and closing at once; without, promising keep-alive and
+/// closing a little later anyway, as a server whose idle timeout has passed does. It
+/// reports each request's head.
+async fn closing_server(announce: bool) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -221,15 +223,22 @@ async fn closing_server() -> (String, tokio::sync::mpsc::UnboundedReceiver<Strin
                 }
                 tx.send(head).unwrap();
                 let body = br#"{"kind":"Status","apiVersion":"v1","status":"Success"}"#;
+                let close = if announce {
+                    "connection: close\r\n"
+                } else {
+                    ""
+                };
                 let answer = format!(
-                    "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\n{close}content-length: {}\r\n\r\n",
                     body.len()
                 );
                 sock.write_all(answer.as_bytes()).await.unwrap();
                 sock.write_all(body).await.unwrap();
-                // Keep-alive was promised; close a little later, while the client's
-                // connection sits idle in its pool.
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                if !announce {
+                    // Keep-alive was promised; close a little later, while the client's
+                    // connection sits idle in its pool.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
             });
         }
     });
@@ -238,7 +247,7 @@ async fn closing_server() -> (String, tokio::sync::mpsc::UnboundedReceiver<Strin
 
 #[tokio::test]
 async fn a_connection_the_server_closed_while_idle_is_not_used_for_a_write() {
-    let (url, mut heads) = closing_server().await;
+    let (url, mut heads) = closing_server(false).await;
     let client = RestClient::new(Config::new(url.as_str()).without_rate_limit()).unwrap();
     let port = url.rsplit(':').next().unwrap().to_owned();
     for i in 0..3 {
@@ -265,6 +274,27 @@ async fn a_connection_the_server_closed_while_idle_is_not_used_for_a_write() {
         );
         // Let the server close the idle connection.
         tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert!(heads.try_recv().is_err(), "each POST was sent exactly once");
+}
+
+#[tokio::test]
+async fn a_connection_the_server_said_it_closes_is_not_reused() {
+    let (url, mut heads) = closing_server(true).await;
+    let client = RestClient::new(Config::new(url.as_str()).without_rate_limit()).unwrap();
+    for i in 0..3 {
+        // No pause: the next write follows the answer at once.
+        let resp = client
+            .post()
+            .namespace("default")
+            .resource("pods")
+            .json(&pod(&format!("p{i}")))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {i} after `Connection: close`: {e}"));
+        assert!(resp.is_created());
+        let _: Value = resp.into().await.unwrap();
+        heads.recv().await.unwrap();
     }
     assert!(heads.try_recv().is_err(), "each POST was sent exactly once");
 }
