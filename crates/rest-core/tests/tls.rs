@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -24,8 +25,18 @@ fn pem(name: &str) -> Vec<u8> {
 
 /// An HTTPS server answering every request with JSON saying which HTTP version was used
 /// and whether the client presented a certificate. `require_client_cert` makes the
-/// handshake fail without one.
+/// handshake fail without one. It offers HTTP/2 and HTTP/1.1 by ALPN.
 async fn https_server(require_client_cert: bool) -> SocketAddr {
+    https_server_with(require_client_cert, &[b"h2", b"http/1.1"], Arc::default()).await
+}
+
+/// [`https_server`] offering the `alpn` protocols (none: no ALPN at all), counting the
+/// connections it accepts in `accepted`.
+async fn https_server_with(
+    require_client_cert: bool,
+    alpn: &[&[u8]],
+    accepted: Arc<AtomicUsize>,
+) -> SocketAddr {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem("server.crt"))
         .collect::<Result<_, _>>()
@@ -50,7 +61,7 @@ async fn https_server(require_client_cert: bool) -> SocketAddr {
         .with_client_cert_verifier(verifier)
         .with_single_cert(certs, key)
         .unwrap();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     let acceptor = TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -59,6 +70,7 @@ async fn https_server(require_client_cert: bool) -> SocketAddr {
             let Ok((tcp, _)) = listener.accept().await else {
                 return;
             };
+            accepted.fetch_add(1, Ordering::SeqCst);
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 let Ok(tls) = acceptor.accept(tcp).await else {
@@ -109,6 +121,75 @@ async fn ca_data_verifies_the_server_and_alpn_picks_http2() {
     let v = answer(config).await.unwrap();
     assert_eq!(v["version"], "HTTP/2.0");
     assert_eq!(v["clientCert"], false);
+}
+
+#[tokio::test]
+async fn http1_over_tls_without_h2_reuses_its_connection() {
+    for alpn in [&[&b"http/1.1"[..]][..], &[]] {
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let addr = https_server_with(false, alpn, accepted.clone()).await;
+        let client = RestClient::new(
+            Config::new(format!("https://localhost:{}", addr.port()))
+                .with_ca(PemSource::Data(pem("ca.crt"))),
+        )
+        .unwrap();
+        for _ in 0..5 {
+            let v: serde_json::Value = client
+                .get()
+                .abs_path("/version")
+                .send()
+                .await
+                .unwrap()
+                .into()
+                .await
+                .unwrap();
+            assert_eq!(v["version"], "HTTP/1.1", "ALPN {alpn:?}");
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "ALPN {alpn:?}");
+    }
+}
+
+#[tokio::test]
+async fn http2_requests_share_one_connection() {
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let addr = https_server_with(false, &[b"h2", b"http/1.1"], accepted.clone()).await;
+    let client = RestClient::new(
+        Config::new(format!("https://localhost:{}", addr.port()))
+            .with_ca(PemSource::Data(pem("ca.crt"))),
+    )
+    .unwrap();
+    let first: serde_json::Value = client
+        .get()
+        .abs_path("/version")
+        .send()
+        .await
+        .unwrap()
+        .into()
+        .await
+        .unwrap();
+    assert_eq!(first["version"], "HTTP/2.0");
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let c = client.clone();
+        tasks.push(tokio::spawn(async move {
+            c.get()
+                .abs_path("/version")
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "one multiplexed connection"
+    );
 }
 
 #[tokio::test]
