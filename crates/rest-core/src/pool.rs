@@ -10,7 +10,7 @@
 //! multiplexed instead: it runs on its own task, as HTTP/2 needs, and every request shares
 //! it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex};
@@ -66,6 +66,12 @@ struct Pool {
     connector: HttpsConnector<Connector>,
     idle: Mutex<HashMap<Key, Vec<Idle>>>,
     h2: Mutex<HashMap<Key, http2::SendRequest<RequestBody>>>,
+    /// Per `https` server whose protocol is not known yet: held while a connection is
+    /// made, so that requests starting together wait to learn whether ALPN picked HTTP/2
+    /// (one connection for all) instead of each making its own handshake.
+    connecting: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
+    /// `https` servers that answered with HTTP/1.1: connect without waiting on each other.
+    http1: Mutex<HashSet<Key>>,
 }
 
 /// One HTTP/1 connection: the handle requests are sent with, and the future that does
@@ -108,6 +114,10 @@ impl Pool {
         }
     }
 
+    fn forget_h2(&self, key: &Key) {
+        lock(&self.h2).remove(key);
+    }
+
     fn h2_sender(&self, key: &Key) -> Option<http2::SendRequest<RequestBody>> {
         let mut h2 = lock(&self.h2);
         match h2.get(key) {
@@ -135,6 +145,8 @@ impl HttpClient {
                 connector,
                 idle: Mutex::new(HashMap::new()),
                 h2: Mutex::new(HashMap::new()),
+                connecting: Mutex::new(HashMap::new()),
+                http1: Mutex::new(HashSet::new()),
             }),
         }
     }
@@ -147,10 +159,19 @@ impl HttpClient {
     /// answer's head arrived.
     pub async fn send(&self, req: Request<RequestBody>) -> Result<Response<HttpBody>, BoxError> {
         let key = key(req.uri())?;
-        if let Some(tx) = self.pool.h2_sender(&key) {
-            return send_h2(tx, req).await;
-        }
         let mut req = req;
+        if let Some(tx) = self.pool.h2_sender(&key) {
+            match send_h2(tx, req).await {
+                Err(SendError::Unsent(r, e)) => {
+                    // The shared connection is going away (GOAWAY, a dropped link): the
+                    // request was not sent, so it goes on a new connection.
+                    tracing::debug!(target: "kubecto::pool", error = %e, "HTTP/2 connection closed before the request was sent; reconnecting");
+                    self.pool.forget_h2(&key);
+                    req = *r;
+                }
+                other => return settled(other),
+            }
+        }
         while let Some(mut h1) = self.pool.checkout(&key) {
             if !std::future::poll_fn(|cx| Poll::Ready(h1.poll_alive(cx))).await {
                 continue;
@@ -165,20 +186,36 @@ impl HttpClient {
                 Err(SendError::Failed(e)) => return Err(e),
             }
         }
+        let may_be_h2 = key.0 == Scheme::HTTPS && !lock(&self.pool.http1).contains(&key);
+        let connecting = if may_be_h2 {
+            let gate = lock(&self.pool.connecting)
+                .entry(key.clone())
+                .or_default()
+                .clone();
+            let guard = gate.lock_owned().await;
+            if let Some(tx) = self.pool.h2_sender(&key) {
+                drop(guard);
+                return settled(send_h2(tx, req).await);
+            }
+            Some(guard)
+        } else {
+            None
+        };
         let io = self.connect(req.uri().clone()).await?;
         if io.connected().is_negotiated_h2() {
             let tx = self.handshake_h2(key, io).await?;
-            return send_h2(tx, req).await;
+            drop(connecting);
+            return settled(send_h2(tx, req).await);
         }
+        if may_be_h2 {
+            lock(&self.pool.http1).insert(key.clone());
+        }
+        drop(connecting);
         let (tx, conn) = http1::Builder::new()
             .handshake(io)
             .await
             .map_err(|e| Box::new(e) as BoxError)?;
-        match send_h1(&self.pool, key, Box::new(H1 { tx, conn }), req).await {
-            Ok(resp) => Ok(resp),
-            Err(SendError::Unsent(_, e)) => Err(Box::new(e)),
-            Err(SendError::Failed(e)) => Err(e),
-        }
+        settled(send_h1(&self.pool, key, Box::new(H1 { tx, conn }), req).await)
     }
 
     /// Closes the idle connections and stops giving new requests to the open HTTP/2
@@ -332,14 +369,30 @@ async fn send_h1(
 async fn send_h2(
     mut tx: http2::SendRequest<RequestBody>,
     req: Request<RequestBody>,
-) -> Result<Response<HttpBody>, BoxError> {
-    std::future::poll_fn(|cx| tx.poll_ready(cx)).await?;
-    let resp = tx.send_request(req).await?;
-    Ok(resp.map(|body| HttpBody {
-        body,
-        conn: None,
-        pool: None,
-    }))
+) -> Result<Response<HttpBody>, SendError> {
+    if let Err(e) = std::future::poll_fn(|cx| tx.poll_ready(cx)).await {
+        return Err(SendError::Unsent(Box::new(req), e));
+    }
+    match tx.try_send_request(req).await {
+        Ok(resp) => Ok(resp.map(|body| HttpBody {
+            body,
+            conn: None,
+            pool: None,
+        })),
+        Err(mut e) => match e.take_message() {
+            Some(req) => Err(SendError::Unsent(Box::new(req), e.into_error())),
+            None => Err(SendError::Failed(Box::new(e.into_error()))),
+        },
+    }
+}
+
+/// The answer on a new connection: a request it did not take has nowhere else to go.
+fn settled(result: Result<Response<HttpBody>, SendError>) -> Result<Response<HttpBody>, BoxError> {
+    match result {
+        Ok(resp) => Ok(resp),
+        Err(SendError::Unsent(_, e)) => Err(Box::new(e)),
+        Err(SendError::Failed(e)) => Err(e),
+    }
 }
 
 /// The body of an answer from [`HttpClient`]. Reading it drives the HTTP/1 connection it

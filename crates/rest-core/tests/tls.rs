@@ -32,11 +32,8 @@ async fn https_server(require_client_cert: bool) -> SocketAddr {
 
 /// [`https_server`] offering the `alpn` protocols (none: no ALPN at all), counting the
 /// connections it accepts in `accepted`.
-async fn https_server_with(
-    require_client_cert: bool,
-    alpn: &[&[u8]],
-    accepted: Arc<AtomicUsize>,
-) -> SocketAddr {
+/// The server side of the test certificates, offering the `alpn` protocols.
+fn acceptor(require_client_cert: bool, alpn: &[&[u8]]) -> TlsAcceptor {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem("server.crt"))
         .collect::<Result<_, _>>()
@@ -62,7 +59,15 @@ async fn https_server_with(
         .with_single_cert(certs, key)
         .unwrap();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    TlsAcceptor::from(Arc::new(config))
+}
+
+async fn https_server_with(
+    require_client_cert: bool,
+    alpn: &[&[u8]],
+    accepted: Arc<AtomicUsize>,
+) -> SocketAddr {
+    let acceptor = acceptor(require_client_cert, alpn);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -149,8 +154,8 @@ async fn http1_over_tls_without_h2_reuses_its_connection() {
     }
 }
 
-#[tokio::test]
-async fn http2_requests_share_one_connection() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_requests_share_one_connection_even_when_the_first_ones_start_together() {
     let accepted = Arc::new(AtomicUsize::new(0));
     let addr = https_server_with(false, &[b"h2", b"http/1.1"], accepted.clone()).await;
     let client = RestClient::new(
@@ -158,28 +163,20 @@ async fn http2_requests_share_one_connection() {
             .with_ca(PemSource::Data(pem("ca.crt"))),
     )
     .unwrap();
-    let first: serde_json::Value = client
-        .get()
-        .abs_path("/version")
-        .send()
-        .await
-        .unwrap()
-        .into()
-        .await
-        .unwrap();
-    assert_eq!(first["version"], "HTTP/2.0");
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let c = client.clone();
         tasks.push(tokio::spawn(async move {
-            c.get()
+            let v: serde_json::Value = c
+                .get()
                 .abs_path("/version")
                 .send()
                 .await
                 .unwrap()
-                .bytes()
+                .into()
                 .await
-                .unwrap()
+                .unwrap();
+            assert_eq!(v["version"], "HTTP/2.0");
         }));
     }
     for t in tasks {
@@ -188,7 +185,79 @@ async fn http2_requests_share_one_connection() {
     assert_eq!(
         accepted.load(Ordering::SeqCst),
         1,
-        "one multiplexed connection"
+        "one multiplexed connection, not one handshake per early request"
+    );
+}
+
+/// An HTTP/2-only HTTPS server that sends GOAWAY on each connection as soon as it has
+/// answered one request (as kube-apiserver does to a share of connections with
+/// `--goaway-chance`), counting connections and requests.
+async fn goaway_server(accepted: Arc<AtomicUsize>, served: Arc<AtomicUsize>) -> SocketAddr {
+    let acceptor = acceptor(false, &[b"h2"]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            accepted.fetch_add(1, Ordering::SeqCst);
+            let (acceptor, served) = (acceptor.clone(), served.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let answered = Arc::new(tokio::sync::Notify::new());
+                let notify = answered.clone();
+                let svc = hyper::service::service_fn(move |_req| {
+                    served.fetch_add(1, Ordering::SeqCst);
+                    notify.notify_one();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                            Bytes::from_static(br#"{"kind":"Status","status":"Success"}"#),
+                        )))
+                    }
+                });
+                let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), svc);
+                let mut conn = std::pin::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => return,
+                    _ = answered.notified() => {}
+                }
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn writes_after_an_http2_goaway_go_on_a_new_connection() {
+    let (accepted, served) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let addr = goaway_server(accepted.clone(), served.clone()).await;
+    let client = RestClient::new(
+        Config::new(format!("https://localhost:{}", addr.port()))
+            .with_ca(PemSource::Data(pem("ca.crt"))),
+    )
+    .unwrap();
+    for i in 0..5 {
+        let resp = client
+            .post()
+            .abs_path("/api/v1/namespaces/default/configmaps")
+            .json(&serde_json::json!({"metadata": {"name": format!("c{i}")}}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {i} after GOAWAY: {e}"));
+        resp.bytes().await.unwrap();
+    }
+    assert_eq!(
+        served.load(Ordering::SeqCst),
+        5,
+        "each POST was served once"
+    );
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        5,
+        "a new connection after each GOAWAY"
     );
 }
 
