@@ -77,23 +77,36 @@ impl Decoder {
     /// fails for any reason (not JSON, not UTF-8, trailing data, not a `T`, too deep) or
     /// is not used (more than [`SIMD_MAX`] bytes).
     pub(crate) fn try_decode<T: DeserializeOwned>(&mut self, bytes: &[u8]) -> Option<T> {
-        let len = bytes.len();
-        if len > SIMD_MAX {
+        if bytes.len() > SIMD_MAX {
             return None;
         }
+        self.decode_seed(bytes, |de| {
+            T::deserialize(de).map_err(serde::de::Error::custom)
+        })
+        .ok()
+    }
+
+    /// Runs `f` on a simd-json deserializer over `bytes` (one value), with this decoder's
+    /// buffers and tape.
+    pub(crate) fn decode_seed<V>(
+        &mut self,
+        bytes: &[u8],
+        f: impl for<'s> FnOnce(&mut Deserializer<'s>) -> std::result::Result<V, serde_json::Error>,
+    ) -> std::result::Result<V, serde_json::Error> {
+        let len = bytes.len();
         self.scratch.clear();
         self.scratch.reserve(len + INPUT_PADDING);
         self.scratch.extend_from_slice(bytes);
         self.scratch.resize(len + INPUT_PADDING, b' ');
         let mut tape = self.tape.take().unwrap_or_else(Tape::null).reset();
-        if simd_json::fill_tape_padded(&mut self.scratch, len, &mut self.buffers, &mut tape)
-            .is_err()
+        if let Err(e) =
+            simd_json::fill_tape_padded(&mut self.scratch, len, &mut self.buffers, &mut tape)
         {
             self.tape = Some(tape.reset());
-            return None;
+            return Err(serde::de::Error::custom(e));
         }
         let mut de = Deserializer::from_tape(tape);
-        let value = T::deserialize(&mut de).ok();
+        let value = f(&mut de);
         self.tape = Some(de.into_tape().reset());
         value
     }
@@ -121,13 +134,18 @@ thread_local! {
 /// Decodes a whole body: small ones with this thread's [`Decoder`], large ones with
 /// serde_json (see [`SIMD_MAX`]).
 pub(crate) fn decode_body<T: DeserializeOwned>(url: &str, bytes: &[u8]) -> Result<T> {
-    if bytes.len() > SIMD_MAX {
-        return decode_at(url, bytes, 0);
-    }
+    let large = bytes.len() > SIMD_MAX;
+    let attempt = |d: &mut Decoder| {
+        if large {
+            crate::list_body::try_decode(bytes, d)
+        } else {
+            d.try_decode(bytes)
+        }
+    };
     let fast = BODY_DECODER.with(|d| match d.try_borrow_mut() {
-        Ok(mut d) => d.try_decode(bytes),
+        Ok(mut d) => attempt(&mut d),
         // Only if a `Deserialize` impl decodes a body itself: use a fresh decoder.
-        Err(_) => Decoder::default().try_decode(bytes),
+        Err(_) => attempt(&mut Decoder::default()),
     });
     match fast {
         Some(value) => Ok(value),
