@@ -24,6 +24,9 @@
 //! illegal instruction.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
+
+use bytes::{Bytes, BytesMut};
 
 use serde::de::DeserializeOwned;
 use simd_json::{Buffers, Deserializer, INPUT_PADDING, Tape};
@@ -134,23 +137,48 @@ thread_local! {
 /// Decodes a whole body: small ones with this thread's [`Decoder`], large ones with
 /// serde_json (see [`SIMD_MAX`]).
 pub(crate) fn decode_body<T: DeserializeOwned>(url: &str, bytes: &[u8]) -> Result<T> {
-    let large = bytes.len() > SIMD_MAX;
-    let attempt = |d: &mut Decoder| {
-        if large {
-            crate::list_body::try_decode(bytes, d)
-        } else {
-            d.try_decode(bytes)
-        }
-    };
-    let fast = BODY_DECODER.with(|d| match d.try_borrow_mut() {
-        Ok(mut d) => attempt(&mut d),
-        // Only if a `Deserialize` impl decodes a body itself: use a fresh decoder.
-        Err(_) => attempt(&mut Decoder::default()),
-    });
-    match fast {
+    if bytes.len() > SIMD_MAX {
+        return decode_at(url, bytes, 0);
+    }
+    match with_body_decoder(|d| d.try_decode(bytes)) {
         Some(value) => Ok(value),
         None => decode_at(url, bytes, 0),
     }
+}
+
+/// Decodes a whole body from the chunks it arrived in: a small one as [`decode_body`]
+/// does, a large object by walking it a value at a time and freeing each chunk once it
+/// is passed (see `list_body.rs`), anything else with serde_json.
+pub(crate) fn decode_chunks<T: DeserializeOwned>(
+    url: &str,
+    mut chunks: VecDeque<Bytes>,
+) -> Result<T> {
+    let total: usize = chunks.iter().map(Bytes::len).sum();
+    if total > SIMD_MAX {
+        match with_body_decoder(|d| crate::list_body::decode(url, chunks, d)) {
+            Ok(result) => return result,
+            Err(untouched) => chunks = untouched,
+        }
+    }
+    let whole = match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.pop_front().unwrap_or_default(),
+        _ => {
+            let mut buf = BytesMut::with_capacity(total);
+            chunks.iter().for_each(|c| buf.extend_from_slice(c));
+            buf.freeze()
+        }
+    };
+    decode_body(url, &whole)
+}
+
+/// Runs `f` with this thread's decoder (a fresh one if a `Deserialize` impl is already
+/// using it, which only a body decoded from inside a decode could do).
+fn with_body_decoder<R>(f: impl FnOnce(&mut Decoder) -> R) -> R {
+    BODY_DECODER.with(|d| match d.try_borrow_mut() {
+        Ok(mut d) => f(&mut d),
+        Err(_) => f(&mut Decoder::default()),
+    })
 }
 
 #[cfg(test)]

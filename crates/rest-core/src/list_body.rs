@@ -1,237 +1,351 @@
-//! A whole LIST body decoded into any `T`: the object's members with serde_json, and each
-//! element of its `items` array with simd-json, one item at a time.
+//! A large body decoded into any `T` by `Response::into`, from the chunks it arrived in:
+//! the top-level object's members one at a time, each element of its `items` array with
+//! simd-json, and each chunk freed as soon as the walk has passed it.
 //!
-//! A body over [`SIMD_MAX`] is too large for simd-json in one go (its tape would be many
-//! times the body), and serde_json alone grows every `Vec` by doubling: a 10,000-pod LIST
-//! (75 MB) decoded whole held 51.4 KB per pod that way, against 44.8 KB when each pod is
-//! decoded by simd-json, which knows every array's length. So `Response::into` walks the
-//! top-level object itself: the value of `items` is handed to `T` as a sequence whose
-//! elements simd-json decodes from a small reused buffer (through [`Erase`], since serde
-//! gives those elements the lifetime of the whole body), and every other member is decoded
-//! by serde_json from its slice. Anything unexpected (not an object, a malformed value, an
-//! item `T` refuses) ends the attempt, and the caller decodes the body with serde_json,
-//! whose error names the offset.
+//! Decoding a 10,000-pod LIST (75 MB) in one go cost either way: serde_json grows every
+//! `Vec` by doubling (51.4 KB held per pod, against 44.8 KB when simd-json decodes the pod,
+//! because it knows every array's length), and simd-json's tape for the whole body peaked
+//! at 1,165 MB. Holding the body while the pods are built adds its 75 MB to the peak. So
+//! the walk takes one value at a time into a small window: an element of `items` goes
+//! through the reused simd-json [`Decoder`], any other member through serde_json, both
+//! through [`Erase`] because serde gives them the lifetime of the whole body while the
+//! window lives for one value. A body that is not an object is left to the caller (nothing
+//! has been consumed then); a failure later is reported with the offset of the value that
+//! failed, serde_json's position inside it when it has one, and an excerpt.
 
-use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
+use std::collections::VecDeque;
+
+use bytes::{Buf, Bytes};
+use serde::de::value::{StrDeserializer, StringDeserializer};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::forward_to_deserialize_any;
 
 use crate::decode::{Decoder, SIMD_MAX};
 use crate::erase::Erase;
+use crate::error::Error;
+use crate::response::decode_error;
 use crate::scan::{Scan, ValueScanner, is_ws};
+use crate::status::excerpt;
 
-type Error = serde_json::Error;
+type DeError = serde_json::Error;
 
-fn fail(what: impl std::fmt::Display) -> Error {
+fn fail(what: impl std::fmt::Display) -> DeError {
     de::Error::custom(what)
 }
 
-/// `bytes` as a `T` if it is a JSON object with an `items` array and every part decodes;
-/// `None` otherwise (the caller then decodes it with serde_json).
-pub(crate) fn try_decode<T: DeserializeOwned>(bytes: &[u8], decoder: &mut Decoder) -> Option<T> {
-    // Not a list at all: serde_json alone is cheaper than walking the members.
-    memchr::memmem::find(bytes, b"\"items\"")?;
-    let start = skip_ws(bytes, 0);
-    if bytes.get(start) != Some(&b'{') {
-        return None;
+/// `chunks` (the whole body) as a `T`; `Err(chunks)` back, untouched, when the body does
+/// not start with an object.
+pub(crate) fn decode<T: DeserializeOwned>(
+    url: &str,
+    chunks: VecDeque<Bytes>,
+    decoder: &mut Decoder,
+) -> Result<crate::error::Result<T>, VecDeque<Bytes>> {
+    let mut cursor = Cursor {
+        chunks,
+        offset: 0,
+        window: Vec::new(),
+    };
+    if cursor.peek() != Some(b'{') {
+        return Err(cursor.chunks);
     }
-    let mut end = None;
-    let value = T::deserialize(Object {
-        bytes,
-        pos: start + 1,
-        first: true,
-        pending: None,
-        end: &mut end,
+    cursor.advance();
+    let mut walk = Walk {
+        url,
+        cursor,
         decoder,
+        failure: None,
+    };
+    let result = T::deserialize(Object {
+        walk: &mut walk,
+        first: true,
+        pending_items: false,
+    });
+    Ok(match result {
+        Ok(value) => match walk.cursor.peek() {
+            None => Ok(value),
+            Some(_) => Err(walk.structure_error("trailing data after the object")),
+        },
+        Err(e) => Err(walk
+            .failure
+            .take()
+            .unwrap_or_else(|| walk.structure_error(e))),
     })
-    .ok()?;
-    let end = end?;
-    (skip_ws(bytes, end) == bytes.len()).then_some(value)
 }
 
-fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
-    while pos < bytes.len() && is_ws(bytes[pos]) {
-        pos += 1;
+/// The body not yet walked: its chunks, the offset of the first one's first byte in the
+/// body, and the window the current value is copied into.
+struct Cursor {
+    chunks: VecDeque<Bytes>,
+    offset: u64,
+    window: Vec<u8>,
+}
+
+impl Cursor {
+    /// The next byte that is not whitespace, dropping the chunks passed on the way.
+    fn peek(&mut self) -> Option<u8> {
+        loop {
+            let chunk = self.chunks.front_mut()?;
+            let ws = chunk.iter().take_while(|b| is_ws(**b)).count();
+            self.offset += ws as u64;
+            chunk.advance(ws);
+            if let Some(&b) = chunk.first() {
+                return Some(b);
+            }
+            self.chunks.pop_front();
+        }
     }
-    pos
+
+    /// Steps over the byte [`peek`](Self::peek) returned.
+    fn advance(&mut self) {
+        if let Some(chunk) = self.chunks.front_mut() {
+            chunk.advance(1);
+            self.offset += 1;
+        }
+    }
+
+    /// Copies the next value (which starts at the next byte) into the window and steps
+    /// over it; returns the value's offset in the body.
+    fn take_value(&mut self) -> Result<u64, DeError> {
+        let start = self.offset;
+        self.window.clear();
+        let mut scanner = ValueScanner::default();
+        // Most values end in the chunk they start in: scan there, copy only the value.
+        if let Some(chunk) = self.chunks.front_mut() {
+            if let Scan::Complete(end) = scanner.scan(chunk, 0) {
+                self.window.extend_from_slice(&chunk[..end]);
+                chunk.advance(end);
+                self.offset += end as u64;
+                return Ok(start);
+            }
+            self.window.extend_from_slice(chunk);
+            self.offset += chunk.len() as u64;
+            self.chunks.pop_front();
+        }
+        loop {
+            let Some(chunk) = self.chunks.front_mut() else {
+                return Err(fail("the body ends inside a value"));
+            };
+            let before = self.window.len();
+            self.window.extend_from_slice(chunk);
+            match scanner.scan(&self.window, before) {
+                Scan::Complete(end) => {
+                    let used = end - before;
+                    self.window.truncate(end);
+                    chunk.advance(used);
+                    self.offset += used as u64;
+                    return Ok(start);
+                }
+                Scan::Incomplete => {
+                    self.offset += chunk.len() as u64;
+                    self.chunks.pop_front();
+                }
+            }
+        }
+    }
 }
 
-/// Where the JSON value starting at `pos` ends.
-fn value_end(bytes: &[u8], pos: usize) -> Result<usize, Error> {
-    match ValueScanner::default().scan(&bytes[pos..], 0) {
-        Scan::Complete(n) if n > 0 => Ok(pos + n),
-        _ => Err(fail("incomplete value")),
+struct Walk<'u, 'd> {
+    url: &'u str,
+    cursor: Cursor,
+    decoder: &'d mut Decoder,
+    /// The first failure, with its place in the body.
+    failure: Option<Error>,
+}
+
+impl Walk<'_, '_> {
+    fn structure_error(&mut self, what: impl std::fmt::Display) -> Error {
+        let near: Vec<u8> = self
+            .cursor
+            .chunks
+            .front()
+            .map(|c| c[..c.len().min(200)].to_vec())
+            .unwrap_or_default();
+        Error::Decode {
+            url: self.url.to_owned(),
+            body_excerpt: excerpt(&near, 200),
+            offset: Some(self.cursor.offset),
+            source: what.to_string().into(),
+        }
+    }
+
+    /// Records why the value in the window (at `base`) failed: serde_json's own error,
+    /// which places it inside the value, else `e` at the value's start.
+    fn value_failed(&mut self, base: u64, e: DeError) -> DeError {
+        let window = &self.cursor.window;
+        let placed = serde_json::from_slice::<de::IgnoredAny>(window)
+            .err()
+            .unwrap_or(e);
+        let err = if placed.line() == 0 {
+            // No position inside the value (simd-json's errors have none): its start.
+            Error::Decode {
+                url: self.url.to_owned(),
+                body_excerpt: excerpt(window, 200),
+                offset: Some(base),
+                source: Box::new(placed),
+            }
+        } else {
+            decode_error(self.url, window, placed, base)
+        };
+        self.failure.get_or_insert(err);
+        fail("a value failed; see the recorded error")
+    }
+
+    /// The value in the window through serde_json.
+    fn json_value<'de, S: DeserializeSeed<'de>>(
+        &mut self,
+        base: u64,
+        seed: S,
+    ) -> Result<S::Value, DeError> {
+        let mut de = serde_json::Deserializer::from_slice(&self.cursor.window);
+        match seed
+            .deserialize(Erase::new(&mut de))
+            .and_then(|v| de.end().map(|()| v))
+        {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.value_failed(base, e)),
+        }
     }
 }
 
 /// The top-level object, as a deserializer and as the map of its members.
-struct Object<'de, 'd> {
-    bytes: &'de [u8],
-    /// Just after `{`, or after the last member read.
-    pos: usize,
+struct Object<'w, 'u, 'd> {
+    walk: &'w mut Walk<'u, 'd>,
     first: bool,
-    /// The range of the value of the key just read, and whether the key was `items`.
-    pending: Option<(usize, usize, bool)>,
-    /// Just after the closing `}`, once it is reached.
-    end: &'d mut Option<usize>,
-    decoder: &'d mut Decoder,
+    /// Whether the key just read is `items`.
+    pending_items: bool,
 }
 
-impl<'de> de::Deserializer<'de> for Object<'de, '_> {
-    type Error = Error;
+macro_rules! deserialize_as_any {
+    ($visit:ident) => {
+        fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+            visitor.$visit(self)
+        }
 
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_map(self)
-    }
+        fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+            visitor.visit_some(self)
+        }
 
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_some(self)
-    }
+        fn deserialize_newtype_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            visitor: V,
+        ) -> Result<V::Value, DeError> {
+            visitor.visit_newtype_struct(self)
+        }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        unit unit_struct seq tuple tuple_struct map struct enum identifier ignored_any
-    }
+        forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            unit unit_struct seq tuple tuple_struct map struct enum identifier ignored_any
+        }
+    };
 }
 
-impl<'de> MapAccess<'de> for Object<'de, '_> {
-    type Error = Error;
+impl<'de> de::Deserializer<'de> for Object<'_, '_, '_> {
+    type Error = DeError;
+    deserialize_as_any!(visit_map);
+}
+
+impl<'de> MapAccess<'de> for Object<'_, '_, '_> {
+    type Error = DeError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
-    ) -> Result<Option<K::Value>, Error> {
-        let bytes = self.bytes;
-        let mut pos = skip_ws(bytes, self.pos);
-        match bytes.get(pos) {
+    ) -> Result<Option<K::Value>, DeError> {
+        let cursor = &mut self.walk.cursor;
+        match cursor.peek() {
             Some(b'}') => {
-                *self.end = Some(pos + 1);
+                cursor.advance();
                 return Ok(None);
             }
-            Some(b',') if !self.first => pos = skip_ws(bytes, pos + 1),
+            Some(b',') if !self.first => {
+                cursor.advance();
+            }
             Some(b'"') if self.first => {}
-            _ => return Err(fail("expected a member")),
+            _ => return Err(fail("expected a member of the object")),
         }
         self.first = false;
-        if bytes.get(pos) != Some(&b'"') {
+        if cursor.peek() != Some(b'"') {
             return Err(fail("expected a key"));
         }
-        let key_end = value_end(bytes, pos)?;
-        let raw = &bytes[pos..key_end];
+        cursor.take_value()?;
+        let raw = &cursor.window;
         let inner = &raw[1..raw.len() - 1];
-        let (key, is_items) = if inner.contains(&b'\\') {
+        let key = if inner.contains(&b'\\') {
             let key: String = serde_json::from_slice(raw)?;
-            let is_items = key == "items";
-            (
-                seed.deserialize(StringDeserializer::<Error>::new(key))?,
-                is_items,
-            )
+            self.pending_items = key == "items";
+            seed.deserialize(StringDeserializer::<DeError>::new(key))?
         } else {
             let key = std::str::from_utf8(inner).map_err(fail)?;
-            (
-                seed.deserialize(BorrowedStrDeserializer::<Error>::new(key))?,
-                key == "items",
-            )
+            self.pending_items = key == "items";
+            seed.deserialize(StrDeserializer::<DeError>::new(key))?
         };
-        pos = skip_ws(bytes, key_end);
-        if bytes.get(pos) != Some(&b':') {
-            return Err(fail("expected ':'"));
+        if cursor.peek() != Some(b':') {
+            return Err(fail("expected ':' after a key"));
         }
-        let value_start = skip_ws(bytes, pos + 1);
-        let end = value_end(bytes, value_start)?;
-        self.pending = Some((value_start, end, is_items));
-        self.pos = end;
+        cursor.advance();
+        if cursor.peek().is_none() {
+            return Err(fail("the body ends after a key"));
+        }
         Ok(Some(key))
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        let (start, end, is_items) = self.pending.take().ok_or_else(|| fail("no key"))?;
-        let value = &self.bytes[start..end];
-        if is_items && value.first() == Some(&b'[') {
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
+        if std::mem::take(&mut self.pending_items) && self.walk.cursor.peek() == Some(b'[') {
+            self.walk.cursor.advance();
             return seed.deserialize(Items {
-                bytes: value,
-                pos: 1,
+                walk: self.walk,
                 first: true,
-                decoder: self.decoder,
             });
         }
-        let mut de = serde_json::Deserializer::from_slice(value);
-        let v = seed.deserialize(&mut de)?;
-        de.end()?;
-        Ok(v)
+        let base = self.walk.cursor.take_value()?;
+        self.walk.json_value(base, seed)
     }
 }
 
 /// The `items` array, as a deserializer and as the sequence of its elements.
-struct Items<'de, 'd> {
-    bytes: &'de [u8],
-    /// Just after `[`, or after the last element read.
-    pos: usize,
+struct Items<'w, 'u, 'd> {
+    walk: &'w mut Walk<'u, 'd>,
     first: bool,
-    decoder: &'d mut Decoder,
 }
 
-impl<'de> de::Deserializer<'de> for Items<'de, '_> {
-    type Error = Error;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_seq(self)
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        unit unit_struct seq tuple tuple_struct map struct enum identifier ignored_any
-    }
+impl<'de> de::Deserializer<'de> for Items<'_, '_, '_> {
+    type Error = DeError;
+    deserialize_as_any!(visit_seq);
 }
 
-impl<'de> SeqAccess<'de> for Items<'de, '_> {
-    type Error = Error;
+impl<'de> SeqAccess<'de> for Items<'_, '_, '_> {
+    type Error = DeError;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
-    ) -> Result<Option<T::Value>, Error> {
-        let bytes = self.bytes;
-        let mut pos = skip_ws(bytes, self.pos);
-        match bytes.get(pos) {
-            Some(b']') => return Ok(None),
-            Some(b',') if !self.first => pos = skip_ws(bytes, pos + 1),
+    ) -> Result<Option<T::Value>, DeError> {
+        let cursor = &mut self.walk.cursor;
+        match cursor.peek() {
+            Some(b']') => {
+                cursor.advance();
+                return Ok(None);
+            }
+            Some(b',') if !self.first => cursor.advance(),
             Some(_) if self.first => {}
-            _ => return Err(fail("expected an item")),
+            _ => return Err(fail("expected an element of items")),
         }
         self.first = false;
-        let end = value_end(bytes, pos)?;
-        self.pos = end;
-        let item = &bytes[pos..end];
-        if item.len() > SIMD_MAX {
-            let mut de = serde_json::Deserializer::from_slice(item);
-            let v = seed.deserialize(&mut de)?;
-            de.end()?;
-            return Ok(Some(v));
+        if cursor.peek().is_none() {
+            return Err(fail("the body ends inside items"));
         }
-        self.decoder
-            .decode_seed(item, |de| seed.deserialize(Erase::new(de)).map_err(fail))
-            .map(Some)
+        let base = cursor.take_value()?;
+        if cursor.window.len() > SIMD_MAX {
+            return self.walk.json_value(base, seed).map(Some);
+        }
+        let walk = &mut *self.walk;
+        match walk.decoder.decode_seed(&walk.cursor.window, |de| {
+            seed.deserialize(Erase::new(de)).map_err(fail)
+        }) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => Err(walk.value_failed(base, e)),
+        }
     }
 }
 
@@ -260,8 +374,22 @@ mod tests {
             "metadata": {"resourceVersion": "42", "continue": "token"}, "items": items})
     }
 
-    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
-        try_decode(bytes, &mut Decoder::default())
+    /// `bytes` through the chunked walk, cut into chunks of every size in `sizes`; all
+    /// must agree. `None` when the walk left the body to serde_json or failed.
+    fn decode<T: DeserializeOwned + PartialEq + std::fmt::Debug>(bytes: &[u8]) -> Option<T> {
+        let mut results = [1, 7, 64, 4096, usize::MAX].map(|size| {
+            let chunks: VecDeque<Bytes> = bytes
+                .chunks(size.min(bytes.len().max(1)))
+                .map(Bytes::copy_from_slice)
+                .collect();
+            super::decode::<T>("http://x/list", chunks, &mut Decoder::default())
+                .ok()
+                .and_then(Result::ok)
+        });
+        for r in &results[1..] {
+            assert_eq!(r, &results[0]);
+        }
+        results[0].take()
     }
 
     #[test]
@@ -273,13 +401,21 @@ mod tests {
         ] {
             assert!(body.len() > SIMD_MAX);
             let want: k8s_openapi::List<Pod> = serde_json::from_slice(&body).unwrap();
-            let got: k8s_openapi::List<Pod> = decode(&body).expect("the list path");
+            let got: k8s_openapi::List<Pod> = decode_list(&body).expect("the list path");
             assert_eq!(got.items, want.items);
             assert_eq!(got.metadata, want.metadata);
             assert_eq!(got.items[19].metadata.name.as_deref(), Some("coredns-19"));
             let want: Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(decode::<Value>(&body), Some(want));
         }
+    }
+
+    /// `decode` for a type without `PartialEq` on the list (k8s-openapi's `List`).
+    fn decode_list(bytes: &[u8]) -> Option<k8s_openapi::List<Pod>> {
+        let chunks: VecDeque<Bytes> = bytes.chunks(5000).map(Bytes::copy_from_slice).collect();
+        super::decode("u", chunks, &mut Decoder::default())
+            .ok()?
+            .ok()
     }
 
     #[test]
@@ -294,14 +430,88 @@ mod tests {
             decode::<Value>(br#"{"items":[]}"#),
             Some(json!({"items": []}))
         );
+        for body in [
+            &br#"{"it\u0065ms": [1, {"b": [2]}]}"#[..],
+            br#"{"kind": "x", "data": {"k": "v"}}"#,
+            br#"{}"#,
+            br#" { "items" : [ ] , "x" : 1 } "#,
+        ] {
+            let want: Value = serde_json::from_slice(body).unwrap();
+            assert_eq!(
+                decode::<Value>(body),
+                Some(want),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_item_is_reported_at_its_offset_with_the_url() {
+        let mut list = pod_list(12);
+        list["items"][10]["spec"]["containers"] = json!("not a list");
+        let body = serde_json::to_vec(&list).unwrap();
+        let item = serde_json::to_vec(&list["items"][10]).unwrap();
+        let at = body
+            .windows(item.len())
+            .position(|w| w == item.as_slice())
+            .unwrap() as u64;
+        for size in [333, 8192, usize::MAX] {
+            let chunks: VecDeque<Bytes> = body
+                .chunks(size.min(body.len()))
+                .map(Bytes::copy_from_slice)
+                .collect();
+            let err = super::decode::<k8s_openapi::List<Pod>>(
+                "http://x/pods",
+                chunks,
+                &mut Decoder::default(),
+            )
+            .expect("an object")
+            .unwrap_err();
+            match err {
+                Error::Decode {
+                    url,
+                    offset: Some(o),
+                    body_excerpt,
+                    ..
+                } => {
+                    assert_eq!(url, "http://x/pods");
+                    assert!(
+                        o >= at && o < at + item.len() as u64,
+                        "offset {o}, item at {at}"
+                    );
+                    assert!(!body_excerpt.is_empty());
+                }
+                other => panic!("expected a decode error, got {other:?}"),
+            }
+        }
+        // A body that ends early names where it ended.
+        let cut = &body[..body.len() / 2];
+        let err = super::decode::<Value>(
+            "u",
+            VecDeque::from([Bytes::copy_from_slice(cut)]),
+            &mut Decoder::default(),
+        )
+        .expect("an object")
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Decode {
+                    offset: Some(_),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn anything_else_is_left_to_serde_json() {
         for body in [
             &br#"["items"]"#[..],
-            br#"{"it\u0065ms": [1]}"#,
-            br#"{"kind": "x"}"#,
+            b"",
+            b"  ",
             br#"{"items": [1, 2] "#,
             br#"{"items": [1, 2]} x"#,
             br#"{"items": [1 2]}"#,
@@ -319,7 +529,7 @@ mod tests {
             );
         }
         // A well-formed list whose items are not the type.
-        #[derive(serde::Deserialize, Debug)]
+        #[derive(serde::Deserialize, Debug, PartialEq)]
         struct Named {
             #[allow(dead_code)]
             items: Vec<String>,

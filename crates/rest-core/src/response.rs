@@ -2,6 +2,8 @@
 //! ([`bytes`](Response::bytes), [`into`](Response::into)), as raw chunks
 //! ([`stream`](Response::stream)), as watch events or as list items.
 
+use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -152,6 +154,38 @@ async fn collect(mut body: ResponseBody, url: &str) -> Result<Bytes> {
     Ok(first.unwrap_or_else(|| buf.freeze()))
 }
 
+/// Runs `fut` (reading a body) until the request's deadline, if it has one.
+async fn within<T>(
+    deadline: Option<(Instant, std::time::Duration)>,
+    url: &str,
+    fut: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    match deadline {
+        None => fut.await,
+        Some((at, after)) => match tokio::time::timeout_at(at.into(), fut).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout {
+                url: url.to_owned(),
+                after,
+            }),
+        },
+    }
+}
+
+/// Reads a whole body as the chunks it arrives in, without copying them.
+async fn collect_chunks(mut body: ResponseBody, url: &str) -> Result<VecDeque<Bytes>> {
+    let mut chunks = VecDeque::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| transport_error(url, e))?;
+        if let Ok(data) = frame.into_data()
+            && !data.is_empty()
+        {
+            chunks.push_back(data);
+        }
+    }
+    Ok(chunks)
+}
+
 /// A successful (2xx) answer.
 ///
 /// Dropping it unread is fine: a small remaining body (up to 4 KiB, by its
@@ -227,18 +261,7 @@ impl Response {
     /// request's timeout elapses first.
     pub async fn bytes(mut self) -> Result<Bytes> {
         let (body, url) = self.take_body();
-        let deadline = self.deadline;
-        let fut = collect(body, &url);
-        match deadline {
-            None => fut.await,
-            Some((at, after)) => match tokio::time::timeout_at(at.into(), fut).await {
-                Ok(r) => r,
-                Err(_) => Err(Error::Timeout {
-                    url: url.clone(),
-                    after,
-                }),
-            },
-        }
+        within(self.deadline, &url, collect(body, &url)).await
     }
 
     /// Reads the whole body and decodes it from JSON, straight from the received bytes.
@@ -246,10 +269,10 @@ impl Response {
     /// # Errors
     /// As [`bytes`](Self::bytes), and [`Error::Decode`] (with the byte offset and an
     /// excerpt) when the body is not a `T`.
-    pub async fn into<T: DeserializeOwned>(self) -> Result<T> {
-        let url = self.url.clone();
-        let bytes = self.bytes().await?;
-        crate::decode::decode_body(&url, &bytes)
+    pub async fn into<T: DeserializeOwned>(mut self) -> Result<T> {
+        let (body, url) = self.take_body();
+        let chunks = within(self.deadline, &url, collect_chunks(body, &url)).await?;
+        crate::decode::decode_chunks(&url, chunks)
     }
 
     /// The body as raw chunks as they arrive (for logs and other plain streams).

@@ -1,6 +1,7 @@
 //! Typed decoding of whole bodies, list items and watch events: small values go through
-//! simd-json, bodies over 64 KiB through serde_json, and either way a value that does not
-//! fit its type is an `Error::Decode` naming the URL and the byte offset. A body in many
+//! simd-json, bodies over 64 KiB are walked a member and an item at a time, and either way
+//! a value that does not fit its type is an `Error::Decode` naming the URL and the byte
+//! offset (for a large body, of the item that does not fit). A body in many
 //! chunks is read into one buffer, whether or not its length is announced.
 
 mod common;
@@ -147,7 +148,9 @@ async fn a_body_that_is_not_the_type_names_url_and_offset_small_or_large() {
     let c = client(&server);
     let body = list_bytes(&c).await;
     assert!(body.len() > SIMD_MAX);
-    let spec_at = body.windows(7).position(|w| w == b"\"spec\":").unwrap() as u64;
+    // A large LIST is decoded an item at a time and freed as it goes: the error points at
+    // the item that does not fit (the first one here), not inside it.
+    let first_item_at = body.windows(9).position(|w| w == b"\"items\":[").unwrap() as u64 + 9;
     let err = c
         .get()
         .namespace("default")
@@ -158,7 +161,21 @@ async fn a_body_that_is_not_the_type_names_url_and_offset_small_or_large() {
         .into::<StrictList>()
         .await
         .unwrap_err();
-    assert_decode_error(&err, PODS, spec_at, body.len());
+    assert_decode_error(&err, PODS, first_item_at, body.len());
+    match &err {
+        Error::Decode {
+            offset,
+            body_excerpt,
+            ..
+        } => {
+            assert_eq!(*offset, Some(first_item_at));
+            assert!(
+                body_excerpt.contains("\"name\":\"pod-000\""),
+                "{body_excerpt}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// A client whose every answer is `body`, served in `chunk`-byte pieces.
