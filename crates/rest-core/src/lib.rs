@@ -14,9 +14,11 @@
 //!
 //! The modules, each small: `config` (what to connect to), `request` (pure URL, query and
 //! body building), `params` (option structs as query parameters), `builder` (config to
-//! client), `client` (the send loop), `transport`, `pool`, `connect` and `tls` (the pooled
-//! hyper-util client, the proxy tunnel and rustls), `retry`, `throttle` and `backoff` (when to send and
-//! when to try again), `response`, `watch`, `list` and `pager` (reading answers), `scan`
+//! client), `client` (the send loop), `transport`, `pool`, `connect` and `tls` (the
+//! connection pool that drives HTTP/1 on the caller's task, the proxy tunnel and rustls),
+//! `retry`, `throttle` and `backoff` (when to send and when to try again), `response`,
+//! `watch`, `list` and `pager` (reading answers), `decode`, `list_body` and `erase`
+//! (simd-json with serde_json behind it, and large bodies walked a value at a time), `scan`
 //! (the incremental JSON tokenizer under watch and list), `status` and `error`.
 //!
 //! Every other kubecto crate (dynamic, discovery, clientset) is a thin layer over this one;
