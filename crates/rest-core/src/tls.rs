@@ -71,10 +71,12 @@ fn add_platform_roots(roots: &mut RootCertStore) {
 }
 
 /// The rustls configuration for `tls` (and a changing client certificate), with ALPN left
-/// to the connector.
+/// to the connector. `plain_http`: the server is `http://`, so no handshake will ever
+/// verify a server and the platform's roots are not loaded (about 10 M instructions).
 pub(crate) fn client_config(
     tls: &TlsConfig,
     cert_source: Option<&Arc<dyn ClientCertificateSource>>,
+    plain_http: bool,
 ) -> Result<ClientConfig> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
@@ -96,6 +98,7 @@ pub(crate) fn client_config(
                     })?;
                 }
             }
+            None if plain_http => {}
             None => add_platform_roots(&mut roots),
         }
         builder.with_root_certificates(roots)

@@ -69,7 +69,12 @@ pub(crate) fn http_client(config: &Config) -> Result<HttpClient> {
     http.set_nodelay(true);
     http.set_keepalive(Some(Duration::from_secs(30)));
     http.set_connect_timeout(Some(Duration::from_secs(30)));
-    let tls = crate::tls::client_config(&config.tls, config.client_cert_source.as_ref())?;
+    let plain_http = config
+        .host
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+    let tls =
+        crate::tls::client_config(&config.tls, config.client_cert_source.as_ref(), plain_http)?;
     let builder = HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http();
