@@ -44,10 +44,14 @@ impl ListMeta {
     }
 }
 
-/// A whole list: its metadata and items.
+/// A whole list: its kind, metadata and items.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObjectList<T> {
+    /// The list's `kind` (`PodList`, say), when the server sent one.
+    pub kind: Option<String>,
+    /// The list's `apiVersion` (`v1`, `apps/v1`), when the server sent one.
+    pub api_version: Option<String>,
     /// The list's metadata (of the last page, for a paged list).
     pub metadata: ListMeta,
     /// The items.
@@ -58,6 +62,8 @@ pub struct ObjectList<T> {
 enum Key {
     Items,
     Metadata,
+    Kind,
+    ApiVersion,
     Other,
 }
 
@@ -84,6 +90,8 @@ enum State {
 pub(crate) enum Token {
     Item(Bytes, u64),
     Meta(Bytes, u64),
+    Kind(Bytes, u64),
+    ApiVersion(Bytes, u64),
 }
 
 /// The list body parser, fed chunks as they arrive.
@@ -214,6 +222,8 @@ impl ListParser {
                     let key = match key.as_str() {
                         "items" => Key::Items,
                         "metadata" => Key::Metadata,
+                        "kind" => Key::Kind,
+                        "apiVersion" => Key::ApiVersion,
                         _ => Key::Other,
                     };
                     self.state = State::Colon(key);
@@ -240,8 +250,11 @@ impl ListParser {
                         return Ok(None);
                     };
                     self.state = State::Member { first: false };
-                    if key == Key::Metadata {
-                        return Ok(Some(Token::Meta(value, offset)));
+                    match key {
+                        Key::Metadata => return Ok(Some(Token::Meta(value, offset))),
+                        Key::Kind => return Ok(Some(Token::Kind(value, offset))),
+                        Key::ApiVersion => return Ok(Some(Token::ApiVersion(value, offset))),
+                        Key::Items | Key::Other => {}
                     }
                 }
                 State::Items { first } => match self.peek() {
@@ -299,6 +312,8 @@ pub struct ListStream<T> {
     decoder: Decoder,
     url: String,
     metadata: Option<ListMeta>,
+    kind: Option<String>,
+    api_version: Option<String>,
     done: bool,
     _item: PhantomData<fn() -> T>,
 }
@@ -307,6 +322,16 @@ impl<T> ListStream<T> {
     /// The list's metadata, once read.
     pub fn metadata(&self) -> Option<&ListMeta> {
         self.metadata.as_ref()
+    }
+
+    /// The list's `kind` (`PodList`, say), once read (the API server sends it first).
+    pub fn kind(&self) -> Option<&str> {
+        self.kind.as_deref()
+    }
+
+    /// The list's `apiVersion`, once read.
+    pub fn api_version(&self) -> Option<&str> {
+        self.api_version.as_deref()
     }
 }
 
@@ -322,9 +347,33 @@ impl<T: DeserializeOwned> ListStream<T> {
             items.push(item?);
         }
         Ok(ObjectList {
+            kind: self.kind.take(),
+            api_version: self.api_version.take(),
             metadata: self.metadata.take().unwrap_or_default(),
             items,
         })
+    }
+}
+
+impl<T> ListStream<T> {
+    /// Decodes a member of the list other than `items` and hands it to `set`; a failure
+    /// ends the stream.
+    fn member<V: DeserializeOwned>(
+        &mut self,
+        bytes: &[u8],
+        offset: u64,
+        set: impl FnOnce(&mut Self, V),
+    ) -> Result<()> {
+        match self.decoder.decode_at::<V>(&self.url, bytes, offset) {
+            Ok(v) => {
+                set(self, v);
+                Ok(())
+            }
+            Err(e) => {
+                self.done = true;
+                Err(e)
+            }
+        }
     }
 }
 
@@ -343,15 +392,20 @@ impl<T: DeserializeOwned> Stream for ListStream<T> {
                     return Poll::Ready(Some(item));
                 }
                 Ok(Some(Token::Meta(bytes, offset))) => {
-                    match this
-                        .decoder
-                        .decode_at::<ListMeta>(&this.url, &bytes, offset)
-                    {
-                        Ok(m) => this.metadata = Some(m),
-                        Err(e) => {
-                            this.done = true;
-                            return Poll::Ready(Some(Err(e)));
-                        }
+                    if let Err(e) = this.member(&bytes, offset, |t, m| t.metadata = Some(m)) {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    continue;
+                }
+                Ok(Some(Token::Kind(bytes, offset))) => {
+                    if let Err(e) = this.member(&bytes, offset, |t, k| t.kind = k) {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    continue;
+                }
+                Ok(Some(Token::ApiVersion(bytes, offset))) => {
+                    if let Err(e) = this.member(&bytes, offset, |t, v| t.api_version = v) {
+                        return Poll::Ready(Some(Err(e)));
                     }
                     continue;
                 }
@@ -394,6 +448,8 @@ impl Response {
             url,
             body,
             metadata: None,
+            kind: None,
+            api_version: None,
             done: false,
             _item: PhantomData,
         }
@@ -427,6 +483,7 @@ fn parse_all(
             match p.next() {
                 Ok(Some(Token::Item(b, _))) => items.push(b),
                 Ok(Some(Token::Meta(b, _))) => meta = Some(b),
+                Ok(Some(Token::Kind(..) | Token::ApiVersion(..))) => {}
                 Ok(None) => break,
                 Err(e) => return (items, meta, Err(e)),
             }

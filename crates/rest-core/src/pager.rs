@@ -100,6 +100,8 @@ where
                 }
                 None => {
                     return Ok(ObjectList {
+                        kind: page.kind,
+                        api_version: page.api_version,
                         metadata: page.metadata,
                         items: all,
                     });

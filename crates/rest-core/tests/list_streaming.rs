@@ -24,9 +24,16 @@ async fn items_arrive_one_at_a_time_with_the_list_metadata() {
         .await
         .unwrap();
     let mut stream = resp.list_stream::<Pod>();
+    assert_eq!(stream.kind(), None, "nothing read yet");
     let mut names = Vec::new();
     while let Some(pod) = stream.next().await {
         names.push(pod.unwrap().metadata.name.unwrap());
+        assert_eq!(
+            stream.kind(),
+            Some("PodList"),
+            "kind comes before the items"
+        );
+        assert_eq!(stream.api_version(), Some("v1"));
     }
     assert_eq!(names.len(), 40);
     assert_eq!(names[0], "pod-000");
@@ -229,4 +236,41 @@ async fn a_wrongly_typed_item_is_a_decode_error_with_its_offset() {
         }
         other => panic!("expected a decode error, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_collected_list_keeps_its_kind_and_api_version_across_pages() {
+    let server = TestServer::start().await.unwrap();
+    seed_pods(&server, 5);
+    let apps = RestClient::new(
+        Config::new(server.url())
+            .without_rate_limit()
+            .with_api_path("apis")
+            .with_group_version(kubecto_rest_core::GroupVersion::new("apps", "v1")),
+    )
+    .unwrap();
+    let deployments = apps
+        .get()
+        .namespace("default")
+        .resource("deployments")
+        .send()
+        .await
+        .unwrap()
+        .into_list::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(deployments.kind.as_deref(), Some("DeploymentList"));
+    assert_eq!(deployments.api_version.as_deref(), Some("apps/v1"));
+
+    let c = client(&server);
+    let pages = kubecto_rest_core::Pager::new(move |opts: ListOptions| {
+        c.get().namespace("default").resource("pods").params(&opts)
+    })
+    .page_size(2)
+    .list::<Pod>(ListOptions::default())
+    .await
+    .unwrap();
+    assert_eq!(pages.items.len(), 5);
+    assert_eq!(pages.kind.as_deref(), Some("PodList"));
+    assert_eq!(pages.api_version.as_deref(), Some("v1"));
 }
