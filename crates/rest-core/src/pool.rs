@@ -197,7 +197,13 @@ impl HttpClient {
                 drop(guard);
                 return settled(send_h2(tx, req).await);
             }
-            Some(guard)
+            // The connection made while this request waited spoke HTTP/1.1: connect
+            // alongside the others instead of one after another.
+            if lock(&self.pool.http1).contains(&key) {
+                None
+            } else {
+                Some(guard)
+            }
         } else {
             None
         };
@@ -332,6 +338,8 @@ async fn send_h1(
     mut h1: Box<H1>,
     mut req: Request<RequestBody>,
 ) -> Result<Response<HttpBody>, SendError> {
+    // Kept to give an unsent request back as it came, ready for another connection.
+    let absolute = req.uri().clone();
     to_origin_form(&mut req).map_err(SendError::Failed)?;
     let mut answer = pin!(h1.tx.try_send_request(req));
     let mut closed = false;
@@ -360,7 +368,10 @@ async fn send_h1(
             }))
         }
         Err(mut e) => match e.take_message() {
-            Some(req) => Err(SendError::Unsent(Box::new(req), e.into_error())),
+            Some(mut req) => {
+                *req.uri_mut() = absolute;
+                Err(SendError::Unsent(Box::new(req), e.into_error()))
+            }
             None => Err(SendError::Failed(Box::new(e.into_error()))),
         },
     }
@@ -515,5 +526,43 @@ impl std::fmt::Display for ConnectError {
 impl std::error::Error for ConnectError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(self.0.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use http_body_util::Full;
+
+    /// A connection the server closed just after the pool found it alive: hyper hands the
+    /// request back unsent, and it must still carry its absolute URI so `send` can make a
+    /// new connection for it.
+    #[tokio::test]
+    async fn a_request_handed_back_unsent_keeps_its_absolute_uri() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                drop(sock);
+            }
+        });
+        let url = format!("http://{addr}/api/v1/pods");
+        let client =
+            crate::transport::http_client(&crate::Config::new(format!("http://{addr}"))).unwrap();
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let io = MaybeHttpsStream::Http(TokioIo::new(tcp));
+        let (tx, conn) = http1::Builder::new().handshake(io).await.unwrap();
+        // Let the close arrive, without polling the connection (as an idle one in the pool).
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let req = Request::get(url.as_str())
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let key = key(req.uri()).unwrap();
+        match send_h1(&client.pool, key, Box::new(H1 { tx, conn }), req).await {
+            Err(SendError::Unsent(req, _)) => assert_eq!(req.uri().to_string(), url),
+            Err(SendError::Failed(e)) => panic!("failed instead of handed back: {e}"),
+            Ok(_) => panic!("a closed connection answered"),
+        }
     }
 }

@@ -261,6 +261,70 @@ async fn writes_after_an_http2_goaway_go_on_a_new_connection() {
     );
 }
 
+/// An HTTPS server speaking only HTTP/1.1 that takes `delay` before each TLS handshake and
+/// records the most handshakes it had in progress at once.
+async fn slow_http1_server(delay: std::time::Duration, most: Arc<AtomicUsize>) -> SocketAddr {
+    let acceptor = acceptor(false, &[b"http/1.1"]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let now = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, now, most) = (acceptor.clone(), now.clone(), most.clone());
+            tokio::spawn(async move {
+                most.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                let tls = acceptor.accept(tcp).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                let Ok(tls) = tls else { return };
+                let svc = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                        Bytes::from_static(b"{}"),
+                    )))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_a_server_is_known_to_speak_http1_its_connections_are_made_side_by_side() {
+    let most = Arc::new(AtomicUsize::new(0));
+    let addr = slow_http1_server(std::time::Duration::from_millis(300), most.clone()).await;
+    let client = RestClient::new(
+        Config::new(format!("https://localhost:{}", addr.port()))
+            .with_ca(PemSource::Data(pem("ca.crt"))),
+    )
+    .unwrap();
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move {
+                c.get()
+                    .abs_path("/version")
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    // The first handshake runs alone (it might have been HTTP/2); the three requests that
+    // waited for it then connect at the same time.
+    assert!(
+        most.load(Ordering::SeqCst) >= 2,
+        "handshakes were made one after another"
+    );
+}
+
 #[tokio::test]
 async fn ca_file_works_too() {
     let addr = https_server(false).await;
