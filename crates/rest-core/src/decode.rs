@@ -83,35 +83,33 @@ impl Decoder {
         if bytes.len() > SIMD_MAX {
             return None;
         }
-        self.decode_seed(bytes, |de| {
-            T::deserialize(de).map_err(serde::de::Error::custom)
-        })
-        .ok()
+        self.with_tape(bytes, |de| T::deserialize(de).ok())
+            .flatten()
     }
 
     /// Runs `f` on a simd-json deserializer over `bytes` (one value), with this decoder's
-    /// buffers and tape.
-    pub(crate) fn decode_seed<V>(
+    /// buffers and tape; `None`, without calling `f`, if simd-json cannot parse `bytes`.
+    pub(crate) fn with_tape<V>(
         &mut self,
         bytes: &[u8],
-        f: impl for<'s> FnOnce(&mut Deserializer<'s>) -> std::result::Result<V, serde_json::Error>,
-    ) -> std::result::Result<V, serde_json::Error> {
+        f: impl for<'s> FnOnce(&mut Deserializer<'s>) -> V,
+    ) -> Option<V> {
         let len = bytes.len();
         self.scratch.clear();
         self.scratch.reserve(len + INPUT_PADDING);
         self.scratch.extend_from_slice(bytes);
         self.scratch.resize(len + INPUT_PADDING, b' ');
         let mut tape = self.tape.take().unwrap_or_else(Tape::null).reset();
-        if let Err(e) =
-            simd_json::fill_tape_padded(&mut self.scratch, len, &mut self.buffers, &mut tape)
+        if simd_json::fill_tape_padded(&mut self.scratch, len, &mut self.buffers, &mut tape)
+            .is_err()
         {
             self.tape = Some(tape.reset());
-            return Err(serde::de::Error::custom(e));
+            return None;
         }
         let mut de = Deserializer::from_tape(tape);
         let value = f(&mut de);
         self.tape = Some(de.into_tape().reset());
-        value
+        Some(value)
     }
 
     /// Decodes `bytes`, which start at `base` in the whole body: simd-json, or on any

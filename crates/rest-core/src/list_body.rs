@@ -16,7 +16,6 @@
 use std::collections::VecDeque;
 
 use bytes::{Buf, Bytes};
-use serde::de::value::{StrDeserializer, StringDeserializer};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::forward_to_deserialize_any;
 
@@ -48,12 +47,12 @@ pub(crate) fn decode<T: DeserializeOwned>(
     if cursor.peek() != Some(b'{') {
         return Err(cursor.chunks);
     }
-    cursor.advance();
     let mut walk = Walk {
         url,
         cursor,
         decoder,
         failure: None,
+        entered: false,
     };
     let result = T::deserialize(Object {
         walk: &mut walk,
@@ -65,6 +64,9 @@ pub(crate) fn decode<T: DeserializeOwned>(
             None => Ok(value),
             Some(_) => Err(walk.structure_error("trailing data after the object")),
         },
+        // `T` wanted something other than a map (an externally tagged enum): nothing has
+        // been consumed, so serde_json can have the body.
+        Err(_) if !walk.entered => return Err(walk.cursor.chunks),
         Err(e) => Err(walk
             .failure
             .take()
@@ -150,6 +152,8 @@ struct Walk<'u, 'd> {
     decoder: &'d mut Decoder,
     /// The first failure, with its place in the body.
     failure: Option<Error>,
+    /// Whether the walk has stepped into the object (and so consumed part of the body).
+    entered: bool,
 }
 
 impl Walk<'_, '_> {
@@ -207,6 +211,25 @@ impl Walk<'_, '_> {
     }
 }
 
+/// Takes the first key of a map with a seed.
+struct FirstKey<S>(S);
+
+impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for FirstKey<S> {
+    type Value = S::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<S::Value, A::Error> {
+        let key = map
+            .next_key_seed(self.0)?
+            .ok_or_else(|| de::Error::custom("no key"))?;
+        map.next_value::<de::IgnoredAny>()?;
+        Ok(key)
+    }
+}
+
 /// The top-level object, as a deserializer and as the map of its members.
 struct Object<'w, 'u, 'd> {
     walk: &'w mut Walk<'u, 'd>,
@@ -242,7 +265,38 @@ macro_rules! deserialize_as_any {
 
 impl<'de> de::Deserializer<'de> for Object<'_, '_, '_> {
     type Error = DeError;
-    deserialize_as_any!(visit_map);
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.walk.cursor.advance();
+        self.walk.entered = true;
+        visitor.visit_map(self)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, DeError> {
+        Err(fail("an enum: left to serde_json"))
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+    }
 }
 
 impl<'de> MapAccess<'de> for Object<'_, '_, '_> {
@@ -270,16 +324,19 @@ impl<'de> MapAccess<'de> for Object<'_, '_, '_> {
         }
         cursor.take_value()?;
         let raw = &cursor.window;
-        let inner = &raw[1..raw.len() - 1];
-        let key = if inner.contains(&b'\\') {
-            let key: String = serde_json::from_slice(raw)?;
-            self.pending_items = key == "items";
-            seed.deserialize(StringDeserializer::<DeError>::new(key))?
+        self.pending_items = if raw.contains(&b'\\') {
+            serde_json::from_slice::<String>(raw)? == "items"
         } else {
-            let key = std::str::from_utf8(inner).map_err(fail)?;
-            self.pending_items = key == "items";
-            seed.deserialize(StrDeserializer::<DeError>::new(key))?
+            raw.as_slice() == b"\"items\""
         };
+        // serde_json's own map-key rules (integer keys, escapes, control characters): the
+        // key is read as the only key of a tiny object.
+        let mut object = Vec::with_capacity(raw.len() + 4);
+        object.push(b'{');
+        object.extend_from_slice(raw);
+        object.extend_from_slice(b":0}");
+        let mut de = serde_json::Deserializer::from_slice(&object);
+        let key = de::Deserializer::deserialize_map(Erase::new(&mut de), FirstKey(seed))?;
         if cursor.peek() != Some(b':') {
             return Err(fail("expected ':' after a key"));
         }
@@ -340,11 +397,17 @@ impl<'de> SeqAccess<'de> for Items<'_, '_, '_> {
             return self.walk.json_value(base, seed).map(Some);
         }
         let walk = &mut *self.walk;
-        match walk.decoder.decode_seed(&walk.cursor.window, |de| {
-            seed.deserialize(Erase::new(de)).map_err(fail)
-        }) {
-            Ok(v) => Ok(Some(v)),
-            Err(e) => Err(walk.value_failed(base, e)),
+        let mut seed = Some(seed);
+        let decoded = walk.decoder.with_tape(&walk.cursor.window, |de| {
+            seed.take().map(|s| s.deserialize(Erase::new(de)))
+        });
+        match (decoded.flatten(), seed) {
+            (Some(Ok(v)), _) => Ok(Some(v)),
+            (Some(Err(e)), _) => Err(walk.value_failed(base, fail(e))),
+            // simd-json could not parse it (a number beyond its range, say): serde_json
+            // decides, as it does for a small body.
+            (None, Some(seed)) => walk.json_value(base, seed).map(Some),
+            (None, None) => Err(fail("an item was decoded twice")),
         }
     }
 }
@@ -444,6 +507,50 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
+    }
+
+    /// Found in review: what serde_json accepts in a small body, a large one accepts too.
+    #[test]
+    fn large_bodies_accept_what_serde_json_accepts() {
+        let padding = "x".repeat(SIMD_MAX);
+        let big = |inner: &str| format!(r#"{{"pad": "{padding}", {inner}}}"#).into_bytes();
+        let chunked = |body: &[u8]| -> VecDeque<Bytes> {
+            body.chunks(1000).map(Bytes::copy_from_slice).collect()
+        };
+
+        // A number simd-json cannot parse, inside an item: serde_json decodes that item.
+        let body = big(r#""items": [{"n": 123456789012345678901234567890}, {"n": 1}]"#);
+        let want: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(decode::<Value>(&body), Some(want));
+
+        // Integer keys, as serde_json reads them.
+        let body = big(r#""1": "a", "22": "b""#);
+        let body = String::from_utf8(body)
+            .unwrap()
+            .replace(r#""pad""#, r#""3""#);
+        let want: std::collections::BTreeMap<u32, String> = serde_json::from_str(&body).unwrap();
+        let got: std::collections::BTreeMap<u32, String> =
+            crate::decode::decode_chunks("u", chunked(body.as_bytes())).unwrap();
+        assert_eq!(got, want);
+
+        // A top-level externally tagged enum is left to serde_json, untouched.
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        enum Top {
+            Big { pad: String },
+        }
+        let body = format!(r#"{{"Big": {{"pad": "{padding}"}}}}"#);
+        let got: Top = crate::decode::decode_chunks("u", chunked(body.as_bytes())).unwrap();
+        assert_eq!(
+            got,
+            Top::Big {
+                pad: padding.clone()
+            }
+        );
+
+        // A raw control character in a key is refused, as serde_json refuses it.
+        let body = big("\"k\tey\": 1");
+        assert!(serde_json::from_slice::<Value>(&body).is_err());
+        assert!(crate::decode::decode_chunks::<Value>("u", chunked(&body)).is_err());
     }
 
     #[test]
