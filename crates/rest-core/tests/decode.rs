@@ -7,7 +7,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{PODS, client, seed_pods};
+use common::{PODS, client, list_pods, seed_pods};
 use futures_util::StreamExt;
 use http_body::Frame;
 use http_body_util::StreamBody;
@@ -84,26 +84,8 @@ async fn a_small_body_and_a_large_one_decode_the_same_as_item_by_item() {
         let c = client(&server);
         let body = list_bytes(&c).await;
         assert_eq!(body.len() > SIMD_MAX, large, "{} bytes", body.len());
-        let whole: k8s_openapi::List<Pod> = c
-            .get()
-            .namespace("default")
-            .resource("pods")
-            .send()
-            .await
-            .unwrap()
-            .into()
-            .await
-            .unwrap();
-        let streamed = c
-            .get()
-            .namespace("default")
-            .resource("pods")
-            .send()
-            .await
-            .unwrap()
-            .into_list::<Pod>()
-            .await
-            .unwrap();
+        let whole: k8s_openapi::List<Pod> = list_pods(&c).await.into().await.unwrap();
+        let streamed = list_pods(&c).await.into_list::<Pod>().await.unwrap();
         assert_eq!(whole.items.len(), n);
         assert_eq!(whole.items, streamed.items);
         // And the same as serde_json makes of the same bytes.
@@ -151,16 +133,7 @@ async fn a_body_that_is_not_the_type_names_url_and_offset_small_or_large() {
     // A large LIST is decoded an item at a time and freed as it goes: the error points at
     // the item that does not fit (the first one here), not inside it.
     let first_item_at = body.windows(9).position(|w| w == b"\"items\":[").unwrap() as u64 + 9;
-    let err = c
-        .get()
-        .namespace("default")
-        .resource("pods")
-        .send()
-        .await
-        .unwrap()
-        .into::<StrictList>()
-        .await
-        .unwrap_err();
+    let err = list_pods(&c).await.into::<StrictList>().await.unwrap_err();
     assert_decode_error(&err, PODS, first_item_at, body.len());
     match &err {
         Error::Decode {
@@ -258,16 +231,7 @@ async fn a_body_in_many_chunks_is_read_whole_with_or_without_a_length() {
             .path(PODS),
     );
     assert_eq!(list_bytes(&c).await, whole);
-    let list: k8s_openapi::List<Pod> = c
-        .get()
-        .namespace("default")
-        .resource("pods")
-        .send()
-        .await
-        .unwrap()
-        .into()
-        .await
-        .unwrap();
+    let list: k8s_openapi::List<Pod> = list_pods(&c).await.into().await.unwrap();
     assert_eq!(list.items, reference.items);
     // No length announced, in 1-byte and 1000-byte chunks, and in one chunk.
     for chunk in [1, 1000, whole.len()] {

@@ -3,7 +3,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{PODS, client, seed_pods};
+use common::{PODS, client, list_pods, seed_pods};
 use futures_util::StreamExt;
 use http_body::Frame;
 use http_body_util::StreamBody;
@@ -16,13 +16,7 @@ async fn items_arrive_one_at_a_time_with_the_list_metadata() {
     let server = TestServer::start().await.unwrap();
     seed_pods(&server, 40);
     server.inject(Fault::rechunk(61).method("GET").path(PODS));
-    let resp = client(&server)
-        .get()
-        .namespace("default")
-        .resource("pods")
-        .send()
-        .await
-        .unwrap();
+    let resp = list_pods(&client(&server)).await;
     let mut stream = resp.list_stream::<Pod>();
     assert_eq!(stream.kind(), None, "nothing read yet");
     let mut names = Vec::new();
@@ -72,26 +66,8 @@ async fn same_result_as_decoding_the_whole_body() {
     let server = TestServer::start().await.unwrap();
     seed_pods(&server, 5);
     let c = client(&server);
-    let whole: k8s_openapi::List<Pod> = c
-        .get()
-        .namespace("default")
-        .resource("pods")
-        .send()
-        .await
-        .unwrap()
-        .into()
-        .await
-        .unwrap();
-    let streamed = c
-        .get()
-        .namespace("default")
-        .resource("pods")
-        .send()
-        .await
-        .unwrap()
-        .into_list::<Pod>()
-        .await
-        .unwrap();
+    let whole: k8s_openapi::List<Pod> = list_pods(&c).await.into().await.unwrap();
+    let streamed = list_pods(&c).await.into_list::<Pod>().await.unwrap();
     assert_eq!(whole.items, streamed.items);
     assert_eq!(
         whole.metadata.resource_version,
@@ -157,16 +133,7 @@ fn cut_body_client(body: Bytes, fail_at_end: bool) -> RestClient {
 async fn a_list_body_cut_anywhere_is_an_error_not_a_panic() {
     let server = TestServer::start().await.unwrap();
     seed_pods(&server, 4);
-    let whole = client(&server)
-        .get()
-        .namespace("default")
-        .resource("pods")
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let whole = list_pods(&client(&server)).await.bytes().await.unwrap();
     let step = (whole.len() / 40).max(1);
     for cut in (0..whole.len() - 1).step_by(step) {
         for fail_at_end in [false, true] {
@@ -216,13 +183,7 @@ async fn a_wrongly_typed_item_is_a_decode_error_with_its_offset() {
     }
     let server = TestServer::start().await.unwrap();
     seed_pods(&server, 2);
-    let resp = client(&server)
-        .get()
-        .namespace("default")
-        .resource("pods")
-        .send()
-        .await
-        .unwrap();
+    let resp = list_pods(&client(&server)).await;
     let items: Vec<_> = resp.list_stream::<Strict>().collect().await;
     assert_eq!(items.len(), 2);
     match &items[0] {

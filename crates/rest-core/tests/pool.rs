@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{PODS, client, pod, seed_pods};
+use common::{PODS, client, list_pods, pod, seed_pods};
 use futures_util::StreamExt;
 use kubecto_rest_core::{Config, RestClient, WatchEvent};
 use kubecto_testserver::{Fault, TestServer};
@@ -48,16 +48,7 @@ async fn sequential_requests_share_one_connection() {
     assert!(created.is_created());
     let created: Value = created.into().await.unwrap();
     assert_eq!(created["metadata"]["name"], "new");
-    let list: Value = client
-        .get()
-        .namespace("default")
-        .resource("pods")
-        .send()
-        .await
-        .unwrap()
-        .into()
-        .await
-        .unwrap();
+    let list: Value = list_pods(&client).await.into().await.unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 4);
     assert_eq!(server.request_count("GET", "/api/v1/*"), 51);
     assert_eq!(
@@ -141,16 +132,7 @@ async fn a_dropped_connection_is_not_put_back() {
     let client = client(&server);
     get_pod(&client, "pod-000").await.unwrap();
     server.inject(Fault::truncate_body(100).method("GET").path(PODS));
-    let err = client
-        .get()
-        .namespace("default")
-        .resource("pods")
-        .send()
-        .await
-        .unwrap()
-        .into::<Value>()
-        .await
-        .unwrap_err();
+    let err = list_pods(&client).await.into::<Value>().await.unwrap_err();
     assert!(!err.to_string().is_empty());
     get_pod(&client, "pod-000").await.unwrap();
     assert_eq!(server.connections(), 2);

@@ -1,7 +1,7 @@
 //! Shared helpers for the server-backed tests.
 #![allow(dead_code)]
 
-use kubecto_rest_core::{Config, RestClient};
+use kubecto_rest_core::{Config, Response, RestClient};
 use kubecto_testserver::TestServer;
 use serde_json::{Value, json};
 
@@ -29,4 +29,15 @@ pub fn seed_pods(server: &TestServer, n: usize) {
     for i in 0..n {
         server.seed(pod(&format!("pod-{i:03}"))).expect("seed pod");
     }
+}
+
+/// Sends a LIST of the default namespace's pods; the answer is not read yet.
+pub async fn list_pods(client: &RestClient) -> Response {
+    client
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .send()
+        .await
+        .expect("LIST pods")
 }
