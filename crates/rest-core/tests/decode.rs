@@ -7,12 +7,10 @@
 mod common;
 
 use bytes::Bytes;
-use common::{PODS, client, list_pods, seed_pods};
+use common::{PODS, client, fixed_body_client, list_pods, seed_pods};
 use futures_util::StreamExt;
-use http_body::Frame;
-use http_body_util::StreamBody;
 use k8s_openapi::api::core::v1::Pod;
-use kubecto_rest_core::{Config, Error, RestClient, WatchEvent};
+use kubecto_rest_core::{Error, RestClient, WatchEvent};
 use kubecto_testserver::TestServer;
 
 /// Where the simd-json path stops (`decode.rs` `SIMD_MAX`).
@@ -149,25 +147,6 @@ async fn a_body_that_is_not_the_type_names_url_and_offset_small_or_large() {
         }
         other => panic!("{other:?}"),
     }
-}
-
-/// A client whose every answer is `body`, served in `chunk`-byte pieces.
-fn fixed_body_client(body: Bytes, chunk: usize) -> RestClient {
-    let svc = tower::service_fn(move |_req: http::Request<kubecto_rest_core::RequestBody>| {
-        let body = body.clone();
-        async move {
-            let frames: Vec<Result<Frame<Bytes>, kubecto_rest_core::BoxError>> = body
-                .chunks(chunk)
-                .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
-                .collect();
-            let stream = StreamBody::new(futures_util::stream::iter(frames));
-            Ok::<_, std::convert::Infallible>(http::Response::new(stream))
-        }
-    });
-    RestClient::builder(Config::new("http://unused.invalid"))
-        .service(svc)
-        .build()
-        .unwrap()
 }
 
 #[tokio::test]

@@ -2,11 +2,8 @@
 
 mod common;
 
-use bytes::Bytes;
-use common::{PODS, client, list_pods, seed_pods};
+use common::{PODS, body_client, client, list_pods, seed_pods};
 use futures_util::StreamExt;
-use http_body::Frame;
-use http_body_util::StreamBody;
 use k8s_openapi::api::core::v1::Pod;
 use kubecto_rest_core::{Config, Error, ListOptions, RestClient};
 use kubecto_testserver::{Fault, TestServer};
@@ -107,28 +104,6 @@ async fn a_truncated_answer_without_retries_is_a_transport_error() {
     assert_eq!(server.request_count("GET", PODS), 1);
 }
 
-/// Serves `body` in 100-byte chunks, then either ends cleanly or fails.
-fn cut_body_client(body: Bytes, fail_at_end: bool) -> RestClient {
-    let svc = tower::service_fn(move |_req: http::Request<kubecto_rest_core::RequestBody>| {
-        let body = body.clone();
-        async move {
-            let mut frames: Vec<Result<Frame<Bytes>, kubecto_rest_core::BoxError>> = body
-                .chunks(100)
-                .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
-                .collect();
-            if fail_at_end {
-                frames.push(Err("connection reset".into()));
-            }
-            let stream = StreamBody::new(futures_util::stream::iter(frames));
-            Ok::<_, std::convert::Infallible>(http::Response::new(stream))
-        }
-    });
-    RestClient::builder(Config::new("http://unused.invalid"))
-        .service(svc)
-        .build()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_list_body_cut_anywhere_is_an_error_not_a_panic() {
     let server = TestServer::start().await.unwrap();
@@ -137,7 +112,7 @@ async fn a_list_body_cut_anywhere_is_an_error_not_a_panic() {
     let step = (whole.len() / 40).max(1);
     for cut in (0..whole.len() - 1).step_by(step) {
         for fail_at_end in [false, true] {
-            let c = cut_body_client(whole.slice(..cut), fail_at_end);
+            let c = body_client(whole.slice(..cut), 100, fail_at_end);
             let items: Vec<_> = c
                 .get()
                 .resource("pods")
@@ -161,7 +136,7 @@ async fn a_list_body_cut_anywhere_is_an_error_not_a_panic() {
         }
     }
     // The whole body through the same path decodes fully.
-    let c = cut_body_client(whole.clone(), false);
+    let c = body_client(whole.clone(), 100, false);
     let list = c
         .get()
         .resource("pods")

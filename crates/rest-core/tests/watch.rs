@@ -5,12 +5,10 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{PODS, client, pod, seed_pods};
+use common::{PODS, client, fixed_body_client, pod, seed_pods};
 use futures_util::StreamExt;
-use http_body::Frame;
-use http_body_util::StreamBody;
 use k8s_openapi::api::core::v1::Pod;
-use kubecto_rest_core::{Config, Error, ListOptions, RestClient, WatchEvent, WatchOptions};
+use kubecto_rest_core::{Error, ListOptions, WatchEvent, WatchOptions};
 use kubecto_testserver::{Fault, TestServer};
 
 async fn list_rv(server: &TestServer) -> String {
@@ -195,25 +193,6 @@ async fn an_event_over_the_size_cap_ends_the_stream_with_an_error() {
     assert_eq!(events.len(), 1, "{events:?}");
     let err = events.into_iter().next().unwrap().unwrap_err();
     assert!(err.to_string().contains("larger than the limit"), "{err}");
-}
-
-/// A client whose every answer is `body`, served in `chunk`-byte pieces.
-fn fixed_body_client(body: Bytes, chunk: usize) -> RestClient {
-    let svc = tower::service_fn(move |_req: http::Request<kubecto_rest_core::RequestBody>| {
-        let body = body.clone();
-        async move {
-            let frames: Vec<Result<Frame<Bytes>, kubecto_rest_core::BoxError>> = body
-                .chunks(chunk)
-                .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
-                .collect();
-            let stream = StreamBody::new(futures_util::stream::iter(frames));
-            Ok::<_, std::convert::Infallible>(http::Response::new(stream))
-        }
-    });
-    RestClient::builder(Config::new("http://unused.invalid"))
-        .service(svc)
-        .build()
-        .unwrap()
 }
 
 async fn watch_body(

@@ -1,7 +1,10 @@
 //! Shared helpers for the server-backed tests.
 #![allow(dead_code)]
 
-use kubecto_rest_core::{Config, Response, RestClient};
+use bytes::Bytes;
+use http_body::Frame;
+use http_body_util::StreamBody;
+use kubecto_rest_core::{BoxError, Config, RequestBody, Response, RestClient};
 use kubecto_testserver::TestServer;
 use serde_json::{Value, json};
 
@@ -40,4 +43,32 @@ pub async fn list_pods(client: &RestClient) -> Response {
         .send()
         .await
         .expect("LIST pods")
+}
+
+/// A client whose every answer is `body`, served in `chunk`-byte pieces, then ending
+/// cleanly or, with `fail_at_end`, with a transport error.
+pub fn body_client(body: Bytes, chunk: usize, fail_at_end: bool) -> RestClient {
+    let svc = tower::service_fn(move |_req: http::Request<RequestBody>| {
+        let body = body.clone();
+        async move {
+            let mut frames: Vec<Result<Frame<Bytes>, BoxError>> = body
+                .chunks(chunk)
+                .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
+                .collect();
+            if fail_at_end {
+                frames.push(Err("connection reset".into()));
+            }
+            let stream = StreamBody::new(futures_util::stream::iter(frames));
+            Ok::<_, std::convert::Infallible>(http::Response::new(stream))
+        }
+    });
+    RestClient::builder(Config::new("http://unused.invalid"))
+        .service(svc)
+        .build()
+        .expect("client over a fixed body")
+}
+
+/// [`body_client`] ending cleanly.
+pub fn fixed_body_client(body: Bytes, chunk: usize) -> RestClient {
+    body_client(body, chunk, false)
 }
