@@ -455,8 +455,8 @@ impl Response {
         }
     }
 
-    /// Decodes a LIST response item by item into an [`ObjectList`]; lower peak memory
-    /// than `into::<SomeList>()`, which holds the whole body while decoding.
+    /// Decodes a LIST response item by item into an [`ObjectList`], as the body arrives;
+    /// the body is never held whole.
     ///
     /// # Errors
     /// As [`ListStream::into_list`].

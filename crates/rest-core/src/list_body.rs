@@ -238,31 +238,6 @@ struct Object<'w, 'u, 'd> {
     pending_items: bool,
 }
 
-macro_rules! deserialize_as_any {
-    ($visit:ident) => {
-        fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-            visitor.$visit(self)
-        }
-
-        fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-            visitor.visit_some(self)
-        }
-
-        fn deserialize_newtype_struct<V: Visitor<'de>>(
-            self,
-            _name: &'static str,
-            visitor: V,
-        ) -> Result<V::Value, DeError> {
-            visitor.visit_newtype_struct(self)
-        }
-
-        forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-            unit unit_struct seq tuple tuple_struct map struct enum identifier ignored_any
-        }
-    };
-}
-
 impl<'de> de::Deserializer<'de> for Object<'_, '_, '_> {
     type Error = DeError;
 
@@ -368,7 +343,27 @@ struct Items<'w, 'u, 'd> {
 
 impl<'de> de::Deserializer<'de> for Items<'_, '_, '_> {
     type Error = DeError;
-    deserialize_as_any!(visit_seq);
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_seq(self)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
 }
 
 impl<'de> SeqAccess<'de> for Items<'_, '_, '_> {

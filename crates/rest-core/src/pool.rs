@@ -160,7 +160,9 @@ impl HttpClient {
     pub async fn send(&self, req: Request<RequestBody>) -> Result<Response<HttpBody>, BoxError> {
         let key = key(req.uri())?;
         let mut req = req;
-        if let Some(tx) = self.pool.h2_sender(&key) {
+        let https = key.0 == Scheme::HTTPS;
+        // HTTP/2 is only ever negotiated by ALPN, over TLS.
+        if let Some(tx) = https.then(|| self.pool.h2_sender(&key)).flatten() {
             match send_h2(tx, req).await {
                 Err(SendError::Unsent(r, e)) => {
                     // The shared connection is going away (GOAWAY, a dropped link): the
@@ -186,7 +188,7 @@ impl HttpClient {
                 Err(SendError::Failed(e)) => return Err(e),
             }
         }
-        let may_be_h2 = key.0 == Scheme::HTTPS && !lock(&self.pool.http1).contains(&key);
+        let may_be_h2 = https && !lock(&self.pool.http1).contains(&key);
         let connecting = if may_be_h2 {
             let gate = lock(&self.pool.connecting)
                 .entry(key.clone())

@@ -264,7 +264,9 @@ impl Response {
         within(self.deadline, &url, collect(body, &url)).await
     }
 
-    /// Reads the whole body and decodes it from JSON, straight from the received bytes.
+    /// Reads the whole body and decodes it from JSON, straight from the received bytes. A
+    /// body over 64 KiB is walked a member and an item at a time, and the chunks it came
+    /// in are freed as the walk passes them.
     ///
     /// # Errors
     /// As [`bytes`](Self::bytes), and [`Error::Decode`] (with the byte offset and an
