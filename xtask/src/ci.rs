@@ -1,10 +1,10 @@
-//! `cargo xtask ci`: what CI runs (`.ci/run` less its tool installation), in order,
+//! `cargo xtask ci`: what CI runs (`.ci/run` less its system packages), in order,
 //! stopping at the first failure: format check, clippy with warnings denied, docs with
-//! warnings denied, tests.
+//! warnings denied, then `cargo xtask test`.
 
 use std::process::ExitCode;
 
-use crate::cargo;
+use crate::{cargo, test};
 
 /// The steps: a name and cargo's arguments.
 const STEPS: &[(&str, &[&str])] = &[
@@ -20,7 +20,7 @@ const STEPS: &[(&str, &[&str])] = &[
             "warnings",
         ],
     ),
-    ("tests", &["test", "--workspace"]),
+    ("docs", &["doc", "--workspace", "--no-deps"]),
 ];
 
 pub(crate) fn run(args: &[String]) -> ExitCode {
@@ -28,11 +28,11 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         eprintln!("xtask ci: unexpected argument {extra:?} (ci takes none)");
         return ExitCode::from(2);
     }
+    let total = STEPS.len() + 1;
     for (i, (name, cargo_args)) in STEPS.iter().enumerate() {
         eprintln!(
-            "xtask ci: [{}/{}] {name}: cargo {}",
+            "xtask ci: [{}/{total}] {name}: cargo {}",
             i + 1,
-            STEPS.len(),
             cargo_args.join(" ")
         );
         let mut cmd = cargo();
@@ -53,6 +53,10 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             }
         }
     }
-    eprintln!("xtask ci: all {} steps passed", STEPS.len());
+    eprintln!("xtask ci: [{total}/{total}] tests: cargo xtask test");
+    if !test::tests(&[]) {
+        return ExitCode::FAILURE;
+    }
+    eprintln!("xtask ci: all {total} steps passed");
     ExitCode::SUCCESS
 }

@@ -2,6 +2,8 @@
 //!
 //! - `demo`: start the embedded test server with realistic kube-system pods, run
 //!   the `list_pods` example against it, shut down.
+//! - `test`: the README's test command: install what the conformance tests need in
+//!   `target/conformance-venv` when it is missing, then `cargo test --workspace --no-fail-fast`.
 //! - `ci`: format check, clippy with warnings denied, docs, tests; in that order,
 //!   stopping at the first failure.
 //! - `bench`: kubecto against kube-rs, side by side (the `bench/` workspace), and the
@@ -12,6 +14,9 @@ mod bench;
 mod ci;
 mod codegen;
 mod demo;
+mod test;
+#[path = "../../crates/testserver/tests/common/tools.rs"]
+mod tools;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +26,9 @@ usage: cargo xtask <task>
 
 tasks:
   demo      run the list_pods example against the embedded test server
+  test      every test: installs kubectl and the Python `kubernetes` client in
+            target/conformance-venv when missing, then cargo test --workspace --no-fail-fast
+            (arguments replace --workspace: `test -p kubecto-testserver --test conformance_python`)
   ci        cargo fmt --check, clippy -D warnings, doc -D warnings, tests (stops at the first failure)
   bench     kubecto vs kube-rs ratios (`bench --help` for workloads; `bench testserver`)
   codegen   regenerate crates/clientset/src/generated (`--check`: fail when stale)
@@ -34,6 +42,7 @@ fn main() -> ExitCode {
     };
     match task {
         "demo" => demo::run(&args[1..]),
+        "test" => test::run(&args[1..]),
         "ci" => ci::run(&args[1..]),
         "bench" => bench::run(&args[1..]),
         "codegen" => codegen::run(&args[1..]),

@@ -2,6 +2,8 @@
 //! while fresh, refetch when stale (TTL) or invalidated.
 
 mod common;
+#[path = "../../testserver/tests/common/tools.rs"]
+mod tools;
 
 use std::time::{Duration, SystemTime};
 
@@ -234,11 +236,13 @@ async fn corrupt_or_unwritable_cache_is_a_miss_not_an_error() {
     assert!(all.is_complete());
 }
 
-/// kubectl (if installed) maps `deploy` with the cache this crate wrote: it asks for no
-/// discovery document, only for the deployments themselves. (`kubectl api-resources`
-/// would not do: it invalidates the cache on purpose.)
+/// kubectl maps `deploy` with the cache this crate wrote: it asks for no discovery
+/// document, only for the deployments themselves. (`kubectl api-resources` would not
+/// do: it invalidates the cache on purpose.) The kubectl is the conformance tests'
+/// (`cargo xtask test` installs one when none will do).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_maps_with_our_cache_and_no_discovery_request() {
+    let (kubectl, _) = tools::checked_kubectl().unwrap_or_else(|e| panic!("{e}"));
     let server = TestServer::start().await.unwrap();
     let tmp = common::TempDir::new("kubectl");
     let kubeconfig = tmp.0.join("kubeconfig");
@@ -253,7 +257,7 @@ async fn kubectl_maps_with_our_cache_and_no_discovery_request() {
 
     let (kubeconfig, cache_dir) = (kubeconfig.clone(), tmp.0.join("cache"));
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("kubectl")
+        std::process::Command::new(kubectl)
             .arg("--kubeconfig")
             .arg(&kubeconfig)
             .arg("--cache-dir")
@@ -263,8 +267,7 @@ async fn kubectl_maps_with_our_cache_and_no_discovery_request() {
     })
     .await
     .unwrap();
-    // kubectl is required, as in the conformance tests (.ci/run installs it).
-    let out = out.expect("run kubectl (install it; .ci/run does)");
+    let out = out.expect("run kubectl");
     assert!(
         out.status.success(),
         "{}",

@@ -1,11 +1,14 @@
 //! Conformance: kubectl, a client nobody here wrote, against the server binary.
 //!
-//! Runs with the `kubectl` on PATH and, where the Google Cloud SDK ships them, the
-//! oldest and newest versioned kubectl binaries beside it. `.ci/run` makes sure
-//! kubectl is installed; without it these tests fail rather than skip.
+//! Runs with the kubectl `cargo xtask test` chose (`common/tools.rs`: the one in
+//! `target/conformance-venv`, else the one on PATH) and, where the Google Cloud SDK
+//! ships them, the oldest and newest versioned kubectl binaries beside it. Without a
+//! kubectl of at least v1.27 this fails with one line that says to run `cargo xtask test`.
 
 #[path = "common/binary.rs"]
 mod binary;
+#[path = "common/tools.rs"]
+mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,19 +16,25 @@ use std::time::{Duration, Instant};
 
 use binary::ServerProcess;
 
-fn kubectls() -> Vec<PathBuf> {
-    let mut found = vec![PathBuf::from("kubectl")];
+/// Each kubectl to drive the server with, and its minor version.
+fn kubectls() -> Vec<(PathBuf, u32)> {
+    let mut found = vec![tools::checked_kubectl().unwrap_or_else(|e| panic!("{e}"))];
     let sdk = Path::new("/usr/lib/google-cloud-sdk/bin");
     if let Ok(entries) = std::fs::read_dir(sdk) {
-        let mut versioned: Vec<PathBuf> = entries
+        let mut versioned: Vec<(PathBuf, u32)> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("kubectl.1."))
+            .filter_map(|p| {
+                let minor = p
+                    .file_name()?
+                    .to_str()?
+                    .strip_prefix("kubectl.1.")?
+                    .parse()
+                    .ok()?;
+                Some((p, minor))
             })
+            .filter(|(_, minor)| *minor >= tools::KUBECTL_MIN_MINOR)
             .collect();
-        versioned.sort_by_key(|p| minor(p).unwrap_or(0));
+        versioned.sort_by_key(|(_, minor)| *minor);
         if let Some(oldest) = versioned.first() {
             found.push(oldest.clone());
         }
@@ -40,21 +49,18 @@ fn kubectls() -> Vec<PathBuf> {
 
 struct Kubectl<'a> {
     bin: &'a Path,
+    minor: u32,
     server: &'a ServerProcess,
-}
-
-/// The minor version of a versioned SDK kubectl (`kubectl.1.27`); `None` for the one on PATH.
-fn minor(bin: &Path) -> Option<u32> {
-    bin.extension()?.to_str()?.parse().ok()
 }
 
 impl Kubectl<'_> {
     /// kubectl before 1.29 validates (and computes client-side apply patches) with the
     /// OpenAPI v2 document in protobuf, which the server does not serve; newer ones use v3.
     fn validate_flag(&self) -> &'static [&'static str] {
-        match minor(self.bin) {
-            Some(m) if m < 29 => &["--validate=false"],
-            _ => &[],
+        if self.minor < 29 {
+            &["--validate=false"]
+        } else {
+            &[]
         }
     }
 
@@ -76,12 +82,10 @@ impl Kubectl<'_> {
 
     /// Run, require success, return stdout.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.command(args).output().unwrap_or_else(|e| {
-            panic!(
-                "cannot run {}: {e} (install kubectl; .ci/run does)",
-                self.bin.display()
-            )
-        });
+        let out = self
+            .command(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()));
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -91,6 +95,17 @@ impl Kubectl<'_> {
         );
         stdout
     }
+}
+
+/// kubectl's answer to deleting `what` in the default namespace: `<what> deleted`, or
+/// `<what> deleted from default namespace` from newer ones (v1.37 says so).
+fn assert_deleted(out: &str, what: &str) {
+    let out = out.trim();
+    let plain = format!("{what} deleted");
+    assert!(
+        out == plain || out == format!("{plain} from default namespace"),
+        "{out:?} is not {plain:?}"
+    );
 }
 
 const POD: &str = "apiVersion: v1
@@ -104,7 +119,7 @@ spec:
     image: nginx:1.27
 ";
 
-fn scenario(bin: &Path) {
+fn scenario(bin: &Path, minor: u32) {
     let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/manifests");
     let server = ServerProcess::start(
         &format!("kubectl-{}", bin.display().to_string().replace('/', "_")),
@@ -112,6 +127,7 @@ fn scenario(bin: &Path) {
     );
     let k = Kubectl {
         bin,
+        minor,
         server: &server,
     };
 
@@ -196,10 +212,7 @@ fn scenario(bin: &Path) {
     );
 
     let started = Instant::now();
-    assert_eq!(
-        k.ok(&["delete", "pod", "web"]).trim(),
-        "pod \"web\" deleted"
-    );
+    assert_deleted(&k.ok(&["delete", "pod", "web"]), "pod \"web\"");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "delete waited {:?}",
@@ -370,10 +383,9 @@ fn workloads(k: &Kubectl<'_>, server: &ServerProcess) {
         ),
     );
     k.ok(&k.with_validate(&["apply", "-f", &owned]));
-    assert_eq!(
-        k.ok(&["delete", "deployment", "web", "--cascade=foreground"])
-            .trim(),
-        "deployment.apps \"web\" deleted"
+    assert_deleted(
+        &k.ok(&["delete", "deployment", "web", "--cascade=foreground"]),
+        "deployment.apps \"web\"",
     );
     let left = k.ok(&["get", "deployments,configmaps", "-o", "name"]);
     assert!(!left.contains("deployment.apps/web"), "{left}");
@@ -411,7 +423,7 @@ fn workloads(k: &Kubectl<'_>, server: &ServerProcess) {
     assert!(resources.starts_with("widgets "), "{resources}");
 
     // Server-side apply, twice, is stable.
-    if minor(k.bin).is_none_or(|m| m >= 29) {
+    if k.minor >= 29 {
         let ssa = write("ssa.yaml", &POD.replace("name: web", "name: ssa"));
         for _ in 0..2 {
             assert_eq!(
@@ -433,7 +445,7 @@ fn workloads(k: &Kubectl<'_>, server: &ServerProcess) {
 
 #[test]
 fn kubectl_drives_the_server() {
-    for bin in kubectls() {
-        scenario(&bin);
+    for (bin, minor) in kubectls() {
+        scenario(&bin, minor);
     }
 }
