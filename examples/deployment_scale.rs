@@ -7,8 +7,11 @@
 //! Creates a deployment (`apps_v1().deployments(ns)`), reads its `autoscaling/v1`
 //! `Scale`, sets 3 replicas through `update_scale` (as `kubectl scale` does, with the
 //! Scale's resourceVersion so a concurrent change is a Conflict, not a lost write),
-//! reads the deployment back to show `spec.replicas`, and deletes it. The deployment
-//! gets a generated name, so running the example twice does not collide.
+//! reads the deployment back to show `spec.replicas`, and deletes it. The read and the
+//! write run inside `kubecto_runtime::retry_on_conflict` (client-go's
+//! `retry.RetryOnConflict`): when another writer changes the deployment between them,
+//! the Conflict makes it read again and write again. The deployment gets a generated
+//! name, so running the example twice does not collide.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -19,6 +22,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kubecto_clientset::Clientset;
 use kubecto_config::Overrides;
 use kubecto_rest_core::{CreateOptions, DeleteOptions, PropagationPolicy, UpdateOptions};
+use kubecto_runtime::retry::{DEFAULT_RETRY, retry_on_conflict};
 
 pub(crate) type Failure = Box<dyn std::error::Error + Send + Sync>;
 
@@ -87,14 +91,24 @@ pub(crate) async fn run(kubeconfig: &Path) -> Result<(), Failure> {
         .ok_or("the server returned the deployment without a name")?;
     println!("created deployment {namespace}/{name} with 1 replica");
 
-    // Read the Scale, set 3 replicas, write it back.
-    let mut scale = deployments.get_scale(&name).await?;
-    let before = scale.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
-    println!("scale of {name}: spec.replicas={before}");
-    scale.spec.get_or_insert_with(Default::default).replicas = Some(3);
-    let scaled = deployments
-        .update_scale(&name, &scale, &UpdateOptions::new())
-        .await?;
+    // Read the Scale, set 3 replicas, write it back; read again and write again when
+    // someone else wrote in between.
+    let scaled = retry_on_conflict(DEFAULT_RETRY, || async {
+        let mut scale = deployments.get_scale(&name).await?;
+        let before = scale.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
+        println!("scale of {name}: spec.replicas={before}");
+        scale.spec.get_or_insert_with(Default::default).replicas = Some(3);
+        let written = deployments
+            .update_scale(&name, &scale, &UpdateOptions::new())
+            .await;
+        if let Err(e) = &written
+            && e.is_conflict()
+        {
+            println!("deployment {name} changed since it was read; reading it again");
+        }
+        written
+    })
+    .await?;
     println!(
         "updated scale of {name}: spec.replicas={}",
         scaled.spec.and_then(|s| s.replicas).unwrap_or(0)

@@ -11,7 +11,12 @@ mod deployment_scale;
 
 use std::path::PathBuf;
 
-use kubecto_testserver::TestServer;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use kubecto_clientset::{Api, Patch};
+use kubecto_rest_core::{Config, ListOptions, PatchOptions, RestClient};
+use kubecto_testserver::{Fault, TestServer};
 
 fn kubeconfig_path(server: &TestServer, tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kubecto-examples-{tag}-{}", std::process::id()));
@@ -47,6 +52,59 @@ async fn deployment_scale_runs() {
         server.request_count("PUT", "/apis/apps/v1/namespaces/default/deployments/*"),
         1,
         "one PUT, to the scale subresource"
+    );
+    server.shutdown().await;
+}
+
+/// Another writer changes the deployment between the example's read of the Scale and its
+/// write: the server holds the example's first PUT (a delay fault) while this test patches
+/// the deployment's annotations, so that PUT carries a stale resourceVersion and gets 409.
+/// `retry_on_conflict` reads again and writes again, and the example succeeds.
+#[tokio::test]
+async fn deployment_scale_survives_a_concurrent_writer() {
+    let server = TestServer::start().await.expect("test server");
+    let path = kubeconfig_path(&server, "deployment-scale-conflict");
+    let put = "/apis/apps/v1/namespaces/default/deployments/*";
+    server.inject(
+        Fault::delay(Duration::from_millis(500))
+            .method("PUT")
+            .path(put),
+    );
+    let rest = RestClient::new(Config::new(server.url())).expect("client");
+    let deployments = Api::<Deployment>::namespaced(rest, "default");
+    let other_writer = {
+        let deployments = deployments.clone();
+        let server_requests = || server.request_count("PUT", put);
+        async move {
+            // Wait until the example's first PUT is being held, then write in between.
+            for _ in 0..400 {
+                if server_requests() >= 1 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let listed = deployments.list(&ListOptions::new()).await.expect("list");
+            let name = listed.items[0].metadata.name.clone().expect("name");
+            let patch = Patch::Merge(serde_json::json!({
+                "metadata": {"annotations": {"other-writer": "was here"}}
+            }));
+            deployments
+                .patch(&name, &patch, &PatchOptions::new())
+                .await
+                .expect("the other writer's patch");
+        }
+    };
+    let (ran, ()) = tokio::join!(deployment_scale::run(&path), other_writer);
+    ran.expect("the example succeeds despite the conflict");
+    assert_eq!(
+        server.request_count("PUT", put),
+        2,
+        "the first PUT conflicted and the second, after a fresh read, went through"
+    );
+    assert_eq!(
+        server.request_count("GET", "/apis/apps/v1/namespaces/default/deployments/*"),
+        3,
+        "the Scale was read twice, then the deployment once"
     );
     server.shutdown().await;
 }

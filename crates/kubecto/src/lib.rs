@@ -11,6 +11,7 @@
 //! | `clientset` (default) | `kubecto::clientset` | `kubecto-clientset` | typed clients for every built-in resource, `Api<K>` for any |
 //! | `dynamic` | `kubecto::dynamic` | `kubecto-dynamic` | any group/version/resource as `Unstructured` objects |
 //! | `discovery` | `kubecto::discovery` | `kubecto-discovery` | server version, groups, resources, caches, RESTMapper |
+//! | `runtime` | `kubecto::runtime` | `kubecto-runtime` | informers, work queue, controllers, leader election, events |
 //!
 //! Every layer stands on `kubecto-rest-core`, so the layer features turn on `rest`.
 //!
@@ -56,3 +57,6 @@ pub use kubecto_discovery as discovery;
 
 #[cfg(feature = "dynamic")]
 pub use kubecto_dynamic as dynamic;
+
+#[cfg(feature = "runtime")]
+pub use kubecto_runtime as runtime;
