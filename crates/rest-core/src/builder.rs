@@ -96,7 +96,7 @@ impl RestClientBuilder {
     /// unreadable CA, certificate or key.
     pub fn build(self) -> Result<RestClient> {
         let config = self.config;
-        let (base, host_key) = base_path(&config)?;
+        let (base, host_key, userinfo) = base_path(&config)?;
         let transport = match self.transport {
             Some(t) => t,
             None => Transport::Hyper(crate::transport::http_client(&config)?),
@@ -108,8 +108,14 @@ impl RestClientBuilder {
             header_value("user agent", &config.user_agent)?,
         );
         default_headers.insert(header::ACCEPT, header_value("accept", &config.accept)?);
+        // Credentials in the server URL are Basic auth when nothing else is set (kubectl);
+        // either way they are never sent in `Host` or shown in messages.
+        let auth = match (&config.auth, &userinfo) {
+            (Auth::None, Some(from_url)) => from_url,
+            (auth, _) => auth,
+        };
         if config.credential_provider.is_none()
-            && let Some(v) = auth_header(&config.auth)?
+            && let Some(v) = auth_header(auth)?
         {
             default_headers.insert(header::AUTHORIZATION, v);
         }
@@ -158,32 +164,36 @@ fn has_tls_material(config: &Config) -> bool {
     config.tls.ca.is_some() || config.tls.client_cert.is_some() || config.tls.insecure
 }
 
-/// Splits the host URL into origin and path prefix, and appends the versioned API path.
-fn base_path(config: &Config) -> Result<(BasePath, String)> {
-    let host = config.host.trim();
+/// Splits the host URL into origin and path prefix, and appends the versioned API path;
+/// credentials in the URL (`https://user:password@host`) are taken out of it and returned
+/// as Basic auth.
+fn base_path(config: &Config) -> Result<(BasePath, String, Option<Auth>)> {
+    let shown = redact_userinfo(config.host.trim());
+    let (host, userinfo) = split_userinfo(config.host.trim());
     if host.is_empty() {
         return Err(config_err("the host is empty".to_owned()));
     }
     let with_scheme = if host.contains("://") {
-        host.to_owned()
+        host.clone().into_owned()
     } else if has_tls_material(config) {
         format!("https://{host}")
     } else {
         format!("http://{host}")
     };
     let uri: Uri = with_scheme.parse().map_err(|e| Error::Config {
-        what: format!("invalid host URL {host:?}"),
+        what: format!("invalid host URL {shown:?}"),
         source: Some(Box::new(e)),
     })?;
     let scheme = uri.scheme_str().unwrap_or("https");
     if scheme != "http" && scheme != "https" {
         return Err(config_err(format!(
-            "host URL {host:?} must be http or https"
+            "host URL {shown:?} must be http or https"
         )));
     }
     let authority = uri
         .authority()
-        .ok_or_else(|| config_err(format!("host URL {host:?} has no host")))?;
+        .filter(|a| !a.host().is_empty())
+        .ok_or_else(|| config_err(format!("host URL {shown:?} has no host")))?;
     let origin = format!("{scheme}://{authority}");
     let host_path = uri.path().trim_end_matches('/').to_owned();
     let versioned = versioned_path(&host_path, &config.api_path, &config.group_version)?;
@@ -194,7 +204,53 @@ fn base_path(config: &Config) -> Result<(BasePath, String)> {
             versioned,
         },
         authority.to_string(),
+        userinfo,
     ))
+}
+
+/// `host` without the `user:password@` of its authority, and those credentials as Basic
+/// auth (percent-decoded, as kubectl reads them).
+fn split_userinfo(host: &str) -> (std::borrow::Cow<'_, str>, Option<Auth>) {
+    let Some((start, at, _)) = userinfo_span(host) else {
+        return (host.into(), None);
+    };
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let (user, password) = host[start..at]
+        .split_once(':')
+        .unwrap_or((&host[start..at], ""));
+    let auth = Auth::Basic {
+        username: decode(user),
+        password: decode(password).into(),
+    };
+    (
+        format!("{}{}", &host[..start], &host[at + 1..]).into(),
+        Some(auth),
+    )
+}
+
+/// Where the user information of a URL's authority is: its start, the `@` after it, and
+/// where a password in it starts (if there is one).
+fn userinfo_span(url: &str) -> Option<(usize, usize, Option<usize>)> {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    let at = start + url[start..end].rfind('@')?;
+    let colon = url[start..at].find(':').map(|i| start + i + 1);
+    Some((start, at, colon))
+}
+
+/// `url` with the password in its user information masked (`http://admin:***@host`), as
+/// kubectl shows it; for messages and `Debug`.
+pub(crate) fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    match userinfo_span(url) {
+        Some((_, at, Some(password))) => format!("{}***{}", &url[..password], &url[at..]).into(),
+        _ => url.into(),
+    }
 }
 
 /// `host_path/api_path/group/version`, each segment checked and encoded.
@@ -300,7 +356,8 @@ mod tests {
     #[test]
     fn base_paths() {
         let c = Config::new("https://example.com:6443/prefix/");
-        let (b, host) = base_path(&c).unwrap();
+        let (b, host, userinfo) = base_path(&c).unwrap();
+        assert!(userinfo.is_none());
         assert_eq!(b.origin, "https://example.com:6443");
         assert_eq!(b.versioned, "/prefix/api/v1");
         assert_eq!(host, "example.com:6443");
@@ -308,10 +365,33 @@ mod tests {
             .with_api_path("apis")
             .with_group_version(crate::GroupVersion::new("apps", "v1"))
             .with_insecure(true);
-        let (b, _) = base_path(&c).unwrap();
+        let (b, _, _) = base_path(&c).unwrap();
         assert_eq!(b.origin, "https://10.0.0.1:6443");
         assert_eq!(b.versioned, "/apis/apps/v1");
         assert!(base_path(&Config::new("ftp://x")).is_err());
         assert!(base_path(&Config::new("")).is_err());
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_split_off_and_masked() {
+        let c = Config::new("https://ad%40min:p@ss@example.com:6443/x?y=a@b");
+        let (b, host, userinfo) = base_path(&c).unwrap();
+        assert_eq!(b.origin, "https://example.com:6443");
+        assert_eq!(host, "example.com:6443");
+        match userinfo {
+            Some(Auth::Basic { username, password }) => {
+                assert_eq!(username, "ad@min");
+                assert_eq!(password.expose(), "p@ss");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            redact_userinfo("https://admin:s3cr3t@h:1/p@q"),
+            "https://admin:***@h:1/p@q"
+        );
+        // A user name alone is not a secret; a path with `@` is not user information.
+        assert_eq!(redact_userinfo("https://admin@h"), "https://admin@h");
+        assert_eq!(redact_userinfo("https://h/a:b@c"), "https://h/a:b@c");
+        assert!(split_userinfo("https://h/a:b@c").1.is_none());
     }
 }

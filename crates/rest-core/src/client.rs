@@ -196,7 +196,9 @@ impl RestClient {
             });
         }
         let mut resp = result?;
-        resp.deadline = deadline;
+        if let Some((at, after)) = deadline {
+            resp.read_by(at, after);
+        }
         Ok(resp)
     }
 

@@ -380,7 +380,7 @@ pub struct Config {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field("host", &self.host)
+            .field("host", &crate::builder::redact_userinfo(&self.host))
             .field("api_path", &self.api_path)
             .field("group_version", &self.group_version)
             .field("content_type", &self.content_type)

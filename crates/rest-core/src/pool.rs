@@ -42,6 +42,10 @@ type Key = (Scheme, Authority);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// How many idle connections are kept per server.
 const MAX_IDLE_PER_HOST: usize = 128;
+/// The most headers an HTTP/1 answer may carry. hyper's default is 100, which a proxy or
+/// an audit layer adding headers can pass; Go bounds them by size instead (10 MB). Past
+/// 100, hyper takes the parse table from the heap (1,000 headers: ≈ 56 KB per answer).
+const MAX_RESPONSE_HEADERS: usize = 1_000;
 
 /// The default HTTP service: pooled connections to the API server over rustls (or plain
 /// HTTP for `http://`), HTTP/1.1 or HTTP/2 as ALPN decides, through the configured proxy.
@@ -220,6 +224,7 @@ impl HttpClient {
         }
         drop(connecting);
         let (tx, conn) = http1::Builder::new()
+            .max_headers(MAX_RESPONSE_HEADERS)
             .handshake(io)
             .await
             .map_err(|e| Box::new(e) as BoxError)?;
@@ -304,9 +309,10 @@ fn to_origin_form(req: &mut Request<RequestBody>) -> Result<(), BoxError> {
             Some("http") => Some(80),
             _ => None,
         };
+        // Never the user information of the authority (`user:password@`).
         let host = match authority.port_u16() {
             Some(p) if Some(p) == default_port => authority.host(),
-            _ => authority.as_str(),
+            _ => authority.as_str().rsplit('@').next().unwrap_or_default(),
         };
         let value = HeaderValue::from_str(host)?;
         req.headers_mut().insert(HOST, value);

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
@@ -29,9 +29,28 @@ const ERROR_BODY_LIMIT: usize = 1024 * 1024;
 pub(crate) enum ResponseBody {
     Pooled(crate::pool::HttpBody),
     Boxed(BoxBody),
+    /// A body read against the request's deadline.
+    Timed(Box<Timed>),
     /// Already handed out.
     Empty,
 }
+
+/// A body that must be read before the request's deadline (client-go's timeout covers the
+/// whole body too): once it passes, the next read fails with [`BodyTimeout`], so every
+/// reader (whole, item by item, a watch) ends instead of waiting for ever on a server that
+/// sent part of an answer and stalled.
+#[derive(Debug)]
+pub(crate) struct Timed {
+    body: ResponseBody,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    after: Duration,
+}
+
+/// The error a [`Timed`] body fails with; [`transport_error`] turns it into
+/// [`Error::Timeout`].
+#[derive(Debug, thiserror::Error)]
+#[error("the answer's body was not read within the request's timeout of {0:?}")]
+pub(crate) struct BodyTimeout(pub(crate) Duration);
 
 impl Body for ResponseBody {
     type Data = Bytes;
@@ -41,9 +60,19 @@ impl Body for ResponseBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<std::result::Result<Frame<Bytes>, BoxError>>> {
-        match self.get_mut() {
+        let this = self.get_mut();
+        match this {
             ResponseBody::Pooled(b) => Pin::new(b).poll_frame(cx),
             ResponseBody::Boxed(b) => Pin::new(b).poll_frame(cx),
+            ResponseBody::Timed(t) => {
+                if t.sleep.as_mut().poll(cx).is_ready() {
+                    // Reported once; the body is dropped, which closes its connection.
+                    let after = t.after;
+                    *this = ResponseBody::Empty;
+                    return Poll::Ready(Some(Err(Box::new(BodyTimeout(after)))));
+                }
+                Pin::new(&mut t.body).poll_frame(cx)
+            }
             ResponseBody::Empty => Poll::Ready(None),
         }
     }
@@ -52,6 +81,7 @@ impl Body for ResponseBody {
         match self {
             ResponseBody::Pooled(b) => b.size_hint(),
             ResponseBody::Boxed(b) => b.size_hint(),
+            ResponseBody::Timed(t) => t.body.size_hint(),
             ResponseBody::Empty => http_body::SizeHint::with_exact(0),
         }
     }
@@ -60,6 +90,7 @@ impl Body for ResponseBody {
         match self {
             ResponseBody::Pooled(b) => b.is_end_stream(),
             ResponseBody::Boxed(b) => b.is_end_stream(),
+            ResponseBody::Timed(t) => t.body.is_end_stream(),
             ResponseBody::Empty => true,
         }
     }
@@ -154,24 +185,6 @@ async fn collect(mut body: ResponseBody, url: &str) -> Result<Bytes> {
     Ok(first.unwrap_or_else(|| buf.freeze()))
 }
 
-/// Runs `fut` (reading a body) until the request's deadline, if it has one.
-async fn within<T>(
-    deadline: Option<(Instant, std::time::Duration)>,
-    url: &str,
-    fut: impl Future<Output = Result<T>>,
-) -> Result<T> {
-    match deadline {
-        None => fut.await,
-        Some((at, after)) => match tokio::time::timeout_at(at.into(), fut).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::Timeout {
-                url: url.to_owned(),
-                after,
-            }),
-        },
-    }
-}
-
 /// Reads a whole body as the chunks it arrives in, without copying them.
 async fn collect_chunks(mut body: ResponseBody, url: &str) -> Result<VecDeque<Bytes>> {
     let mut chunks = VecDeque::new();
@@ -198,8 +211,6 @@ pub struct Response {
     method: Method,
     url: String,
     pub(crate) max_event_size: usize,
-    /// When the request's timeout runs out, and the timeout itself.
-    pub(crate) deadline: Option<(Instant, std::time::Duration)>,
 }
 
 impl Response {
@@ -217,8 +228,17 @@ impl Response {
             method,
             url,
             max_event_size,
-            deadline: None,
         }
+    }
+
+    /// Bounds the reading of the body by the request's deadline (`at`, `after` the start).
+    pub(crate) fn read_by(&mut self, at: Instant, after: Duration) {
+        let body = std::mem::replace(&mut self.body, ResponseBody::Empty);
+        self.body = ResponseBody::Timed(Box::new(Timed {
+            body,
+            sleep: Box::pin(tokio::time::sleep_until(at.into())),
+            after,
+        }));
     }
 
     /// Takes the body (leaving an empty one) and the URL, for the readers.
@@ -261,7 +281,7 @@ impl Response {
     /// request's timeout elapses first.
     pub async fn bytes(mut self) -> Result<Bytes> {
         let (body, url) = self.take_body();
-        within(self.deadline, &url, collect(body, &url)).await
+        collect(body, &url).await
     }
 
     /// Reads the whole body and decodes it from JSON, straight from the received bytes. A
@@ -273,7 +293,7 @@ impl Response {
     /// excerpt) when the body is not a `T`.
     pub async fn into<T: DeserializeOwned>(mut self) -> Result<T> {
         let (body, url) = self.take_body();
-        let chunks = within(self.deadline, &url, collect_chunks(body, &url)).await?;
+        let chunks = collect_chunks(body, &url).await?;
         crate::decode::decode_chunks(&url, chunks)
     }
 

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::connect::Connector;
 use crate::error::{BoxError, Error, Result, TransportKind, chain};
 use crate::pool::{ConnectError, HttpClient};
-use crate::response::ResponseBody;
+use crate::response::{BodyTimeout, ResponseBody};
 
 /// The body type of requests handed to the HTTP service.
 pub type RequestBody = Full<Bytes>;
@@ -130,6 +130,12 @@ fn tls_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
 }
 
 pub(crate) fn transport_error(url: &str, err: BoxError) -> Error {
+    if let Some(t) = err.downcast_ref::<BodyTimeout>() {
+        return Error::Timeout {
+            url: url.to_owned(),
+            after: t.0,
+        };
+    }
     if let Some(what) = tls_failure(err.as_ref()) {
         return Error::Tls {
             what: format!("handshake with {url} failed: {what}"),

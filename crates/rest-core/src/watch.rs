@@ -70,8 +70,9 @@ enum RawEvent<T> {
     Deleted(T),
     #[serde(rename = "BOOKMARK")]
     Bookmark(BookmarkObject),
+    /// Usually a `Status`, but a broken server or proxy can send anything.
     #[serde(rename = "ERROR")]
-    Error(Box<Status>),
+    Error(Box<serde_json::Value>),
 }
 
 /// Cuts a byte stream into top-level JSON objects.
@@ -293,13 +294,28 @@ fn event_of<T>(raw: RawEvent<T>) -> Result<WatchEvent<T>> {
             resource_version: b.metadata.resource_version,
             annotations: b.metadata.annotations,
         })),
-        RawEvent::Error(mut status) => {
-            if status.reason.is_empty() && status.code == 410 {
-                status.reason = "Expired".to_owned();
-            }
-            Err(Error::Api(status))
-        }
+        RawEvent::Error(object) => Err(Error::Api(Box::new(error_event_status(*object)))),
     }
+}
+
+/// The `Status` an ERROR event carries; an object that is not one becomes an
+/// `InternalError` that shows it (client-go: "unexpected object").
+fn error_event_status(object: serde_json::Value) -> Status {
+    let looks_like_status = object.get("kind").and_then(|k| k.as_str()) == Some("Status")
+        || (object.get("kind").is_none()
+            && object.get("code").is_some_and(serde_json::Value::is_u64));
+    if looks_like_status && let Ok(mut status) = serde_json::from_value::<Status>(object.clone()) {
+        if status.reason.is_empty() && status.code == 410 {
+            status.reason = "Expired".to_owned();
+        }
+        return status;
+    }
+    let shown = crate::status::excerpt(object.to_string().as_bytes(), 512);
+    Status::failure(
+        500,
+        "InternalError",
+        format!("the watch sent an ERROR event whose object is not a Status: {shown}"),
+    )
 }
 
 fn decode_event<T: DeserializeOwned>(
