@@ -25,9 +25,10 @@ use http::{Request, Response, Uri};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
-use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
+use hyper_rustls::MaybeHttpsStream;
 use hyper_util::client::legacy::connect::Connection as _;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use tower_service::Service;
 
@@ -40,6 +41,10 @@ type Key = (Scheme, Authority);
 
 /// How long an idle connection may wait in the pool before it is closed instead of reused.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long a TLS handshake may take once the TCP connection is up (client-go's
+/// `TLSHandshakeTimeout`): a server that accepts connections and never speaks TLS fails
+/// the request instead of hanging it.
+pub(crate) const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many idle connections are kept per server.
 const MAX_IDLE_PER_HOST: usize = 128;
 /// The most headers an HTTP/1 answer may carry. hyper's default is 100, which a proxy or
@@ -67,7 +72,12 @@ impl std::fmt::Debug for HttpClient {
 }
 
 struct Pool {
-    connector: HttpsConnector<Connector>,
+    /// TCP, straight or through a proxy's tunnel.
+    connector: Connector,
+    /// TLS over it for `https` servers, offering HTTP/2 and HTTP/1.1 by ALPN.
+    tls: tokio_rustls::TlsConnector,
+    /// The name the server's certificate must carry, when not the URL's host.
+    server_name: Option<ServerName<'static>>,
     idle: Mutex<HashMap<Key, Vec<Idle>>>,
     h2: Mutex<HashMap<Key, http2::SendRequest<RequestBody>>>,
     /// Per `https` server whose protocol is not known yet: held while a connection is
@@ -143,10 +153,16 @@ enum SendError {
 }
 
 impl HttpClient {
-    pub(crate) fn new(connector: HttpsConnector<Connector>) -> Self {
+    pub(crate) fn new(
+        connector: Connector,
+        tls: Arc<rustls::ClientConfig>,
+        server_name: Option<ServerName<'static>>,
+    ) -> Self {
         HttpClient {
             pool: Arc::new(Pool {
                 connector,
+                tls: tokio_rustls::TlsConnector::from(tls),
+                server_name,
                 idle: Mutex::new(HashMap::new()),
                 h2: Mutex::new(HashMap::new()),
                 connecting: Mutex::new(HashMap::new()),
@@ -239,15 +255,29 @@ impl HttpClient {
         lock(&self.pool.h2).clear();
     }
 
+    /// Connects to the server of `uri`: TCP (through the proxy, if any), then TLS for
+    /// `https`, bounded by [`TLS_HANDSHAKE_TIMEOUT`].
     async fn connect(&self, uri: Uri) -> Result<Io, BoxError> {
+        let connect_error = |e: BoxError| Box::new(ConnectError(e)) as BoxError;
+        let name = match (uri.scheme() == Some(&Scheme::HTTPS), &self.pool.server_name) {
+            (false, _) => None,
+            (true, Some(name)) => Some(name.clone()),
+            (true, None) => Some(crate::tls::server_name(uri.host().unwrap_or_default())?),
+        };
         let mut connector = self.pool.connector.clone();
         std::future::poll_fn(|cx| connector.poll_ready(cx))
             .await
-            .map_err(|e| Box::new(ConnectError(e)) as BoxError)?;
-        connector
-            .call(uri)
-            .await
-            .map_err(|e| Box::new(ConnectError(e)) as BoxError)
+            .map_err(connect_error)?;
+        let tcp = connector.call(uri).await.map_err(connect_error)?;
+        let Some(name) = name else {
+            return Ok(MaybeHttpsStream::Http(tcp));
+        };
+        let handshake = self.pool.tls.connect(name, TokioIo::new(tcp));
+        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await {
+            Ok(Ok(tls)) => Ok(MaybeHttpsStream::Https(TokioIo::new(tls))),
+            Ok(Err(e)) => Err(connect_error(Box::new(e))),
+            Err(_) => Err(connect_error(Box::new(TlsHandshakeTimeout))),
+        }
     }
 
     async fn handshake_h2(
@@ -520,6 +550,13 @@ impl Drop for HttpBody {
         }
     }
 }
+
+/// The TLS handshake did not finish within [`TLS_HANDSHAKE_TIMEOUT`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the TLS handshake did not finish within {TLS_HANDSHAKE_TIMEOUT:?} (the server accepted the connection but did not complete TLS)"
+)]
+pub(crate) struct TlsHandshakeTimeout;
 
 /// The connection to the server (or the proxy) could not be made.
 #[derive(Debug)]

@@ -8,13 +8,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use http_body_util::{Full, combinators::UnsyncBoxBody};
-use hyper_rustls::{FixedServerNameResolver, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 
 use crate::config::Config;
 use crate::connect::Connector;
 use crate::error::{BoxError, Error, Result, TransportKind, chain};
-use crate::pool::{ConnectError, HttpClient};
+use crate::pool::{ConnectError, HttpClient, TlsHandshakeTimeout};
 use crate::response::{BodyTimeout, ResponseBody};
 
 /// The body type of requests handed to the HTTP service.
@@ -73,22 +72,18 @@ pub(crate) fn http_client(config: &Config) -> Result<HttpClient> {
         .host
         .get(..7)
         .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
-    let tls =
+    let mut tls =
         crate::tls::client_config(&config.tls, config.client_cert_source.as_ref(), plain_http)?;
-    let builder = HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http();
-    let builder = match &config.tls.server_name {
-        Some(name) => builder.with_server_name_resolver(FixedServerNameResolver::new(
-            crate::tls::server_name(name)?,
-        )),
-        None => builder,
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let server_name = match &config.tls.server_name {
+        Some(name) => Some(crate::tls::server_name(name)?),
+        None => None,
     };
-    let connector = builder
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(Connector::new(http, &config.proxy)?);
-    Ok(HttpClient::new(connector))
+    Ok(HttpClient::new(
+        Connector::new(http, &config.proxy)?,
+        Arc::new(tls),
+        server_name,
+    ))
 }
 
 /// Classifies a transport error by walking its source chain.
@@ -134,6 +129,15 @@ pub(crate) fn transport_error(url: &str, err: BoxError) -> Error {
         return Error::Timeout {
             url: url.to_owned(),
             after: t.0,
+        };
+    }
+    if let Some(timeout) = chain(err.as_ref())
+        .into_iter()
+        .find_map(|e| e.downcast_ref::<TlsHandshakeTimeout>())
+    {
+        return Error::Tls {
+            what: format!("handshake with {url} failed: {timeout}"),
+            source: None,
         };
     }
     if let Some(what) = tls_failure(err.as_ref()) {

@@ -518,3 +518,40 @@ fn a_static_certificate_and_a_source_together_are_a_config_error() {
     .unwrap_err();
     assert!(matches!(err, Error::Config { .. }), "{err:?}");
 }
+
+/// A server that accepts TCP connections and never answers the TLS handshake fails the
+/// request after client-go's 10 s TLS handshake timeout instead of hanging it.
+#[tokio::test]
+async fn a_server_that_never_speaks_tls_fails_the_handshake_after_ten_seconds() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            held.push(tcp);
+        }
+    });
+    let started = std::time::Instant::now();
+    let err = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        answer(
+            Config::new(format!("https://localhost:{}", addr.port()))
+                .with_ca(PemSource::Data(pem("ca.crt"))),
+        ),
+    )
+    .await
+    .expect("the client gave up by itself")
+    .unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(9) && waited < std::time::Duration::from_secs(20),
+        "{waited:?}"
+    );
+    assert!(matches!(err.last(), Error::Tls { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("TLS handshake did not finish within 10s")
+            && text.contains(&addr.port().to_string()),
+        "{text}"
+    );
+}
