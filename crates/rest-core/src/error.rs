@@ -158,6 +158,10 @@ pub enum TransportKind {
     ConnectionReset,
     /// Connecting failed otherwise (DNS, unreachable network).
     Connect,
+    /// The server said it did not process the request: an HTTP/2 stream refused with
+    /// `REFUSED_STREAM`, or above the last stream a graceful `GOAWAY` let through (RFC
+    /// 9113 §8.7). Any verb is retried, at once, on another stream or connection.
+    Unprocessed,
     /// Anything else.
     Other,
 }
@@ -168,6 +172,7 @@ impl fmt::Display for TransportKind {
             TransportKind::ConnectionRefused => "connection refused",
             TransportKind::ConnectionReset => "connection reset or closed early",
             TransportKind::Connect => "cannot connect",
+            TransportKind::Unprocessed => "the server did not process the request",
             TransportKind::Other => "transport error",
         })
     }

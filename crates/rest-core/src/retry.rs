@@ -4,7 +4,9 @@
 //! a 429 or 5xx that carries `Retry-After` (seconds or an HTTP date), sleeping as told; a
 //! GET is also retried after its connection was reset or closed early, after a short wait
 //! (client-go's artificial `Retry-After: 1`); writes are never retried on transport errors,
-//! and nothing is retried on connection refused.
+//! and nothing is retried on connection refused. A request the server says it did not
+//! process (HTTP/2 `REFUSED_STREAM`, or cut off by a graceful `GOAWAY`) is sent again at
+//! once whatever its verb, as Go's HTTP/2 transport does.
 
 use std::time::{Duration, SystemTime};
 
@@ -52,7 +54,8 @@ pub trait RetryPolicy: Send + Sync + std::fmt::Debug {
 /// client-go's retry rules: any verb is retried on a 429 or 5xx carrying `Retry-After`
 /// (seconds or an HTTP date), sleeping as told; a GET is also retried after its connection
 /// was reset or closed early, after `transport_wait`; writes are never retried on transport
-/// errors, and nothing is retried on connection refused.
+/// errors, and nothing is retried on connection refused. A request the server did not
+/// process ([`TransportKind::Unprocessed`]) is sent again at once, whatever its verb.
 #[derive(Debug, Clone)]
 pub struct DefaultRetryPolicy {
     /// Wait before retrying a GET whose connection was reset.
@@ -80,6 +83,7 @@ impl RetryPolicy for DefaultRetryPolicy {
                     None
                 }
             }
+            Outcome::Transport(TransportKind::Unprocessed) => Some(Duration::ZERO),
             Outcome::Transport(TransportKind::ConnectionReset) if attempt.method == Method::GET => {
                 Some(self.transport_wait)
             }

@@ -104,6 +104,11 @@ pub(crate) fn classify(err: &(dyn std::error::Error + 'static)) -> TransportKind
                 _ => {}
             }
         }
+        if let Some(h2) = e.downcast_ref::<h2::Error>()
+            && unprocessed(h2)
+        {
+            return TransportKind::Unprocessed;
+        }
         if let Some(he) = e.downcast_ref::<hyper::Error>()
             && (he.is_incomplete_message() || he.is_canceled() || he.is_closed())
         {
@@ -115,6 +120,16 @@ pub(crate) fn classify(err: &(dyn std::error::Error + 'static)) -> TransportKind
     } else {
         TransportKind::Other
     }
+}
+
+/// Whether an HTTP/2 stream failed before the server processed it. A `GOAWAY` fails at
+/// once only the streams above its last stream id; with an error code, the streams below
+/// it fail the same way when the connection closes, so only a graceful one (`NO_ERROR`)
+/// says the request was never seen.
+fn unprocessed(e: &h2::Error) -> bool {
+    e.is_remote()
+        && ((e.is_reset() && e.reason() == Some(h2::Reason::REFUSED_STREAM))
+            || (e.is_go_away() && e.reason() == Some(h2::Reason::NO_ERROR)))
 }
 
 /// A rustls error in the chain means TLS failed (bad certificate, unknown CA).

@@ -555,3 +555,176 @@ async fn a_server_that_never_speaks_tls_fails_the_handshake_after_ten_seconds() 
         "{text}"
     );
 }
+
+/// How a hand-written HTTP/2 server turns away all but the first of the requests that
+/// arrive together on its first connection.
+#[derive(Clone, Copy)]
+enum TurnAway {
+    /// `RST_STREAM` with `REFUSED_STREAM` for each; the connection stays open.
+    Refuse,
+    /// A graceful `GOAWAY` whose last stream id is the first request's, then close.
+    GoAway,
+}
+
+/// A minimal HTTP/2 server over TLS (ALPN `h2`), written frame by frame so it can say
+/// what kube-apiserver's `--goaway-chance` and an overloaded server say: on its first
+/// connection it waits until `together` requests have arrived, answers the first and
+/// turns the others away as `how` says; every later request is answered. Counts the
+/// connections and the requests answered.
+async fn turning_away_h2_server(
+    how: TurnAway,
+    together: usize,
+    accepted: Arc<AtomicUsize>,
+    answered: Arc<AtomicUsize>,
+) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let len = payload.len() as u32;
+        let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+        f.extend_from_slice(&stream.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+    fn answer(stream: u32) -> Vec<u8> {
+        // HEADERS `:status 200` (HPACK static index 8), then the body, END_STREAM.
+        let mut out = frame(1, 0x4, stream, &[0x88]);
+        out.extend(frame(
+            0,
+            0x1,
+            stream,
+            br#"{"kind":"Status","status":"Success"}"#,
+        ));
+        out
+    }
+    let acceptor = acceptor(false, &[b"h2"]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let first = accepted.fetch_add(1, Ordering::SeqCst) == 0;
+            let (acceptor, answered) = (acceptor.clone(), answered.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut preface = [0u8; 24];
+                if tls.read_exact(&mut preface).await.is_err() {
+                    return;
+                }
+                tls.write_all(&frame(4, 0, 0, &[])).await.unwrap();
+                let mut waiting: Vec<u32> = Vec::new();
+                let mut turned_away = !first;
+                loop {
+                    let mut head = [0u8; 9];
+                    if tls.read_exact(&mut head).await.is_err() {
+                        return;
+                    }
+                    let len = usize::from(head[0]) << 16
+                        | usize::from(head[1]) << 8
+                        | usize::from(head[2]);
+                    let (kind, flags) = (head[3], head[4]);
+                    let stream =
+                        u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
+                    let mut payload = vec![0u8; len];
+                    if tls.read_exact(&mut payload).await.is_err() {
+                        return;
+                    }
+                    let mut out = Vec::new();
+                    match kind {
+                        4 if flags & 0x1 == 0 => out = frame(4, 0x1, 0, &[]),
+                        6 if flags & 0x1 == 0 => out = frame(6, 0x1, 0, &payload),
+                        1 if turned_away => {
+                            answered.fetch_add(1, Ordering::SeqCst);
+                            out = answer(stream);
+                        }
+                        1 => waiting.push(stream),
+                        _ => {}
+                    }
+                    if !turned_away && waiting.len() == together {
+                        turned_away = true;
+                        answered.fetch_add(1, Ordering::SeqCst);
+                        out = answer(waiting[0]);
+                        match how {
+                            TurnAway::Refuse => {
+                                for s in &waiting[1..] {
+                                    out.extend(frame(3, 0, *s, &7u32.to_be_bytes()));
+                                }
+                            }
+                            TurnAway::GoAway => {
+                                let mut goaway = waiting[0].to_be_bytes().to_vec();
+                                goaway.extend_from_slice(&0u32.to_be_bytes());
+                                out.extend(frame(7, 0, 0, &goaway));
+                                tls.write_all(&out).await.unwrap();
+                                tls.flush().await.unwrap();
+                                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                                return;
+                            }
+                        }
+                    }
+                    if !out.is_empty() && tls.write_all(&out).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Eight requests sent together to a server that answers one and turns the others away;
+/// each must succeed, and be answered exactly once.
+async fn eight_together(how: TurnAway) -> (usize, usize) {
+    let (accepted, answered) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let addr = turning_away_h2_server(how, 8, accepted.clone(), answered.clone()).await;
+    let client = RestClient::new(
+        Config::new(format!("https://localhost:{}", addr.port()))
+            .with_ca(PemSource::Data(pem("ca.crt"))),
+    )
+    .unwrap();
+    let requests = (0..8).map(|i| {
+        let client = client.clone();
+        async move {
+            // Writes as well as reads: a request the server did not process is safe to send again.
+            let req = if i % 2 == 0 {
+                client.get().abs_path("/api/v1/pods")
+            } else {
+                client
+                    .post()
+                    .abs_path("/api/v1/namespaces/default/configmaps")
+                    .json(&serde_json::json!({"metadata": {"name": format!("c{i}")}}))
+            };
+            let resp = req
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("request {i}: {e}"));
+            resp.bytes().await.unwrap();
+        }
+    });
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        futures_util::future::join_all(requests),
+    )
+    .await
+    .expect("every request finished");
+    (
+        answered.load(Ordering::SeqCst),
+        accepted.load(Ordering::SeqCst),
+    )
+}
+
+#[tokio::test]
+async fn streams_refused_with_refused_stream_are_sent_again_whatever_the_verb() {
+    let (answered, accepted) = eight_together(TurnAway::Refuse).await;
+    assert_eq!(answered, 8, "each request answered once");
+    assert_eq!(
+        accepted, 1,
+        "the refused streams went again on the same connection"
+    );
+}
+
+#[tokio::test]
+async fn streams_a_goaway_did_not_let_through_go_again_on_a_new_connection() {
+    let (answered, accepted) = eight_together(TurnAway::GoAway).await;
+    assert_eq!(answered, 8, "each request answered once");
+    assert_eq!(accepted, 2, "one new connection after the GOAWAY");
+}
