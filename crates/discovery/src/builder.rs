@@ -1,6 +1,8 @@
 //! [`DiscoveryClientBuilder`]: how a [`DiscoveryClient`] talks (aggregated or legacy,
 //! fan-out width, disk cache) and the rest-core client it is built on.
 
+use std::time::Duration;
+
 use kubecto_rest_core::{Config, RateLimit, RestClient};
 
 use crate::client::{DEFAULT_CONCURRENCY, DiscoveryClient};
@@ -10,6 +12,11 @@ use crate::error::{Error, Result};
 /// kubectl raises the burst of its discovery client to 300 so a legacy fan-out over a
 /// cluster with many CRDs is not throttled; so do we.
 const DISCOVERY_BURST: u32 = 300;
+
+/// The timeout of each discovery request when the config sets none: client-go's 32 s
+/// (also sent as `?timeout=32s`), so one group-version that never answers is reported as
+/// failed instead of hanging the whole discovery.
+pub const DEFAULT_DISCOVERY_TIMEOUT: Duration = Duration::from_secs(32);
 
 /// Options for a [`DiscoveryClient`].
 #[must_use]
@@ -58,12 +65,14 @@ impl DiscoveryClientBuilder {
         self
     }
 
-    /// Builds the client.
+    /// Builds the client. Each request times out after the config's timeout, or
+    /// [`DEFAULT_DISCOVERY_TIMEOUT`] when it sets none.
     ///
     /// # Errors
     /// [`Error::Client`] when rest-core cannot build a client from the config.
     pub fn build(self) -> Result<DiscoveryClient> {
         let mut config = self.config;
+        config.timeout = config.timeout.or(Some(DEFAULT_DISCOVERY_TIMEOUT));
         if let Some(RateLimit { qps, burst }) = config.rate_limit {
             config.rate_limit = Some(RateLimit {
                 qps,

@@ -34,13 +34,19 @@ pub struct DiskCache {
 
 /// Turns a server URL into a directory name as kubectl does (`https://10.0.0.1:6443`
 /// becomes `10.0.0.1_6443`), but stricter: `/` is replaced too and a name made only of
-/// dots is prefixed, so no host can name a path outside the cache directory.
+/// dots is prefixed, so no host can name a path outside the cache directory. Credentials
+/// in the URL (`https://user:password@host`) are left out of the name.
 pub fn sanitize_host(host: &str) -> String {
     let schemeless = host
         .strip_prefix("https://")
         .or_else(|| host.strip_prefix("http://"))
         .unwrap_or(host);
     let schemeless = schemeless.trim_end_matches('/');
+    let authority_end = schemeless.find(['/', '?', '#']).unwrap_or(schemeless.len());
+    let schemeless = match schemeless[..authority_end].rfind('@') {
+        Some(at) => &schemeless[at + 1..],
+        None => schemeless,
+    };
     let mut out: String = schemeless
         .chars()
         .map(|c| {
@@ -252,6 +258,10 @@ mod tests {
         );
         assert_eq!(sanitize_host(".."), "_..");
         assert_eq!(sanitize_host(""), "_");
+        assert_eq!(
+            sanitize_host("https://admin:s3cr3t@127.0.0.1:6443"),
+            "127.0.0.1_6443"
+        );
         let c = DiskCache::for_host("/cache", "https://../..");
         assert!(c.dir().starts_with("/cache"));
         assert_eq!(c.dir().components().count(), 3);

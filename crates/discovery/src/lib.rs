@@ -47,7 +47,7 @@ mod mapper;
 mod snapshot;
 mod types;
 
-pub use builder::DiscoveryClientBuilder;
+pub use builder::{DEFAULT_DISCOVERY_TIMEOUT, DiscoveryClientBuilder};
 pub use client::{DEFAULT_CONCURRENCY, DiscoveryClient};
 pub use disk::{DEFAULT_TTL, DiskCache, sanitize_host};
 pub use error::{Error, FailedGroupVersions, GroupVersionError, Result};
