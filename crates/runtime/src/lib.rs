@@ -5,14 +5,24 @@
 //! `Resource` types) and [`kubecto_dynamic`] (`Unstructured` objects of any resource), and
 //! through them on [`kubecto_rest_core`]; no other kubecto crate depends on it.
 //!
+//! - [`store`]: the thread-safe, indexed cache informers fill (client-go's
+//!   `ThreadSafeStore`/`Indexer`), objects behind `Arc`, with cheap snapshots and a
+//!   transform applied before storing. [`Object`] is what it reads from an object, for
+//!   `k8s-openapi` types, your own types and `Unstructured` alike.
 //! - [`queue`]: the deduplicating, rate-limited work queue of controllers (client-go's
 //!   `util/workqueue`), with its rate limiters in [`queue::rate_limiter`].
 //! - [`retry`]: read-modify-write that survives conflicts ([`retry::retry_on_conflict`],
 //!   client-go's `util/retry`).
 
+mod error;
+pub mod object;
 pub mod queue;
 mod rand;
 pub mod retry;
+pub mod store;
 
+pub use error::Error;
+pub use object::{Object, OwnerRef, key_of, object_key, split_key};
 pub use queue::WorkQueue;
 pub use retry::{Backoff, retry_on_conflict};
+pub use store::{Snapshot, Store};
