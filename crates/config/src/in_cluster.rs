@@ -11,6 +11,7 @@ use kubecto_rest_core::{Config, PemSource};
 
 use crate::error::{Error, Result};
 use crate::infer::{Inferred, Source};
+use crate::limits::{MAX_PEM_FILE_BYTES, MAX_TOKEN_FILE_BYTES, read_limited};
 use crate::select::DEFAULT_NAMESPACE;
 use crate::token_file::TokenFileProvider;
 
@@ -84,6 +85,11 @@ impl InCluster {
     /// logs it, and no CA), and the namespace from `POD_NAMESPACE`, else the
     /// `namespace` file, else `default`.
     ///
+    /// The token and namespace files are read up to
+    /// [`MAX_TOKEN_FILE_BYTES`](crate::MAX_TOKEN_FILE_BYTES) (1 MiB), `ca.crt` up to
+    /// [`MAX_PEM_FILE_BYTES`](crate::MAX_PEM_FILE_BYTES) (4 MiB); a larger file is an
+    /// unreadable one.
+    ///
     /// # Errors
     /// [`Error::NotInCluster`] when the host or port variable is unset or empty;
     /// [`Error::InClusterFile`] when the token cannot be read or is empty.
@@ -106,8 +112,13 @@ impl InCluster {
         let mut config = Config::new(format!("https://{authority}"));
 
         let token_path = self.dir.join("token");
-        let token =
-            std::fs::read_to_string(&token_path).map_err(|source| Error::InClusterFile {
+        let token = read_limited(&token_path, MAX_TOKEN_FILE_BYTES, "a token file")
+            .and_then(|b| {
+                String::from_utf8(b).map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text")
+                })
+            })
+            .map_err(|source| Error::InClusterFile {
                 path: token_path.clone(),
                 source,
             })?;
@@ -126,7 +137,7 @@ impl InCluster {
         config = config.with_credential_provider(Arc::new(provider));
 
         let ca = self.dir.join("ca.crt");
-        match std::fs::read(&ca) {
+        match read_limited(&ca, MAX_PEM_FILE_BYTES, "a CA file") {
             Ok(pem) if String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") => {
                 config.tls.ca = Some(PemSource::File(ca));
             }
@@ -156,7 +167,14 @@ impl InCluster {
 }
 
 fn read_namespace(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let bytes = read_limited(path, MAX_TOKEN_FILE_BYTES, "a namespace file")
+        .inspect_err(|e| {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), "cannot read the in-cluster namespace file: {e}; not used");
+            }
+        })
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
     let ns = text.trim();
     (!ns.is_empty()).then(|| ns.to_owned())
 }

@@ -61,11 +61,23 @@
 //! `auth-provider` (the legacy gcp/azure/oidc providers; use their exec plugins).
 //! Knowingly ignored: `preferences`, extensions other than the one above, and the
 //! location fields kubectl itself does not read (`LocationOfOrigin`).
+//!
+//! # Limits
+//!
+//! A kubeconfig is untrusted input, so everything read because of it is bounded, and
+//! going over a bound is an error naming the file (or plugin) and the limit:
+//! kubeconfig files up to [`MAX_KUBECONFIG_BYTES`] (16 MiB); token files, including
+//! every re-read after a rotation and the in-cluster token, up to
+//! [`MAX_TOKEN_FILE_BYTES`] (1 MiB); CA, certificate and key files up to
+//! [`MAX_PEM_FILE_BYTES`] (4 MiB); an exec plugin's stdout up to
+//! [`MAX_EXEC_STDOUT_BYTES`] (1 MiB), of its stderr the first
+//! [`MAX_EXEC_STDERR_BYTES`] (4 KiB) are kept and the rest discarded.
 
 pub mod error;
 mod exec;
 mod in_cluster;
 mod infer;
+mod limits;
 mod load;
 mod material;
 pub mod model;
@@ -80,6 +92,10 @@ pub use exec::{
 };
 pub use in_cluster::{InCluster, SERVICE_ACCOUNT_DIR};
 pub use infer::{Inferred, Source, infer, infer_with};
+pub use limits::{
+    MAX_EXEC_STDERR_BYTES, MAX_EXEC_STDOUT_BYTES, MAX_KUBECONFIG_BYTES, MAX_PEM_FILE_BYTES,
+    MAX_TOKEN_FILE_BYTES,
+};
 pub use load::LoadingRules;
 pub use model::{
     AuthInfo, AuthProviderConfig, Cluster, Context, ExecConfig, ExecEnvVar, Kubeconfig,

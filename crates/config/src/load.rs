@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Files, Result};
+use crate::limits::{MAX_KUBECONFIG_BYTES, read_limited};
 use crate::model::{Kubeconfig, NamedExtension};
 
 /// Field names whose values are secret: a parse error on them never quotes the value.
@@ -38,14 +39,24 @@ impl Kubeconfig {
     /// an exec `command` containing a `/`) against the directory of the file.
     ///
     /// # Errors
-    /// [`Error::Read`] when the file cannot be read, [`Error::Parse`] when it is not a
-    /// kubeconfig.
+    /// [`Error::Read`] when the file cannot be read or is larger than
+    /// [`MAX_KUBECONFIG_BYTES`](crate::MAX_KUBECONFIG_BYTES) (16 MiB), [`Error::Parse`]
+    /// when it is not a kubeconfig.
     pub fn read_from(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_limited(path, MAX_KUBECONFIG_BYTES, "a kubeconfig file")
+            .and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "stream did not contain valid UTF-8",
+                    )
+                })
+            })
+            .map_err(|source| Error::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let mut config = Kubeconfig::from_yaml(&text, Some(path))?;
         let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         if let Some(dir) = abs.parent() {

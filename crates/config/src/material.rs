@@ -6,6 +6,7 @@ use std::path::Path;
 use base64::Engine as _;
 
 use crate::error::{Error, Location, Result};
+use crate::limits::{MAX_PEM_FILE_BYTES, MAX_TOKEN_FILE_BYTES, read_limited};
 
 /// Decode a `*-data` field (standard base64; line breaks and spaces are ignored,
 /// as Go's decoder ignores them).
@@ -16,9 +17,19 @@ pub(crate) fn decode_data(at: impl FnOnce() -> Location, data: &str) -> Result<V
         .map_err(|source| Error::InvalidBase64 { at: at(), source })
 }
 
-/// Read a file named by a path field.
+/// Read a certificate, key or CA file named by a path field, at most
+/// [`MAX_PEM_FILE_BYTES`](crate::MAX_PEM_FILE_BYTES).
 pub(crate) fn read_file(at: impl FnOnce() -> Location, path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| Error::ReferencedFile {
+    read_bounded(at, path, MAX_PEM_FILE_BYTES, "a certificate or key file")
+}
+
+fn read_bounded(
+    at: impl FnOnce() -> Location,
+    path: &Path,
+    limit: u64,
+    what: &str,
+) -> Result<Vec<u8>> {
+    read_limited(path, limit, what).map_err(|source| Error::ReferencedFile {
         at: at(),
         path: path.to_path_buf(),
         source,
@@ -39,9 +50,10 @@ pub(crate) fn expect_pem(at: impl FnOnce() -> Location, bytes: &[u8]) -> Result<
     }
 }
 
-/// The token in a token file: its content without surrounding whitespace.
+/// The token in a token file: its content without surrounding whitespace. At most
+/// [`MAX_TOKEN_FILE_BYTES`](crate::MAX_TOKEN_FILE_BYTES) are read.
 pub(crate) fn read_token_file(at: impl Fn() -> Location, path: &Path) -> Result<String> {
-    let bytes = read_file(&at, path)?;
+    let bytes = read_bounded(&at, path, MAX_TOKEN_FILE_BYTES, "a token file")?;
     let text = String::from_utf8(bytes).map_err(|_| Error::InvalidValue {
         at: at(),
         reason: format!("{} is not UTF-8 text", path.display()),

@@ -10,6 +10,8 @@ use kubecto_rest_core::{
     Auth, CredentialError, CredentialFuture, CredentialProvider, SecretString,
 };
 
+use crate::limits::{MAX_TOKEN_FILE_BYTES, read_limited};
+
 /// How long a token is used before the file's modification time is looked at again.
 const RECHECK: Duration = Duration::from_secs(1);
 
@@ -21,6 +23,9 @@ const RECHECK: Duration = Duration::from_secs(1);
 /// unconditionally. When the file cannot be read, the last good token is used (and
 /// the kubeconfig's static `token`, if any, before the first good read); with neither,
 /// the request fails with an error naming the file.
+///
+/// At most [`MAX_TOKEN_FILE_BYTES`](crate::MAX_TOKEN_FILE_BYTES) (1 MiB) are read, at
+/// every re-read: a larger file is unreadable, with an error naming it and the limit.
 pub struct TokenFileProvider {
     path: PathBuf,
     /// What names this file in messages (`kubeconfig F: user "u", field tokenFile`).
@@ -79,7 +84,11 @@ impl TokenFileProvider {
     fn read_into(&self, state: &mut State) -> Result<SecretString, CredentialError> {
         state.checked = Some(Instant::now());
         let stamp = stamp(&self.path);
-        match std::fs::read_to_string(&self.path) {
+        let text = read_limited(&self.path, MAX_TOKEN_FILE_BYTES, "a token file").and_then(|b| {
+            String::from_utf8(b)
+                .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+        });
+        match text {
             Ok(text) if !text.trim().is_empty() => {
                 let token = SecretString::new(text.trim());
                 state.token = Some(token.clone());
