@@ -15,13 +15,13 @@ use kubecto_rest_core::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::limits::{MAX_EXEC_STDOUT_BYTES, human};
 use crate::model::ExecConfig;
+use crate::plugin_process::{self, Failure, StderrHead};
 
-/// How long a plugin may run before it is killed and the request fails.
+/// How long a plugin may run before it (and, on Unix, its process group) is killed
+/// and the request fails: 60 s.
 pub const DEFAULT_EXEC_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// At most this much of a plugin's stderr is quoted in an error.
-const STDERR_LIMIT: usize = 4096;
 
 /// The extension of a cluster whose value is passed to the plugin as
 /// `spec.cluster.config` (client-go's `client.authentication.k8s.io/exec`).
@@ -112,7 +112,14 @@ pub struct ExecClusterInfo {
 /// The plugin runs (on tokio's process support, never blocking the runtime) the first
 /// time credentials are needed, again when its credential's `expirationTimestamp` has
 /// passed, and again after a `401` ([`CredentialProvider::refresh`]). Concurrent
-/// requests wait for one run. A plugin that runs longer than the timeout is killed.
+/// requests wait for one run. A plugin that runs longer than the timeout
+/// ([`DEFAULT_EXEC_TIMEOUT`]) is killed, on Unix together with the processes it started
+/// (it runs in its own process group unless it is given the terminal). A plugin that
+/// printed its credential and exited succeeds even when a process it left in the
+/// background still holds its stdout. Its stdout is read up to
+/// [`MAX_EXEC_STDOUT_BYTES`](crate::MAX_EXEC_STDOUT_BYTES) (1 MiB, more is an error);
+/// of its stderr the first [`MAX_EXEC_STDERR_BYTES`](crate::MAX_EXEC_STDERR_BYTES)
+/// (4 KiB) are kept for error messages and the rest is discarded as it is read.
 /// Errors name the kubeconfig entry, the command, its exit status and stderr, and the
 /// kubeconfig's `installHint`.
 pub struct ExecProvider {
@@ -291,25 +298,19 @@ impl ExecProvider {
         })
     }
 
-    fn failure(&self, what: String, stderr: &[u8]) -> CredentialError {
+    fn failure(&self, what: String, stderr: &StderrHead) -> CredentialError {
         let mut message = format!(
             "{}: exec plugin {:?} {what}",
             self.origin, self.exec.command
         );
-        let stderr = String::from_utf8_lossy(stderr);
-        let stderr = stderr.trim();
-        if !stderr.is_empty() {
-            let cut = if stderr.len() > STDERR_LIMIT {
-                let mut end = STDERR_LIMIT;
-                while !stderr.is_char_boundary(end) {
-                    end -= 1;
-                }
-                &stderr[..end]
-            } else {
-                stderr
-            };
+        let head = String::from_utf8_lossy(&stderr.head);
+        let head = head.trim();
+        if !head.is_empty() {
             message.push_str("\nstderr:\n");
-            message.push_str(cut);
+            message.push_str(head);
+            if stderr.dropped > 0 {
+                message.push_str(&format!("\n[{} more bytes not shown]", stderr.dropped));
+            }
         }
         if let Some(hint) = self.exec.install_hint.as_deref().filter(|h| !h.is_empty()) {
             message.push_str("\n\n");
@@ -327,7 +328,7 @@ impl ExecProvider {
             InteractiveMode::Always => {
                 return Err(self.failure(
                     "needs a terminal (interactiveMode: Always) but standard input is not a terminal".to_owned(),
-                    &[],
+                    &StderrHead::default(),
                 ));
             }
         };
@@ -345,39 +346,49 @@ impl ExecProvider {
             })
             .stdout(Stdio::piped())
             // An interactive plugin talks to the user on stderr (prompts, a URL to
-            // open), so it keeps the terminal's; otherwise stderr is captured for the
-            // error message.
+            // open), so it keeps the terminal's; otherwise the head of stderr is kept
+            // for the error message.
             .stderr(if interactive {
                 Stdio::inherit()
             } else {
                 Stdio::piped()
-            })
-            .kill_on_drop(true);
+            });
         tracing::debug!(
             command = %self.exec.command,
             args = self.exec.args.len(),
             interactive,
             "running exec credential plugin"
         );
-        let child = cmd
-            .spawn()
-            .map_err(|e| self.failure(format!("could not be run: {e}"), &[]))?;
-        let output = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
-            Ok(Ok(o)) => o,
-            Ok(Err(e)) => return Err(self.failure(format!("could not be run: {e}"), &[])),
-            Err(_) => {
+        let output = match plugin_process::run(cmd, interactive, self.timeout).await {
+            Ok(o) => o,
+            Err(Failure::Io(e)) => {
+                return Err(self.failure(format!("could not be run: {e}"), &StderrHead::default()));
+            }
+            Err(Failure::TimedOut(stderr)) => {
                 return Err(self.failure(
                     format!("did not finish within {:?} and was killed", self.timeout),
-                    &[],
+                    &stderr,
+                ));
+            }
+            Err(Failure::StdoutTooLarge(stderr)) => {
+                return Err(self.failure(
+                    format!(
+                        "printed more than {} on stdout (the limit for an ExecCredential) and was killed",
+                        human(MAX_EXEC_STDOUT_BYTES as u64)
+                    ),
+                    &stderr,
                 ));
             }
         };
         if !output.status.success() {
             return Err(self.failure(format!("failed: {}", output.status), &output.stderr));
         }
-        let cred = self
-            .parse(&output.stdout)
-            .map_err(|why| self.failure(format!("returned an invalid credential: {why}"), &[]))?;
+        let cred = self.parse(&output.stdout).map_err(|why| {
+            self.failure(
+                format!("returned an invalid credential: {why}"),
+                &StderrHead::default(),
+            )
+        })?;
         tracing::debug!(
             command = %self.exec.command,
             token = cred.token.is_some(),

@@ -81,6 +81,7 @@ mod limits;
 mod load;
 mod material;
 pub mod model;
+mod plugin_process;
 mod rest;
 mod select;
 mod token_file;

@@ -622,3 +622,171 @@ async fn concurrent_requests_wait_for_one_run() {
     }
     assert_eq!(runs(&dir), 2);
 }
+
+/// Whether process `pid` is still running (a zombie waiting to be reaped is not).
+fn running(pid: i32) -> bool {
+    let proc = Path::new("/proc");
+    if proc.is_dir() {
+        return std::fs::read_to_string(proc.join(pid.to_string()).join("stat")).is_ok_and(
+            |stat| {
+                let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+                !matches!(state.and_then(|s| s.chars().next()), Some('Z' | 'X') | None)
+            },
+        );
+    }
+    rustix::process::Pid::from_raw(pid)
+        .is_some_and(|p| rustix::process::test_kill_process(p).is_ok())
+}
+
+/// The pid a plugin wrote to `dir/name`.
+fn pid_in(dir: &TempDir, name: &str) -> i32 {
+    std::fs::read_to_string(dir.path().join(name))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Wait up to two seconds for `pid` to be gone.
+async fn gone(pid: i32) -> bool {
+    for _ in 0..40 {
+        if !running(pid) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_plugin_that_leaves_a_background_child_holding_stdout_succeeds() {
+    let dir = TempDir::new("exec-background");
+    let d = dir.path().display();
+    write_cred(&dir, V1, json!({"token": "t"}));
+    // The child inherits stdout and keeps it open for 30 s after the plugin exits 0.
+    let plugin = script(
+        dir.path(),
+        "leaves-a-child",
+        &format!("sleep 30 &\necho $! > {d}/bg.pid\ncat {d}/cred.json"),
+    );
+    let user = exec_user(&plugin.display().to_string(), V1, "interactiveMode: Never");
+    let started = Instant::now();
+    let result = select(&dir, &common::simple("https://127.0.0.1:1", &user))
+        .with_exec_timeout(Duration::from_secs(5))
+        .rest_config_async()
+        .await;
+    let background = pid_in(&dir, "bg.pid");
+    result.expect("the plugin printed a credential and exited 0");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}: the held pipe was waited for",
+        started.elapsed()
+    );
+    assert!(
+        gone(background).await,
+        "the child still holding the plugin's stdout is killed"
+    );
+}
+
+#[tokio::test]
+async fn a_timed_out_plugin_is_killed_with_the_processes_it_started() {
+    let dir = TempDir::new("exec-group-kill");
+    let d = dir.path().display();
+    // One child holds the plugin's pipes, one has let go of them; both must die.
+    let plugin = script(
+        dir.path(),
+        "hangs-with-children",
+        &format!(
+            "sleep 30 &\necho $! > {d}/holder.pid\nsleep 30 >/dev/null 2>&1 </dev/null &\necho $! > {d}/detached.pid\necho about to hang >&2\nsleep 30"
+        ),
+    );
+    let user = exec_user(&plugin.display().to_string(), V1, "interactiveMode: Never");
+    let err = select(&dir, &common::simple("https://127.0.0.1:1", &user))
+        .with_exec_timeout(Duration::from_millis(500))
+        .rest_config_async()
+        .await
+        .unwrap_err();
+    for name in ["holder.pid", "detached.pid"] {
+        let pid = pid_in(&dir, name);
+        assert!(
+            gone(pid).await,
+            "{name}: process {pid} outlived the timeout"
+        );
+    }
+    let text = err.to_string();
+    assert!(text.contains("did not finish within 500ms"), "{text}");
+    assert!(
+        text.contains("about to hang"),
+        "stderr so far is shown: {text}"
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_flooding_stderr_keeps_its_head_and_does_not_grow_the_process() {
+    let dir = TempDir::new("exec-stderr-flood");
+    // 256 MiB of stderr after a first line, then a failure.
+    let plugin = script(
+        dir.path(),
+        "floods-stderr",
+        "echo 'first line: the real error' >&2\nhead -c 268435456 /dev/zero | tr '\\0' x >&2\nexit 4",
+    );
+    let user = exec_user(&plugin.display().to_string(), V1, "interactiveMode: Never");
+    let before = reset_peak_rss_kib();
+    let err = select(&dir, &common::simple("https://127.0.0.1:1", &user))
+        .with_exec_timeout(Duration::from_secs(60))
+        .rest_config_async()
+        .await
+        .unwrap_err();
+    if let (Some(before), Some(after)) = (before, peak_rss_kib()) {
+        assert!(
+            after.saturating_sub(before) < 128 << 10,
+            "peak RSS grew by {} MiB reading 256 MiB of stderr",
+            after.saturating_sub(before) >> 10
+        );
+    }
+    let text = err.to_string();
+    assert!(text.contains("exit status: 4"), "{text}");
+    assert!(text.contains("first line: the real error"), "{text}");
+    assert!(text.contains("more bytes not shown]"), "{text}");
+    assert!(text.len() < 8 << 10, "{} bytes of message", text.len());
+}
+
+#[tokio::test]
+async fn a_plugin_printing_more_than_1_mib_on_stdout_is_refused() {
+    let dir = TempDir::new("exec-stdout-flood");
+    for (name, body) in [
+        ("two-mib", "head -c 2097152 /dev/zero"),
+        ("endless", "echo starting >&2\ncat /dev/zero"),
+    ] {
+        let plugin = script(dir.path(), name, body);
+        let user = exec_user(&plugin.display().to_string(), V1, "interactiveMode: Never");
+        let started = Instant::now();
+        let err = select(&dir, &common::simple("https://127.0.0.1:1", &user))
+            .with_exec_timeout(Duration::from_secs(20))
+            .rest_config_async()
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("printed more than 1 MiB on stdout (the limit for an ExecCredential)"),
+            "{name}: {text}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{name}: refused at the limit, not at the timeout"
+        );
+    }
+}
+
+/// Reset this process's peak resident set size to the current one (Linux), and return it.
+fn reset_peak_rss_kib() -> Option<u64> {
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    peak_rss_kib()
+}
+
+/// This process's peak resident set size in KiB (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
