@@ -9,6 +9,8 @@
 //!   `ThreadSafeStore`/`Indexer`), objects behind `Arc`, with cheap snapshots and a
 //!   transform applied before storing. [`Object`] is what it reads from an object, for
 //!   `k8s-openapi` types, your own types and `Unstructured` alike.
+//! - [`watcher`]: the reflector, which keeps a store equal to the server (streaming list
+//!   or LIST, then WATCH resumed from the last resourceVersion, relisting only on 410).
 //! - [`queue`]: the deduplicating, rate-limited work queue of controllers (client-go's
 //!   `util/workqueue`), with its rate limiters in [`queue::rate_limiter`].
 //! - [`retry`]: read-modify-write that survives conflicts ([`retry::retry_on_conflict`],
@@ -19,10 +21,13 @@ pub mod object;
 pub mod queue;
 mod rand;
 pub mod retry;
+mod shutdown;
 pub mod store;
+pub mod watcher;
 
 pub use error::Error;
 pub use object::{Object, OwnerRef, key_of, object_key, split_key};
 pub use queue::WorkQueue;
 pub use retry::{Backoff, retry_on_conflict};
+pub use shutdown::Shutdown;
 pub use store::{Snapshot, Store};

@@ -164,6 +164,7 @@ impl Object<Dynamic> for Unstructured {
 pub(crate) trait Access<K>: Send + Sync {
     fn name<'a>(&self, k: &'a K) -> Option<&'a str>;
     fn namespace<'a>(&self, k: &'a K) -> Option<&'a str>;
+    fn resource_version<'a>(&self, k: &'a K) -> Option<&'a str>;
 }
 
 struct Via<M>(PhantomData<fn() -> M>);
@@ -174,6 +175,9 @@ impl<K: Object<M>, M> Access<K> for Via<M> {
     }
     fn namespace<'a>(&self, k: &'a K) -> Option<&'a str> {
         k.namespace()
+    }
+    fn resource_version<'a>(&self, k: &'a K) -> Option<&'a str> {
+        k.resource_version()
     }
 }
 
