@@ -15,6 +15,7 @@ use kubecto_rest_core::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::identity::{self, Problem};
 use crate::limits::{MAX_EXEC_STDOUT_BYTES, human};
 use crate::model::ExecConfig;
 use crate::plugin_process::{self, Failure, StderrHead};
@@ -450,6 +451,14 @@ impl ExecProvider {
             return Err("status.clientKeyData is not PEM".to_owned());
         }
         match (&cert, &key) {
+            // As client-go ("failed parsing client key/certificate"): an identity that
+            // cannot be presented fails now; it must not become an anonymous connection.
+            (Some(c), Some(k)) => identity::check(c.as_bytes(), k.expose().as_bytes())
+                .map_err(|problem| match problem {
+                    Problem::Certificate(why) => format!("status.clientCertificateData {why}"),
+                    Problem::Key(why) => format!("status.clientKeyData {why}"),
+                    Problem::Mismatch => "status.clientKeyData is not the key of the certificate in status.clientCertificateData".to_owned(),
+                })?,
             (Some(_), None) => return Err("status.clientKeyData is missing".to_owned()),
             (None, Some(_)) => {
                 return Err("status.clientCertificateData is missing".to_owned());

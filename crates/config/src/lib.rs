@@ -75,6 +75,7 @@
 
 pub mod error;
 mod exec;
+mod identity;
 mod in_cluster;
 mod infer;
 mod limits;

@@ -790,3 +790,58 @@ fn peak_rss_kib() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+#[tokio::test]
+async fn an_unusable_client_key_or_certificate_from_a_plugin_is_an_error_not_an_anonymous_call() {
+    // Client certificates are optional on this server: a call without one succeeds
+    // anonymously, which is what must not happen.
+    let server = TestServer::builder().tls().start().await.unwrap();
+    let good = server.issue_client_cert("exec-cert-user", None).unwrap();
+    let other = server.issue_client_cert("someone-else", None).unwrap();
+    let garbage_key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+    let garbage_cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    let dir = TempDir::new("exec-bad-identity");
+    let plugin = counting_plugin(&dir);
+    let user = exec_user(&plugin.display().to_string(), V1, "interactiveMode: Never");
+    for (cert, key, expected) in [
+        (
+            good.cert_pem.as_str(),
+            garbage_key,
+            "status.clientKeyData is not a usable private key",
+        ),
+        (
+            garbage_cert,
+            good.key_pem.as_str(),
+            "status.clientCertificateData is not a usable certificate",
+        ),
+        (
+            good.cert_pem.as_str(),
+            other.key_pem.as_str(),
+            "status.clientKeyData is not the key of the certificate in status.clientCertificateData",
+        ),
+    ] {
+        write_cred(
+            &dir,
+            V1,
+            json!({"clientCertificateData": cert, "clientKeyData": key}),
+        );
+        let config = select(&dir, &tls_kubeconfig(&server, "", &user))
+            .rest_config()
+            .unwrap();
+        let err = list_namespaces(&config).await.unwrap_err();
+        let text = chain(&err);
+        for part in [
+            "user \"u1\", field exec",
+            "returned an invalid credential",
+            expected,
+        ] {
+            assert!(text.contains(part), "{part:?} not in {text}");
+        }
+        assert!(!text.contains("PRIVATE KEY"), "{text}");
+        assert!(
+            server.requests().is_empty(),
+            "{expected}: a request went out: {:?}",
+            server.requests()
+        );
+    }
+}
