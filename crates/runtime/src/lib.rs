@@ -11,12 +11,15 @@
 //!   `k8s-openapi` types, your own types and `Unstructured` alike.
 //! - [`watcher`]: the reflector, which keeps a store equal to the server (streaming list
 //!   or LIST, then WATCH resumed from the last resourceVersion, relisting only on 410).
+//! - [`informer`]: shared informers and their factory: one watch per resource and
+//!   selector, handlers told of adds, updates and deletes (tombstones included), resyncs.
 //! - [`queue`]: the deduplicating, rate-limited work queue of controllers (client-go's
 //!   `util/workqueue`), with its rate limiters in [`queue::rate_limiter`].
 //! - [`retry`]: read-modify-write that survives conflicts ([`retry::retry_on_conflict`],
 //!   client-go's `util/retry`).
 
 mod error;
+pub mod informer;
 pub mod object;
 pub mod queue;
 mod rand;
@@ -26,6 +29,7 @@ pub mod store;
 pub mod watcher;
 
 pub use error::Error;
+pub use informer::{InformerFactory, SharedInformer};
 pub use object::{Object, OwnerRef, key_of, object_key, split_key};
 pub use queue::WorkQueue;
 pub use retry::{Backoff, retry_on_conflict};

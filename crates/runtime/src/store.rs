@@ -227,6 +227,10 @@ impl<K: Send + Sync + 'static> Store<K> {
         }
     }
 
+    pub(crate) fn access(&self) -> &Accessor<K> {
+        &self.inner.access
+    }
+
     /// The key of `obj`: `namespace/name`, or `name` when cluster-scoped.
     pub fn key_of(&self, obj: &K) -> String {
         let a = &self.inner.access;

@@ -117,6 +117,22 @@ impl<K: Send + Sync + 'static> ListWatch<K> {
         self
     }
 
+    /// The resource path this follows, as `prefix/[namespaces/ns/]resource`, with the
+    /// selectors: what identifies one shared informer.
+    pub(crate) fn identity(&self) -> String {
+        format!(
+            "{}/{}{}?l={}&f={}",
+            self.prefix,
+            self.namespace
+                .as_deref()
+                .map(|n| format!("namespaces/{n}/"))
+                .unwrap_or_default(),
+            self.resource,
+            self.label_selector.as_deref().unwrap_or_default(),
+            self.field_selector.as_deref().unwrap_or_default(),
+        )
+    }
+
     /// A GET of the collection with the selectors.
     pub(crate) fn request(&self) -> Request {
         let mut req = self.client.get().abs_path(&self.prefix);
