@@ -7,6 +7,7 @@ use kubecto_rest_core::{Config, Impersonate, PemSource, Proxy, SecretString};
 
 use crate::error::{Error, Location, Result};
 use crate::exec::{CLUSTER_EXEC_EXTENSION, ExecClusterInfo, ExecProvider};
+use crate::identity::{self, Problem};
 use crate::material::{decode_data, expect_pem, read_file, read_token_file};
 use crate::select::{SelectedContext, non_empty};
 use crate::token_file::TokenFileProvider;
@@ -32,7 +33,9 @@ impl SelectedContext {
     ///
     /// # Errors
     /// [`Error::MissingField`] (no `server`, a certificate without its key),
-    /// [`Error::InvalidValue`] (a `server` that is not an http(s) URL, non-PEM data,
+    /// [`Error::InvalidValue`] (a `server` that is not an http(s) URL, non-PEM data, a
+    /// client certificate or key that does not parse or a key that is not the
+    /// certificate's,
     /// two authentication methods, an `exec` section without `apiVersion`),
     /// [`Error::InvalidBase64`], [`Error::ReferencedFile`], and
     /// [`Error::Unsupported`] for `auth-provider` and for an `https://` or `socks5://`
@@ -74,12 +77,14 @@ impl SelectedContext {
         let mut config = Config::new(host);
 
         // --- cluster: TLS --------------------------------------------------------
-        config.tls.ca = self.pem(
-            set(cluster.certificate_authority_data.as_ref()),
-            non_empty(cluster.certificate_authority.as_ref()),
-            ("certificate-authority-data", "certificate-authority"),
-            |f| self.cluster_at(f),
-        )?;
+        config.tls.ca = self
+            .pem(
+                set(cluster.certificate_authority_data.as_ref()),
+                non_empty(cluster.certificate_authority.as_ref()),
+                ("certificate-authority-data", "certificate-authority"),
+                |f| self.cluster_at(f),
+            )?
+            .map(|(source, _, _)| source);
         if let Some(name) = set(cluster.tls_server_name.as_ref()) {
             config.tls.server_name = Some(name.to_owned());
         }
@@ -129,7 +134,29 @@ impl SelectedContext {
             |f| self.user_at(f),
         )?;
         match (cert, key) {
-            (Some(cert), Some(key)) => config = config.with_client_cert(cert, key),
+            (Some((cert, cert_pem, cert_field)), Some((key, key_pem, key_field))) => {
+                // As client-go's X509KeyPair: a pair that cannot be presented is an error
+                // against its field now, not a TLS failure (or none) later.
+                identity::check(&cert_pem, &key_pem).map_err(|problem| {
+                    let (field, reason) = match problem {
+                        Problem::Certificate(why) => {
+                            (cert_field, format!("the client certificate {why}"))
+                        }
+                        Problem::Key(why) => (key_field, format!("the client key {why}")),
+                        Problem::Mismatch => (
+                            key_field,
+                            format!(
+                                "the client key is not the key of the certificate in {cert_field}"
+                            ),
+                        ),
+                    };
+                    Error::InvalidValue {
+                        at: self.user_at(field),
+                        reason,
+                    }
+                })?;
+                config = config.with_client_cert(cert, key);
+            }
             (Some(_), None) => {
                 return Err(Error::MissingField {
                     at: self.user_at("client-key"),
@@ -246,14 +273,15 @@ impl SelectedContext {
         Ok(info)
     }
 
-    /// PEM material from an inline `*-data` field (wins) or a path field.
+    /// PEM material from an inline `*-data` field (wins) or a path field: the source
+    /// for rest-core, the bytes read now, and the field they came from.
     fn pem(
         &self,
         data: Option<&str>,
         path: Option<&Path>,
         (data_field, path_field): (&'static str, &'static str),
         at: impl Fn(&'static str) -> Location,
-    ) -> Result<Option<PemSource>> {
+    ) -> Result<Option<(PemSource, Vec<u8>, &'static str)>> {
         if let Some(data) = data {
             if path.is_some() {
                 tracing::warn!(
@@ -263,12 +291,16 @@ impl SelectedContext {
             }
             let bytes = decode_data(|| at(data_field), data)?;
             expect_pem(|| at(data_field), &bytes)?;
-            return Ok(Some(PemSource::Data(bytes)));
+            return Ok(Some((PemSource::Data(bytes.clone()), bytes, data_field)));
         }
         if let Some(path) = path {
             let bytes = read_file(|| at(path_field), path)?;
             expect_pem(|| at(path_field), &bytes)?;
-            return Ok(Some(PemSource::File(PathBuf::from(path))));
+            return Ok(Some((
+                PemSource::File(PathBuf::from(path)),
+                bytes,
+                path_field,
+            )));
         }
         Ok(None)
     }

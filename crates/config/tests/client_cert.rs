@@ -89,14 +89,56 @@ async fn a_certificate_from_an_untrusted_ca_or_a_mismatched_key_fails() {
     let config = config_from(&dir, &tls_kubeconfig(&server, "", &data)).unwrap();
     assert!(list_namespaces(&config).await.is_err());
 
-    // A certificate with another certificate's key: refused when the client is built.
+    // A certificate with another certificate's key: refused by `rest_config`, against
+    // the key's field.
     let alice = server.issue_client_cert("alice", None).unwrap();
     let data = format!(
         "client-certificate-data: {}\nclient-key-data: {}",
         b64(&alice.cert_pem),
         b64(&fixture("ec-sec1.key"))
     );
-    let config = config_from(&dir, &tls_kubeconfig(&server, "", &data)).unwrap();
-    let err = list_namespaces(&config).await.unwrap_err();
-    assert!(common::chain(&err).contains("do not fit"), "{err}");
+    let err = config_from(&dir, &tls_kubeconfig(&server, "", &data)).unwrap_err();
+    assert!(
+        err.to_string().ends_with(
+            "user \"u1\", field client-key-data: the client key is not the key of the certificate in client-certificate-data"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_kubeconfig_key_or_certificate_that_does_not_parse_is_refused_naming_its_field() {
+    let server = TestServer::builder().tls().start().await.unwrap();
+    let alice = server.issue_client_cert("alice", None).unwrap();
+    let garbage_key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+    let garbage_cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    let dir = TempDir::new("cert-garbage");
+    dir.write("garbage.key", garbage_key);
+    dir.write("garbage.crt", garbage_cert);
+    dir.write("alice.crt", &alice.cert_pem);
+    dir.write("alice.key", &alice.key_pem);
+    for (user, expected) in [
+        (
+            format!(
+                "client-certificate-data: {}\nclient-key-data: {}",
+                b64(&alice.cert_pem),
+                b64(garbage_key)
+            ),
+            "field client-key-data: the client key is not a usable private key",
+        ),
+        (
+            "client-certificate: alice.crt\nclient-key: garbage.key".to_owned(),
+            "field client-key: the client key is not a usable private key",
+        ),
+        (
+            "client-certificate: garbage.crt\nclient-key: alice.key".to_owned(),
+            "field client-certificate: the client certificate is not a usable certificate",
+        ),
+    ] {
+        let err = config_from(&dir, &tls_kubeconfig(&server, "", &user)).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("user \"u1\""), "{text}");
+        assert!(text.contains(expected), "{expected:?} not in {text}");
+        assert!(!text.contains("PRIVATE KEY"), "{text}");
+    }
 }

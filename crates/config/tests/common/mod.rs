@@ -47,13 +47,12 @@ impl Drop for TempDir {
     }
 }
 
-/// A PEM-shaped certificate (content is not a real certificate: only its shape is checked).
-pub const CERT_PEM: &str =
-    "-----BEGIN CERTIFICATE-----\nMIIBfakefakefake\n-----END CERTIFICATE-----\n";
+/// A client certificate (the fixture `ec.crt`, CN `ec-user`): `rest_config` checks
+/// that a client certificate and key parse and belong together, as client-go does.
+pub const CERT_PEM: &str = include_str!("../fixtures/certs/ec.crt");
 
-/// A PEM-shaped private key.
-pub const KEY_PEM: &str =
-    "-----BEGIN PRIVATE KEY-----\nMIIEsecretkeymaterial\n-----END PRIVATE KEY-----\n";
+/// The private key of [`CERT_PEM`] (the fixture `ec-sec1.key`).
+pub const KEY_PEM: &str = include_str!("../fixtures/certs/ec-sec1.key");
 
 /// Standard base64 of `data`.
 pub fn b64(data: &str) -> String {
