@@ -13,11 +13,14 @@
 //!   or LIST, then WATCH resumed from the last resourceVersion, relisting only on 410).
 //! - [`informer`]: shared informers and their factory: one watch per resource and
 //!   selector, handlers told of adds, updates and deletes (tombstones included), resyncs.
+//! - [`controller`]: informers on a primary resource and on what it owns feed a work queue
+//!   of keys; N workers reconcile them, retrying with backoff, until shutdown.
 //! - [`queue`]: the deduplicating, rate-limited work queue of controllers (client-go's
 //!   `util/workqueue`), with its rate limiters in [`queue::rate_limiter`].
 //! - [`retry`]: read-modify-write that survives conflicts ([`retry::retry_on_conflict`],
 //!   client-go's `util/retry`).
 
+pub mod controller;
 mod error;
 pub mod informer;
 pub mod object;
@@ -28,6 +31,7 @@ mod shutdown;
 pub mod store;
 pub mod watcher;
 
+pub use controller::{Action, Controller};
 pub use error::Error;
 pub use informer::{InformerFactory, SharedInformer};
 pub use object::{Object, OwnerRef, key_of, object_key, split_key};
