@@ -17,4 +17,11 @@ pub enum Error {
         /// The index name.
         name: String,
     },
+
+    /// A leader election config breaks client-go's rules.
+    #[error("invalid leader election config: {what}")]
+    LeaderElection {
+        /// The rule broken.
+        what: String,
+    },
 }

@@ -15,6 +15,8 @@
 //!   selector, handlers told of adds, updates and deletes (tombstones included), resyncs.
 //! - [`controller`]: informers on a primary resource and on what it owns feed a work queue
 //!   of keys; N workers reconcile them, retrying with backoff, until shutdown.
+//! - [`leader`]: leader election on `coordination.k8s.io/v1` Leases with client-go's
+//!   timing rules, callbacks on start and stop of leading, release on shutdown.
 //! - [`queue`]: the deduplicating, rate-limited work queue of controllers (client-go's
 //!   `util/workqueue`), with its rate limiters in [`queue::rate_limiter`].
 //! - [`retry`]: read-modify-write that survives conflicts ([`retry::retry_on_conflict`],
@@ -23,6 +25,7 @@
 pub mod controller;
 mod error;
 pub mod informer;
+pub mod leader;
 pub mod object;
 pub mod queue;
 mod rand;
