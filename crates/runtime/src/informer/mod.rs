@@ -49,7 +49,7 @@ struct Inner<K> {
 /// use kubecto_runtime::informer::{HandlerFns, InformerFactory};
 ///
 /// let factory = InformerFactory::new(client);
-/// let informer = factory.namespaced::<ConfigMap>("default");
+/// let informer = factory.namespaced::<ConfigMap, _>("default");
 /// informer.add_handler(HandlerFns::new().on_update(|old, new: &std::sync::Arc<ConfigMap>| {
 ///     println!("{:?} changed", new.metadata.name);
 /// }));
