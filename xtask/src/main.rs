@@ -66,10 +66,26 @@ fn workspace_root() -> PathBuf {
         .unwrap_or(manifest_dir)
 }
 
-/// The cargo that runs us (`$CARGO`), else `cargo` from `PATH`.
+/// The cargo that runs us (`$CARGO`), else `cargo` from `PATH`, in the environment a
+/// `cargo` typed in a shell would have.
+///
+/// `cargo run` gives us `CARGO_MANIFEST_DIR`, `CARGO_PKG_*` and the like. Passed on,
+/// they reach the fingerprints of build scripts that watch them (ring's watches
+/// `CARGO_MANIFEST_DIR`), so every later plain `cargo build` or `cargo test` would see
+/// them change and rebuild ring and all that stands on it.
 fn cargo() -> std::process::Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = std::process::Command::new(cargo);
     cmd.current_dir(workspace_root());
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if name == "CARGO"
+            || name == "CARGO_MANIFEST_DIR"
+            || name == "CARGO_MANIFEST_PATH"
+            || name.starts_with("CARGO_PKG_")
+        {
+            cmd.env_remove(name);
+        }
+    }
     cmd
 }
