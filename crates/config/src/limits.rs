@@ -13,6 +13,13 @@ use std::path::Path;
 /// with inline certificates is a few MiB.
 pub const MAX_KUBECONFIG_BYTES: u64 = 16 << 20;
 
+/// The deepest nesting of YAML flow collections (`[ ]`, `{ }`) accepted in a
+/// kubeconfig: 1,000 levels, checked by a linear scan before parsing, since the YAML
+/// parser's time grows with the square of that depth (200 KB of `[` took 20 s). serde
+/// refuses more than 128 levels of anything it deserializes anyway; kubectl refuses
+/// 10,000.
+pub const MAX_FLOW_NESTING: u32 = 1000;
+
 /// The largest token file read (kubeconfig `tokenFile`, the in-cluster service-account
 /// token and namespace): 1 MiB. A service-account token is about 1 KiB.
 pub const MAX_TOKEN_FILE_BYTES: u64 = 1 << 20;

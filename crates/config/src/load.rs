@@ -6,8 +6,9 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Files, Result};
-use crate::limits::{MAX_KUBECONFIG_BYTES, read_limited};
+use crate::limits::{MAX_FLOW_NESTING, MAX_KUBECONFIG_BYTES, read_limited};
 use crate::model::{Kubeconfig, NamedExtension};
+use crate::nesting;
 
 /// Field names whose values are secret: a parse error on them never quotes the value.
 const SECRET_FIELDS: &[&str] = &["token", "password", "client-key-data", "value", "config"];
@@ -21,11 +22,21 @@ impl Kubeconfig {
     /// Empty text is an empty kubeconfig, as for kubectl.
     ///
     /// # Errors
-    /// [`Error::Parse`] with the line, column and field path of the problem.
+    /// [`Error::Parse`] with the line, column and field path of the problem, or the
+    /// line and column where flow collections nest deeper than
+    /// [`MAX_FLOW_NESTING`](crate::MAX_FLOW_NESTING).
     pub fn from_yaml(text: &str, origin: Option<&Path>) -> Result<Self> {
         let mut config = if text.trim().is_empty() {
             Kubeconfig::default()
         } else {
+            // The parser's time is quadratic in the flow nesting depth: refuse deep
+            // nesting first, in linear time.
+            nesting::check(text, MAX_FLOW_NESTING).map_err(|deep| Error::Parse {
+                path: origin.map(Path::to_path_buf),
+                line: Some(deep.line),
+                column: Some(deep.column),
+                message: deep.message,
+            })?;
             serde_yaml::from_str::<Kubeconfig>(text).map_err(|e| parse_error(&e, origin))?
         };
         if let Some(origin) = origin {

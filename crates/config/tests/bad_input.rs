@@ -171,3 +171,57 @@ fn a_binary_file_is_an_error_naming_it() {
         "{err}"
     );
 }
+
+#[test]
+fn deeply_nested_flow_collections_are_refused_quickly_naming_the_line() {
+    let dir = TempDir::new("bad-input-deep");
+    // 200 KB of `[` took the YAML parser 20 s in a release build; `{a: ` and nesting
+    // under a field kubecto ignores cost the same.
+    for (name, text) in [
+        (
+            "seq",
+            format!("apiVersion: v1\nclusters: {}", "[".repeat(200_000)),
+        ),
+        (
+            "map",
+            format!("apiVersion: v1\nclusters: {}", "{a: ".repeat(50_000)),
+        ),
+        (
+            "ignored",
+            format!(
+                "apiVersion: v1\nsomething-else:\n  x: {}",
+                "[ '[', ".repeat(20_000)
+            ),
+        ),
+    ] {
+        let path = dir.write(name, &text);
+        let started = std::time::Instant::now();
+        let err = Kubeconfig::read_from(&path).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!("kubeconfig {} ", path.display())),
+            "{message}"
+        );
+        assert!(
+            message.contains("nested deeper than 1000 levels"),
+            "{message}"
+        );
+        let line = if name == "ignored" { 3 } else { 2 };
+        assert!(
+            message.contains(&format!("(line {line}, column ")),
+            "{message}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{name} took {:?}",
+            started.elapsed()
+        );
+    }
+    // As deep as kubeconfigs go, and then some, still parses.
+    let fine = format!(
+        "apiVersion: v1\nsomething-else: {}{}\n",
+        "[".repeat(100),
+        "]".repeat(100)
+    );
+    Kubeconfig::from_yaml(&fine, None).unwrap();
+}
