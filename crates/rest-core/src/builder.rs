@@ -136,7 +136,10 @@ impl RestClientBuilder {
                 rotating_cert: config.client_cert_source.is_some(),
                 timeout: config.timeout,
                 max_retries: config.max_retries,
-                max_event_size: config.max_event_size,
+                limits: crate::response::Limits {
+                    event: config.max_event_size,
+                    body: config.max_body_size,
+                },
                 limiter: config.rate_limit.and_then(TokenBucket::for_limit),
                 backoff: config.backoff.map(BackoffManager::new),
                 retry,

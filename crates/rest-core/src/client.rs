@@ -43,7 +43,7 @@ pub(crate) struct Inner {
     pub(crate) rotating_cert: bool,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_retries: u32,
-    pub(crate) max_event_size: usize,
+    pub(crate) limits: crate::response::Limits,
     pub(crate) limiter: Option<TokenBucket>,
     pub(crate) backoff: Option<BackoffManager>,
     pub(crate) retry: Arc<dyn RetryPolicy>,
@@ -313,7 +313,7 @@ impl RestClient {
                             body,
                             req.method.clone(),
                             url.to_owned(),
-                            inner.max_event_size,
+                            inner.limits,
                         ));
                     }
                     if status == StatusCode::UNAUTHORIZED && inner.provider.is_some() && !refreshed

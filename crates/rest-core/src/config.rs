@@ -362,6 +362,11 @@ pub struct Config {
     pub backoff: Option<crate::BackoffConfig>,
     /// The largest single watch event or list item accepted, in bytes. Default 16 MiB.
     pub max_event_size: usize,
+    /// The largest body read whole ([`Response::bytes`](crate::Response::bytes),
+    /// [`Response::into`](crate::Response::into)), in bytes. Default 1 GiB; a LIST larger
+    /// than that is read item by item ([`Response::into_list`](crate::Response::into_list)),
+    /// which holds one item at a time.
+    pub max_body_size: usize,
     /// TLS settings.
     pub tls: TlsConfig,
     /// Static authentication.
@@ -392,6 +397,7 @@ impl fmt::Debug for Config {
             .field("transport_retry_wait", &self.transport_retry_wait)
             .field("backoff", &self.backoff)
             .field("max_event_size", &self.max_event_size)
+            .field("max_body_size", &self.max_body_size)
             .field("tls", &self.tls)
             .field("auth", &self.auth)
             .field("credential_provider", &self.credential_provider)
@@ -423,6 +429,9 @@ impl fmt::Debug for ProxyDebug<'_> {
 /// Default cap on one watch event or list item.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
 
+/// Default cap on a body read whole.
+pub const DEFAULT_MAX_BODY_SIZE: usize = 1024 * 1024 * 1024;
+
 impl Config {
     /// A config for the server at `host` with defaults: core `v1` under `/api`, JSON,
     /// the default user agent, no timeout, [`RateLimit::default`], 10 retries, no auth.
@@ -440,6 +449,7 @@ impl Config {
             transport_retry_wait: Duration::from_secs(1),
             backoff: None,
             max_event_size: DEFAULT_MAX_EVENT_SIZE,
+            max_body_size: DEFAULT_MAX_BODY_SIZE,
             tls: TlsConfig::default(),
             auth: Auth::None,
             credential_provider: None,
@@ -481,6 +491,19 @@ impl Config {
     #[must_use]
     pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Sets the largest body read whole, in bytes (default [`DEFAULT_MAX_BODY_SIZE`]).
+    pub fn with_max_body_size(mut self, bytes: usize) -> Self {
+        self.max_body_size = bytes;
+        self
+    }
+
+    /// Sets the largest single watch event or list item, in bytes (default
+    /// [`DEFAULT_MAX_EVENT_SIZE`]).
+    pub fn with_max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event_size = bytes;
         self
     }
 

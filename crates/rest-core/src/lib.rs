@@ -77,8 +77,8 @@ pub use builder::RestClientBuilder;
 pub use client::RestClient;
 pub use config::{
     Auth, ClientCertificateSource, ClientIdentity, Config, CredentialError, CredentialFuture,
-    CredentialProvider, DEFAULT_MAX_EVENT_SIZE, GroupVersion, Impersonate, PemSource, Proxy,
-    RateLimit, SecretString, TlsConfig, default_user_agent,
+    CredentialProvider, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_EVENT_SIZE, GroupVersion, Impersonate,
+    PemSource, Proxy, RateLimit, SecretString, TlsConfig, default_user_agent,
 };
 pub use connect::Connector;
 pub use error::{BoxError, Error, Result, TransportKind};

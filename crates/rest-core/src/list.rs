@@ -443,7 +443,7 @@ impl Response {
     pub fn list_stream<T: DeserializeOwned>(mut self) -> ListStream<T> {
         let (body, url) = self.take_body();
         ListStream {
-            parser: ListParser::new(self.max_event_size),
+            parser: ListParser::new(self.limits.event),
             decoder: Decoder::default(),
             url,
             body,

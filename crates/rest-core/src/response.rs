@@ -160,9 +160,13 @@ const RESERVE_LIMIT: u64 = 128 * 1024 * 1024;
 /// This lowers the heap held before decoding, not the peak RSS of `into` for that LIST
 /// (656 MiB before and after): the allocator reused the freed chunks for the decoded pods,
 /// so the peak was and is the body plus the pods. `into_list` holds neither (520 MiB).
-async fn collect(mut body: ResponseBody, url: &str) -> Result<Bytes> {
+async fn collect(mut body: ResponseBody, url: &str, limit: usize) -> Result<Bytes> {
     let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
+    if body.size_hint().lower() > limit as u64 {
+        return Err(too_large(url, limit));
+    }
+    let mut read = 0usize;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| transport_error(url, e))?;
         let Ok(data) = frame.into_data() else {
@@ -170,6 +174,10 @@ async fn collect(mut body: ResponseBody, url: &str) -> Result<Bytes> {
         };
         if data.is_empty() {
             continue;
+        }
+        read = read.saturating_add(data.len());
+        if read > limit {
+            return Err(too_large(url, limit));
         }
         match first.take() {
             None if buf.is_empty() => first = Some(data),
@@ -186,13 +194,25 @@ async fn collect(mut body: ResponseBody, url: &str) -> Result<Bytes> {
 }
 
 /// Reads a whole body as the chunks it arrives in, without copying them.
-async fn collect_chunks(mut body: ResponseBody, url: &str) -> Result<VecDeque<Bytes>> {
+async fn collect_chunks(
+    mut body: ResponseBody,
+    url: &str,
+    limit: usize,
+) -> Result<VecDeque<Bytes>> {
     let mut chunks = VecDeque::new();
+    if body.size_hint().lower() > limit as u64 {
+        return Err(too_large(url, limit));
+    }
+    let mut read = 0usize;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| transport_error(url, e))?;
         if let Ok(data) = frame.into_data()
             && !data.is_empty()
         {
+            read = read.saturating_add(data.len());
+            if read > limit {
+                return Err(too_large(url, limit));
+            }
             chunks.push_back(data);
         }
     }
@@ -210,7 +230,30 @@ pub struct Response {
     body: ResponseBody,
     method: Method,
     url: String,
-    pub(crate) max_event_size: usize,
+    pub(crate) limits: Limits,
+}
+
+/// How much of an answer the readers hold at once.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// One watch event or list item.
+    pub(crate) event: usize,
+    /// A body read whole.
+    pub(crate) body: usize,
+}
+
+/// The error for a body longer than `limit` that was to be read whole.
+fn too_large(url: &str, limit: usize) -> Error {
+    Error::Decode {
+        url: url.to_owned(),
+        body_excerpt: String::new(),
+        offset: Some(limit as u64),
+        source: format!(
+            "the body is larger than the limit of {limit} bytes for a body read whole \
+             (Config::max_body_size; read a LIST item by item with into_list or list_stream)"
+        )
+        .into(),
+    }
 }
 
 impl Response {
@@ -219,7 +262,7 @@ impl Response {
         body: ResponseBody,
         method: Method,
         url: String,
-        max_event_size: usize,
+        limits: Limits,
     ) -> Self {
         Self {
             status: parts.status,
@@ -227,7 +270,7 @@ impl Response {
             body,
             method,
             url,
-            max_event_size,
+            limits,
         }
     }
 
@@ -281,7 +324,7 @@ impl Response {
     /// request's timeout elapses first.
     pub async fn bytes(mut self) -> Result<Bytes> {
         let (body, url) = self.take_body();
-        collect(body, &url).await
+        collect(body, &url, self.limits.body).await
     }
 
     /// Reads the whole body and decodes it from JSON, straight from the received bytes. A
@@ -293,7 +336,7 @@ impl Response {
     /// excerpt) when the body is not a `T`.
     pub async fn into<T: DeserializeOwned>(mut self) -> Result<T> {
         let (body, url) = self.take_body();
-        let chunks = collect_chunks(body, &url).await?;
+        let chunks = collect_chunks(body, &url, self.limits.body).await?;
         crate::decode::decode_chunks(&url, chunks)
     }
 

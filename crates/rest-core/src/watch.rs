@@ -345,7 +345,7 @@ impl Response {
     {
         let (body, url) = self.take_body();
         let state = WatchState {
-            framer: Framer::new(self.max_event_size),
+            framer: Framer::new(self.limits.event),
             decoder: Decoder::default(),
             body,
             url,

@@ -10,8 +10,8 @@ use futures_util::StreamExt;
 use kubecto_rest_core::{Config, Error, RestClient, WatchEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A raw HTTP/1.1 server on loopback: for each connection it reads the request head,
-/// records it, writes `answer` and then keeps the connection open without a word more.
+/// A raw HTTP/1.1 server on loopback: for each request head it reads, it records it and
+/// writes `answer`; it never closes a connection (an answer cut short stalls it).
 async fn raw_server(answer: &'static [u8]) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
     let heads = Arc::new(Mutex::new(Vec::new()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -21,19 +21,22 @@ async fn raw_server(answer: &'static [u8]) -> (SocketAddr, Arc<Mutex<Vec<String>
         while let Ok((mut tcp, _)) = listener.accept().await {
             let seen = seen.clone();
             tokio::spawn(async move {
-                let mut head = Vec::new();
                 let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tcp.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                loop {
+                    let mut head = Vec::new();
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match tcp.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    seen.lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&head).into_owned());
+                    if tcp.write_all(answer).await.is_err() {
+                        return;
                     }
                 }
-                seen.lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&head).into_owned());
-                let _ = tcp.write_all(answer).await;
-                tokio::time::sleep(Duration::from_secs(600)).await;
             });
         }
     });
@@ -219,4 +222,93 @@ async fn a_watch_error_event_that_is_not_a_status_says_what_it_carried() {
         status.message.contains("not a Status") && status.message.contains("\"weird\":true"),
         "{status:?}"
     );
+}
+
+/// An HTTP/1.1 answer carrying `body` with its length.
+fn answer_with(body: &[u8]) -> &'static [u8] {
+    let mut a = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    a.extend_from_slice(body);
+    Box::leak(a.into_boxed_slice())
+}
+
+#[tokio::test]
+async fn a_body_read_whole_is_bounded_by_max_body_size_and_a_list_can_still_be_read_item_by_item() {
+    let items: Vec<String> = (0..50)
+        .map(|i| format!(r#"{{"metadata":{{"name":"pod-{i}"}}}}"#))
+        .collect();
+    let body = format!(r#"{{"kind":"PodList","items":[{}]}}"#, items.join(","));
+    assert!(body.len() > 1000);
+    let (addr, _) = raw_server(answer_with(body.as_bytes())).await;
+    let client =
+        RestClient::new(Config::new(format!("http://{addr}")).with_max_body_size(1000)).unwrap();
+    let list = || client.get().resource("pods").send();
+    for (what, err) in [
+        (
+            "into",
+            list()
+                .await
+                .unwrap()
+                .into::<serde_json::Value>()
+                .await
+                .unwrap_err(),
+        ),
+        ("bytes", list().await.unwrap().bytes().await.unwrap_err()),
+    ] {
+        assert!(matches!(err, Error::Decode { .. }), "{what}: {err:?}");
+        let text = err.to_string();
+        assert!(text.contains("limit of 1000 bytes"), "{what}: {text}");
+    }
+    let pods = list()
+        .await
+        .unwrap()
+        .into_list::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(pods.items.len(), 50);
+}
+
+#[tokio::test]
+async fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
+    let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    // Small enough for simd-json, large enough for the walker, and as a list item.
+    for body in [
+        deep(20_000),
+        deep(200_000),
+        format!(r#"{{"kind":"PodList","items":[{}]}}"#, deep(200_000)),
+    ] {
+        let (addr, _) = raw_server(answer_with(body.as_bytes())).await;
+        let client = RestClient::new(Config::new(format!("http://{addr}"))).unwrap();
+        let err = client
+            .get()
+            .resource("pods")
+            .send()
+            .await
+            .unwrap()
+            .into::<serde_json::Value>()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        if body.starts_with('{') {
+            let mut items = client
+                .get()
+                .resource("pods")
+                .send()
+                .await
+                .unwrap()
+                .list_stream::<serde_json::Value>();
+            let err = items.next().await.unwrap().unwrap_err();
+            assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        }
+    }
+    // A watch event.
+    let event = format!(r#"{{"type":"ADDED","object":{{"a":{}}}}}"#, deep(100_000));
+    let (addr, _) = raw_server(answer_with(format!("{event}\n").as_bytes())).await;
+    let client = RestClient::new(Config::new(format!("http://{addr}"))).unwrap();
+    let mut events = Box::pin(client.get().resource("pods").watch::<serde_json::Value>());
+    let err = events.next().await.unwrap().unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 }
