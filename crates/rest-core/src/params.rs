@@ -148,6 +148,10 @@ pub struct WatchOptions {
     /// Start after this resourceVersion.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_version: Option<String>,
+    /// How `resource_version` is matched; with `send_initial_events`, `NotOlderThan`
+    /// (a streaming list: client-go's default since 1.35).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_version_match: Option<String>,
     /// Ask for BOOKMARK events.
     #[serde(skip_serializing_if = "is_false")]
     pub allow_watch_bookmarks: bool,
@@ -166,6 +170,8 @@ setters!(WatchOptions {
     field_selector: impl Into<String> => |v: String| Some(v);
     /// Sets the resourceVersion to start after.
     resource_version: impl Into<String> => |v: String| Some(v);
+    /// Sets how the resourceVersion is matched (`NotOlderThan` for a streaming list).
+    resource_version_match: impl Into<String> => |v: String| Some(v);
     /// Asks for bookmarks.
     allow_watch_bookmarks: bool => |v| v;
     /// Asks for initial events.

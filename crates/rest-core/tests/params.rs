@@ -42,6 +42,13 @@ fn watch_options() {
         "allowWatchBookmarks=true&resourceVersion=5&sendInitialEvents=false"
     );
     assert_eq!(query(&WatchOptions::new()).unwrap(), "");
+    let streaming = WatchOptions::new()
+        .send_initial_events(true)
+        .resource_version_match("NotOlderThan");
+    assert_eq!(
+        query(&streaming).unwrap(),
+        "resourceVersionMatch=NotOlderThan&sendInitialEvents=true"
+    );
 }
 
 #[test]
