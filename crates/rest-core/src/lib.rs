@@ -69,6 +69,7 @@ mod scan;
 mod status;
 mod throttle;
 mod tls;
+pub use tls::MAX_PEM_FILE_SIZE;
 mod transport;
 mod watch;
 

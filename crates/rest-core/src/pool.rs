@@ -76,6 +76,8 @@ struct Pool {
     connector: Connector,
     /// TLS over it for `https` servers, offering HTTP/2 and HTTP/1.1 by ALPN.
     tls: tokio_rustls::TlsConnector,
+    /// The client certificate from a changing source, checked before each handshake.
+    identity: Option<Arc<crate::tls::DynamicIdentity>>,
     /// The name the server's certificate must carry, when not the URL's host.
     server_name: Option<ServerName<'static>>,
     idle: Mutex<HashMap<Key, Vec<Idle>>>,
@@ -156,12 +158,14 @@ impl HttpClient {
     pub(crate) fn new(
         connector: Connector,
         tls: Arc<rustls::ClientConfig>,
+        identity: Option<Arc<crate::tls::DynamicIdentity>>,
         server_name: Option<ServerName<'static>>,
     ) -> Self {
         HttpClient {
             pool: Arc::new(Pool {
                 connector,
                 tls: tokio_rustls::TlsConnector::from(tls),
+                identity,
                 server_name,
                 idle: Mutex::new(HashMap::new()),
                 h2: Mutex::new(HashMap::new()),
@@ -272,6 +276,9 @@ impl HttpClient {
         let Some(name) = name else {
             return Ok(MaybeHttpsStream::Http(tcp));
         };
+        if let Some(identity) = &self.pool.identity {
+            identity.check().map_err(|e| connect_error(Box::new(e)))?;
+        }
         let handshake = self.pool.tls.connect(name, TokioIo::new(tcp));
         match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await {
             Ok(Ok(tls)) => Ok(MaybeHttpsStream::Https(TokioIo::new(tls))),

@@ -24,14 +24,35 @@ fn tls_err(
     }
 }
 
+/// The most read from a CA, certificate or key file: PEM bundles are kilobytes, and a
+/// path that names `/dev/zero` or a huge file must not be read whole.
+pub const MAX_PEM_FILE_SIZE: u64 = 4 * 1024 * 1024;
+
 fn read(what: &str, source: &PemSource) -> Result<Vec<u8>> {
-    match source {
-        PemSource::Data(d) => Ok(d.clone()),
-        PemSource::File(path) => std::fs::read(path).map_err(|e| Error::Config {
-            what: format!("cannot read {what} file {}", path.display()),
-            source: Some(Box::new(e)),
-        }),
+    use std::io::Read;
+    let path = match source {
+        PemSource::Data(d) => return Ok(d.clone()),
+        PemSource::File(path) => path,
+    };
+    let failed = |e: std::io::Error| Error::Config {
+        what: format!("cannot read {what} file {}", path.display()),
+        source: Some(Box::new(e)),
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_PEM_FILE_SIZE + 1).read_to_end(&mut bytes))
+        .map_err(failed)?;
+    if bytes.len() as u64 > MAX_PEM_FILE_SIZE {
+        return Err(Error::Config {
+            what: format!(
+                "cannot read {what} file {}: larger than {} MiB, the limit for a PEM file",
+                path.display(),
+                MAX_PEM_FILE_SIZE / (1024 * 1024)
+            ),
+            source: None,
+        });
     }
+    Ok(bytes)
 }
 
 fn describe(what: &str, source: &PemSource) -> String {
@@ -77,7 +98,7 @@ pub(crate) fn client_config(
     tls: &TlsConfig,
     cert_source: Option<&Arc<dyn ClientCertificateSource>>,
     plain_http: bool,
-) -> Result<ClientConfig> {
+) -> Result<(ClientConfig, Option<Arc<DynamicIdentity>>)> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -111,14 +132,15 @@ pub(crate) fn client_config(
                 source: None,
             });
         }
-        let mut config = builder.with_client_cert_resolver(Arc::new(DynamicIdentity {
+        let identity = Arc::new(DynamicIdentity {
             source: source.clone(),
             provider,
             cache: Mutex::new(None),
-        }));
+        });
+        let mut config = builder.with_client_cert_resolver(identity.clone());
         // A resumed session would keep presenting the identity it was made with.
         config.resumption = rustls::client::Resumption::disabled();
-        return Ok(config);
+        return Ok((config, Some(identity)));
     }
     match (&tls.client_cert, &tls.client_key) {
         (Some(cert), Some(key)) => {
@@ -126,11 +148,12 @@ pub(crate) fn client_config(
             let key_pem = read("client key", key)?;
             let key_der = PrivateKeyDer::from_pem_slice(&key_pem)
                 .map_err(|e| tls_err(format!("invalid {}", describe("client key", key)), e))?;
-            builder
+            let config = builder
                 .with_client_auth_cert(chain, key_der)
-                .map_err(|e| tls_err("client certificate and key do not fit", e))
+                .map_err(|e| tls_err("client certificate and key do not fit", e))?;
+            Ok((config, None))
         }
-        (None, None) => Ok(builder.with_no_client_auth()),
+        (None, None) => Ok((builder.with_no_client_auth(), None)),
         _ => Err(Error::Config {
             what: "a client certificate needs a client key, and a key needs a certificate"
                 .to_owned(),
@@ -140,14 +163,49 @@ pub(crate) fn client_config(
 }
 
 /// Presents whatever identity the source gives now, parsing each new one once.
-#[derive(Debug)]
-struct DynamicIdentity {
+///
+/// The client certificate of a [`ClientCertificateSource`], read at each handshake.
+/// [`check`](Self::check) runs before the handshake, so an identity that cannot be used
+/// fails the connection instead of making it anonymous (client-go: "failed parsing client
+/// key/certificate").
+pub(crate) struct DynamicIdentity {
     source: Arc<dyn ClientCertificateSource>,
     provider: Arc<CryptoProvider>,
     cache: Mutex<Option<(ClientIdentity, Arc<CertifiedKey>)>>,
 }
 
+impl std::fmt::Debug for DynamicIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamicIdentity").finish_non_exhaustive()
+    }
+}
+
+/// The client certificate a source gave cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("the client certificate from its source cannot be used: {0}")]
+pub(crate) struct UnusableIdentity(String);
+
 impl DynamicIdentity {
+    /// The key to present now (cached while the source's identity stays the same), or why
+    /// the source's identity cannot be used.
+    pub(crate) fn check(&self) -> std::result::Result<Option<Arc<CertifiedKey>>, UnusableIdentity> {
+        let Some(id) = self.source.current() else {
+            return Ok(None);
+        };
+        let mut cache = match self.cache.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        if let Some((cached_id, key)) = cache.as_ref()
+            && *cached_id == id
+        {
+            return Ok(Some(key.clone()));
+        }
+        let key = self.load(&id).map_err(UnusableIdentity)?;
+        *cache = Some((id, key.clone()));
+        Ok(Some(key))
+    }
+
     fn load(&self, id: &ClientIdentity) -> std::result::Result<Arc<CertifiedKey>, String> {
         let chain = CertificateDer::pem_slice_iter(&id.cert_pem)
             .collect::<std::result::Result<Vec<_>, _>>()
@@ -172,23 +230,12 @@ impl ResolvesClientCert for DynamicIdentity {
         _root_hint_subjects: &[&[u8]],
         _sigschemes: &[SignatureScheme],
     ) -> Option<Arc<CertifiedKey>> {
-        let id = self.source.current()?;
-        let mut cache = match self.cache.lock() {
-            Ok(c) => c,
-            Err(p) => p.into_inner(),
-        };
-        if let Some((cached_id, key)) = cache.as_ref()
-            && *cached_id == id
-        {
-            return Some(key.clone());
-        }
-        match self.load(&id) {
-            Ok(key) => {
-                *cache = Some((id, key.clone()));
-                Some(key)
-            }
+        // Checked just before the handshake; only an identity that changed in between
+        // and cannot be used is not presented here.
+        match self.check() {
+            Ok(key) => key,
             Err(e) => {
-                tracing::warn!(target: "kubecto::tls", "client certificate source: {e}; presenting none");
+                tracing::warn!(target: "kubecto::tls", "{e}; presenting none");
                 None
             }
         }

@@ -15,6 +15,7 @@ use crate::connect::Connector;
 use crate::error::{BoxError, Error, Result, TransportKind, chain};
 use crate::pool::{ConnectError, HttpClient, TlsHandshakeTimeout};
 use crate::response::{BodyTimeout, ResponseBody};
+use crate::tls::UnusableIdentity;
 
 /// The body type of requests handed to the HTTP service.
 pub type RequestBody = Full<Bytes>;
@@ -72,7 +73,7 @@ pub(crate) fn http_client(config: &Config) -> Result<HttpClient> {
         .host
         .get(..7)
         .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
-    let mut tls =
+    let (mut tls, identity) =
         crate::tls::client_config(&config.tls, config.client_cert_source.as_ref(), plain_http)?;
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let server_name = match &config.tls.server_name {
@@ -82,6 +83,7 @@ pub(crate) fn http_client(config: &Config) -> Result<HttpClient> {
     Ok(HttpClient::new(
         Connector::new(http, &config.proxy)?,
         Arc::new(tls),
+        identity,
         server_name,
     ))
 }
@@ -152,6 +154,15 @@ pub(crate) fn transport_error(url: &str, err: BoxError) -> Error {
     {
         return Error::Tls {
             what: format!("handshake with {url} failed: {timeout}"),
+            source: None,
+        };
+    }
+    if let Some(unusable) = chain(err.as_ref())
+        .into_iter()
+        .find_map(|e| e.downcast_ref::<UnusableIdentity>())
+    {
+        return Error::Tls {
+            what: format!("cannot connect to {url}: {unusable}"),
             source: None,
         };
     }

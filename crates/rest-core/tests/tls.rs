@@ -728,3 +728,44 @@ async fn streams_a_goaway_did_not_let_through_go_again_on_a_new_connection() {
     assert_eq!(answered, 8, "each request answered once");
     assert_eq!(accepted, 2, "one new connection after the GOAWAY");
 }
+
+/// A client certificate source whose identity cannot be used fails the connection,
+/// even where the server would accept an anonymous one (client-go: "failed parsing client
+/// key/certificate"), instead of connecting without a certificate.
+#[tokio::test]
+async fn an_unusable_identity_from_a_source_fails_the_connection_not_anonymous() {
+    use kubecto_rest_core::ClientIdentity;
+    let addr = https_server(false).await;
+    let source = Arc::new(Swappable::default());
+    let config = Config::new(format!("https://localhost:{}", addr.port()))
+        .with_ca(PemSource::Data(pem("ca.crt")))
+        .with_client_cert_source(source.clone());
+    for (cert, key) in [
+        (pem("client.crt"), b"not a key".to_vec()),
+        (b"not a certificate".to_vec(), pem("client.key")),
+    ] {
+        *source.0.lock().unwrap() = Some(ClientIdentity::new(cert, key));
+        let err = answer(config.clone()).await.unwrap_err();
+        assert!(matches!(err.last(), Error::Tls { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("client certificate from its source cannot be used"),
+            "{text}"
+        );
+    }
+    // No identity at all is anonymous, as the source says.
+    *source.0.lock().unwrap() = None;
+    assert_eq!(answer(config.clone()).await.unwrap()["clientCert"], false);
+}
+
+#[test]
+fn a_pem_file_larger_than_the_limit_is_refused_naming_it() {
+    let err =
+        RestClient::new(Config::new("https://h").with_ca(PemSource::File("/dev/zero".into())))
+            .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("/dev/zero") && text.contains("limit"),
+        "{text}"
+    );
+}
