@@ -9,11 +9,14 @@
 //! - `bench`: kubecto against kube-rs, side by side (the `bench/` workspace), and the
 //!   test server's own throughput (`bench testserver`).
 //! - `codegen`: regenerate the clientset's accessors (`--check`: fail when stale).
+//! - `soak`: writers, watchers and informers against the test server under random faults,
+//!   then checks for duplicated creates, lost events, memory growth and leaks.
 
 mod bench;
 mod ci;
 mod codegen;
 mod demo;
+mod soak;
 mod test;
 #[path = "../../crates/testserver/tests/common/tools.rs"]
 mod tools;
@@ -32,6 +35,9 @@ tasks:
   ci        cargo fmt --check, clippy -D warnings, doc -D warnings, tests (stops at the first failure)
   bench     kubecto vs kube-rs ratios (`bench --help` for workloads; `bench testserver`)
   codegen   regenerate crates/clientset/src/generated (`--check`: fail when stale)
+  soak      writers, watchers and informers under random faults for a while (default
+            60 s; `--minutes N`), then checks: no duplicated create, no lost event,
+            bounded memory, no leaked task or connection
   help      this message";
 
 fn main() -> ExitCode {
@@ -46,6 +52,7 @@ fn main() -> ExitCode {
         "ci" => ci::run(&args[1..]),
         "bench" => bench::run(&args[1..]),
         "codegen" => codegen::run(&args[1..]),
+        "soak" => soak::run(&args[1..]),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             ExitCode::SUCCESS
