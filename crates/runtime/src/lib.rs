@@ -19,11 +19,14 @@
 //!   timing rules, callbacks on start and stop of leading, release on shutdown.
 //! - [`queue`]: the deduplicating, rate-limited work queue of controllers (client-go's
 //!   `util/workqueue`), with its rate limiters in [`queue::rate_limiter`].
+//! - [`events`]: an event recorder for `events.k8s.io/v1` (client-go's `tools/events`),
+//!   asynchronous, with series, spam filtering and aggregation.
 //! - [`retry`]: read-modify-write that survives conflicts ([`retry::retry_on_conflict`],
 //!   client-go's `util/retry`).
 
 pub mod controller;
 mod error;
+pub mod events;
 pub mod informer;
 pub mod leader;
 pub mod object;
@@ -36,6 +39,7 @@ pub mod watcher;
 
 pub use controller::{Action, Controller};
 pub use error::Error;
+pub use events::{EventRecorder, EventType};
 pub use informer::{InformerFactory, SharedInformer};
 pub use object::{Object, OwnerRef, key_of, object_key, split_key};
 pub use queue::WorkQueue;
