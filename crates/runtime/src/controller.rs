@@ -1,16 +1,20 @@
 //! The controller loop (client-go's controller pattern, as in `sample-controller`):
 //! informers on a primary resource and on the resources it owns or watches put keys on a
 //! [`WorkQueue`]; N workers take keys and call `reconcile(key)`, one worker per key at a
-//! time. A reconcile that fails is retried with the queue's rate limiter (5 ms doubling
-//! to 1000 s, 10 qps overall); one that asks for it is requeued after a delay. Shutdown
+//! time. A reconcile that fails, or panics (the panic is caught and logged; the worker
+//! lives on), is retried with the queue's rate limiter (5 ms doubling to 1000 s, 10 qps
+//! overall); one that asks for it is requeued after a delay. Shutdown
 //! (a [`Shutdown`], e.g. [`Shutdown::on_signals`] for SIGTERM and Ctrl-C) stops handing
 //! out keys and waits for the reconciles in flight.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use serde::de::DeserializeOwned;
 use tokio::task::JoinSet;
 
@@ -26,6 +30,17 @@ pub enum Action {
     Done,
     /// Reconcile this key again after this long (even if nothing changes).
     RequeueAfter(Duration),
+}
+
+/// The message of a caught panic (a `&str` or `String` payload, as `panic!` makes).
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "(a panic without a message)"
+    }
 }
 
 /// Puts keys on the queue for each notification of one informer.
@@ -189,7 +204,9 @@ impl Controller {
 
     /// Starts the informers, waits for their caches, then reconciles keys with the
     /// workers until `stop`; then stops handing out keys and waits for the reconciles in
-    /// flight. An `Err` from `reconcile` is logged and the key retried with backoff.
+    /// flight. An `Err` from `reconcile` is logged and the key retried with backoff; so is a
+    /// panic in `reconcile`, which is caught: the worker goes on and the key is not left
+    /// marked as being processed.
     pub async fn run<F, Fut, E>(self, reconcile: F, stop: Shutdown)
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
@@ -221,14 +238,23 @@ impl Controller {
                             None => return,
                         },
                     };
-                    match reconcile(key.clone()).await {
-                        Ok(Action::Done) => queue.forget(&key),
-                        Ok(Action::RequeueAfter(d)) => {
+                    // A panic (in building the future or in polling it) is caught here,
+                    // so the worker lives on and the key is released and retried.
+                    let outcome = AssertUnwindSafe(async { reconcile(key.clone()).await })
+                        .catch_unwind()
+                        .await;
+                    match outcome {
+                        Ok(Ok(Action::Done)) => queue.forget(&key),
+                        Ok(Ok(Action::RequeueAfter(d))) => {
                             queue.forget(&key);
                             queue.add_after(key.clone(), d);
                         }
-                        Err(e) => {
+                        Ok(Err(e)) => {
                             tracing::warn!(target: "kubecto::controller", %key, error = %e, retries = queue.num_requeues(&key), "reconcile failed; retrying with backoff");
+                            queue.add_rate_limited(key.clone());
+                        }
+                        Err(panic) => {
+                            tracing::error!(target: "kubecto::controller", %key, panic = panic_message(&*panic), retries = queue.num_requeues(&key), "reconcile panicked; retrying with backoff");
                             queue.add_rate_limited(key.clone());
                         }
                     }

@@ -218,3 +218,78 @@ async fn owned_objects_failures_requeues_and_a_graceful_stop() {
         "the reconcile in flight finished"
     );
 }
+
+#[tokio::test]
+async fn a_panicking_reconcile_is_retried_and_the_worker_goes_on() {
+    let server = TestServer::start().await.unwrap();
+    let api = configmaps(&server);
+    for name in ["panics", "sync-panic", "fine"] {
+        api.create(&cm(name, "1"), &CreateOptions::new())
+            .await
+            .unwrap();
+    }
+    let factory = InformerFactory::new(client(&server)).with_config(fast_config());
+    let calls: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop = Shutdown::new();
+    // One worker: if a panic killed it, nothing after the panic would be reconciled.
+    let controller = Controller::new(factory.namespaced::<ConfigMap, _>(NS)).workers(1);
+    let queue = controller.queue().clone();
+    let run = tokio::spawn({
+        let calls = calls.clone();
+        controller.run(
+            move |key: String| {
+                let n = {
+                    let mut c = calls.lock().unwrap();
+                    c.push(key.clone());
+                    c.iter().filter(|k| **k == key).count()
+                };
+                // A panic before the future exists is caught as well.
+                if key == "default/sync-panic" && n == 1 {
+                    panic!("building the reconcile of {key} failed");
+                }
+                async move {
+                    tokio::task::yield_now().await;
+                    if key == "default/panics" && n <= 2 {
+                        panic!("attempt {n} of {key} panicked");
+                    }
+                    Ok::<_, String>(Action::Done)
+                }
+            },
+            stop.clone(),
+        )
+    });
+    let count = |key: &str| calls.lock().unwrap().iter().filter(|k| *k == key).count();
+    for _ in 0..200 {
+        if count("default/panics") >= 3 && count("default/sync-panic") >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(count("default/panics"), 3, "two panics, then success");
+    assert_eq!(count("default/sync-panic"), 2, "one panic, then success");
+    assert!(count("default/fine") >= 1);
+    assert_eq!(
+        queue.num_requeues(&"default/panics".to_owned()),
+        0,
+        "forgotten once it succeeded"
+    );
+    // The key is not stuck as processing: a change reconciles it again.
+    let before = count("default/panics");
+    let mut c = api.get("panics").await.unwrap();
+    c.data = Some(BTreeMap::from([("v".to_owned(), "2".to_owned())]));
+    api.update(&c, &kubecto_rest_core::UpdateOptions::new())
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        if count("default/panics") > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(count("default/panics"), before + 1);
+    stop.trigger();
+    tokio::time::timeout(Duration::from_secs(5), run)
+        .await
+        .unwrap()
+        .unwrap();
+}
