@@ -9,17 +9,17 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use serde_json::{Map, Value, json};
 
-use crate::body::{ListBody, ResBody, full};
-use crate::faults::Faults;
-use crate::meta;
-use crate::registry::{Registry, ResourceInfo};
-use crate::selector::{FieldSelector, LabelSelector};
-use crate::status::{ApiError, delete_success};
-use crate::store::{EventType, Obj, ObjKey, Store, Update};
-use crate::{
-    RecordedRequest, apply, crd, defaults, gc, openapi, patch, scale, subres, table, validation,
-    watch,
-};
+use crate::RecordedRequest;
+use crate::controllers::{crd, gc};
+use crate::handlers::{scale, subresource as subres, watch};
+use crate::logic::selector::{FieldSelector, LabelSelector};
+use crate::logic::{apply, defaults, openapi, patch, table, validation};
+use crate::server::faults::Faults;
+use crate::shared::body::{ListBody, ResBody, full};
+use crate::shared::meta;
+use crate::shared::status::{ApiError, delete_success};
+use crate::storage::registry::{Registry, ResourceInfo};
+use crate::storage::store::{EventType, Obj, ObjKey, Store, Update};
 
 const VERSION: &str = include_str!("../data/discovery/version.json");
 const AGGREGATED_CT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
@@ -35,7 +35,7 @@ pub(crate) struct State {
     pub connections: std::sync::atomic::AtomicUsize,
     pub server_address: String,
     pub bookmark_interval: Duration,
-    pub logs: crate::logs::Logs,
+    pub logs: crate::handlers::log::Logs,
     next_service_ip: AtomicU32,
 }
 
@@ -53,7 +53,7 @@ impl State {
             connections: Default::default(),
             server_address,
             bookmark_interval,
-            logs: crate::logs::Logs::default(),
+            logs: crate::handlers::log::Logs::default(),
             next_service_ip: AtomicU32::new(1),
         }
     }
@@ -451,7 +451,7 @@ async fn dispatch(state: &Arc<State>, req: &Req, t: Target) -> Result<Response<R
         (&Method::GET, Some(name), Some("log"))
             if info.group.is_empty() && info.plural == "pods" =>
         {
-            crate::logs::serve(state, req, &info, t.namespace.as_deref(), name)
+            crate::handlers::log::serve(state, req, &info, t.namespace.as_deref(), name)
         }
         (
             _,
@@ -1479,7 +1479,7 @@ pub(crate) fn delete_one(
                 "Conflict",
                 format!(
                     "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                    crate::status::qualified(&info.plural, &info.group),
+                    crate::shared::status::qualified(&info.plural, &info.group),
                     cur.uid
                 ),
                 None,
@@ -1493,7 +1493,7 @@ pub(crate) fn delete_one(
                 "Conflict",
                 format!(
                     "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
-                    crate::status::qualified(&info.plural, &info.group),
+                    crate::shared::status::qualified(&info.plural, &info.group),
                     cur.rv
                 ),
                 None,

@@ -33,29 +33,13 @@
 //! ```
 
 mod api;
-mod apply;
-mod auth;
-mod body;
-mod crd;
-mod defaults;
-mod faults;
-mod gc;
-mod logs;
-mod meta;
-mod openapi;
-pub(crate) mod patch;
-mod registry;
-mod scale;
+mod controllers;
+mod handlers;
+mod logic;
 mod seed;
-pub(crate) mod selector;
 mod server;
-mod status;
-mod store;
-mod subres;
-mod table;
-mod tls;
-mod validation;
-mod watch;
+mod shared;
+mod storage;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -66,8 +50,8 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::watch as signal;
 
-pub use faults::Fault;
-pub use tls::ClientCert;
+pub use server::faults::Fault;
+pub use server::tls::ClientCert;
 
 /// Errors from starting, seeding or configuring a test server.
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +124,7 @@ pub struct TestServerBuilder {
     addr: SocketAddr,
     watch_history: usize,
     bookmark_interval: Duration,
-    security: auth::Options,
+    security: server::auth::Options,
 }
 
 impl Default for TestServerBuilder {
@@ -149,7 +133,7 @@ impl Default for TestServerBuilder {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             watch_history: 10_000,
             bookmark_interval: Duration::from_secs(60),
-            security: auth::Options::default(),
+            security: server::auth::Options::default(),
         }
     }
 }
@@ -214,7 +198,7 @@ impl TestServerBuilder {
     /// `kubecto-admin` (see [`TestServer::rotate_token`]). Requests without valid
     /// credentials get kube-apiserver's 401 `Unauthorized` Status.
     pub fn require_token(self, token: impl Into<String>) -> Self {
-        self.token(token, auth::TOKEN_USER)
+        self.token(token, server::auth::TOKEN_USER)
     }
 
     /// Require authentication, and accept the bearer token `token` for `user`.
@@ -267,7 +251,7 @@ impl TestServerBuilder {
             seed_one(&state, obj)?;
         }
         let (stop, stopped) = signal::channel(false);
-        let task = tokio::spawn(server::serve(
+        let task = tokio::spawn(server::serve::serve(
             listener,
             Arc::clone(&state),
             stopped,
@@ -287,7 +271,7 @@ impl TestServerBuilder {
 pub struct TestServer {
     addr: SocketAddr,
     state: Arc<api::State>,
-    security: Arc<auth::Security>,
+    security: Arc<server::auth::Security>,
     stop: signal::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -340,7 +324,7 @@ impl TestServer {
             .map_err(|message| Error::Tls { message })
     }
 
-    fn tls(&self) -> Result<&tls::Tls, Error> {
+    fn tls(&self) -> Result<&server::tls::Tls, Error> {
         self.security.tls.as_ref().ok_or_else(|| Error::Tls {
             message: "the server was started without TLS (TestServerBuilder::tls)".to_owned(),
         })
@@ -349,7 +333,7 @@ impl TestServer {
     /// Accept `new` instead of the token(s) of the `require_token` user: requests
     /// with the old token get 401 from now on.
     pub fn rotate_token(&self, new: &str) {
-        self.security.authn.rotate(auth::TOKEN_USER, new);
+        self.security.authn.rotate(server::auth::TOKEN_USER, new);
     }
 
     /// Accept the bearer token `token` for `user` from now on.
@@ -395,7 +379,7 @@ impl TestServer {
             ),
             None => String::new(),
         };
-        let user = match self.security.authn.token_of(auth::TOKEN_USER) {
+        let user = match self.security.authn.token_of(server::auth::TOKEN_USER) {
             Some(token) => format!("\n    token: {token}"),
             None => " {}".to_owned(),
         };
@@ -532,7 +516,7 @@ impl TestServer {
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .filter(|r| {
-                r.method.eq_ignore_ascii_case(method) && faults::path_matches(path, &r.path)
+                r.method.eq_ignore_ascii_case(method) && server::faults::path_matches(path, &r.path)
             })
             .count()
     }

@@ -7,10 +7,10 @@
 use serde_json::{Map, Value, json};
 
 use crate::api::{self, State};
-use crate::meta;
-use crate::registry::ResourceInfo;
-use crate::status::ApiError;
-use crate::store::{Obj, Update};
+use crate::shared::meta;
+use crate::shared::status::ApiError;
+use crate::storage::registry::ResourceInfo;
+use crate::storage::store::{Obj, Update};
 
 const GROUP: &str = "apiextensions.k8s.io";
 const PLURAL: &str = "customresourcedefinitions";
@@ -264,7 +264,7 @@ pub(crate) fn removed(state: &State, obj: &Obj) {
 /// recorded apps/v1 document's Deployment operations, renamed.
 pub(crate) fn openapi_document(resources: &[std::sync::Arc<ResourceInfo>]) -> Option<Vec<u8>> {
     let first = resources.first()?;
-    let apps = crate::openapi::parsed("apps", "v1")?;
+    let apps = crate::logic::openapi::parsed("apps", "v1")?;
     let (group, version) = (first.group.as_str(), first.version.as_str());
     let prefix = {
         let mut parts: Vec<&str> = group.split('.').collect();

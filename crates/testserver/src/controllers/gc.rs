@@ -8,9 +8,9 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::api::{self, DeleteOpts, Propagation, State};
-use crate::registry::ResourceInfo;
-use crate::status::ApiError;
-use crate::store::{EventType, Obj, Update};
+use crate::shared::status::ApiError;
+use crate::storage::registry::ResourceInfo;
+use crate::storage::store::{EventType, Obj, Update};
 
 /// The finalizer of foreground deletion.
 pub(crate) const FOREGROUND: &str = "foregroundDeletion";

@@ -11,9 +11,9 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::api::{self, Req, State};
-use crate::body::{ChannelBody, ResBody, full};
-use crate::registry::ResourceInfo;
-use crate::status::ApiError;
+use crate::shared::body::{ChannelBody, ResBody, full};
+use crate::shared::status::ApiError;
+use crate::storage::registry::ResourceInfo;
 
 type Key = (String, String, String);
 
@@ -121,7 +121,7 @@ fn now_nanos() -> String {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = crate::meta::rfc3339(d.as_secs());
+    let secs = crate::shared::meta::rfc3339(d.as_secs());
     format!("{}.{:09}Z", secs.trim_end_matches('Z'), d.subsec_nanos())
 }
 

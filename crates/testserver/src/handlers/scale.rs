@@ -6,10 +6,10 @@ use http::{Response, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::api::{self, Mode, Req, State};
-use crate::body::ResBody;
-use crate::openapi;
-use crate::registry::ResourceInfo;
-use crate::status::ApiError;
+use crate::logic::openapi;
+use crate::shared::body::ResBody;
+use crate::shared::status::ApiError;
+use crate::storage::registry::ResourceInfo;
 
 const SCALE_API_VERSION: &str = "autoscaling/v1";
 
@@ -44,7 +44,7 @@ pub(crate) fn put(
         )));
     }
     let dry = api::dry_run(req)?;
-    let manager = crate::apply::manager_for(req.param("fieldManager"), &req.user_agent);
+    let manager = crate::logic::apply::manager_for(req.param("fieldManager"), &req.user_agent);
     write_scale(
         state,
         info,
@@ -66,7 +66,7 @@ pub(crate) fn patch(
 ) -> Result<Response<ResBody>, ApiError> {
     let p = api::parse_patch(req)?;
     let schema = openapi::kind_schema("autoscaling", "v1", "Scale");
-    let manager = crate::apply::manager_for(req.param("fieldManager"), &req.user_agent);
+    let manager = crate::logic::apply::manager_for(req.param("fieldManager"), &req.user_agent);
     write_scale(
         state,
         info,
@@ -314,7 +314,7 @@ mod tests {
 
     #[test]
     fn zero_replicas_omit_spec_replicas() {
-        let info = crate::registry::Registry::builtin()
+        let info = crate::storage::registry::Registry::builtin()
             .resource("apps", "v1", "deployments")
             .unwrap();
         let s = to_scale(

@@ -7,10 +7,10 @@ use http::{Method, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::api::{self, How, Mode, Req, State};
-use crate::body::ResBody;
-use crate::meta;
-use crate::registry::ResourceInfo;
-use crate::status::ApiError;
+use crate::shared::body::ResBody;
+use crate::shared::meta;
+use crate::shared::status::ApiError;
+use crate::storage::registry::ResourceInfo;
 
 /// Does this subresource take this method?
 pub(crate) fn serves(method: &Method, sub: &str) -> bool {
@@ -381,7 +381,7 @@ fn write_part(
         Some(p) => p.dry,
         None => api::dry_run(req)?,
     };
-    let manager = crate::apply::manager_for(req.param("fieldManager"), &req.user_agent);
+    let manager = crate::logic::apply::manager_for(req.param("fieldManager"), &req.user_agent);
     let mode = if sub == "approval" {
         Mode::Status
     } else {
@@ -496,7 +496,7 @@ fn ephemeral(cur: &Value, sent: &Value, next: &mut Value, name: &str) -> Result<
                 "Required value".into(),
             ));
         }
-        crate::defaults::container(m);
+        crate::logic::defaults::container(m);
         names.push(cname);
     }
     for o in old {

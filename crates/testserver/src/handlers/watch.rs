@@ -17,12 +17,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::api::{self, Req, State, matches_selectors, render};
-use crate::body::{ChannelBody, ResBody};
-use crate::registry::ResourceInfo;
-use crate::selector::{FieldSelector, LabelSelector};
-use crate::status::ApiError;
-use crate::store::{Event, EventType, Obj};
-use crate::table;
+use crate::logic::selector::{FieldSelector, LabelSelector};
+use crate::logic::table;
+use crate::shared::body::{ChannelBody, ResBody};
+use crate::shared::status::ApiError;
+use crate::storage::registry::ResourceInfo;
+use crate::storage::store::{Event, EventType, Obj};
 
 struct Watcher {
     state: Arc<State>,

@@ -16,10 +16,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::meta;
-use crate::openapi::{self, KindSchema};
-use crate::patch;
-use crate::status::ApiError;
+use crate::logic::openapi::{self, KindSchema};
+use crate::logic::patch;
+use crate::shared::meta;
+use crate::shared::status::ApiError;
 
 /// A path of encoded elements.
 pub(crate) type Path = Vec<String>;
@@ -511,7 +511,7 @@ fn store_entries(obj: &mut Value, mut list: Vec<Entry>) {
         e.time
             .as_ref()
             .and_then(Value::as_str)
-            .and_then(crate::table::parse_rfc3339)
+            .and_then(crate::logic::table::parse_rfc3339)
             .unwrap_or(0)
     };
     list.sort_by(|p, q| {
@@ -844,18 +844,18 @@ fn conflict_error(conflicts: &[(String, Path)]) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::openapi::kind_schema;
+    use crate::logic::openapi::kind_schema;
 
     #[test]
     fn a_created_pod_has_the_recorded_field_set() {
         let sample: Value =
-            serde_json::from_str(include_str!("../tests/fixtures/samples/table-pods.json"))
+            serde_json::from_str(include_str!("../../tests/fixtures/samples/table-pods.json"))
                 .unwrap();
         let want = &sample["rows"][0]["object"]["metadata"]["managedFields"][0]["fieldsV1"];
         let schema = kind_schema("", "v1", "Pod").unwrap();
         let mut pod = json!({"metadata": {"name": "web", "labels": {"app": "web"}},
             "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]}});
-        crate::defaults::apply("", "Pod", &mut pod, String::new);
+        crate::logic::defaults::apply("", "Pod", &mut pod, String::new);
         record_create(
             &mut pod,
             "Python-urllib",

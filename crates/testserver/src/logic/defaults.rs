@@ -275,7 +275,7 @@ mod tests {
     #[test]
     fn pod_defaults_match_the_recorded_sample() {
         let sample: Value = serde_json::from_str(include_str!(
-            "../tests/fixtures/samples/create-pod-201-with-server-defaults.json"
+            "../../tests/fixtures/samples/create-pod-201-with-server-defaults.json"
         ))
         .unwrap();
         let mut pod = json!({"metadata": {"name": "web"}, "spec": {"containers": [
@@ -288,7 +288,7 @@ mod tests {
     #[test]
     fn deployment_and_service_defaults_match() {
         let sample: Value = serde_json::from_str(include_str!(
-            "../tests/fixtures/samples/create-deployment-201-with-server-defaults.json"
+            "../../tests/fixtures/samples/create-deployment-201-with-server-defaults.json"
         ))
         .unwrap();
         let mut d = json!({"spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": {
@@ -296,7 +296,7 @@ mod tests {
         apply("apps", "Deployment", &mut d, || unreachable!());
         assert_eq!(d["spec"], sample["spec"]);
         let sample: Value = serde_json::from_str(include_str!(
-            "../tests/fixtures/samples/create-service-201-with-server-defaults.json"
+            "../../tests/fixtures/samples/create-service-201-with-server-defaults.json"
         ))
         .unwrap();
         let mut s = json!({"spec": {"ports": [{"port": 80}], "selector": {"app": "web"}}});

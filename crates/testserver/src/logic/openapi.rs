@@ -11,178 +11,181 @@ use std::sync::{Mutex, OnceLock};
 
 use serde_json::{Map, Value};
 
-use crate::patch::Strategy;
+use crate::logic::patch::Strategy;
 
 /// The index, with hashes computed from the embedded documents when they were copied
 /// (a unit test keeps them honest).
-pub(crate) const INDEX: &[u8] = include_bytes!("../data/openapi/v3/index.json");
+pub(crate) const INDEX: &[u8] = include_bytes!("../../data/openapi/v3/index.json");
 
 /// Every document: index path (`api/v1`, `apis/apps/v1`, ...) and its bytes.
 static DOCS: &[(&str, &[u8])] = &[
-    ("api/v1", include_bytes!("../data/openapi/v3/api__v1.json")),
+    (
+        "api/v1",
+        include_bytes!("../../data/openapi/v3/api__v1.json"),
+    ),
     (
         "apis/admissionregistration.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__admissionregistration.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__admissionregistration.k8s.io.json"),
     ),
     (
         "apis/admissionregistration.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__admissionregistration.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__admissionregistration.k8s.io__v1.json"),
     ),
     (
         "apis/apiextensions.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__apiextensions.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__apiextensions.k8s.io.json"),
     ),
     (
         "apis/apiextensions.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__apiextensions.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__apiextensions.k8s.io__v1.json"),
     ),
     (
         "apis/apiregistration.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__apiregistration.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__apiregistration.k8s.io.json"),
     ),
     (
         "apis/apiregistration.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__apiregistration.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__apiregistration.k8s.io__v1.json"),
     ),
     (
         "apis/apps",
-        include_bytes!("../data/openapi/v3/apis__apps.json"),
+        include_bytes!("../../data/openapi/v3/apis__apps.json"),
     ),
     (
         "apis/apps/v1",
-        include_bytes!("../data/openapi/v3/apis__apps__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__apps__v1.json"),
     ),
     (
         "apis/authentication.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__authentication.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__authentication.k8s.io.json"),
     ),
     (
         "apis/authentication.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__authentication.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__authentication.k8s.io__v1.json"),
     ),
     (
         "apis/authorization.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__authorization.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__authorization.k8s.io.json"),
     ),
     (
         "apis/authorization.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__authorization.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__authorization.k8s.io__v1.json"),
     ),
     (
         "apis/autoscaling",
-        include_bytes!("../data/openapi/v3/apis__autoscaling.json"),
+        include_bytes!("../../data/openapi/v3/apis__autoscaling.json"),
     ),
     (
         "apis/autoscaling/v1",
-        include_bytes!("../data/openapi/v3/apis__autoscaling__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__autoscaling__v1.json"),
     ),
     (
         "apis/autoscaling/v2",
-        include_bytes!("../data/openapi/v3/apis__autoscaling__v2.json"),
+        include_bytes!("../../data/openapi/v3/apis__autoscaling__v2.json"),
     ),
     (
         "apis/batch",
-        include_bytes!("../data/openapi/v3/apis__batch.json"),
+        include_bytes!("../../data/openapi/v3/apis__batch.json"),
     ),
     (
         "apis/batch/v1",
-        include_bytes!("../data/openapi/v3/apis__batch__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__batch__v1.json"),
     ),
     (
         "apis/certificates.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__certificates.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__certificates.k8s.io.json"),
     ),
     (
         "apis/certificates.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__certificates.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__certificates.k8s.io__v1.json"),
     ),
     (
         "apis/coordination.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__coordination.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__coordination.k8s.io.json"),
     ),
     (
         "apis/coordination.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__coordination.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__coordination.k8s.io__v1.json"),
     ),
     (
         "apis/discovery.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__discovery.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__discovery.k8s.io.json"),
     ),
     (
         "apis/discovery.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__discovery.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__discovery.k8s.io__v1.json"),
     ),
     (
         "apis/events.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__events.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__events.k8s.io.json"),
     ),
     (
         "apis/events.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__events.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__events.k8s.io__v1.json"),
     ),
     (
         "apis/flowcontrol.apiserver.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__flowcontrol.apiserver.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__flowcontrol.apiserver.k8s.io.json"),
     ),
     (
         "apis/flowcontrol.apiserver.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__flowcontrol.apiserver.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__flowcontrol.apiserver.k8s.io__v1.json"),
     ),
     (
         "apis/networking.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__networking.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__networking.k8s.io.json"),
     ),
     (
         "apis/networking.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__networking.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__networking.k8s.io__v1.json"),
     ),
     (
         "apis/node.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__node.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__node.k8s.io.json"),
     ),
     (
         "apis/node.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__node.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__node.k8s.io__v1.json"),
     ),
     (
         "apis/policy",
-        include_bytes!("../data/openapi/v3/apis__policy.json"),
+        include_bytes!("../../data/openapi/v3/apis__policy.json"),
     ),
     (
         "apis/policy/v1",
-        include_bytes!("../data/openapi/v3/apis__policy__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__policy__v1.json"),
     ),
     (
         "apis/rbac.authorization.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__rbac.authorization.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__rbac.authorization.k8s.io.json"),
     ),
     (
         "apis/rbac.authorization.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__rbac.authorization.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__rbac.authorization.k8s.io__v1.json"),
     ),
     (
         "apis/resource.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__resource.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__resource.k8s.io.json"),
     ),
     (
         "apis/resource.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__resource.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__resource.k8s.io__v1.json"),
     ),
     (
         "apis/scheduling.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__scheduling.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__scheduling.k8s.io.json"),
     ),
     (
         "apis/scheduling.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__scheduling.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__scheduling.k8s.io__v1.json"),
     ),
     (
         "apis/storage.k8s.io",
-        include_bytes!("../data/openapi/v3/apis__storage.k8s.io.json"),
+        include_bytes!("../../data/openapi/v3/apis__storage.k8s.io.json"),
     ),
     (
         "apis/storage.k8s.io/v1",
-        include_bytes!("../data/openapi/v3/apis__storage.k8s.io__v1.json"),
+        include_bytes!("../../data/openapi/v3/apis__storage.k8s.io__v1.json"),
     ),
 ];
 

@@ -360,7 +360,7 @@ fn atoi(s: &str) -> Result<i64, String> {
     s.parse::<i64>().map_err(|_| {
         format!(
             "strconv.Atoi: parsing {}: invalid syntax",
-            crate::selector::go_quote(s)
+            crate::logic::selector::go_quote(s)
         )
     })
 }

@@ -6,9 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-use crate::openapi::field_description;
-use crate::registry::ResourceInfo;
-use crate::status::ApiError;
+use crate::logic::openapi::field_description;
+use crate::shared::status::ApiError;
+use crate::storage::registry::ResourceInfo;
 
 /// What the client asked to get back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -506,7 +506,7 @@ fn cells(info: &ResourceInfo, o: &Value, now: u64) -> Vec<Value> {
                 age,
                 containers,
                 images,
-                json!(or_none(&crate::scale::selector_string(
+                json!(or_none(&crate::handlers::scale::selector_string(
                     &o["spec"]["selector"]
                 ))),
             ]
@@ -564,7 +564,7 @@ fn cells(info: &ResourceInfo, o: &Value, now: u64) -> Vec<Value> {
                     }
                 })
                 .collect();
-            let selector = crate::scale::selector_string(&spec["selector"]);
+            let selector = crate::handlers::scale::selector_string(&spec["selector"]);
             vec![
                 name,
                 json!(ty),
@@ -597,7 +597,7 @@ fn cells(info: &ResourceInfo, o: &Value, now: u64) -> Vec<Value> {
         ("apps", "replicasets" | "statefulsets" | "daemonsets") => {
             let st = &o["status"];
             let n = |v: &Value| v.as_i64().unwrap_or(0);
-            let selector = json!(or_none(&crate::scale::selector_string(
+            let selector = json!(or_none(&crate::handlers::scale::selector_string(
                 &o["spec"]["selector"]
             )));
             let [containers, images] = template_cells(o);
@@ -624,7 +624,7 @@ fn cells(info: &ResourceInfo, o: &Value, now: u64) -> Vec<Value> {
                     images,
                 ],
                 _ => {
-                    let node_selector = crate::scale::selector_string(
+                    let node_selector = crate::handlers::scale::selector_string(
                         &o["spec"]["template"]["spec"]["nodeSelector"],
                     );
                     vec![
@@ -806,7 +806,9 @@ fn job_cells(o: &Value, name: Value, age: Value, now: u64) -> Vec<Value> {
         age,
         containers,
         images,
-        json!(or_none(&crate::scale::selector_string(&spec["selector"]))),
+        json!(or_none(&crate::handlers::scale::selector_string(
+            &spec["selector"]
+        ))),
     ]
 }
 
@@ -1013,7 +1015,7 @@ mod tests {
         assert_eq!(human_duration(50 * 3600), "2d2h");
         assert_eq!(parse_rfc3339("1970-01-02T00:00:01Z"), Some(86_401));
         assert_eq!(
-            parse_rfc3339(&crate::meta::rfc3339(1_795_747_663)),
+            parse_rfc3339(&crate::shared::meta::rfc3339(1_795_747_663)),
             Some(1_795_747_663)
         );
     }

@@ -6,9 +6,9 @@
 use serde_json::Value;
 
 use crate::api::Req;
-use crate::openapi::{self, KindSchema};
-use crate::registry::ResourceInfo;
-use crate::status::ApiError;
+use crate::logic::openapi::{self, KindSchema};
+use crate::shared::status::ApiError;
+use crate::storage::registry::ResourceInfo;
 
 /// The `fieldValidation` directive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_dropped_and_named() {
-        let reg = crate::registry::Registry::builtin();
+        let reg = crate::storage::registry::Registry::builtin();
         let pods = reg.resource("", "v1", "pods").unwrap();
         let mut pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "bogus": 1},
             "spec": {"containers": [{"name": "c", "image": "x", "imagePolicy": "Always"}], "nodeSelector": {"k": "v"}},

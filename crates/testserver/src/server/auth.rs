@@ -11,7 +11,7 @@ use std::sync::RwLock;
 use http::HeaderMap;
 use serde_json::{Map, Value, json};
 
-use crate::status::ApiError;
+use crate::shared::status::ApiError;
 
 /// The user a token given to `require_token` stands for.
 pub(crate) const TOKEN_USER: &str = "kubecto-admin";
@@ -47,12 +47,12 @@ impl Options {
         let tls = if self.tls {
             let names = match &self.server_names {
                 Some(n) => n.clone(),
-                None => crate::tls::DEFAULT_SERVER_NAMES
+                None => crate::server::tls::DEFAULT_SERVER_NAMES
                     .iter()
                     .map(|s| (*s).to_owned())
                     .collect(),
             };
-            Some(crate::tls::Tls::new(&names, &self.client_cas)?)
+            Some(crate::server::tls::Tls::new(&names, &self.client_cas)?)
         } else {
             if !self.client_cas.is_empty() {
                 return Err("a client CA needs TLS (call .tls())".to_owned());
@@ -76,7 +76,7 @@ impl Options {
 /// The TLS and authentication state of a running server.
 #[derive(Debug, Default)]
 pub(crate) struct Security {
-    pub tls: Option<crate::tls::Tls>,
+    pub tls: Option<crate::server::tls::Tls>,
     pub authn: Authn,
 }
 

@@ -15,10 +15,10 @@ use tokio::task::JoinSet;
 
 use crate::RecordedRequest;
 use crate::api::{self, Req, State};
-use crate::auth::{Identity, Security};
-use crate::body::{BoxError, RechunkedBody, ResBody, TruncatedBody};
-use crate::faults::Action;
-use crate::status::ApiError;
+use crate::server::auth::{Identity, Security};
+use crate::server::faults::Action;
+use crate::shared::body::{BoxError, RechunkedBody, ResBody, TruncatedBody};
+use crate::shared::status::ApiError;
 
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
@@ -47,7 +47,7 @@ pub(crate) async fn serve(
                     let Ok(stream) = tls.acceptor.accept(stream).await else { return };
                     let peer = stream.get_ref().1.peer_certificates()
                         .and_then(|c| c.first())
-                        .and_then(|c| crate::tls::subject_identity(c))
+                        .and_then(|c| crate::server::tls::subject_identity(c))
                         .map(|(user, groups)| Identity { user, groups });
                     serve_conn(TokioIo::new(stream), state, security, peer).await;
                 });

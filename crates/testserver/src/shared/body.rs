@@ -12,7 +12,7 @@ use http_body_util::BodyExt as _;
 use http_body_util::combinators::UnsyncBoxBody;
 use tokio::sync::mpsc;
 
-use crate::store::Obj;
+use crate::storage::store::Obj;
 
 /// Errors a body can end with (the connection is then aborted).
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -12,8 +12,8 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-const AGGREGATED_CORE: &str = include_str!("../data/discovery/aggregated-api.json");
-const AGGREGATED_GROUPS: &str = include_str!("../data/discovery/aggregated-apis.json");
+const AGGREGATED_CORE: &str = include_str!("../../data/discovery/aggregated-api.json");
+const AGGREGATED_GROUPS: &str = include_str!("../../data/discovery/aggregated-apis.json");
 
 /// One served resource at one group/version.
 #[derive(Debug)]

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
-use crate::status::ApiError;
+use crate::shared::status::ApiError;
 
 /// `(namespace, name)`; the namespace is empty for cluster-scoped objects.
 pub(crate) type ObjKey = (String, String);

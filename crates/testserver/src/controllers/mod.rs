@@ -1,0 +1,3 @@
+//! Controllers.
+pub(crate) mod crd;
+pub(crate) mod gc;

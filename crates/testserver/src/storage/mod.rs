@@ -1,0 +1,3 @@
+//! Storage.
+pub(crate) mod registry;
+pub(crate) mod store;
