@@ -5,8 +5,11 @@
 //!   `resourceVersionMatch=NotOlderThan` and bookmarks: the server sends the objects as
 //!   ADDED events and a BOOKMARK annotated `k8s.io/initial-events-end`), client-go's
 //!   default since 1.35. If the server refuses it (a 4xx such as 422 Invalid from a server
-//!   without the feature), the reflector remembers that and uses a paged LIST (500 a page)
-//!   from then on; any other failure of a streaming list falls back to a LIST that once.
+//!   without the feature), or ignores it (a server older than 1.27, or a proxy that drops
+//!   the parameter: the watch sends events, or a plain bookmark, but no end bookmark before
+//!   it ends or goes quiet for [`ReflectorConfig::initial_events_timeout`]), the reflector
+//!   remembers that and uses a paged LIST (500 a page) from then on; any other failure of a
+//!   streaming list falls back to a LIST that once.
 //! - **Watch.** From the last resourceVersion seen (objects and bookmarks), with a
 //!   server-side timeout of 5 to 10 minutes. When the stream ends (server timeout, dropped
 //!   connection, truncated body, an undecodable event) the watch starts again from that
@@ -51,6 +54,10 @@ pub struct ReflectorConfig {
     /// The shortest server-side watch timeout; each watch asks for between this and twice
     /// this (client-go: 5 minutes).
     pub min_watch_timeout: Duration,
+    /// How long a streaming list may go without an event before its end bookmark: past
+    /// it, the server is taken to ignore `sendInitialEvents` (10 s; kube-apiserver sends
+    /// the bookmark right after the objects, waiting at most 3 s for its cache).
+    pub initial_events_timeout: Duration,
     /// How failures back off.
     pub backoff: BackoffConfig,
 }
@@ -61,6 +68,7 @@ impl Default for ReflectorConfig {
             streaming_list: true,
             page_size: 500,
             min_watch_timeout: Duration::from_secs(300),
+            initial_events_timeout: Duration::from_secs(10),
             backoff: BackoffConfig::default(),
         }
     }
@@ -85,6 +93,13 @@ impl ReflectorConfig {
     #[must_use]
     pub fn min_watch_timeout(mut self, t: Duration) -> Self {
         self.min_watch_timeout = t.max(Duration::from_secs(1));
+        self
+    }
+
+    /// How long a streaming list may go quiet before its end bookmark (at least 1 ms).
+    #[must_use]
+    pub fn initial_events_timeout(mut self, t: Duration) -> Self {
+        self.initial_events_timeout = t.max(Duration::from_millis(1));
         self
     }
 
@@ -190,8 +205,8 @@ enum Ended {
 
 /// Why a streaming list did not sync.
 enum StreamingFailed {
-    /// The server does not serve streaming lists.
-    Unsupported(RestError),
+    /// The server refuses or ignores streaming lists: use LIST from now on.
+    Unsupported(String),
     /// Something else went wrong; fall back to a LIST this time.
     Other(String),
 }
@@ -267,7 +282,7 @@ where
                             stream = Some(rest);
                         }
                         Err(StreamingFailed::Unsupported(e)) => {
-                            tracing::info!(target: "kubecto::reflector", source = ?self.source, error = %e, "the server does not serve streaming lists; using LIST then WATCH");
+                            tracing::info!(target: "kubecto::reflector", source = ?self.source, why = %e, "the server does not serve streaming lists; using LIST then WATCH from now on");
                             streaming = false;
                         }
                         Err(StreamingFailed::Other(e)) => {
@@ -407,13 +422,22 @@ where
             .watch::<K>()
             .boxed();
         let mut initial: HashMap<String, Arc<K>> = HashMap::new();
+        let quiet = self.config.initial_events_timeout;
+        let mut seen = 0usize;
         loop {
-            match events.next().await {
+            let Ok(next) = tokio::time::timeout(quiet, events.next()).await else {
+                return Err(StreamingFailed::Unsupported(format!(
+                    "no initial-events-end bookmark within {quiet:?} of the last of {seen} events: the server ignores sendInitialEvents"
+                )));
+            };
+            match next {
                 Some(Ok(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
+                    seen += 1;
                     let o = self.prepare(o, None);
                     initial.insert(self.store.key_of(&o), o);
                 }
                 Some(Ok(WatchEvent::Deleted(o))) => {
+                    seen += 1;
                     initial.remove(&self.store.key_of(&o));
                 }
                 Some(Ok(WatchEvent::Bookmark(b))) => {
@@ -421,16 +445,26 @@ where
                         self.sink.replace(initial.into_values().collect());
                         return Ok((b.resource_version, events));
                     }
+                    // A server that streams lists sends no other bookmark before this one.
+                    return Err(StreamingFailed::Unsupported(format!(
+                        "a bookmark without initial-events-end after {seen} events: the server ignores sendInitialEvents"
+                    )));
                 }
                 Some(Err(e)) => {
                     let refused = e.code().is_some_and(|c| {
                         (400..500).contains(&c) && c != 410 && c != 429 && c != 401
                     });
-                    return Err(if refused && initial.is_empty() {
-                        StreamingFailed::Unsupported(e)
+                    return Err(if refused && seen == 0 {
+                        StreamingFailed::Unsupported(e.to_string())
                     } else {
                         StreamingFailed::Other(e.to_string())
                     });
+                }
+                // The server closed the watch (its timeout) without ever ending the list.
+                None if seen > 0 => {
+                    return Err(StreamingFailed::Unsupported(format!(
+                        "the watch ended after {seen} events without an initial-events-end bookmark: the server ignores sendInitialEvents"
+                    )));
                 }
                 None => {
                     return Err(StreamingFailed::Other(
