@@ -50,6 +50,14 @@ fn timed_client(addr: SocketAddr, timeout: Duration) -> RestClient {
     RestClient::new(Config::new(format!("http://{addr}")).with_timeout(timeout)).unwrap()
 }
 
+/// `fut`, or a failure if the client is still waiting after 10 s (the bug this guards
+/// against is a hang, which must fail the test rather than stall it).
+async fn or_hang<T>(fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), fut)
+        .await
+        .expect("the client never gave up on a stalled body")
+}
+
 fn assert_timed_out(err: &Error, started: Instant, what: &str) {
     assert!(
         matches!(err.last(), Error::Timeout { .. }) && err.is_timeout(),
@@ -71,8 +79,7 @@ async fn the_timeout_bounds_a_list_body_that_stalls_however_it_is_read() {
 
     let started = Instant::now();
     let resp = list().send().await.expect("the head arrives in time");
-    let err = resp
-        .into_list::<serde_json::Value>()
+    let err = or_hang(resp.into_list::<serde_json::Value>())
         .await
         .expect_err("into_list must not hang");
     assert_timed_out(&err, started, "into_list");
@@ -83,28 +90,22 @@ async fn the_timeout_bounds_a_list_body_that_stalls_however_it_is_read() {
         .await
         .unwrap()
         .list_stream::<serde_json::Value>();
-    let err = items
-        .next()
+    let err = or_hang(items.next())
         .await
         .expect("an item or an error")
         .unwrap_err();
     assert_timed_out(&err, started, "list_stream");
 
     let started = Instant::now();
-    let err = list()
-        .send()
-        .await
-        .unwrap()
-        .into::<serde_json::Value>()
-        .await
-        .unwrap_err();
+    let resp = list().send().await.unwrap();
+    let err = or_hang(resp.into::<serde_json::Value>()).await.unwrap_err();
     assert_timed_out(&err, started, "into");
 
     let started = Instant::now();
     let mut chunks = Box::pin(list().send().await.unwrap().stream());
     let first = chunks.next().await.unwrap();
     assert!(first.is_ok(), "the first chunk arrived: {first:?}");
-    let err = chunks.next().await.unwrap().unwrap_err();
+    let err = or_hang(chunks.next()).await.unwrap().unwrap_err();
     assert_timed_out(&err, started, "stream");
 }
 
@@ -125,8 +126,7 @@ async fn the_timeout_bounds_a_watch_that_stalls() {
         Some(Ok(WatchEvent::Added(pod))) => assert_eq!(pod["metadata"]["name"], "a"),
         other => panic!("expected the first event, got {other:?}"),
     }
-    let err = events
-        .next()
+    let err = or_hang(events.next())
         .await
         .expect("an error, not a hang")
         .unwrap_err();
