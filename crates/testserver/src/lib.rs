@@ -32,10 +32,12 @@
 //! # Ok(()) }
 //! ```
 
-mod api;
 mod controllers;
+mod error;
 mod handlers;
 mod logic;
+mod objects;
+mod route;
 mod seed;
 mod server;
 mod shared;
@@ -50,72 +52,13 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::watch as signal;
 
+use crate::server::traffic::Traffic;
+use crate::shared::state::State;
+
+pub use error::Error;
 pub use server::faults::Fault;
 pub use server::tls::ClientCert;
-
-/// Errors from starting, seeding or configuring a test server.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// Binding the listening socket failed.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address asked for.
-        addr: SocketAddr,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A manifest file could not be read.
-    #[error("cannot read manifest {path}: {source}")]
-    ReadManifest {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A manifest is not valid JSON/YAML, or holds something that is not an object.
-    #[error("invalid manifest {origin}: {message}")]
-    Manifest {
-        /// Where the manifest came from (a path, or "inline").
-        origin: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The server refused to create a seeded object.
-    #[error("cannot seed {kind} {name:?}: {code} {message}")]
-    Seed {
-        /// The object's kind.
-        kind: String,
-        /// The object's name.
-        name: String,
-        /// The HTTP code the server would have answered.
-        code: u16,
-        /// The server's message.
-        message: String,
-    },
-    /// The TLS material could not be made or used.
-    #[error("test server TLS: {message}")]
-    Tls {
-        /// What went wrong.
-        message: String,
-    },
-}
-
-/// One request the server received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordedRequest {
-    /// HTTP method, e.g. `GET`.
-    pub method: String,
-    /// The path, e.g. `/api/v1/namespaces/default/pods`.
-    pub path: String,
-    /// The raw query string, without `?`.
-    pub query: String,
-    /// The authenticated user (after impersonation), if any; `None` for anonymous
-    /// and refused requests.
-    pub user: Option<String>,
-}
+pub use server::traffic::RecordedRequest;
 
 /// Options for a test server; see [`TestServer::builder`].
 #[derive(Debug, Clone)]
@@ -241,25 +184,28 @@ impl TestServerBuilder {
             addr: self.addr,
             source,
         })?;
-        let state = Arc::new(api::State::new(
+        let state = Arc::new(State::new(
             self.watch_history,
             addr.to_string(),
             self.bookmark_interval,
+            controllers::all(),
         ));
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let obj = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
-            seed_one(&state, obj)?;
+            seed::seed_one(&state, obj)?;
         }
         let (stop, stopped) = signal::channel(false);
-        let task = tokio::spawn(server::serve::serve(
-            listener,
-            Arc::clone(&state),
-            stopped,
-            Arc::clone(&security),
-        ));
+        let traffic = Arc::new(Traffic::default());
+        let service = Arc::new(server::serve::Service {
+            state: Arc::clone(&state),
+            traffic: Arc::clone(&traffic),
+            security: Arc::clone(&security),
+        });
+        let task = tokio::spawn(server::serve::serve(listener, service, stopped));
         Ok(TestServer {
             addr,
             state,
+            traffic,
             security,
             stop,
             task: Some(task),
@@ -270,7 +216,8 @@ impl TestServerBuilder {
 /// A running in-memory Kubernetes API server; it stops when dropped.
 pub struct TestServer {
     addr: SocketAddr,
-    state: Arc<api::State>,
+    state: Arc<State>,
+    traffic: Arc<Traffic>,
     security: Arc<server::auth::Security>,
     stop: signal::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -407,7 +354,7 @@ impl TestServer {
     /// # Errors
     /// [`Error::Seed`] with the code and message a POST would have got.
     pub fn seed(&self, object: Value) -> Result<Value, Error> {
-        seed_one(&self.state, object)
+        seed::seed_one(&self.state, object)
     }
 
     /// Create every object of a JSON or multi-document YAML manifest (`List`s are
@@ -458,7 +405,7 @@ impl TestServer {
         let objects = seed::creation_order(objects);
         let n = objects.len();
         for obj in objects {
-            seed_one(&self.state, obj)?;
+            seed::seed_one(&self.state, obj)?;
         }
         Ok(n)
     }
@@ -483,17 +430,17 @@ impl TestServer {
 
     /// Add a fault; faults are matched in the order they were added.
     pub fn inject(&self, fault: Fault) {
-        self.state.faults.add(fault);
+        self.traffic.faults.add(fault);
     }
 
     /// Remove every pending fault.
     pub fn clear_faults(&self) {
-        self.state.faults.clear();
+        self.traffic.faults.clear();
     }
 
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state
+        self.traffic
             .requests
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -503,14 +450,14 @@ impl TestServer {
     /// How many TCP connections the server has accepted so far (to check that clients
     /// reuse their connections).
     pub fn connections(&self) -> usize {
-        self.state
+        self.traffic
             .connections
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many requests had this method and path (a prefix when `path` ends with `*`).
     pub fn request_count(&self, method: &str, path: &str) -> usize {
-        self.state
+        self.traffic
             .requests
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -523,7 +470,7 @@ impl TestServer {
 
     /// Forget the requests recorded so far.
     pub fn clear_requests(&self) {
-        self.state
+        self.traffic
             .requests
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -543,55 +490,4 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
     }
-}
-
-fn seed_one(state: &api::State, object: Value) -> Result<Value, Error> {
-    let kind = object["kind"].as_str().unwrap_or_default().to_owned();
-    let name = object["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let api_version = object["apiVersion"].as_str().unwrap_or_default();
-    let refuse = |code: u16, message: String| Error::Seed {
-        kind: kind.clone(),
-        name: name.clone(),
-        code,
-        message,
-    };
-    let info = state
-        .registry
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .resource_for_kind(api_version, &kind)
-        .ok_or_else(|| {
-            refuse(
-                404,
-                format!("no resource serves kind {kind:?} in {api_version:?}"),
-            )
-        })?;
-    let namespace = object["metadata"]["namespace"]
-        .as_str()
-        .unwrap_or("default")
-        .to_owned();
-    let ns = info.namespaced.then_some(namespace.as_str());
-    let obj = api::create(state, &info, ns, object.clone(), false).map_err(|e| {
-        refuse(
-            e.code,
-            e.body["message"].as_str().unwrap_or_default().to_owned(),
-        )
-    })?;
-    let wanted = object.get("status").filter(|s| s.is_object());
-    let obj = match wanted {
-        Some(status) if info.has_subresource("status") => {
-            api::seed_status(state, &info, ns, &obj.name, status.clone()).map_err(|e| {
-                refuse(
-                    e.code,
-                    e.body["message"].as_str().unwrap_or_default().to_owned(),
-                )
-            })?
-        }
-        _ => obj,
-    };
-    let rendered = api::render(&obj.body, &info);
-    serde_json::from_slice(&rendered).map_err(|e| refuse(500, e.to_string()))
 }

@@ -3,7 +3,11 @@
 use serde::Deserialize as _;
 use serde_json::Value;
 
-use crate::Error;
+use crate::error::Error;
+use crate::objects::create::create;
+use crate::objects::update::seed_status;
+use crate::shared::response::render;
+use crate::shared::state::State;
 
 /// Split manifest text (JSON, or YAML with `---` separated documents) into objects;
 /// `kind: List` documents are expanded into their items.
@@ -61,4 +65,57 @@ fn kind_of(v: &Value) -> &'static str {
 pub(crate) fn creation_order(mut objects: Vec<Value>) -> Vec<Value> {
     objects.sort_by_key(|o| o["kind"] != "Namespace");
     objects
+}
+
+/// Create one object as a POST would (keeping a `status` it carries, as a status update
+/// would write it), and answer it as a GET would.
+pub(crate) fn seed_one(state: &State, object: Value) -> Result<Value, Error> {
+    let kind = object["kind"].as_str().unwrap_or_default().to_owned();
+    let name = object["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let api_version = object["apiVersion"].as_str().unwrap_or_default();
+    let refuse = |code: u16, message: String| Error::Seed {
+        kind: kind.clone(),
+        name: name.clone(),
+        code,
+        message,
+    };
+    let info = state
+        .registry
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .resource_for_kind(api_version, &kind)
+        .ok_or_else(|| {
+            refuse(
+                404,
+                format!("no resource serves kind {kind:?} in {api_version:?}"),
+            )
+        })?;
+    let namespace = object["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or("default")
+        .to_owned();
+    let ns = info.namespaced.then_some(namespace.as_str());
+    let obj = create(state, &info, ns, object.clone(), false).map_err(|e| {
+        refuse(
+            e.code,
+            e.body["message"].as_str().unwrap_or_default().to_owned(),
+        )
+    })?;
+    let wanted = object.get("status").filter(|s| s.is_object());
+    let obj = match wanted {
+        Some(status) if info.has_subresource("status") => {
+            seed_status(state, &info, ns, &obj.name, status.clone()).map_err(|e| {
+                refuse(
+                    e.code,
+                    e.body["message"].as_str().unwrap_or_default().to_owned(),
+                )
+            })?
+        }
+        _ => obj,
+    };
+    let rendered = render(&obj.body, &info);
+    serde_json::from_slice(&rendered).map_err(|e| refuse(500, e.to_string()))
 }

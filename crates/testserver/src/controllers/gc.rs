@@ -7,27 +7,26 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::api::{self, DeleteOpts, Propagation, State};
+use crate::objects::delete::{
+    DeleteOpts, FOREGROUND, ORPHAN, Propagation, delete_one, has_finalizer,
+};
+use crate::shared::keys;
+use crate::shared::state::{Controller, State};
 use crate::shared::status::ApiError;
 use crate::storage::registry::ResourceInfo;
 use crate::storage::store::{EventType, Obj, Update};
 
-/// The finalizer of foreground deletion.
-pub(crate) const FOREGROUND: &str = "foregroundDeletion";
-/// The finalizer of orphaning deletion.
-pub(crate) const ORPHAN: &str = "orphan";
+/// The garbage collector.
+pub(crate) struct GarbageCollector;
 
-/// Does the object carry this finalizer?
-pub(crate) fn has_finalizer(obj: &Value, name: &str) -> bool {
-    obj["metadata"]["finalizers"]
-        .as_array()
-        .is_some_and(|f| f.iter().any(|v| v == name))
-}
-
-/// After a delete request (or an update that removed a terminating object's last
-/// finalizer): run what the garbage collector would.
-pub(crate) fn after_delete(state: &State, info: &ResourceInfo, obj: &Obj, removed: bool) {
-    after_delete_depth(state, info, obj, removed, 0);
+impl Controller for GarbageCollector {
+    /// After a delete request (or an update that removed a terminating object's last
+    /// finalizer): run what the garbage collector would. Creations start nothing.
+    fn after_write(&self, state: &State, info: &ResourceInfo, obj: &Obj, kind: EventType) {
+        if kind != EventType::Added {
+            after_delete_depth(state, info, obj, kind == EventType::Deleted, 0);
+        }
+    }
 }
 
 fn after_delete_depth(state: &State, info: &ResourceInfo, obj: &Obj, removed: bool, depth: u32) {
@@ -110,7 +109,7 @@ fn delete_dependent(
     let ns = (!dep.namespace.is_empty()).then_some(dep.namespace.as_str());
     let mut opts = DeleteOpts::internal(policy);
     opts.uid = Some(dep.uid.clone());
-    if let Ok((obj, kind)) = api::delete_one(state, info, ns, &dep.name, &opts) {
+    if let Ok((obj, kind)) = delete_one(state, info, ns, &dep.name, &opts) {
         after_delete_depth(state, info, &obj, kind == EventType::Deleted, depth + 1);
     }
 }
@@ -119,7 +118,7 @@ fn delete_dependent(
 fn remove_finalizer(state: &State, info: &ResourceInfo, obj: &Obj, name: &str, depth: u32) {
     let key = (obj.namespace.clone(), obj.name.clone());
     let res = state.store.update(
-        &api::collection(info),
+        &keys::collection(info),
         &key,
         || ApiError::internal("gone"),
         |cur, v| {
@@ -164,7 +163,7 @@ fn update_refs(
 ) -> Result<(), ApiError> {
     let key = (dep.namespace.clone(), dep.name.clone());
     state.store.update(
-        &api::collection(info),
+        &keys::collection(info),
         &key,
         || ApiError::internal("gone"),
         |cur, v| {

@@ -1,128 +1,41 @@
 //! `GET pods/{name}/log`. A real kube-apiserver proxies this to the kubelet; here the
-//! text comes from the library (`TestServer::set_pod_log` and friends).
+//! text comes from the library (`TestServer::set_pod_log` and friends), kept in
+//! `storage::logs`. `follow=true` streams appended text until the pod goes.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::BodyExt as _;
 use serde_json::Value;
-use tokio::sync::watch;
 
-use crate::api::{self, Req, State};
+use crate::objects;
 use crate::shared::body::{ChannelBody, ResBody, full};
+use crate::shared::meta;
+use crate::shared::request::Req;
+use crate::shared::state::State;
 use crate::shared::status::ApiError;
+use crate::storage::logs::{Text, key};
 use crate::storage::registry::ResourceInfo;
 
-type Key = (String, String, String);
-
-/// One container's log: lines with the time they were written (the last may be partial).
-#[derive(Default, Clone)]
-struct Text {
-    lines: Vec<(String, String)>,
-}
-
-impl Text {
-    fn append(&mut self, text: &str) {
-        let now = now_nanos();
-        let mut rest = text;
-        if let Some((_, last)) = self.lines.last_mut()
-            && !last.ends_with('\n')
-        {
-            let cut = rest.find('\n').map_or(rest.len(), |i| i + 1);
-            last.push_str(&rest[..cut]);
-            rest = &rest[cut..];
+/// The text as served (optionally with timestamps), from line `from` on.
+fn render(text: &Text, from: usize, timestamps: bool) -> String {
+    let mut out = String::new();
+    for (at, line) in text.lines.iter().skip(from) {
+        if timestamps {
+            out.push_str(&timestamp(*at));
+            out.push(' ');
         }
-        for line in rest.split_inclusive('\n') {
-            self.lines.push((now.clone(), line.to_owned()));
-        }
+        out.push_str(line);
     }
-
-    /// The text as served (optionally with timestamps), from line `from` on.
-    fn render(&self, from: usize, timestamps: bool) -> String {
-        let mut out = String::new();
-        for (ts, line) in self.lines.iter().skip(from) {
-            if timestamps {
-                out.push_str(ts);
-                out.push(' ');
-            }
-            out.push_str(line);
-        }
-        out
-    }
+    out
 }
 
-#[derive(Default)]
-struct Entry {
-    current: Text,
-    previous: Option<Text>,
-}
-
-/// Every container log the library has set, and a signal when one changes.
-pub(crate) struct Logs {
-    map: Mutex<HashMap<Key, Entry>>,
-    changed: watch::Sender<u64>,
-}
-
-impl Default for Logs {
-    fn default() -> Logs {
-        Logs {
-            map: Mutex::new(HashMap::new()),
-            changed: watch::channel(0).0,
-        }
-    }
-}
-
-impl Logs {
-    fn edit(&self, key: Key, f: impl FnOnce(&mut Entry)) {
-        {
-            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-            f(map.entry(key).or_default());
-        }
-        self.changed.send_modify(|n| *n += 1);
-    }
-
-    pub(crate) fn set(&self, ns: &str, pod: &str, container: &str, text: &str) {
-        self.edit(key(ns, pod, container), |e| {
-            e.current = Text::default();
-            e.current.append(text);
-        });
-    }
-
-    pub(crate) fn append(&self, ns: &str, pod: &str, container: &str, text: &str) {
-        self.edit(key(ns, pod, container), |e| e.current.append(text));
-    }
-
-    pub(crate) fn set_previous(&self, ns: &str, pod: &str, container: &str, text: &str) {
-        self.edit(key(ns, pod, container), |e| {
-            let mut t = Text::default();
-            t.append(text);
-            e.previous = Some(t);
-        });
-    }
-
-    fn text(&self, key: &Key, previous: bool) -> Option<Text> {
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        match (map.get(key), previous) {
-            (Some(e), false) => Some(e.current.clone()),
-            (None, false) => Some(Text::default()),
-            (Some(e), true) => e.previous.clone(),
-            (None, true) => None,
-        }
-    }
-}
-
-fn key(ns: &str, pod: &str, container: &str) -> Key {
-    (ns.to_owned(), pod.to_owned(), container.to_owned())
-}
-
-fn now_nanos() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = crate::shared::meta::rfc3339(d.as_secs());
-    format!("{}.{:09}Z", secs.trim_end_matches('Z'), d.subsec_nanos())
+/// A line's time as the kubelet writes it: RFC 3339 with nanoseconds.
+fn timestamp(at: Duration) -> String {
+    let secs = meta::rfc3339(at.as_secs());
+    format!("{}.{:09}Z", secs.trim_end_matches('Z'), at.subsec_nanos())
 }
 
 fn names(pod: &Value, list: &str) -> Vec<String> {
@@ -178,7 +91,7 @@ pub(crate) fn serve(
     name: &str,
 ) -> Result<Response<ResBody>, ApiError> {
     let ns = namespace.unwrap_or_default().to_owned();
-    let pod = api::get(state, info, namespace, name)?;
+    let pod = objects::get(state, info, namespace, name)?;
     let pod_value = pod.value();
     let containers = names(&pod_value, "containers");
     let inits = names(&pod_value, "initContainers");
@@ -230,7 +143,7 @@ pub(crate) fn serve(
         ))
     })?;
     let from = tail.map_or(0, |t| text.lines.len().saturating_sub(t));
-    let mut first = text.render(from, timestamps).into_bytes();
+    let mut first = render(&text, from, timestamps).into_bytes();
     if let Some(l) = limit {
         first.truncate(l);
     }
@@ -249,7 +162,7 @@ pub(crate) fn serve(
     let info_key = (pod.uid.clone(), Arc::clone(info));
     tokio::spawn(async move {
         let (uid, info) = info_key;
-        let mut log_changed = state.logs.changed.subscribe();
+        let mut log_changed = state.logs.subscribe();
         let mut store_changed = state.store.subscribe();
         let mut sent_lines = text.lines.len();
         let mut partial = text.lines.last().map_or(0, |(_, l)| l.len());
@@ -274,12 +187,12 @@ pub(crate) fn serve(
                 out.push_str(&l[partial..]);
             }
             if now.lines.len() >= sent_lines {
-                out.push_str(&now.render(sent_lines, timestamps));
+                out.push_str(&render(&now, sent_lines, timestamps));
                 sent_lines = now.lines.len();
                 partial = now.lines.last().map_or(0, |(_, l)| l.len());
             } else {
                 // The log was replaced by a shorter one: start over.
-                out = now.render(0, timestamps);
+                out = render(&now, 0, timestamps);
                 sent_lines = now.lines.len();
                 partial = now.lines.last().map_or(0, |(_, l)| l.len());
             }
@@ -291,7 +204,7 @@ pub(crate) fn serve(
             if !out.is_empty() && tx.send(Bytes::from(out)).await.is_err() {
                 return;
             }
-            let gone = match api::get(&state, &info, Some(&k.0), &k.1) {
+            let gone = match objects::get(&state, &info, Some(&k.0), &k.1) {
                 Ok(p) => p.uid != uid,
                 Err(_) => true,
             };

@@ -3,15 +3,18 @@
 //! `status.replicas` and the selector, as kube-apiserver's registries build it.
 
 use http::{Response, StatusCode};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::api::{self, Mode, Req, State};
-use crate::logic::openapi;
+use crate::handlers::input::{apply_patch_doc, decode_body, dry_run, parse_patch};
+use crate::logic::{apply, openapi, scale};
+use crate::objects;
+use crate::objects::update::{How, Mode, write_update};
 use crate::shared::body::ResBody;
+use crate::shared::request::Req;
+use crate::shared::response::json_value;
+use crate::shared::state::State;
 use crate::shared::status::ApiError;
 use crate::storage::registry::ResourceInfo;
-
-const SCALE_API_VERSION: &str = "autoscaling/v1";
 
 /// `GET .../{name}/scale`.
 pub(crate) fn get(
@@ -20,10 +23,10 @@ pub(crate) fn get(
     namespace: Option<&str>,
     name: &str,
 ) -> Result<Response<ResBody>, ApiError> {
-    let obj = api::get(state, info, namespace, name)?;
-    Ok(api::json_value(
+    let obj = objects::get(state, info, namespace, name)?;
+    Ok(json_value(
         StatusCode::OK,
-        &to_scale(info, &obj.value()),
+        &scale::to_scale(info, &obj.value()),
     ))
 }
 
@@ -35,7 +38,7 @@ pub(crate) fn put(
     namespace: Option<&str>,
     name: &str,
 ) -> Result<Response<ResBody>, ApiError> {
-    let sent = api::decode_body(req, info)?;
+    let sent = decode_body(req, info)?;
     check_scale_type(&sent)?;
     let sent_name = sent["metadata"]["name"].as_str().unwrap_or_default();
     if sent_name != name {
@@ -43,8 +46,8 @@ pub(crate) fn put(
             "the name of the object ({sent_name}) does not match the name on the URL ({name})"
         )));
     }
-    let dry = api::dry_run(req)?;
-    let manager = crate::logic::apply::manager_for(req.param("fieldManager"), &req.user_agent);
+    let dry = dry_run(req)?;
+    let manager = apply::manager_for(req.param("fieldManager"), &req.user_agent);
     write_scale(
         state,
         info,
@@ -64,9 +67,9 @@ pub(crate) fn patch(
     namespace: Option<&str>,
     name: &str,
 ) -> Result<Response<ResBody>, ApiError> {
-    let p = api::parse_patch(req)?;
+    let p = parse_patch(req)?;
     let schema = openapi::kind_schema("autoscaling", "v1", "Scale");
-    let manager = crate::logic::apply::manager_for(req.param("fieldManager"), &req.user_agent);
+    let manager = apply::manager_for(req.param("fieldManager"), &req.user_agent);
     write_scale(
         state,
         info,
@@ -74,7 +77,7 @@ pub(crate) fn patch(
         name,
         p.dry,
         manager.as_deref(),
-        |scale| api::apply_patch_doc(&p, scale, schema),
+        |scale| apply_patch_doc(&p, scale, schema),
     )
 }
 
@@ -101,14 +104,14 @@ fn write_scale(
     manager: Option<&str>,
     make: impl FnOnce(Value) -> Result<Value, ApiError>,
 ) -> Result<Response<ResBody>, ApiError> {
-    let how = api::How {
+    let how = How {
         mode: Mode::Main,
         dry_run: dry,
         manager,
         subresource: "scale",
     };
-    let obj = api::write_update(state, info, namespace, name, how, |_, cur| {
-        let scale = make(to_scale(info, cur))?;
+    let obj = write_update(state, info, namespace, name, how, |_, cur| {
+        let scale = make(scale::to_scale(info, cur))?;
         check_scale_type(&scale)?;
         let replicas = match &scale["spec"]["replicas"] {
                 Value::Null => 0,
@@ -131,7 +134,7 @@ fn write_scale(
             ));
         }
         let mut next = cur.clone();
-        set_path(&mut next, &Paths::of(info).spec_replicas, json!(replicas));
+        scale::set_replicas(info, &mut next, replicas);
         if let Some(rv) = scale["metadata"]["resourceVersion"]
             .as_str()
             .filter(|r| !r.is_empty())
@@ -140,188 +143,8 @@ fn write_scale(
         }
         Ok(next)
     })?;
-    Ok(api::json_value(
+    Ok(json_value(
         StatusCode::OK,
-        &to_scale(info, &obj.value()),
+        &scale::to_scale(info, &obj.value()),
     ))
-}
-
-/// Where a resource keeps what its `Scale` shows.
-struct Paths {
-    spec_replicas: Vec<String>,
-    status_replicas: Vec<String>,
-    /// A `LabelSelector` (or a plain map) to print, for built-in kinds.
-    selector: Option<Vec<String>>,
-    /// A path holding the selector already as a string (`labelSelectorPath` of a CRD).
-    selector_string: Option<Vec<String>>,
-}
-
-fn path(p: &str) -> Vec<String> {
-    p.trim_start_matches('.')
-        .split('.')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-impl Paths {
-    fn of(info: &ResourceInfo) -> Paths {
-        match &info.custom {
-            Some(v) => {
-                let scale = &v["subresources"]["scale"];
-                Paths {
-                    spec_replicas: path(
-                        scale["specReplicasPath"]
-                            .as_str()
-                            .unwrap_or(".spec.replicas"),
-                    ),
-                    status_replicas: path(
-                        scale["statusReplicasPath"]
-                            .as_str()
-                            .unwrap_or(".status.replicas"),
-                    ),
-                    selector: None,
-                    selector_string: scale["labelSelectorPath"].as_str().map(path),
-                }
-            }
-            None => Paths {
-                spec_replicas: path("spec.replicas"),
-                status_replicas: path("status.replicas"),
-                selector: Some(path("spec.selector")),
-                selector_string: None,
-            },
-        }
-    }
-}
-
-fn get_path<'a>(v: &'a Value, p: &[String]) -> &'a Value {
-    p.iter().fold(v, |v, k| &v[k.as_str()])
-}
-
-fn set_path(v: &mut Value, p: &[String], new: Value) {
-    let mut cur = v;
-    for k in p {
-        if !cur.is_object() {
-            *cur = json!({});
-        }
-        cur = &mut cur[k.as_str()];
-    }
-    *cur = new;
-}
-
-/// The `Scale` of a stored object (no `kind`/`apiVersion` in `obj`).
-pub(crate) fn to_scale(info: &ResourceInfo, obj: &Value) -> Value {
-    let paths = Paths::of(info);
-    let meta = &obj["metadata"];
-    let mut m = Map::new();
-    for k in [
-        "name",
-        "namespace",
-        "uid",
-        "resourceVersion",
-        "creationTimestamp",
-    ] {
-        if let Some(v) = meta.get(k) {
-            m.insert(k.into(), v.clone());
-        }
-    }
-    let mut spec = Map::new();
-    if let Some(r) = get_path(obj, &paths.spec_replicas)
-        .as_i64()
-        .filter(|r| *r != 0)
-    {
-        spec.insert("replicas".into(), json!(r));
-    }
-    let mut status = Map::new();
-    status.insert(
-        "replicas".into(),
-        json!(get_path(obj, &paths.status_replicas).as_i64().unwrap_or(0)),
-    );
-    let selector = match (&paths.selector, &paths.selector_string) {
-        (Some(p), _) => selector_string(get_path(obj, p)),
-        (None, Some(p)) => get_path(obj, p).as_str().unwrap_or_default().to_owned(),
-        (None, None) => String::new(),
-    };
-    if !selector.is_empty() {
-        status.insert("selector".into(), json!(selector));
-    }
-    json!({
-        "kind": "Scale",
-        "apiVersion": SCALE_API_VERSION,
-        "metadata": m,
-        "spec": spec,
-        "status": status,
-    })
-}
-
-/// A selector as `labels.Selector.String()` writes it: requirements sorted by key,
-/// `k=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`. Accepts a `LabelSelector`
-/// (`matchLabels`/`matchExpressions`) or a plain map (replication controllers).
-pub(crate) fn selector_string(sel: &Value) -> String {
-    let Some(map) = sel.as_object() else {
-        return String::new();
-    };
-    let structured = map.contains_key("matchLabels") || map.contains_key("matchExpressions");
-    let mut reqs: Vec<(String, String)> = Vec::new();
-    let labels = if structured {
-        sel["matchLabels"].as_object()
-    } else {
-        Some(map)
-    };
-    for (k, v) in labels.into_iter().flatten() {
-        reqs.push((k.clone(), format!("{k}={}", v.as_str().unwrap_or_default())));
-    }
-    for e in sel["matchExpressions"].as_array().into_iter().flatten() {
-        let k = e["key"].as_str().unwrap_or_default();
-        let mut vals: Vec<&str> = e["values"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        vals.sort_unstable();
-        let text = match e["operator"].as_str().unwrap_or_default() {
-            "In" => format!("{k} in ({})", vals.join(",")),
-            "NotIn" => format!("{k} notin ({})", vals.join(",")),
-            "Exists" => k.to_owned(),
-            "DoesNotExist" => format!("!{k}"),
-            _ => continue,
-        };
-        reqs.push((k.to_owned(), text));
-    }
-    reqs.sort_by(|a, b| a.0.cmp(&b.0));
-    reqs.into_iter()
-        .map(|(_, t)| t)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selectors_print_like_labels_selector_string() {
-        assert_eq!(
-            selector_string(&json!({"matchLabels": {"b": "2", "a": "1"},
-                "matchExpressions": [{"key": "c", "operator": "In", "values": ["y", "x"]},
-                                     {"key": "d", "operator": "DoesNotExist"}]})),
-            "a=1,b=2,c in (x,y),!d"
-        );
-        assert_eq!(selector_string(&json!({"app": "web"})), "app=web");
-        assert_eq!(selector_string(&Value::Null), "");
-    }
-
-    #[test]
-    fn zero_replicas_omit_spec_replicas() {
-        let info = crate::storage::registry::Registry::builtin()
-            .resource("apps", "v1", "deployments")
-            .unwrap();
-        let s = to_scale(
-            &info,
-            &json!({"metadata": {"name": "a"}, "spec": {"replicas": 0}}),
-        );
-        assert_eq!(s["spec"], json!({}));
-        assert_eq!(s["status"], json!({"replicas": 0}));
-    }
 }

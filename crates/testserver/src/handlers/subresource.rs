@@ -6,9 +6,19 @@
 use http::{Method, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
-use crate::api::{self, How, Mode, Req, State};
+use crate::handlers::input::{
+    apply_patch_doc, decode_body, delete_opts_from, dry_run, parse_patch,
+};
+use crate::logic::apply;
+use crate::objects;
+use crate::objects::delete::delete_one;
+use crate::objects::update::{How, Mode, write_update};
+use crate::objects::{schema_of, with_type};
 use crate::shared::body::ResBody;
 use crate::shared::meta;
+use crate::shared::request::Req;
+use crate::shared::response::{json_raw, json_value, render};
+use crate::shared::state::State;
 use crate::shared::status::ApiError;
 use crate::storage::registry::ResourceInfo;
 
@@ -37,8 +47,8 @@ pub(crate) fn serve(
         ("binding", _) => bind(state, req, info, namespace, name),
         ("token", _) => token(state, req, info, namespace, name),
         (_, &Method::GET) => {
-            let obj = api::get(state, info, namespace, name)?;
-            Ok(api::json_raw(StatusCode::OK, api::render(&obj.body, info)))
+            let obj = objects::get(state, info, namespace, name)?;
+            Ok(json_raw(StatusCode::OK, render(&obj.body, info)))
         }
         _ => write_part(state, req, info, namespace, name, sub),
     }
@@ -46,7 +56,7 @@ pub(crate) fn serve(
 
 /// The `Status` a successful eviction or binding answers (with 201).
 fn success() -> Response<ResBody> {
-    api::json_value(
+    json_value(
         StatusCode::CREATED,
         &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
     )
@@ -97,10 +107,10 @@ fn evict(
         v @ Value::Object(_) => v.clone(),
         _ => return Err(ApiError::bad_request("deleteOptions must be an object")),
     };
-    let opts = api::delete_opts_from(req, &opts_body)?;
-    let (obj, kind) = api::delete_one(state, info, namespace, name, &opts)?;
+    let opts = delete_opts_from(req, &opts_body)?;
+    let (obj, kind) = delete_one(state, info, namespace, name, &opts)?;
     if !opts.dry_run {
-        api::after_write(state, info, &obj, kind);
+        state.after_write(info, &obj, kind);
     }
     Ok(success())
 }
@@ -144,7 +154,7 @@ fn bind(
             )],
         ));
     }
-    let dry = api::dry_run(req)?;
+    let dry = dry_run(req)?;
     let how = How {
         mode: Mode::Raw,
         dry_run: dry,
@@ -164,7 +174,7 @@ fn bind(
         .as_str()
         .filter(|s| !s.is_empty());
     let annotations = sent["metadata"]["annotations"].as_object().cloned();
-    api::write_update(state, info, namespace, name, how, |obj, cur| {
+    write_update(state, info, namespace, name, how, |obj, cur| {
         if let Some(uid) = pre_uid
             && uid != obj.uid
         {
@@ -240,7 +250,7 @@ fn token(
     name: &str,
 ) -> Result<Response<ResBody>, ApiError> {
     let mut tr = body_of(req, "TokenRequest")?;
-    let sa = api::get(state, info, namespace, name)?;
+    let sa = objects::get(state, info, namespace, name)?;
     let seconds = match &tr["spec"]["expirationSeconds"] {
         Value::Null => 3600,
         v => v.as_i64().ok_or_else(|| {
@@ -315,7 +325,7 @@ fn token(
         json!({"token": format!("{header}.{claims}.{signature}"),
                "expirationTimestamp": meta::rfc3339(exp)}),
     );
-    Ok(api::json_value(StatusCode::CREATED, &tr))
+    Ok(json_value(StatusCode::CREATED, &tr))
 }
 
 fn base64url(bytes: &[u8]) -> String {
@@ -347,7 +357,7 @@ fn write_part(
     sub: &str,
 ) -> Result<Response<ResBody>, ApiError> {
     let patch = if req.method == Method::PATCH {
-        let p = api::parse_patch(req)?;
+        let p = parse_patch(req)?;
         if p.is_apply {
             return Err(ApiError::unsupported_media_type(&p.ct));
         }
@@ -358,7 +368,7 @@ fn write_part(
     let sent = match &patch {
         Some(_) => None,
         None => {
-            let v = api::decode_body(req, info)?;
+            let v = decode_body(req, info)?;
             if let Some(k) = v["kind"]
                 .as_str()
                 .filter(|k| !k.is_empty() && *k != info.kind)
@@ -379,9 +389,9 @@ fn write_part(
     };
     let dry = match &patch {
         Some(p) => p.dry,
-        None => api::dry_run(req)?,
+        None => dry_run(req)?,
     };
-    let manager = crate::logic::apply::manager_for(req.param("fieldManager"), &req.user_agent);
+    let manager = apply::manager_for(req.param("fieldManager"), &req.user_agent);
     let mode = if sub == "approval" {
         Mode::Status
     } else {
@@ -394,11 +404,11 @@ fn write_part(
         subresource: sub,
     };
     let api_version = info.api_version();
-    let obj = api::write_update(state, info, namespace, name, how, |_, cur| {
+    let obj = write_update(state, info, namespace, name, how, |_, cur| {
         let sent = match (&patch, &sent) {
             (Some(p), _) => {
-                let full = api::with_type(cur, &info.kind, &api_version);
-                api::apply_patch_doc(p, full, api::schema_of(info))?
+                let full = with_type(cur, &info.kind, &api_version);
+                apply_patch_doc(p, full, schema_of(info))?
             }
             (None, Some(v)) => v.clone(),
             (None, None) => return Err(ApiError::internal("no body")),
@@ -425,7 +435,7 @@ fn write_part(
         }
         Ok(next)
     })?;
-    Ok(api::json_raw(StatusCode::OK, api::render(&obj.body, info)))
+    Ok(json_raw(StatusCode::OK, render(&obj.body, info)))
 }
 
 /// `spec.ephemeralContainers` from `sent` into `next`: existing entries stay as they are.

@@ -16,10 +16,14 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::api::{self, Req, State, matches_selectors, render};
+use crate::handlers::input::{matches_selectors, selectors};
 use crate::logic::selector::{FieldSelector, LabelSelector};
 use crate::logic::table;
 use crate::shared::body::{ChannelBody, ResBody};
+use crate::shared::media::{self, Output};
+use crate::shared::request::Req;
+use crate::shared::response::render;
+use crate::shared::state::State;
 use crate::shared::status::ApiError;
 use crate::storage::registry::ResourceInfo;
 use crate::storage::store::{Event, EventType, Obj};
@@ -43,9 +47,9 @@ pub(crate) fn serve(
     info: &Arc<ResourceInfo>,
     namespace: Option<&str>,
 ) -> Result<Response<ResBody>, ApiError> {
-    let (labels, fields) = api::selectors(req, info)?;
-    let table = match table::negotiate(&req.accept, true)? {
-        table::Output::Table(v) => Some((v, table::Include::parse(req.param("includeObject"))?)),
+    let (labels, fields) = selectors(req, info)?;
+    let table = match media::negotiate(&req.accept, true)? {
+        Output::Table(v) => Some((v, table::Include::parse(req.param("includeObject"))?)),
         _ => None,
     };
     let bookmarks = matches!(req.param("allowWatchBookmarks"), Some("true" | "1"));

@@ -699,7 +699,7 @@ pub(crate) fn apply(
     }
     let mut merged = match req.schema {
         Some(schema) => patch::strategic_merge_patch(live, &cfg, &|path| schema.patch_meta(path))
-            .map_err(crate::api::patch_error)?,
+            .map_err(crate::logic::patch::patch_error)?,
         None => {
             let mut v = live.clone();
             patch::merge_patch(&mut v, &cfg);

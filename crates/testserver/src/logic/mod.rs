@@ -1,8 +1,24 @@
-//! Logic.
+//! Kubernetes' rules as plain functions over JSON objects, with no state and no I/O:
+//! patches, server-side apply, selectors, defaults, field validation, server-side
+//! printing, the `Scale` view, CRDs as data, and the recorded OpenAPI schemas they read.
+//! These import only `shared` and `storage` (for `ResourceInfo`), and each other.
+//!
+//! - [`patch`]: JSON patch, merge patch, strategic merge patch.
+//! - [`apply`]: server-side apply and `managedFields`.
+//! - [`selector`]: label and field selectors.
+//! - [`defaults`]: the defaults kube-apiserver sets on create.
+//! - [`validation`]: `fieldValidation` (unknown fields dropped, warned of, refused).
+//! - [`table`]: `Table` and `PartialObjectMetadata` printing.
+//! - [`scale`]: the `autoscaling/v1` `Scale` view of an object.
+//! - [`crd`]: a CRD's defaults, validation, served resources and OpenAPI document.
+//! - [`openapi`]: the recorded OpenAPI v3 documents and the schemas in them.
+
 pub(crate) mod apply;
+pub(crate) mod crd;
 pub(crate) mod defaults;
 pub(crate) mod openapi;
 pub(crate) mod patch;
+pub(crate) mod scale;
 pub(crate) mod selector;
 pub(crate) mod table;
 pub(crate) mod validation;

@@ -7,7 +7,9 @@
 // Until the request handlers call into this module, its items are only used by its tests.
 #![cfg_attr(not(test), allow(dead_code))]
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
+
+use crate::shared::status::ApiError;
 
 /// What kube-apiserver says (HTTP 422, reason `Invalid`, `details: {}`) when a JSON patch cannot
 /// be applied, whatever the underlying json-patch error was.
@@ -29,6 +31,33 @@ pub(crate) enum PatchError {
     /// the message as is, and *no* `reason` and no `details` (e.g. a strategic merge patch list
     /// element without its merge key).
     Internal(String),
+}
+
+/// Patch failures as kube-apiserver answers them.
+pub(crate) fn patch_error(e: PatchError) -> ApiError {
+    match e {
+        PatchError::Invalid(m) => ApiError::new(422, "Invalid", m, Some(json!({}))),
+        PatchError::BadRequest(m) => ApiError::bad_request(m),
+        PatchError::Conflict(m) => ApiError::new(409, "Conflict", m, None),
+        // kube-apiserver sends these 500s with no reason and the bare message.
+        PatchError::Internal(m) => {
+            let mut e = ApiError::new(500, "", m, None);
+            if let Some(body) = e.body.as_object_mut() {
+                body.remove("reason");
+            }
+            e
+        }
+    }
+}
+
+/// 415 for a strategic merge patch of a kind without a Go type (custom resources).
+pub(crate) fn strategic_unsupported() -> ApiError {
+    ApiError::new(
+        415,
+        "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/apply-patch+cbor",
+        None,
+    )
 }
 
 /// A field's `x-kubernetes-patch-strategy` as strategic merge patch uses it.

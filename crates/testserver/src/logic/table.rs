@@ -1,6 +1,6 @@
 //! Server-side printing: `Table` (meta.k8s.io/v1) with the default columns kubectl
-//! shows for common kinds, and `PartialObjectMetadata(List)`, chosen by the Accept header
-//! as kube-apiserver negotiates them.
+//! shows for common kinds, and `PartialObjectMetadata(List)`; which one a request gets
+//! is negotiated from its Accept header (`shared::media`).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -9,52 +9,6 @@ use serde_json::{Map, Value, json};
 use crate::logic::openapi::field_description;
 use crate::shared::status::ApiError;
 use crate::storage::registry::ResourceInfo;
-
-/// What the client asked to get back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Output {
-    /// The object or list itself.
-    Object,
-    /// A `Table` of this meta.k8s.io version (`v1` or `v1beta1`).
-    Table(String),
-    /// `PartialObjectMetadata` / `PartialObjectMetadataList` of this meta.k8s.io version.
-    Metadata(String),
-}
-
-/// Negotiate the Accept header for a GET of one object (`list: false`) or a list.
-pub(crate) fn negotiate(accept: &str, list: bool) -> Result<Output, ApiError> {
-    if accept.trim().is_empty() {
-        return Ok(Output::Object);
-    }
-    for range in accept.split(',') {
-        let mut parts = range.split(';').map(str::trim);
-        let media = parts.next().unwrap_or_default();
-        let params: Vec<(&str, &str)> = parts.filter_map(|p| p.split_once('=')).collect();
-        let get = |k: &str| params.iter().find(|(pk, _)| *pk == k).map(|(_, v)| *v);
-        if !matches!(media, "application/json" | "application/*" | "*/*") {
-            continue;
-        }
-        let version = get("v").unwrap_or_default();
-        let meta_group = get("g") == Some("meta.k8s.io") && matches!(version, "v1" | "v1beta1");
-        match get("as") {
-            None => return Ok(Output::Object),
-            Some("Table") if meta_group => return Ok(Output::Table(version.to_owned())),
-            Some("PartialObjectMetadata") if meta_group && !list => {
-                return Ok(Output::Metadata(version.to_owned()));
-            }
-            Some("PartialObjectMetadataList") if meta_group && list => {
-                return Ok(Output::Metadata(version.to_owned()));
-            }
-            _ => {}
-        }
-    }
-    Err(ApiError::new(
-        406,
-        "NotAcceptable",
-        "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf, application/cbor",
-        None,
-    ))
-}
 
 /// `PartialObjectMetadata` of a stored object.
 pub(crate) fn partial(obj: &Value, version: &str) -> Value {
@@ -506,7 +460,7 @@ fn cells(info: &ResourceInfo, o: &Value, now: u64) -> Vec<Value> {
                 age,
                 containers,
                 images,
-                json!(or_none(&crate::handlers::scale::selector_string(
+                json!(or_none(&crate::logic::scale::selector_string(
                     &o["spec"]["selector"]
                 ))),
             ]
@@ -564,7 +518,7 @@ fn cells(info: &ResourceInfo, o: &Value, now: u64) -> Vec<Value> {
                     }
                 })
                 .collect();
-            let selector = crate::handlers::scale::selector_string(&spec["selector"]);
+            let selector = crate::logic::scale::selector_string(&spec["selector"]);
             vec![
                 name,
                 json!(ty),
@@ -597,7 +551,7 @@ fn cells(info: &ResourceInfo, o: &Value, now: u64) -> Vec<Value> {
         ("apps", "replicasets" | "statefulsets" | "daemonsets") => {
             let st = &o["status"];
             let n = |v: &Value| v.as_i64().unwrap_or(0);
-            let selector = json!(or_none(&crate::handlers::scale::selector_string(
+            let selector = json!(or_none(&crate::logic::scale::selector_string(
                 &o["spec"]["selector"]
             )));
             let [containers, images] = template_cells(o);
@@ -624,7 +578,7 @@ fn cells(info: &ResourceInfo, o: &Value, now: u64) -> Vec<Value> {
                     images,
                 ],
                 _ => {
-                    let node_selector = crate::handlers::scale::selector_string(
+                    let node_selector = crate::logic::scale::selector_string(
                         &o["spec"]["template"]["spec"]["nodeSelector"],
                     );
                     vec![
@@ -806,7 +760,7 @@ fn job_cells(o: &Value, name: Value, age: Value, now: u64) -> Vec<Value> {
         age,
         containers,
         images,
-        json!(or_none(&crate::handlers::scale::selector_string(
+        json!(or_none(&crate::logic::scale::selector_string(
             &spec["selector"]
         ))),
     ]
@@ -1017,36 +971,6 @@ mod tests {
         assert_eq!(
             parse_rfc3339(&crate::shared::meta::rfc3339(1_795_747_663)),
             Some(1_795_747_663)
-        );
-    }
-
-    #[test]
-    fn accept_negotiation() {
-        let kubectl = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
-        assert_eq!(
-            negotiate(kubectl, true).unwrap(),
-            Output::Table("v1".into())
-        );
-        assert_eq!(
-            negotiate(
-                "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
-                true
-            )
-            .unwrap(),
-            Output::Metadata("v1".into())
-        );
-        assert_eq!(
-            negotiate("application/json", false).unwrap(),
-            Output::Object
-        );
-        assert_eq!(
-            negotiate(
-                "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
-                false
-            )
-            .unwrap_err()
-            .code,
-            406
         );
     }
 }

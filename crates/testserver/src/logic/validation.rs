@@ -5,8 +5,8 @@
 
 use serde_json::Value;
 
-use crate::api::Req;
 use crate::logic::openapi::{self, KindSchema};
+use crate::shared::request::Req;
 use crate::shared::status::ApiError;
 use crate::storage::registry::ResourceInfo;
 

@@ -4,6 +4,13 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use http::{HeaderValue, Response, StatusCode, header};
+use serde_json::json;
+
+use crate::shared::body::ResBody;
+use crate::shared::response::error;
+use crate::shared::status::ApiError;
+
 /// What a fault does to the request it matches.
 #[derive(Debug, Clone)]
 pub(crate) enum Action {
@@ -149,6 +156,48 @@ impl Faults {
         }
         Some(action)
     }
+}
+
+/// The `Status` answer of an injected error code.
+pub(crate) fn fault_status(code: u16, retry_after: Option<&str>) -> Response<ResBody> {
+    let (reason, message) = match code {
+        429 => (
+            "TooManyRequests",
+            "the server has received too many requests and has asked us to try again later",
+        ),
+        500 => (
+            "InternalError",
+            "an error on the server has prevented the request from succeeding",
+        ),
+        503 => (
+            "ServiceUnavailable",
+            "the server is currently unable to handle the request",
+        ),
+        504 => (
+            "Timeout",
+            "the server was unable to return a response in the time allotted, but may still be processing the request",
+        ),
+        410 => ("Expired", "the resource version is too old"),
+        404 => (
+            "NotFound",
+            "the server could not find the requested resource",
+        ),
+        409 => ("Conflict", "the server reported a conflict"),
+        401 => ("Unauthorized", "Unauthorized"),
+        403 => ("Forbidden", "forbidden"),
+        _ => ("", "fault injected"),
+    };
+    let mut details = json!({});
+    if let Some(ra) = retry_after.and_then(|r| r.parse::<u64>().ok()) {
+        details["retryAfterSeconds"] = json!(ra);
+    }
+    let err = ApiError::new(code, reason, message, Some(details));
+    let mut res = error(&err);
+    *res.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Some(ra) = retry_after.and_then(|r| HeaderValue::from_str(r).ok()) {
+        res.headers_mut().insert(header::RETRY_AFTER, ra);
+    }
+    res
 }
 
 #[cfg(test)]

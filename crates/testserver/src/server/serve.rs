@@ -1,33 +1,40 @@
-//! The HTTP side: accept connections, record each request, apply faults, answer.
+//! Serving HTTP: accept connections (TLS when configured), and for each request
+//! authenticate, record, apply an injected fault, read it, and hand it to the router.
 
 use std::sync::Arc;
 
-use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt as _, Limited};
+use http::{Request, Response, header};
+use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::RecordedRequest;
-use crate::api::{self, Req, State};
+use crate::route::route;
 use crate::server::auth::{Identity, Security};
-use crate::server::faults::Action;
-use crate::shared::body::{BoxError, RechunkedBody, ResBody, TruncatedBody};
-use crate::shared::status::ApiError;
+use crate::server::fault_body::{RechunkedBody, TruncatedBody};
+use crate::server::faults::{Action, fault_status};
+use crate::server::request;
+use crate::server::traffic::{RecordedRequest, Traffic};
+use crate::shared::body::{BoxError, ResBody};
+use crate::shared::response::error;
+use crate::shared::state::State;
 
-const MAX_BODY: usize = 16 * 1024 * 1024;
+/// What every connection of a server shares.
+pub(crate) struct Service {
+    pub state: Arc<State>,
+    pub traffic: Arc<Traffic>,
+    pub security: Arc<Security>,
+}
 
 /// Serve until `shutdown` flips to true; then every connection is closed.
 pub(crate) async fn serve(
     listener: TcpListener,
-    state: Arc<State>,
+    service: Arc<Service>,
     mut shutdown: watch::Receiver<bool>,
-    security: Arc<Security>,
 ) {
     let mut conns = JoinSet::new();
     loop {
@@ -35,13 +42,12 @@ pub(crate) async fn serve(
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                state.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                service.traffic.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let _ = stream.set_nodelay(true);
-                let state = Arc::clone(&state);
-                let security = Arc::clone(&security);
+                let service = Arc::clone(&service);
                 conns.spawn(async move {
-                    let Some(tls) = &security.tls else {
-                        serve_conn(TokioIo::new(stream), state, security, None).await;
+                    let Some(tls) = &service.security.tls else {
+                        serve_conn(TokioIo::new(stream), service, None).await;
                         return;
                     };
                     let Ok(stream) = tls.acceptor.accept(stream).await else { return };
@@ -49,7 +55,7 @@ pub(crate) async fn serve(
                         .and_then(|c| c.first())
                         .and_then(|c| crate::server::tls::subject_identity(c))
                         .map(|(user, groups)| Identity { user, groups });
-                    serve_conn(TokioIo::new(stream), state, security, peer).await;
+                    serve_conn(TokioIo::new(stream), service, peer).await;
                 });
             }
             _ = shutdown.changed() => break,
@@ -59,34 +65,27 @@ pub(crate) async fn serve(
 }
 
 /// Serve one (plain or TLS) connection; `peer` is its verified client certificate's identity.
-async fn serve_conn<S>(
-    io: TokioIo<S>,
-    state: Arc<State>,
-    security: Arc<Security>,
-    peer: Option<Identity>,
-) where
+async fn serve_conn<S>(io: TokioIo<S>, service: Arc<Service>, peer: Option<Identity>)
+where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let peer = Arc::new(peer);
-    let svc = service_fn(move |req| {
-        handle(
-            Arc::clone(&state),
-            Arc::clone(&security),
-            Arc::clone(&peer),
-            req,
-        )
-    });
+    let svc = service_fn(move |req| handle(Arc::clone(&service), Arc::clone(&peer), req));
     let _ = auto::Builder::new(TokioExecutor::new())
         .serve_connection(io, svc)
         .await;
 }
 
 async fn handle(
-    state: Arc<State>,
-    security: Arc<Security>,
+    service: Arc<Service>,
     peer: Arc<Option<Identity>>,
     req: Request<Incoming>,
 ) -> Result<Response<ResBody>, BoxError> {
+    let Service {
+        state,
+        traffic,
+        security,
+    } = &*service;
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or_default().to_owned();
@@ -98,7 +97,7 @@ async fn handle(
         req.headers(),
         peer.as_ref().as_ref(),
     );
-    state
+    traffic
         .requests
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -112,9 +111,9 @@ async fn handle(
                 .and_then(|w| w.as_ref().map(|w| w.user.clone())),
         });
     if let Err(refused) = who {
-        return Ok(api::error(&refused));
+        return Ok(error(&refused));
     }
-    let fault = state.faults.take(&method, &path);
+    let fault = traffic.faults.take(&method, &path);
     match &fault {
         Some(Action::Drop) => return Err("fault injected: connection dropped".into()),
         Some(Action::Status { code, retry_after }) => {
@@ -123,7 +122,10 @@ async fn handle(
         Some(Action::Delay(d)) => tokio::time::sleep(*d).await,
         _ => {}
     }
-    let res = answer(&state, req, method, path, query).await;
+    let res = match request::read(req, method, path, &query).await {
+        Ok(req) => route(state, req).await,
+        Err(e) => error(&e),
+    };
     Ok(match fault {
         Some(Action::Truncate(n)) => res.map(|b| TruncatedBody::new(b, n).boxed_unsync()),
         Some(Action::Rechunk(n)) => {
@@ -133,94 +135,4 @@ async fn handle(
         }
         _ => res,
     })
-}
-
-async fn answer(
-    state: &Arc<State>,
-    req: Request<Incoming>,
-    method: String,
-    path: String,
-    query: String,
-) -> Response<ResBody> {
-    let header_str = |name: header::HeaderName| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let accept = header_str(header::ACCEPT);
-    let content_type = header_str(header::CONTENT_TYPE);
-    let user_agent = header_str(header::USER_AGENT);
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            let too_large = e
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            let err = if too_large {
-                ApiError::new(
-                    413,
-                    "RequestEntityTooLarge",
-                    "the request body is too large",
-                    None,
-                )
-            } else {
-                ApiError::bad_request(format!("reading the request body failed: {e}"))
-            };
-            return api::error(&err);
-        }
-    };
-    let req = Req {
-        method: method.parse().unwrap_or(http::Method::GET),
-        path,
-        query: api::parse_query(Some(&query)),
-        accept,
-        content_type,
-        body,
-        user_agent,
-    };
-    api::route(state, req).await
-}
-
-/// The `Status` answer of an injected error code.
-fn fault_status(code: u16, retry_after: Option<&str>) -> Response<ResBody> {
-    let (reason, message) = match code {
-        429 => (
-            "TooManyRequests",
-            "the server has received too many requests and has asked us to try again later",
-        ),
-        500 => (
-            "InternalError",
-            "an error on the server has prevented the request from succeeding",
-        ),
-        503 => (
-            "ServiceUnavailable",
-            "the server is currently unable to handle the request",
-        ),
-        504 => (
-            "Timeout",
-            "the server was unable to return a response in the time allotted, but may still be processing the request",
-        ),
-        410 => ("Expired", "the resource version is too old"),
-        404 => (
-            "NotFound",
-            "the server could not find the requested resource",
-        ),
-        409 => ("Conflict", "the server reported a conflict"),
-        401 => ("Unauthorized", "Unauthorized"),
-        403 => ("Forbidden", "forbidden"),
-        _ => ("", "fault injected"),
-    };
-    let mut details = json!({});
-    if let Some(ra) = retry_after.and_then(|r| r.parse::<u64>().ok()) {
-        details["retryAfterSeconds"] = json!(ra);
-    }
-    let err = ApiError::new(code, reason, message, Some(details));
-    let mut res = api::error(&err);
-    *res.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if let Some(ra) = retry_after.and_then(|r| HeaderValue::from_str(r).ok()) {
-        res.headers_mut().insert(header::RETRY_AFTER, ra);
-    }
-    res
 }

@@ -14,8 +14,6 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
-use crate::shared::status::ApiError;
-
 /// `(namespace, name)`; the namespace is empty for cluster-scoped objects.
 pub(crate) type ObjKey = (String, String);
 
@@ -155,12 +153,12 @@ impl Store {
     }
 
     /// Create an object. `value.metadata.resourceVersion` is set here.
-    pub(crate) fn create(
+    pub(crate) fn create<E>(
         &self,
         collection: &Arc<str>,
         mut value: Value,
-        on_exists: impl FnOnce() -> ApiError,
-    ) -> Result<Arc<Obj>, ApiError> {
+        on_exists: impl FnOnce() -> E,
+    ) -> Result<Arc<Obj>, E> {
         let mut inner = self.lock();
         let key = key_of(&value);
         if inner
@@ -192,13 +190,13 @@ impl Store {
     ///
     /// `f` gets the current object and decides; the store assigns the resourceVersion.
     /// Returns the object after the write and whether anything was written.
-    pub(crate) fn update(
+    pub(crate) fn update<E>(
         &self,
         collection: &Arc<str>,
         key: &ObjKey,
-        on_missing: impl FnOnce() -> ApiError,
-        f: impl FnOnce(&Obj, Value) -> Result<Update, ApiError>,
-    ) -> Result<(Arc<Obj>, EventType, bool), ApiError> {
+        on_missing: impl FnOnce() -> E,
+        f: impl FnOnce(&Obj, Value) -> Result<Update, E>,
+    ) -> Result<(Arc<Obj>, EventType, bool), E> {
         let mut inner = self.lock();
         let Some(current) = inner
             .collections
@@ -419,21 +417,17 @@ mod tests {
     fn snapshots_undo_later_writes() {
         let store = Store::new(100);
         let col: Arc<str> = Arc::from("/configmaps");
-        store
-            .create(&col, cm("a", "1"), || ApiError::bad_request("exists"))
-            .unwrap();
+        store.create(&col, cm("a", "1"), || "exists").unwrap();
         let (at, items) = store.list("/configmaps", None, None).unwrap();
         assert_eq!(items.len(), 1);
-        store
-            .create(&col, cm("b", "1"), || ApiError::bad_request("exists"))
-            .unwrap();
+        store.create(&col, cm("b", "1"), || "exists").unwrap();
         let key = ("ns".to_owned(), "a".to_owned());
         store
             .update(
                 &col,
                 &key,
-                || ApiError::bad_request("missing"),
-                |_, _| Ok(Update::Write(cm("a", "2"))),
+                || "missing",
+                |_, _| Ok::<_, &str>(Update::Write(cm("a", "2"))),
             )
             .unwrap();
         let (_, old) = store.list("/configmaps", Some("ns"), Some(at)).unwrap();
@@ -450,9 +444,7 @@ mod tests {
         let col: Arc<str> = Arc::from("/configmaps");
         for i in 0..5 {
             store
-                .create(&col, cm(&format!("c{i}"), "1"), || {
-                    ApiError::bad_request("exists")
-                })
+                .create(&col, cm(&format!("c{i}"), "1"), || "exists")
                 .unwrap();
         }
         let rv = store.current_rv();
