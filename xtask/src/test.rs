@@ -53,7 +53,7 @@ pub(crate) fn tests(args: &[String]) -> bool {
         cmd.env("PATH", path);
     }
     eprintln!(
-        "xtask test: cargo test {} (a first build compiles the workspace's tests: about 5 minutes on 2 cores)",
+        "xtask test: cargo test {} (a first build compiles the workspace's tests: 5 to 10 minutes on 2 cores)",
         if args.is_empty() {
             "--workspace --no-fail-fast".to_owned()
         } else {
