@@ -6,6 +6,9 @@
 mod api_resources;
 
 mod common;
+#[allow(dead_code)]
+#[path = "../../crates/testserver/tests/common/tools.rs"]
+mod tools;
 
 use common::TempDir;
 use std::path::Path;
@@ -21,18 +24,19 @@ async fn ours(kubeconfig: &Path) -> (String, Result<(), String>) {
 }
 
 /// `kubectl api-resources` (with a private cache dir). kubectl is required, as in the
-/// test server's conformance tests (`.ci/run` installs it).
+/// test server's conformance tests (`cargo xtask test` installs it when missing).
 async fn kubectl(kubeconfig: &Path, cache: &Path) -> String {
     let (kubeconfig, cache) = (kubeconfig.to_owned(), cache.to_owned());
+    let (kubectl, _) = tools::checked_kubectl().unwrap_or_else(|e| panic!("{e}"));
     tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new("kubectl")
+        let out = std::process::Command::new(kubectl)
             .arg("--kubeconfig")
             .arg(&kubeconfig)
             .arg("--cache-dir")
             .arg(&cache)
             .arg("api-resources")
             .output()
-            .expect("run kubectl (install it; .ci/run does)");
+            .expect("run kubectl");
         assert!(
             out.status.success(),
             "kubectl failed: {}",

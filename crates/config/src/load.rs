@@ -24,7 +24,7 @@ impl Kubeconfig {
     /// # Errors
     /// [`Error::Parse`] with the line, column and field path of the problem, or the
     /// line and column where flow collections nest deeper than
-    /// [`MAX_FLOW_NESTING`](crate::MAX_FLOW_NESTING).
+    /// [`MAX_FLOW_NESTING`].
     pub fn from_yaml(text: &str, origin: Option<&Path>) -> Result<Self> {
         let mut config = if text.trim().is_empty() {
             Kubeconfig::default()
@@ -51,7 +51,7 @@ impl Kubeconfig {
     ///
     /// # Errors
     /// [`Error::Read`] when the file cannot be read or is larger than
-    /// [`MAX_KUBECONFIG_BYTES`](crate::MAX_KUBECONFIG_BYTES) (16 MiB), [`Error::Parse`]
+    /// [`MAX_KUBECONFIG_BYTES`] (16 MiB), [`Error::Parse`]
     /// when it is not a kubeconfig.
     pub fn read_from(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();

@@ -1,5 +1,5 @@
 //! A linear pre-scan that refuses YAML whose flow collections (`[ ]`, `{ }`) nest
-//! deeper than [`MAX_FLOW_NESTING`](crate::MAX_FLOW_NESTING), before serde_yaml sees it.
+//! deeper than [`MAX_FLOW_NESTING`], before serde_yaml sees it.
 //!
 //! serde_yaml 0.9 runs libyaml's scanner over the whole document before serde's own
 //! depth limit applies, and that scanner costs time quadratic in the flow nesting depth
