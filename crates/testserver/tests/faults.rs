@@ -112,3 +112,46 @@ async fn delay_slows_one_answer() {
     server.clear_requests();
     assert!(server.requests().is_empty());
 }
+
+#[tokio::test]
+async fn query_faults_tell_a_list_from_a_watch_of_the_same_path() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    // A fault for the WATCH leaves the LIST of the same path alone.
+    server.inject(
+        Fault::status(500)
+            .method("GET")
+            .path(CMS)
+            .query("watch=true"),
+    );
+    assert_eq!(http.get(CMS).await.status, 200);
+    assert_eq!(http.get(&format!("{CMS}?watch=true")).await.status, 500);
+    // A fault for the LIST leaves the WATCH alone.
+    server.inject(
+        Fault::status(503)
+            .method("GET")
+            .path(CMS)
+            .without_query("watch"),
+    );
+    let watch = http
+        .start(
+            "GET",
+            &format!("{CMS}?watch=true&timeoutSeconds=1"),
+            &[],
+            "",
+        )
+        .await;
+    assert_eq!(watch.status(), 200);
+    assert_eq!(http.get(&format!("{CMS}?limit=10")).await.status, 503);
+    assert_eq!(http.get(CMS).await.status, 200);
+    // A streaming list (sendInitialEvents) can be told from a plain watch by its text.
+    server.inject(Fault::status(410).query_contains("sendInitialEvents"));
+    assert_eq!(
+        http.get(&format!(
+            "{CMS}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true"
+        ))
+        .await
+        .status,
+        410
+    );
+}

@@ -1,5 +1,5 @@
-//! Fault injection: answer chosen requests with an error status, a dropped
-//! connection, a cut or re-chunked body, or a delay.
+//! Fault injection: answer chosen requests (by method, path and query) with an error
+//! status, a dropped connection, a cut or re-chunked body, or a delay.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -8,6 +8,7 @@ use http::{HeaderValue, Response, StatusCode, header};
 use serde_json::json;
 
 use crate::shared::body::ResBody;
+use crate::shared::request::parse_query;
 use crate::shared::response::error;
 use crate::shared::status::ApiError;
 
@@ -30,7 +31,11 @@ pub(crate) enum Action {
 /// use kubecto_testserver::Fault;
 /// // The next two GETs of pods in `default` answer 429 with `Retry-After: 1`.
 /// let fault = Fault::status(429).retry_after("1").method("GET").path("/api/v1/namespaces/default/pods*").times(2);
-/// # let _ = fault;
+/// // The next WATCH of pods fails with 500; a LIST of the same path does not match.
+/// let watch = Fault::status(500).path("/api/v1/pods").query("watch=true");
+/// // The next LIST of pods (a GET without `watch`) drops the connection.
+/// let list = Fault::drop_connection().method("GET").path("/api/v1/pods").without_query("watch");
+/// # let _ = (fault, watch, list);
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]
@@ -38,7 +43,45 @@ pub struct Fault {
     pub(crate) action: Action,
     method: Option<String>,
     path: Option<String>,
+    query: Vec<QueryRule>,
     remaining: Option<usize>,
+}
+
+/// A condition on a request's query string.
+#[derive(Debug, Clone)]
+enum QueryRule {
+    /// This parameter is there (with this value, when one is given).
+    Has(String, Option<String>),
+    /// This parameter is not there (not with this value, when one is given).
+    Lacks(String, Option<String>),
+    /// The raw query string contains this text.
+    Contains(String),
+}
+
+impl QueryRule {
+    fn matches(&self, raw: &str, params: &[(String, String)]) -> bool {
+        let has = |k: &str, v: &Option<String>| {
+            params
+                .iter()
+                .any(|(pk, pv)| pk == k && v.as_ref().is_none_or(|v| v == pv))
+        };
+        match self {
+            QueryRule::Has(k, v) => has(k, v),
+            QueryRule::Lacks(k, v) => !has(k, v),
+            QueryRule::Contains(text) => raw.contains(text.as_str()),
+        }
+    }
+}
+
+/// `a=b&c` as `[("a", Some("b")), ("c", None)]`, decoded as query strings are.
+fn params(spec: &str) -> Vec<(String, Option<String>)> {
+    spec.split('&')
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| {
+            let (k, v) = parse_query(Some(p)).into_iter().next()?;
+            Some((k, p.contains('=').then_some(v)))
+        })
+        .collect()
 }
 
 impl Fault {
@@ -47,6 +90,7 @@ impl Fault {
             action,
             method: None,
             path: None,
+            query: Vec::new(),
             remaining: Some(1),
         }
     }
@@ -99,6 +143,33 @@ impl Fault {
         self
     }
 
+    /// Only requests whose query has these parameters: `"watch=true"` (that value) or
+    /// `"watch"` (any value); several, joined with `&`, must all be there. Values are
+    /// compared decoded, whatever their order in the request. Calls add up.
+    pub fn query(mut self, params_spec: &str) -> Fault {
+        for (k, v) in params(params_spec) {
+            self.query.push(QueryRule::Has(k, v));
+        }
+        self
+    }
+
+    /// Only requests whose query does not have these parameters: `"watch"` (no value of
+    /// it) or `"watch=true"` (not that value); several are joined with `&`. With
+    /// [`Fault::query`] this tells a LIST from a WATCH of the same path.
+    pub fn without_query(mut self, params_spec: &str) -> Fault {
+        for (k, v) in params(params_spec) {
+            self.query.push(QueryRule::Lacks(k, v));
+        }
+        self
+    }
+
+    /// Only requests whose raw query string (as sent, not decoded) contains `text`,
+    /// e.g. `"sendInitialEvents"`.
+    pub fn query_contains(mut self, text: &str) -> Fault {
+        self.query.push(QueryRule::Contains(text.to_owned()));
+        self
+    }
+
     /// Match the next `n` requests (the default is 1).
     pub fn times(mut self, n: usize) -> Fault {
         self.remaining = Some(n);
@@ -111,9 +182,10 @@ impl Fault {
         self
     }
 
-    fn matches(&self, method: &str, path: &str) -> bool {
+    fn matches(&self, method: &str, path: &str, raw: &str, query: &[(String, String)]) -> bool {
         self.method.as_deref().is_none_or(|m| m == method)
             && self.path.as_deref().is_none_or(|p| path_matches(p, path))
+            && self.query.iter().all(|q| q.matches(raw, query))
     }
 }
 
@@ -143,10 +215,17 @@ impl Faults {
         self.list.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
-    /// The action for this request, if a fault matches; uses up one of its count.
-    pub(crate) fn take(&self, method: &str, path: &str) -> Option<Action> {
+    /// The action for this request (`query` is the raw query string), if a fault
+    /// matches; uses up one of its count.
+    pub(crate) fn take(&self, method: &str, path: &str, query: &str) -> Option<Action> {
         let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
-        let i = list.iter().position(|f| f.matches(method, path))?;
+        if list.is_empty() {
+            return None;
+        }
+        let params = parse_query(Some(query));
+        let i = list
+            .iter()
+            .position(|f| f.matches(method, path, query, &params))?;
         let action = list[i].action.clone();
         if let Some(n) = &mut list[i].remaining {
             *n -= 1;
@@ -214,20 +293,60 @@ mod tests {
                 .times(2),
         );
         faults.add(Fault::drop_connection().path("/apis/*"));
-        assert!(faults.take("POST", "/api/v1/pods").is_none());
+        assert!(faults.take("POST", "/api/v1/pods", "").is_none());
         assert!(matches!(
-            faults.take("GET", "/api/v1/pods"),
+            faults.take("GET", "/api/v1/pods", ""),
             Some(Action::Status { code: 429, .. })
         ));
         assert!(matches!(
-            faults.take("GET", "/api/v1/pods"),
+            faults.take("GET", "/api/v1/pods", ""),
             Some(Action::Status { code: 429, .. })
         ));
-        assert!(faults.take("GET", "/api/v1/pods").is_none());
+        assert!(faults.take("GET", "/api/v1/pods", "").is_none());
         assert!(matches!(
-            faults.take("PUT", "/apis/apps/v1"),
+            faults.take("PUT", "/apis/apps/v1", ""),
             Some(Action::Drop)
         ));
-        assert!(faults.take("PUT", "/apis/apps/v1").is_none());
+        assert!(faults.take("PUT", "/apis/apps/v1", "").is_none());
+    }
+
+    #[test]
+    fn faults_match_on_the_query() {
+        let faults = Faults::default();
+        let pods = "/api/v1/pods";
+        faults.add(Fault::status(500).path(pods).query("watch=true").always());
+        faults.add(
+            Fault::status(503)
+                .path(pods)
+                .without_query("watch")
+                .always(),
+        );
+        faults.add(Fault::drop_connection().query_contains("sendInitialEvents"));
+        let code = |q: &str| match faults.take("GET", pods, q) {
+            Some(Action::Status { code, .. }) => Some(code),
+            _ => None,
+        };
+        assert_eq!(code("watch=true&resourceVersion=5"), Some(500));
+        assert_eq!(code("resourceVersion=5&watch=true"), Some(500));
+        assert_eq!(code("limit=500"), Some(503));
+        assert_eq!(code(""), Some(503));
+        // `watch=1` is neither `watch=true` nor without `watch`.
+        assert_eq!(code("watch=1"), None);
+        assert!(matches!(
+            faults.take("GET", "/api/v1/nodes", "watch=1&sendInitialEvents=true"),
+            Some(Action::Drop)
+        ));
+        // Values compare decoded; a bare name matches any value; rules add up.
+        let faults = Faults::default();
+        faults.add(
+            Fault::status(429)
+                .query("labelSelector=app in (web)")
+                .query("limit")
+                .without_query("continue"),
+        );
+        let hit = |q: &str| faults.take("GET", pods, q).is_some();
+        assert!(!hit("labelSelector=app%20in%20(web)"));
+        assert!(!hit("labelSelector=app%20in%20(web)&limit=1&continue=x"));
+        assert!(hit("labelSelector=app+in+%28web%29&limit=1"));
     }
 }

@@ -113,7 +113,7 @@ async fn handle(
     if let Err(refused) = who {
         return Ok(error(&refused));
     }
-    let fault = traffic.faults.take(&method, &path);
+    let fault = traffic.faults.take(&method, &path, &query);
     match &fault {
         Some(Action::Drop) => return Err("fault injected: connection dropped".into()),
         Some(Action::Status { code, retry_after }) => {
