@@ -255,3 +255,21 @@ fn the_configs_timeout_is_sent_unless_the_request_sets_its_own() {
         "http://h/api/v1/pods?timeout=5s"
     );
 }
+
+/// Found by the `request_url` fuzz target: a group's dots (and a CRD group's dashes) were
+/// percent-encoded in the URL (`/apis/rbac%2Eauthorization%2Ek8s%2Eio/v1`), which only a
+/// server that decodes unreserved characters before routing understands.
+#[test]
+fn group_names_are_not_percent_encoded() {
+    let client = RestClient::new(
+        Config::new("https://k8s.example.com")
+            .with_api_path("apis")
+            .with_group_version(GroupVersion::new("cert-manager.io", "v1~beta_1")),
+    )
+    .unwrap();
+    let url = client.get().resource("certificates").url().unwrap();
+    assert_eq!(
+        url,
+        "https://k8s.example.com/apis/cert-manager.io/v1~beta_1/certificates"
+    );
+}
