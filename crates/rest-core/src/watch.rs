@@ -94,6 +94,11 @@ pub(crate) struct Framer {
     scanning: bool,
     /// Bytes at the head of `buf` known to hold no newline.
     searched: usize,
+    /// A newline has ended an event: the server writes one per line, so an event is
+    /// read as a line once its newline is there.
+    lines: bool,
+    /// The body has ended: whatever is buffered is all there is.
+    ended: bool,
     consumed: u64,
     max: usize,
 }
@@ -140,9 +145,21 @@ impl Framer {
             scanned: 0,
             scanning: false,
             searched: 0,
+            lines: false,
+            ended: false,
             consumed: 0,
             max,
         }
+    }
+
+    /// The body has ended: buffered events are cut by the scanner from now on, none waits
+    /// for a newline or a chunk that ends with `}`.
+    pub(crate) fn end(&mut self) {
+        self.ended = true;
+    }
+
+    pub(crate) fn is_ended(&self) -> bool {
+        self.ended
     }
 
     pub(crate) fn push(&mut self, chunk: &[u8]) {
@@ -200,6 +217,7 @@ impl Framer {
                 Some(i) => {
                     let nl = from + i;
                     self.searched = nl;
+                    self.lines = true;
                     if nl <= self.max
                         && let Some((event, end)) = decode_line(&self.buf[..nl])
                     {
@@ -213,10 +231,18 @@ impl Framer {
                 }
                 None => {
                     self.searched = self.buf.len();
-                    // A server that omits newlines: scan when the buffer ends as an event
-                    // does (or is over the cap, to tell a complete event from a big one).
+                    // Wait for the newline of a server that writes them, unless the buffer
+                    // ends as an event does (or is over the cap, to tell a complete event
+                    // from a big one). A server that omits newlines gets its events cut by
+                    // the scanner as they arrive: waiting for a chunk that ends with `}`
+                    // held a complete event back until the next one was whole, and lost
+                    // it when the body ended first (found by the `watch` fuzz target).
                     let last = self.buf.iter().rev().find(|b| !is_ws(**b));
-                    if last != Some(&b'}') && self.buf.len() <= self.max {
+                    if self.lines
+                        && !self.ended
+                        && last != Some(&b'}')
+                        && self.buf.len() <= self.max
+                    {
                         return Ok(None);
                     }
                 }
@@ -370,6 +396,16 @@ impl Response {
                         return Some((Err(err), st));
                     }
                 }
+                if st.framer.is_ended() {
+                    st.done = true;
+                    return match st.framer.finish() {
+                        Ok(()) => None,
+                        Err(e) => {
+                            let err = frame_error(&st.url, e);
+                            Some((Err(err), st))
+                        }
+                    };
+                }
                 match st.body.frame().await {
                     Some(Ok(frame)) => {
                         if let Some(data) = frame.data_ref() {
@@ -381,16 +417,8 @@ impl Response {
                         let err = transport_error(&st.url, e);
                         return Some((Err(err), st));
                     }
-                    None => {
-                        st.done = true;
-                        return match st.framer.finish() {
-                            Ok(()) => None,
-                            Err(e) => {
-                                let err = frame_error(&st.url, e);
-                                Some((Err(err), st))
-                            }
-                        };
-                    }
+                    // The events still buffered, then the end.
+                    None => st.framer.end(),
                 }
             }
         })
@@ -466,6 +494,34 @@ mod tests {
         }
         f.finish().unwrap();
         out
+    }
+
+    /// Found by the `watch` fuzz target: with no newline after it, a complete event followed
+    /// by part of the next waited for a chunk that ended with `}` (so for the whole next
+    /// event), and was lost, reported as a cut-off event, when the body ended first.
+    #[test]
+    fn a_complete_event_is_not_held_back_by_the_next() {
+        let mut d = Decoder::default();
+        let mut next = |f: &mut Framer| {
+            f.next(|l| decode_line::<serde_json::Value>(&mut d, l))
+                .unwrap()
+                .map(|n| matches!(n, Next::Scanned(..)))
+        };
+        // A server that writes no newlines: the event comes out as soon as it is whole.
+        let mut f = Framer::new(1024);
+        f.push(b"{\"type\":\"ADDED\",\"object\":{\"n\":1}}{\"type\":\"ADD");
+        assert_eq!(next(&mut f), Some(true));
+        assert_eq!(next(&mut f), None);
+        // One that writes them but broke off: the whole event is handed out at the end,
+        // then the cut one is an error.
+        let mut f = Framer::new(1024);
+        f.push(b"{\"type\":\"ADDED\",\"object\":{}}\n{\"type\":\"ADDED\",\"object\":{}}{\"ty");
+        assert_eq!(next(&mut f), Some(false));
+        assert_eq!(next(&mut f), None);
+        f.end();
+        assert_eq!(next(&mut f), Some(true));
+        assert_eq!(next(&mut f), None);
+        assert!(f.finish().is_err());
     }
 
     #[test]
