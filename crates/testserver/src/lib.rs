@@ -438,6 +438,28 @@ impl TestServer {
         self.traffic.faults.clear();
     }
 
+    /// How many watches the server is serving now.
+    pub fn open_watches(&self) -> usize {
+        self.state.watches.count()
+    }
+
+    /// Cut every watch being served, as a broken connection would: each stream stops
+    /// without its end (over HTTP/1.1 the connection closes before the last chunk, over
+    /// HTTP/2 the stream is reset), so its client sees an error, not the end of the
+    /// watch. Events not yet sent are lost, as on a real cut. Watches started later are
+    /// not affected. Returns how many were cut; they are gone within about 100 ms.
+    pub fn drop_open_watches(&self) -> usize {
+        self.state.watches.cut_all()
+    }
+
+    /// End every watch being served cleanly, as kube-apiserver ends a watch at its
+    /// timeout: the stream finishes normally after the events already sent, and the
+    /// client is expected to watch again from the last resourceVersion it saw. Watches
+    /// started later are not affected. Returns how many were ended.
+    pub fn end_open_watches(&self) -> usize {
+        self.state.watches.end_all()
+    }
+
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.traffic

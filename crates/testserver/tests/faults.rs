@@ -155,3 +155,107 @@ async fn query_faults_tell_a_list_from_a_watch_of_the_same_path() {
         410
     );
 }
+
+/// What a watch stream gives next.
+#[derive(Debug)]
+enum Next {
+    Event(serde_json::Value),
+    /// The body ended cleanly.
+    End,
+    /// The body failed: the connection broke.
+    Cut,
+}
+
+struct WatchStream {
+    body: hyper::body::Incoming,
+    buf: Vec<u8>,
+}
+
+impl WatchStream {
+    async fn open(http: &Http, path: &str) -> WatchStream {
+        let res = http.start("GET", path, &[], "").await;
+        assert_eq!(res.status(), 200);
+        WatchStream {
+            body: res.into_body(),
+            buf: Vec::new(),
+        }
+    }
+
+    async fn next(&mut self) -> Next {
+        loop {
+            if let Some(i) = self.buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=i).collect();
+                return Next::Event(serde_json::from_slice(&line).expect("event is JSON"));
+            }
+            let frame = tokio::time::timeout(
+                Duration::from_secs(5),
+                http_body_util::BodyExt::frame(&mut self.body),
+            )
+            .await
+            .expect("the watch said something in time");
+            match frame {
+                Some(Ok(frame)) => self.buf.extend(frame.into_data().unwrap_or_default()),
+                Some(Err(_)) => return Next::Cut,
+                None => return Next::End,
+            }
+        }
+    }
+
+    async fn added(&mut self) -> String {
+        match self.next().await {
+            Next::Event(e) if e["type"] == "ADDED" => {
+                e["object"]["metadata"]["name"].as_str().unwrap().to_owned()
+            }
+            other => panic!("expected ADDED, got {other:?}"),
+        }
+    }
+}
+
+async fn until_no_watch_is_open(server: &TestServer) {
+    let t = Instant::now();
+    while server.open_watches() > 0 {
+        assert!(t.elapsed() < Duration::from_secs(2), "watches still open");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn dropped_watches_break_mid_stream_and_later_watches_are_served() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    server.seed(configmap("a")).unwrap();
+    assert_eq!(server.open_watches(), 0);
+    let mut cms = WatchStream::open(&http, &format!("{CMS}?watch=true")).await;
+    let mut pods = WatchStream::open(&http, "/api/v1/pods?watch=true").await;
+    assert_eq!(cms.added().await, "a");
+    assert_eq!(server.open_watches(), 2);
+    // Every open watch is cut: its body fails instead of ending.
+    assert_eq!(server.drop_open_watches(), 2);
+    assert!(matches!(cms.next().await, Next::Cut));
+    assert!(matches!(pods.next().await, Next::Cut));
+    until_no_watch_is_open(&server).await;
+    // A watch started after the cut is not affected: it sees the writes that follow.
+    let rv = http.get(CMS).await.json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut again =
+        WatchStream::open(&http, &format!("{CMS}?watch=true&resourceVersion={rv}")).await;
+    assert_eq!(server.open_watches(), 1);
+    http.post(CMS, &configmap("b")).await;
+    assert_eq!(again.added().await, "b");
+}
+
+#[tokio::test]
+async fn ended_watches_finish_cleanly_after_the_events_already_sent() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    let mut watch = WatchStream::open(&http, &format!("{CMS}?watch=true")).await;
+    assert_eq!(server.open_watches(), 1);
+    http.post(CMS, &configmap("a")).await;
+    assert_eq!(watch.added().await, "a");
+    assert_eq!(server.end_open_watches(), 1);
+    assert!(matches!(watch.next().await, Next::End));
+    until_no_watch_is_open(&server).await;
+    assert_eq!(server.end_open_watches(), 0);
+}

@@ -3,8 +3,11 @@
 //! A watch from resourceVersion `X` replays the history after `X` (an ERROR event
 //! with 410 Expired when `X` is older than the history), then follows new writes.
 //! Without a resourceVersion, or with `sendInitialEvents=true`, it first sends the
-//! current objects as ADDED events.
+//! current objects as ADDED events. A watch ends at its `timeoutSeconds`, when its
+//! client goes, or when a test ends or cuts every open watch (`shared::watches`).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -25,6 +28,7 @@ use crate::shared::request::Req;
 use crate::shared::response::render;
 use crate::shared::state::State;
 use crate::shared::status::ApiError;
+use crate::shared::watches::OpenWatch;
 use crate::storage::registry::ResourceInfo;
 use crate::storage::store::{Event, EventType, Obj};
 
@@ -38,6 +42,8 @@ struct Watcher {
     /// Events as `Table`s (`Accept: ...;as=Table`); only the first carries the columns.
     table: Option<(String, table::Include)>,
     headers_sent: AtomicBool,
+    /// Counts this watch as open while it runs.
+    _open: OpenWatch,
 }
 
 /// Start a watch and return its streaming response.
@@ -120,6 +126,9 @@ pub(crate) fn serve(
         }
     };
     let (tx, body) = ChannelBody::new(64);
+    // Both signals are taken now, so a watch answered before a cut or an end is counted.
+    let body = body.cut_when(state.watches.on_cut());
+    let end = Box::pin(state.watches.on_end());
     let watcher = Watcher {
         state: Arc::clone(state),
         info: Arc::clone(info),
@@ -129,9 +138,10 @@ pub(crate) fn serve(
         tx,
         table,
         headers_sent: AtomicBool::new(false),
+        _open: state.watches.open(),
     };
     let deadline = timeout.map(|t| Instant::now() + t);
-    tokio::spawn(watcher.run(cursor, initial, send_initial, bookmarks, deadline));
+    tokio::spawn(watcher.run(cursor, initial, send_initial, bookmarks, deadline, end));
     let mut res = Response::new(body.boxed_unsync());
     res.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -152,6 +162,7 @@ impl Watcher {
         initial_end: bool,
         bookmarks: bool,
         deadline: Option<Instant>,
+        mut end: Pin<Box<dyn Future<Output = ()> + Send>>,
     ) {
         let mut changed = self.state.store.subscribe();
         for obj in &initial {
@@ -202,6 +213,7 @@ impl Watcher {
                     if !self.send_bookmark(cursor, false).await { return }
                 }
                 _ = tokio::time::sleep_until(deadline) => return,
+                _ = &mut end => return,
                 _ = self.tx.closed() => return,
             }
         }

@@ -1,9 +1,11 @@
 //! Response bodies: whole, streamed from stored objects, or fed by a task (watches,
-//! followed logs).
+//! followed logs) and cut on demand.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame};
@@ -90,16 +92,31 @@ impl Body for ListBody {
     }
 }
 
-/// A body fed chunk by chunk through a channel (watch streams).
+/// A body fed chunk by chunk through a channel (watch streams, followed logs), which
+/// can be cut: then it stops passing chunks and, after a pause that lets what was sent
+/// reach the client, fails, so the connection is aborted as if it broke.
 pub(crate) struct ChannelBody {
     rx: mpsc::Receiver<Bytes>,
+    cut: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    failing: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl ChannelBody {
     /// A body and the sender that feeds it; the body ends when the sender is dropped.
     pub(crate) fn new(capacity: usize) -> (mpsc::Sender<Bytes>, ChannelBody) {
         let (tx, rx) = mpsc::channel(capacity);
-        (tx, ChannelBody { rx })
+        let body = ChannelBody {
+            rx,
+            cut: None,
+            failing: None,
+        };
+        (tx, body)
+    }
+
+    /// Cut the body when `signal` resolves.
+    pub(crate) fn cut_when(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.cut = Some(Box::pin(signal));
+        self
     }
 }
 
@@ -111,6 +128,19 @@ impl Body for ChannelBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        self.rx.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b))))
+        let this = &mut *self;
+        if let Some(cut) = this.cut.as_mut()
+            && cut.as_mut().poll(cx).is_ready()
+        {
+            this.cut = None;
+            this.failing = Some(Box::pin(tokio::time::sleep(Duration::from_millis(100))));
+        }
+        if let Some(pause) = this.failing.as_mut() {
+            ready!(pause.as_mut().poll(cx));
+            return Poll::Ready(Some(Err(
+                "the stream was cut (TestServer::drop_open_watches)".into(),
+            )));
+        }
+        this.rx.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b))))
     }
 }

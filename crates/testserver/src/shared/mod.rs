@@ -9,6 +9,7 @@
 //! - [`status`]: `metav1.Status` errors worded as kube-apiserver words them.
 //! - [`keys`]: an object's collection and key in the store.
 //! - [`meta`]: server-owned metadata (UIDs, timestamps, name rules).
+//! - [`watches`]: the open watches, and the signals that end them all.
 
 pub(crate) mod body;
 pub(crate) mod keys;
@@ -18,3 +19,4 @@ pub(crate) mod request;
 pub(crate) mod response;
 pub(crate) mod state;
 pub(crate) mod status;
+pub(crate) mod watches;

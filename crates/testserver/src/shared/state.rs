@@ -1,10 +1,12 @@
 //! The server's state, which every handler gets: the store, the registry of served
-//! resources, container logs, a few settings, and the controllers that follow writes.
+//! resources, container logs, the open watches, a few settings, and the controllers
+//! that follow writes.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use crate::shared::watches::Watches;
 use crate::storage::logs::Logs;
 use crate::storage::registry::{Registry, ResourceInfo};
 use crate::storage::store::{EventType, Obj, Store};
@@ -27,6 +29,8 @@ pub(crate) struct State {
     /// `host:port`, for the legacy `/api` discovery document.
     pub server_address: String,
     pub bookmark_interval: Duration,
+    /// The watches being served.
+    pub watches: Watches,
     controllers: Vec<Box<dyn Controller>>,
     next_service_ip: AtomicU32,
 }
@@ -46,6 +50,7 @@ impl State {
             logs: Logs::default(),
             server_address,
             bookmark_interval,
+            watches: Watches::default(),
             controllers,
             next_service_ip: AtomicU32::new(1),
         }
