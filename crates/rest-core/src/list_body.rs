@@ -22,7 +22,7 @@ use serde::forward_to_deserialize_any;
 use crate::decode::{Decoder, SIMD_MAX};
 use crate::erase::Erase;
 use crate::error::Error;
-use crate::response::decode_error;
+use crate::response::{decode_at, decode_error};
 use crate::scan::{Scan, ValueScanner, is_ws};
 use crate::status::excerpt;
 
@@ -194,13 +194,22 @@ impl Walk<'_, '_> {
         fail("a value failed; see the recorded error")
     }
 
-    /// The value in the window through serde_json.
+    /// The value in the window through serde_json. Like a small body, it must be UTF-8
+    /// throughout: `from_slice` does not check the strings it skips, so a member `T` ignores
+    /// was accepted with bytes a small body is refused for (found by the `list_body` fuzz
+    /// target).
     fn json_value<'de, S: DeserializeSeed<'de>>(
         &mut self,
         base: u64,
         seed: S,
     ) -> Result<S::Value, DeError> {
-        let mut de = serde_json::Deserializer::from_slice(&self.cursor.window);
+        let Ok(text) = std::str::from_utf8(&self.cursor.window) else {
+            if let Err(e) = decode_at::<de::IgnoredAny>(self.url, &self.cursor.window, base) {
+                self.failure.get_or_insert(e);
+            }
+            return Err(fail("a value is not UTF-8; see the recorded error"));
+        };
+        let mut de = serde_json::Deserializer::from_str(text);
         match seed
             .deserialize(Erase::new(&mut de))
             .and_then(|v| de.end().map(|()| v))
@@ -546,6 +555,39 @@ mod tests {
         let body = big("\"k\tey\": 1");
         assert!(serde_json::from_slice::<Value>(&body).is_err());
         assert!(crate::decode::decode_chunks::<Value>("u", chunked(&body)).is_err());
+    }
+
+    /// Found by the `list_body` fuzz target: a large body with invalid UTF-8 in a member or
+    /// item field that `T` ignores was accepted, though the same bytes in a small body are
+    /// refused (at the invalid byte).
+    #[test]
+    fn invalid_utf8_is_refused_in_a_large_body_as_in_a_small_one() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Kind {
+            kind: String,
+            #[serde(default)]
+            items: Vec<Kind>,
+        }
+        let padding = " ".repeat(SIMD_MAX);
+        for inner in [
+            &b"\"junk\": \"\xff\""[..],
+            b"\"items\": [{\"kind\": \"a\", \"junk\": [\"\xc3\"]}]",
+        ] {
+            let small = [&b"{\"kind\": \"K\", "[..], inner, b"}"].concat();
+            let large = [padding.as_bytes(), &small].concat();
+            for body in [small, large] {
+                let chunks: VecDeque<Bytes> =
+                    body.chunks(1000).map(Bytes::copy_from_slice).collect();
+                let err = crate::decode::decode_chunks::<Kind>("u", chunks).unwrap_err();
+                match err {
+                    Error::Decode {
+                        offset: Some(o), ..
+                    } => assert_eq!(body[o as usize] & 0x80, 0x80, "offset {o}"),
+                    other => panic!("expected a decode error, got {other:?}"),
+                }
+            }
+        }
     }
 
     #[test]
