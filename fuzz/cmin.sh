@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Minimize a target's corpus: the committed corpus plus what run.sh found, merged into a
+# fresh corpus/<target>/ that keeps every feature (libFuzzer -merge=1).
+#   fuzz/cmin.sh <target>
+set -euo pipefail
+cd "$(dirname "$0")"
+target=$1
+bin=target/x86_64-unknown-linux-gnu/release/$target
+scratch=${FUZZ_SCRATCH:-/tmp/kubecto-fuzz}/$target
+case $target in
+  list_body | watch) max_len=8192 ;;
+  kubeconfig | patches) max_len=4096 ;;
+  *) max_len=1024 ;;
+esac
+fresh=$(mktemp -d)
+# Hand-written seeds and regressions stay whatever the merge thinks of them.
+cp corpus/"$target"/seed-* corpus/"$target"/regression-* "$fresh"/ 2>/dev/null || true
+nice -n 19 "$bin" -merge=1 -rss_limit_mb=2048 -timeout=10 -max_len=$max_len \
+  "$fresh" "corpus/$target" "$scratch" 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files'
+rm -rf "corpus/$target"
+mv "$fresh" "corpus/$target"
+chmod 755 "corpus/$target"
+echo "$target: $(ls "corpus/$target" | wc -l) files, $(du -sh "corpus/$target" | cut -f1)"
