@@ -15,6 +15,13 @@
 //! behaviour is never defined by the client it tests; kubectl and the official
 //! Python client are run against it in CI.
 //!
+//! Inside, a request travels one way, each stage importing only the ones below it
+//! (`tests/layers.rs` checks): `server` (HTTP, TLS, authentication, faults) -> `route`
+//! (path -> handler) -> `handlers` (one per verb family) -> `objects` (what every write
+//! does) -> `logic` (Kubernetes' rules as plain functions) -> `shared` (state, request,
+//! responses, errors) -> `storage` (store, registry). `controllers` (CRDs, garbage
+//! collection) follow each write beside the handlers, as clients of the store.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), kubecto_testserver::Error> {
 //! use kubecto_testserver::{Fault, TestServer};
@@ -42,11 +49,6 @@ mod seed;
 mod server;
 mod shared;
 mod storage;
-
-#[cfg(any(test, feature = "fuzzing"))]
-#[doc(hidden)]
-#[path = "fuzzing.rs"]
-pub mod __fuzz;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
