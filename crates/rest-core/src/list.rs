@@ -392,7 +392,9 @@ impl<T: DeserializeOwned> Stream for ListStream<T> {
                     return Poll::Ready(Some(item));
                 }
                 Ok(Some(Token::Meta(bytes, offset))) => {
-                    if let Err(e) = this.member(&bytes, offset, |t, m| t.metadata = Some(m)) {
+                    if let Err(e) =
+                        this.member(&bytes, offset, |t, m: Option<ListMeta>| t.metadata = m)
+                    {
                         return Poll::Ready(Some(Err(e)));
                     }
                     continue;

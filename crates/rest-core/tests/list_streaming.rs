@@ -210,3 +210,23 @@ async fn a_collected_list_keeps_its_kind_and_api_version_across_pages() {
     assert_eq!(pages.kind.as_deref(), Some("PodList"));
     assert_eq!(pages.api_version.as_deref(), Some("v1"));
 }
+
+/// Found by the `list_body` fuzz target: `"metadata": null`, which Go's decoder (and
+/// `into`) reads as no metadata, failed the whole list read item by item.
+#[tokio::test]
+async fn a_null_metadata_is_no_metadata() {
+    let body =
+        bytes::Bytes::from_static(br#"{"kind":"PodList","metadata":null,"items":[{"a":1}]}"#);
+    for chunk in [1, 7, body.len()] {
+        let list = body_client(body.clone(), chunk, false)
+            .get()
+            .send()
+            .await
+            .unwrap()
+            .into_list::<serde_json::Value>()
+            .await
+            .unwrap();
+        assert_eq!(list.items, vec![serde_json::json!({"a": 1})]);
+        assert_eq!(list.metadata, kubecto_rest_core::ListMeta::default());
+    }
+}
