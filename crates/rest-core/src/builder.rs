@@ -134,6 +134,7 @@ impl RestClientBuilder {
                 content_type,
                 provider: config.credential_provider.clone(),
                 rotating_cert: config.client_cert_source.is_some(),
+                refused: refused_credentials(&config),
                 timeout: config.timeout,
                 max_retries: config.max_retries,
                 limits: crate::response::Limits {
@@ -149,6 +150,31 @@ impl RestClientBuilder {
                 metrics: self.metrics,
             }),
         })
+    }
+}
+
+/// What a 401 refuses: [`Config::credential_origin`], else what the config carries.
+fn refused_credentials(config: &Config) -> String {
+    if let Some(origin) = config.credential_origin.as_ref().filter(|o| !o.is_empty()) {
+        return origin.clone();
+    }
+    let mut what = Vec::new();
+    if config.credential_provider.is_some() {
+        what.push("the credentials from the credential provider".to_owned());
+    } else {
+        match &config.auth {
+            Auth::Bearer(_) => what.push("the bearer token".to_owned()),
+            Auth::Basic { username, .. } => what.push(format!("the password of user {username:?}")),
+            Auth::None => {}
+        }
+    }
+    if config.tls.client_cert.is_some() || config.client_cert_source.is_some() {
+        what.push("the client certificate".to_owned());
+    }
+    if what.is_empty() {
+        "anonymous access (the request carried no credentials)".to_owned()
+    } else {
+        what.join(" and ")
     }
 }
 

@@ -41,6 +41,8 @@ pub(crate) struct Inner {
     pub(crate) provider: Option<Arc<dyn CredentialProvider>>,
     /// Whether the client certificate can change (a 401 then needs new connections).
     pub(crate) rotating_cert: bool,
+    /// What a 401 refuses, for its message (see [`Config::credential_origin`]).
+    pub(crate) refused: String,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_retries: u32,
     pub(crate) limits: crate::response::Limits,
@@ -359,7 +361,10 @@ impl RestClient {
                     )
                     .map(|d| d.as_secs());
                     let body = read_error_body(resp.into_body()).await;
-                    let st = Status::from_response(status, &req.method, &body, retry_after);
+                    let mut st = Status::from_response(status, &req.method, &body, retry_after);
+                    if status == StatusCode::UNAUTHORIZED {
+                        st.message = unauthorized_message(&st.message, &inner.refused);
+                    }
                     return Err(with_history(
                         Error::Api(Box::new(st)),
                         history,
@@ -396,6 +401,16 @@ impl RestClient {
             }
         }
     }
+}
+
+/// The message of a 401: the server's, then whose credentials it refused.
+fn unauthorized_message(server: &str, refused: &str) -> String {
+    let server = if server.is_empty() {
+        "Unauthorized"
+    } else {
+        server
+    };
+    format!("{server}: the server refused {refused}")
 }
 
 /// The policy's answer, unless waiting would run past the request's deadline: then the

@@ -376,6 +376,12 @@ pub struct Config {
     /// A client certificate that changes over time; when set, used instead of
     /// [`tls.client_cert`](TlsConfig::client_cert) (setting both is an error).
     pub client_cert_source: Option<Arc<dyn ClientCertificateSource>>,
+    /// Whose credentials these are and where they come from, as a noun phrase for the
+    /// message of a `401`: `Unauthorized: the server refused <this>`. kubecto-config sets
+    /// it to, e.g., `the credentials of user "alice" (bearer token from file
+    /// /var/run/token)`. Never a secret. `None` says only what kind of credentials were
+    /// sent (`the bearer token`, `the client certificate`, ...).
+    pub credential_origin: Option<String>,
     /// Impersonation headers.
     pub impersonate: Impersonate,
     /// Proxy use; by default from the environment.
@@ -402,6 +408,7 @@ impl fmt::Debug for Config {
             .field("auth", &self.auth)
             .field("credential_provider", &self.credential_provider)
             .field("client_cert_source", &self.client_cert_source)
+            .field("credential_origin", &self.credential_origin)
             .field("impersonate", &self.impersonate)
             .field("proxy", &ProxyDebug(&self.proxy))
             .finish()
@@ -454,6 +461,7 @@ impl Config {
             auth: Auth::None,
             credential_provider: None,
             client_cert_source: None,
+            credential_origin: None,
             impersonate: Impersonate::default(),
             proxy: Proxy::FromEnvironment,
         }
@@ -547,6 +555,14 @@ impl Config {
     pub fn with_client_cert(mut self, cert: PemSource, key: PemSource) -> Self {
         self.tls.client_cert = Some(cert);
         self.tls.client_key = Some(key);
+        self
+    }
+
+    /// Says whose credentials these are, for the message of a `401` (see
+    /// [`credential_origin`](Self::credential_origin)).
+    #[must_use]
+    pub fn with_credential_origin(mut self, origin: impl Into<String>) -> Self {
+        self.credential_origin = Some(origin.into());
         self
     }
 

@@ -10,38 +10,43 @@ use crate::status::Status;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything that can go wrong making a request.
+///
+/// Each message says what failed and where (the URL, the file); [`source`] leads to the
+/// causes it does not already spell out. A transport or TLS failure quotes its innermost
+/// cause (`Connection refused (os error 111)`) and its `source` is that cause itself, so
+/// the wrapper layers in between (hyper's "client error (Connect)", the connector's "tcp
+/// connect error") are neither printed nor repeated when a chain is printed.
+///
+/// [`source`]: std::error::Error::source
 #[non_exhaustive]
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum Error {
     /// The server answered with a non-2xx status; its `metav1.Status` (or one synthesised
-    /// from the code and body, with the reason client-go would give).
-    #[error("{}", DisplayStatus(.0))]
+    /// from the code and body, with the reason client-go would give). On a `401` the
+    /// message also says whose credentials were refused (see
+    /// [`Config::credential_origin`](crate::Config::credential_origin)).
     Api(Box<Status>),
 
     /// The request could not be sent or its answer not received.
-    #[error("{kind} talking to {url}: {}", innermost(source))]
     Transport {
         /// The URL requested.
         url: String,
         /// What kind of failure this was.
         kind: TransportKind,
-        /// The underlying error.
-        #[source]
+        /// The underlying error, as the lower layers returned it. `source()` returns its
+        /// innermost cause.
         source: BoxError,
     },
 
     /// TLS could not be set up (bad CA, certificate or key) or the handshake failed.
-    #[error("TLS: {what}")]
     Tls {
         /// What failed.
         what: String,
-        /// The underlying error, if any.
-        #[source]
+        /// The underlying error, if any. `source()` returns its innermost cause.
         source: Option<BoxError>,
     },
 
     /// The request's timeout elapsed.
-    #[error("request to {url} timed out after {after:?}")]
     Timeout {
         /// The URL requested.
         url: String,
@@ -50,7 +55,6 @@ pub enum Error {
     },
 
     /// The answer's body is not what was expected.
-    #[error("cannot decode the answer from {url}{}: {source} (body: {body_excerpt:?})", offset.map(|o| format!(" at byte {o}")).unwrap_or_default())]
     Decode {
         /// The URL requested.
         url: String,
@@ -59,43 +63,95 @@ pub enum Error {
         /// The byte offset of the failure in the body, when known.
         offset: Option<u64>,
         /// The decoder's error.
-        #[source]
         source: BoxError,
     },
 
     /// The request was built wrongly (an invalid path segment, header or query).
-    #[error("invalid request: {what}")]
     InvalidRequest {
         /// What is wrong.
         what: String,
     },
 
     /// The [`Config`](crate::Config) cannot be used (bad host URL, unreadable file).
-    #[error("invalid config: {what}")]
     Config {
         /// What is wrong.
         what: String,
         /// The underlying error, if any.
-        #[source]
         source: Option<BoxError>,
     },
 
     /// The credential provider failed.
-    #[error("credentials: {0}")]
-    Credentials(#[from] CredentialError),
+    Credentials(CredentialError),
 
     /// The request was retried and still failed; `last` is the final attempt's error and
     /// `history` what the earlier attempts saw.
-    #[error("{last} (after {attempts} attempts; earlier: {})", history.join("; "))]
     Retried {
         /// How many attempts were made.
         attempts: u32,
         /// One line per earlier attempt.
         history: Vec<String>,
         /// The final attempt's error.
-        #[source]
         last: Box<Error>,
     },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Api(status) => DisplayStatus(status).fmt(f),
+            Error::Transport { url, kind, source } => {
+                write!(f, "{kind} talking to {url}: {}", innermost(source.as_ref()))
+            }
+            Error::Tls { what, .. } => write!(f, "TLS: {what}"),
+            Error::Timeout { url, after } => {
+                write!(f, "request to {url} timed out after {after:?}")
+            }
+            Error::Decode {
+                url,
+                body_excerpt,
+                offset,
+                source,
+            } => {
+                write!(f, "cannot decode the answer from {url}")?;
+                if let Some(o) = offset {
+                    write!(f, " at byte {o}")?;
+                }
+                write!(f, ": {source} (body: {body_excerpt:?})")
+            }
+            Error::InvalidRequest { what } => write!(f, "invalid request: {what}"),
+            Error::Config { what, .. } => write!(f, "invalid config: {what}"),
+            Error::Credentials(e) => write!(f, "credentials: {e}"),
+            Error::Retried {
+                attempts,
+                history,
+                last,
+            } => write!(
+                f,
+                "{last} (after {attempts} attempts; earlier: {})",
+                history.join("; ")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Transport { source, .. } => Some(innermost_error(source.as_ref())),
+            Error::Tls { source, .. } => source.as_deref().map(|e| innermost_error(e)),
+            Error::Decode { source, .. } => Some(source.as_ref()),
+            Error::Config { source, .. } => source.as_deref().map(|e| e as _),
+            Error::Credentials(e) => Some(e),
+            Error::Retried { last, .. } => Some(last.as_ref()),
+            Error::Api(_) | Error::Timeout { .. } | Error::InvalidRequest { .. } => None,
+        }
+    }
+}
+
+impl From<CredentialError> for Error {
+    fn from(e: CredentialError) -> Self {
+        Error::Credentials(e)
+    }
 }
 
 struct DisplayStatus<'a>(&'a Status);
@@ -137,14 +193,17 @@ pub(crate) fn chain<'a>(
     out
 }
 
-/// The innermost message of `err`'s chain ("Connection refused (os error 111)" rather
-/// than "client error (Connect)").
-fn innermost(err: &BoxError) -> String {
-    let chain = chain(err.as_ref());
-    match chain.last() {
-        Some(last) => last.to_string(),
-        None => err.to_string(),
-    }
+/// The innermost error of `err`'s chain ("Connection refused (os error 111)" rather
+/// than "client error (Connect)"): the one cause worth printing.
+fn innermost_error<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> &'a (dyn std::error::Error + 'static) {
+    chain(err).last().copied().unwrap_or(err)
+}
+
+/// The message of [`innermost_error`].
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    innermost_error(err).to_string()
 }
 
 /// The kind of a transport failure, which decides whether it may be retried.

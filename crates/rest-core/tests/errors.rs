@@ -217,3 +217,100 @@ async fn a_plain_text_error_body_is_synthesised_into_a_status() {
         .unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
 }
+
+/// Every line of `err`'s chain, as a person reading `caused by:` lines sees them.
+fn chain_lines(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut lines = vec![err.to_string()];
+    let mut next = err.source();
+    while let Some(e) = next {
+        lines.push(e.to_string());
+        next = e.source();
+    }
+    lines
+}
+
+#[tokio::test]
+async fn connection_refused_says_the_url_and_the_cause_once() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = kubecto_rest_core::RestClient::new(kubecto_rest_core::Config::new(format!(
+        "http://127.0.0.1:{port}"
+    )))
+    .unwrap();
+    let err = client
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .send()
+        .await
+        .unwrap_err();
+    // Two lines: what failed where, with the cause; then the cause itself (no "cannot
+    // connect", no "tcp connect error" in between).
+    let lines = chain_lines(&err);
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "connection refused talking to http://127.0.0.1:{port}/api/v1/namespaces/default/pods: {}",
+            lines[1]
+        )
+    );
+    #[cfg(target_os = "linux")]
+    assert_eq!(lines[1], "Connection refused (os error 111)");
+    // The cause is the operating system's own error, not a wrapper around it.
+    let cause = std::error::Error::source(&err).unwrap();
+    let io = cause
+        .downcast_ref::<std::io::Error>()
+        .expect("an io::Error");
+    assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+}
+
+#[tokio::test]
+async fn unauthorized_says_whose_credentials_were_refused() {
+    let server = TestServer::builder()
+        .require_token("right-token")
+        .start()
+        .await
+        .unwrap();
+    let list = async |config: kubecto_rest_core::Config| {
+        kubecto_rest_core::RestClient::new(config)
+            .unwrap()
+            .get()
+            .resource("namespaces")
+            .send()
+            .await
+            .unwrap_err()
+    };
+    // Without an origin, the kind of credentials sent.
+    let err =
+        list(kubecto_rest_core::Config::new(server.url()).with_bearer_token("wrong-token")).await;
+    assert!(err.is_unauthorized(), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "Unauthorized: the server refused the bearer token (Unauthorized, 401)"
+    );
+    let err = list(kubecto_rest_core::Config::new(server.url())).await;
+    assert_eq!(
+        err.to_string(),
+        "Unauthorized: the server refused anonymous access (the request carried no credentials) (Unauthorized, 401)"
+    );
+    // With one, as kubecto-config sets it: the user and the source, never the secret.
+    let err = list(
+        kubecto_rest_core::Config::new(server.url())
+            .with_bearer_token("wrong-token")
+            .with_credential_origin(
+                "the credentials of user \"alice\" (bearer token from file /run/token)",
+            ),
+    )
+    .await;
+    assert_eq!(
+        err.to_string(),
+        "Unauthorized: the server refused the credentials of user \"alice\" (bearer token from file /run/token) (Unauthorized, 401)"
+    );
+    assert!(!format!("{err} {err:?}").contains("wrong-token"));
+    assert_eq!(err.status().unwrap().reason, "Unauthorized");
+    server.shutdown().await;
+}
