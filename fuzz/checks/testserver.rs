@@ -160,7 +160,7 @@ fn built_label_selector(input: &mut Input) {
             0 => (format!("{a}{k}{b}={c}{v}"), format!("{k}!={v}")),
             1 => (format!("{a}{k}{b}=={c}{v}"), format!("{k}!={v}")),
             2 => (
-                format!("{a}{k}{b}in{c}({v},{b}{})", other(v)),
+                format!("{a}{k} {b}in{c}({v},{b}{})", other(v)),
                 format!("{k} notin ({},{v})", other(v)),
             ),
             3 => (
@@ -168,11 +168,11 @@ fn built_label_selector(input: &mut Input) {
                 format!("{k}={}", other(v)),
             ),
             4 => (
-                format!("{a}{k}{b}notin{c}({})", other(v)),
+                format!("{a}{k} {b}notin{c}({})", other(v)),
                 format!("{k} in ({})", other(v)),
             ),
             5 => (format!("{a}{k}{b}"), format!("!{k}")),
-            _ => (format!("{a}{k}{b}in{c}({v})"), format!("{k}!={v}")),
+            _ => (format!("{a}{k} {b}in{c}({v})"), format!("{k}!={v}")),
         };
         terms.push(term);
         negated.push(neg);
