@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 target=$1
-bin=target/x86_64-unknown-linux-gnu/release/$target
+bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release/$target
 scratch=${FUZZ_SCRATCH:-/tmp/kubecto-fuzz}/$target
 case $target in
   list_body | watch) max_len=8192 ;;

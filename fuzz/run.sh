@@ -10,7 +10,7 @@ shift 2
 features=()
 case $target in selectors | patches) features=(--features testserver) ;; esac
 cargo fuzz build --sanitizer none -O "${features[@]}" "$target"
-bin=target/x86_64-unknown-linux-gnu/release/$target
+bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release/$target
 scratch=${FUZZ_SCRATCH:-/tmp/kubecto-fuzz}/$target
 mkdir -p "$scratch" "artifacts/$target"
 case $target in
