@@ -62,6 +62,7 @@ mod observe;
 mod pager;
 mod params;
 mod pool;
+pub mod protobuf;
 mod request;
 mod response;
 mod retry;
@@ -69,7 +70,6 @@ mod scan;
 mod status;
 mod throttle;
 mod tls;
-pub use tls::MAX_PEM_FILE_SIZE;
 mod transport;
 mod watch;
 
@@ -94,6 +94,7 @@ pub use params::{
 pub use pool::{HttpBody, HttpClient};
 pub use request::{PatchType, Request};
 pub use response::Response;
+pub use tls::MAX_PEM_FILE_SIZE;
 pub use retry::{Attempt, DefaultRetryPolicy, Outcome, RetryPolicy, retry_after_header};
 pub use status::{Status, StatusCause, StatusDetails};
 pub use transport::RequestBody;

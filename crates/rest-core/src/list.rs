@@ -3,7 +3,6 @@
 //! its own slice as soon as it is complete. Bytes already decoded are released, so a
 //! 10,000-pod list never sits in memory as one buffer.
 
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -15,6 +14,7 @@ use serde::de::DeserializeOwned;
 
 use crate::decode::Decoder;
 use crate::error::Result;
+use crate::protobuf::stream::Found;
 use crate::response::{Response, ResponseBody};
 use crate::scan::{Scan, ValueScanner, is_ws};
 use crate::status::excerpt;
@@ -304,18 +304,50 @@ impl ListParser {
 /// [`metadata`](Self::metadata) is filled in when the list's `metadata` has been read
 /// (the API server sends it before the items).
 #[must_use = "streams do nothing unless polled"]
-#[derive(Debug)]
 pub struct ListStream<T> {
     body: ResponseBody,
-    parser: ListParser,
-    /// simd-json's buffers, reused for every item.
+    format: Format<T>,
+    /// simd-json's buffers, reused for every item and member.
     decoder: Decoder,
     url: String,
     metadata: Option<ListMeta>,
     kind: Option<String>,
     api_version: Option<String>,
     done: bool,
-    _item: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for ListStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListStream")
+            .field("url", &self.url)
+            .field("protobuf", &matches!(self.format, Format::Protobuf { .. }))
+            .field("metadata", &self.metadata)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Decodes one protobuf item (the list's embedded message) into a `T`.
+pub(crate) type ItemDecoder<T> =
+    Box<dyn FnMut(&[u8]) -> std::result::Result<T, crate::error::BoxError> + Send>;
+
+/// How the body is cut into items and each item decoded.
+enum Format<T> {
+    Json {
+        parser: ListParser,
+        item: fn(&mut Decoder, &str, &[u8], u64) -> Result<T>,
+    },
+    Protobuf {
+        parser: crate::protobuf::stream::ListParser,
+        item: ItemDecoder<T>,
+    },
+}
+
+/// What the parser of either format found next.
+enum Parsed<T> {
+    Item(Result<T>),
+    Member,
+    More,
 }
 
 impl<T> ListStream<T> {
@@ -335,7 +367,7 @@ impl<T> ListStream<T> {
     }
 }
 
-impl<T: DeserializeOwned> ListStream<T> {
+impl<T> ListStream<T> {
     /// Collects every item (each decoded from its own slice, so the body is never held
     /// whole) with the list's metadata.
     ///
@@ -377,7 +409,93 @@ impl<T> ListStream<T> {
     }
 }
 
-impl<T: DeserializeOwned> Stream for ListStream<T> {
+impl<T> ListStream<T> {
+    /// The next item, member or need for more bytes, from what has arrived.
+    fn parse(&mut self) -> Parsed<T> {
+        match &mut self.format {
+            Format::Json { parser, item } => match parser.next() {
+                Ok(Some(Token::Item(bytes, offset))) => {
+                    Parsed::Item(item(&mut self.decoder, &self.url, &bytes, offset))
+                }
+                Ok(Some(Token::Meta(bytes, offset))) => {
+                    self.member_or_end(&bytes, offset, |t, m: Option<ListMeta>| t.metadata = m)
+                }
+                Ok(Some(Token::Kind(bytes, offset))) => {
+                    self.member_or_end(&bytes, offset, |t, k| t.kind = k)
+                }
+                Ok(Some(Token::ApiVersion(bytes, offset))) => {
+                    self.member_or_end(&bytes, offset, |t, v| t.api_version = v)
+                }
+                Ok(None) => Parsed::More,
+                Err(e) => {
+                    self.done = true;
+                    Parsed::Item(Err(crate::watch::frame_error(&self.url, e)))
+                }
+            },
+            Format::Protobuf { parser, item } => match parser.next() {
+                Ok(Some(Found::Item(bytes, offset))) => {
+                    Parsed::Item(item(&bytes).map_err(|source| crate::Error::Decode {
+                        url: self.url.clone(),
+                        body_excerpt: String::new(),
+                        offset: Some(offset),
+                        source,
+                    }))
+                }
+                Ok(Some(Found::Meta(meta))) => {
+                    self.metadata = Some(meta);
+                    Parsed::Member
+                }
+                Ok(Some(Found::TypeMeta(api_version, kind))) => {
+                    self.api_version = Some(api_version).filter(|v| !v.is_empty());
+                    self.kind = Some(kind).filter(|k| !k.is_empty());
+                    Parsed::Member
+                }
+                Ok(None) => Parsed::More,
+                Err(e) => {
+                    self.done = true;
+                    Parsed::Item(Err(crate::protobuf::wire_error(
+                        &self.url,
+                        &Bytes::new(),
+                        0,
+                        e,
+                    )))
+                }
+            },
+        }
+    }
+
+    fn member_or_end<V: DeserializeOwned>(
+        &mut self,
+        bytes: &[u8],
+        offset: u64,
+        set: impl FnOnce(&mut Self, V),
+    ) -> Parsed<T> {
+        match self.member(bytes, offset, set) {
+            Ok(()) => Parsed::Member,
+            Err(e) => Parsed::Item(Err(e)),
+        }
+    }
+
+    fn push(&mut self, data: &[u8]) {
+        match &mut self.format {
+            Format::Json { parser, .. } => parser.push(data),
+            Format::Protobuf { parser, .. } => parser.push(data),
+        }
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        match &mut self.format {
+            Format::Json { parser, .. } => parser
+                .finish()
+                .map_err(|e| crate::watch::frame_error(&self.url, e)),
+            Format::Protobuf { parser, .. } => parser
+                .finish()
+                .map_err(|e| crate::protobuf::wire_error(&self.url, &Bytes::new(), 0, e)),
+        }
+    }
+}
+
+impl<T> Stream for ListStream<T> {
     type Item = Result<T>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<T>>> {
@@ -386,42 +504,16 @@ impl<T: DeserializeOwned> Stream for ListStream<T> {
             if this.done {
                 return Poll::Ready(None);
             }
-            match this.parser.next() {
-                Ok(Some(Token::Item(bytes, offset))) => {
-                    let item = this.decoder.decode_at::<T>(&this.url, &bytes, offset);
-                    return Poll::Ready(Some(item));
-                }
-                Ok(Some(Token::Meta(bytes, offset))) => {
-                    if let Err(e) =
-                        this.member(&bytes, offset, |t, m: Option<ListMeta>| t.metadata = m)
-                    {
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                    continue;
-                }
-                Ok(Some(Token::Kind(bytes, offset))) => {
-                    if let Err(e) = this.member(&bytes, offset, |t, k| t.kind = k) {
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                    continue;
-                }
-                Ok(Some(Token::ApiVersion(bytes, offset))) => {
-                    if let Err(e) = this.member(&bytes, offset, |t, v| t.api_version = v) {
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                    continue;
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    this.done = true;
-                    return Poll::Ready(Some(Err(crate::watch::frame_error(&this.url, e))));
-                }
+            match this.parse() {
+                Parsed::Item(item) => return Poll::Ready(Some(item)),
+                Parsed::Member => continue,
+                Parsed::More => {}
             }
             match Pin::new(&mut this.body).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(frame))) => {
                     if let Some(data) = frame.data_ref() {
-                        this.parser.push(data);
+                        this.push(data);
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
@@ -430,8 +522,8 @@ impl<T: DeserializeOwned> Stream for ListStream<T> {
                 }
                 Poll::Ready(None) => {
                     this.done = true;
-                    if let Err(e) = this.parser.finish() {
-                        return Poll::Ready(Some(Err(crate::watch::frame_error(&this.url, e))));
+                    if let Err(e) = this.finish() {
+                        return Poll::Ready(Some(Err(e)));
                     }
                     return Poll::Ready(None);
                 }
@@ -442,10 +534,34 @@ impl<T: DeserializeOwned> Stream for ListStream<T> {
 
 impl Response {
     /// Consumes a LIST response as a stream of items decoded one at a time.
-    pub fn list_stream<T: DeserializeOwned>(mut self) -> ListStream<T> {
+    pub fn list_stream<T: DeserializeOwned>(self) -> ListStream<T> {
+        let format = Format::Json {
+            parser: ListParser::new(self.limits.event),
+            item: |decoder, url, bytes, offset| decoder.decode_at::<T>(url, bytes, offset),
+        };
+        self.into_list_stream(format)
+    }
+
+    /// Consumes a protobuf LIST response (`application/vnd.kubernetes.protobuf`) as a
+    /// stream of items, each of the list's embedded messages handed to `decode` (a codec
+    /// such as kubecto-protobuf's) as soon as it has arrived whole. Memory is bounded as
+    /// for [`list_stream`](Self::list_stream): one item at a time, each at most
+    /// [`Config::max_event_size`](crate::Config::max_event_size).
+    pub fn protobuf_list_stream<T>(
+        self,
+        decode: impl FnMut(&[u8]) -> std::result::Result<T, crate::error::BoxError> + Send + 'static,
+    ) -> ListStream<T> {
+        let format = Format::Protobuf {
+            parser: crate::protobuf::stream::ListParser::new(self.limits.event),
+            item: Box::new(decode),
+        };
+        self.into_list_stream(format)
+    }
+
+    fn into_list_stream<T>(mut self, format: Format<T>) -> ListStream<T> {
         let (body, url) = self.take_body();
         ListStream {
-            parser: ListParser::new(self.limits.event),
+            format,
             decoder: Decoder::default(),
             url,
             body,
@@ -453,7 +569,6 @@ impl Response {
             kind: None,
             api_version: None,
             done: false,
-            _item: PhantomData,
         }
     }
 

@@ -100,9 +100,12 @@ impl Status {
         body: &[u8],
         retry_after: Option<u64>,
     ) -> Self {
-        if let Ok(mut status) = serde_json::from_slice::<Status>(body)
-            && status.kind.as_deref() == Some("Status")
-        {
+        let decoded = crate::protobuf::status_of(body).or_else(|| {
+            serde_json::from_slice::<Status>(body)
+                .ok()
+                .filter(|s| s.kind.as_deref() == Some("Status"))
+        });
+        if let Some(mut status) = decoded {
             if status.code == 0 {
                 status.code = code.as_u16();
             }
