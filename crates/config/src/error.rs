@@ -138,6 +138,14 @@ pub enum Error {
         tried: Files,
     },
 
+    /// The kubeconfig files hold nothing: no contexts, clusters, users or
+    /// `current-context` (an empty file, or one with only comments).
+    #[error("{}", IsEmpty(files))]
+    Empty {
+        /// The files the kubeconfig came from.
+        files: Files,
+    },
+
     /// No context was asked for and the kubeconfig has no `current-context`.
     #[error("kubeconfig {files} has no current-context and no context was named")]
     NoCurrentContext {
@@ -260,6 +268,19 @@ pub enum Error {
         /// What is not supported.
         what: String,
     },
+}
+
+/// `kubeconfig FILE is empty`, or `kubeconfig files A, B are empty`.
+struct IsEmpty<'a>(&'a Files);
+
+impl fmt::Display for IsEmpty<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.0.len() {
+            0 => f.write_str("the kubeconfig is empty"),
+            1 => write!(f, "kubeconfig {} is empty", self.0),
+            _ => write!(f, "kubeconfig files {} are empty", self.0),
+        }
+    }
 }
 
 /// `" at line L column C"` or nothing.

@@ -135,6 +135,10 @@ impl InCluster {
         );
         let _ = provider.reload();
         config = config.with_credential_provider(Arc::new(provider));
+        config.credential_origin = Some(format!(
+            "the pod's service account token (from file {})",
+            token_path.display()
+        ));
 
         let ca = self.dir.join("ca.crt");
         match read_limited(&ca, MAX_PEM_FILE_BYTES, "a CA file") {

@@ -18,12 +18,15 @@
 //!    (CA, client certificate and key, server name, insecure flag), credentials
 //!    (token, token file, basic auth, exec plugin) and impersonation.
 //!
-//! [`infer`] does all of that, or reads the in-cluster configuration ([`InCluster`])
-//! when there is no kubeconfig file at all.
+//! [`from_flags`] does all of that the way kubectl does (`--kubeconfig`, then
+//! `$KUBECONFIG`, then `~/.kube/config`), or reads the in-cluster configuration
+//! ([`InCluster`]) when there is no kubeconfig file at all; [`infer`] is
+//! `from_flags(None, ..)`. Programs that take a `--kubeconfig` flag pass it on:
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), kubecto_config::Error> {
-//! let inferred = kubecto_config::infer().await?;
+//! # async fn run(kubeconfig_flag: Option<std::path::PathBuf>) -> Result<(), kubecto_config::Error> {
+//! let overrides = kubecto_config::Overrides::default();
+//! let inferred = kubecto_config::from_flags(kubeconfig_flag.as_deref(), &overrides).await?;
 //! println!("namespace {}", inferred.namespace);
 //! let client = kubecto_rest_core::RestClient::for_config(&inferred.config);
 //! # let _ = client; Ok(()) }
@@ -95,7 +98,7 @@ pub use exec::{
     InteractiveMode,
 };
 pub use in_cluster::{InCluster, SERVICE_ACCOUNT_DIR};
-pub use infer::{Inferred, Source, infer, infer_with};
+pub use infer::{Inferred, Source, from_flags, infer, infer_with};
 pub use limits::{
     MAX_EXEC_STDERR_BYTES, MAX_EXEC_STDOUT_BYTES, MAX_FLOW_NESTING, MAX_KUBECONFIG_BYTES,
     MAX_PEM_FILE_BYTES, MAX_TOKEN_FILE_BYTES,

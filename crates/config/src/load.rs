@@ -164,6 +164,18 @@ impl Kubeconfig {
         self
     }
 
+    /// Whether this kubeconfig holds nothing that selects or defines a context: no
+    /// contexts, clusters or users, and no `current-context` (an empty file, or one
+    /// with only comments). [`crate::infer`] then tries the in-cluster configuration,
+    /// as client-go does.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.clusters.is_empty()
+            && self.users.is_empty()
+            && self.contexts.is_empty()
+            && self.current_context.as_deref().is_none_or(str::is_empty)
+    }
+
     /// Record `origin` as the file of every entry and of `current-context`.
     fn set_source(&mut self, origin: &Path) {
         let origin = origin.to_path_buf();

@@ -133,8 +133,18 @@ impl SelectedContext {
             ("client-key-data", "client-key"),
             |f| self.user_at(f),
         )?;
+        // What the credentials are and where they come from, for the message of a 401.
+        let mut origin = Vec::new();
         match (cert, key) {
             (Some((cert, cert_pem, cert_field)), Some((key, key_pem, key_field))) => {
+                origin.push(match &cert {
+                    PemSource::File(path) => {
+                        format!("client certificate from file {}", path.display())
+                    }
+                    PemSource::Data(_) => {
+                        format!("client certificate in kubeconfig {}", self.user_file())
+                    }
+                });
                 // As client-go's X509KeyPair: a pair that cannot be presented is an error
                 // against its field now, not a TLS failure (or none) later.
                 identity::check(&cert_pem, &key_pem).map_err(|problem| {
@@ -209,17 +219,35 @@ impl SelectedContext {
                 read_token_file(at, path)?;
             }
             let fallback = token.map(SecretString::from);
+            origin.insert(0, format!("bearer token from file {}", path.display()));
             let provider = TokenFileProvider::new(path, at().to_string(), fallback);
             // Prime the cache; with a static token as fallback this cannot fail.
             let _ = provider.reload();
             config = config.with_credential_provider(Arc::new(provider));
         } else if let Some(token) = token {
+            origin.insert(
+                0,
+                if self.token_from_overrides {
+                    "bearer token given as an override".to_owned()
+                } else {
+                    format!("bearer token in kubeconfig {}", self.user_file())
+                },
+            );
             config = config.with_bearer_token(token);
         } else if basic {
             let username = user.username.clone().unwrap_or_default();
+            origin.insert(
+                0,
+                format!(
+                    "user name {username:?} and password in kubeconfig {}",
+                    self.user_file()
+                ),
+            );
             let password = user.password.clone().unwrap_or_default();
             config = config.with_basic_auth(username, password);
         } else if let Some(provider) = &exec_provider {
+            let command = user.exec.as_ref().map_or("", |e| e.command.as_str());
+            origin.insert(0, format!("exec plugin {command}"));
             config = config.with_credential_provider(provider.clone());
             // A certificate in the kubeconfig wins over one from the plugin (rest-core
             // takes one or the other).
@@ -239,7 +267,39 @@ impl SelectedContext {
             config = config.with_impersonate(imp);
         }
 
+        config.credential_origin = Some(self.credential_origin(&origin));
         Ok((config, exec_provider))
+    }
+
+    /// Whose credentials these are, as a noun phrase for the message of a 401:
+    /// `the credentials of user "alice" (bearer token from file /run/token)`.
+    fn credential_origin(&self, sources: &[String]) -> String {
+        if self.user_name.is_empty() {
+            format!(
+                "anonymous access (context {:?} names no user)",
+                self.context_name
+            )
+        } else if sources.is_empty() {
+            format!(
+                "anonymous access (user {:?} in kubeconfig {} has no credentials)",
+                self.user_name,
+                self.user_file()
+            )
+        } else {
+            format!(
+                "the credentials of user {:?} ({})",
+                self.user_name,
+                sources.join(" and ")
+            )
+        }
+    }
+
+    /// The file that defines the user, for messages.
+    fn user_file(&self) -> String {
+        match &self.user_source {
+            Some(p) => p.display().to_string(),
+            None => "<string>".to_owned(),
+        }
     }
 
     /// The cluster as an exec plugin sees it (`KUBERNETES_EXEC_INFO.spec.cluster`).

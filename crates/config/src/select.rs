@@ -177,6 +177,8 @@ pub struct SelectedContext {
     /// How long an exec credential plugin may run (default
     /// [`crate::DEFAULT_EXEC_TIMEOUT`]).
     pub exec_timeout: std::time::Duration,
+    /// Whether the user's token came from [`Overrides::token`], for messages.
+    pub(crate) token_from_overrides: bool,
 }
 
 impl SelectedContext {
@@ -225,6 +227,7 @@ impl Kubeconfig {
     /// `cluster` is an error.
     ///
     /// # Errors
+    /// [`Error::Empty`] for a kubeconfig with nothing in it,
     /// [`Error::NoCurrentContext`], [`Error::MissingContext`],
     /// [`Error::MissingCluster`], [`Error::MissingUser`], and [`Error::MissingField`]
     /// for a context that names no cluster.
@@ -234,6 +237,7 @@ impl Kubeconfig {
             Some(name) => (name, None),
             None => match self.current_context.as_deref().filter(|c| !c.is_empty()) {
                 Some(name) => (name, self.current_context_source.clone()),
+                None if self.is_empty() => return Err(Error::Empty { files }),
                 None => return Err(Error::NoCurrentContext { files }),
             },
         };
@@ -310,6 +314,7 @@ impl Kubeconfig {
             (u.user.clone(), u.source.clone())
         };
         let mut user = user;
+        let token_from_overrides = overrides.token.as_ref().is_some_and(|t| !t.is_empty());
         if let Some(token) = overrides.token.as_ref().filter(|t| !t.is_empty()) {
             user.token = Some(token.clone());
             user.token_file = None;
@@ -341,6 +346,7 @@ impl Kubeconfig {
             user_source,
             files,
             exec_timeout: crate::exec::DEFAULT_EXEC_TIMEOUT,
+            token_from_overrides,
         })
     }
 }

@@ -420,3 +420,33 @@ fn a_bad_file_in_kubeconfig_var_names_that_file() {
         "{err:?}"
     );
 }
+
+#[test]
+fn an_empty_kubeconfig_is_reported_as_empty() {
+    let dir = TempDir::new("emptyfile");
+    for text in ["", "\n\n", "# only a comment\n"] {
+        let (path, err) = build(&dir, text);
+        assert!(matches!(err, Error::Empty { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!("kubeconfig {} is empty", path.display())
+        );
+    }
+    // Two empty files of $KUBECONFIG.
+    let a = dir.write("a", "");
+    let b = dir.write("b", "");
+    let var = std::env::join_paths([&a, &b]).unwrap();
+    let err = LoadingRules::default()
+        .kubeconfig_var(Some(var))
+        .load()
+        .and_then(|kc| kc.select(&Overrides::default()))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "kubeconfig files {}, {} are empty",
+            a.display(),
+            b.display()
+        )
+    );
+}

@@ -845,3 +845,34 @@ async fn an_unusable_client_key_or_certificate_from_a_plugin_is_an_error_not_an_
         );
     }
 }
+
+#[tokio::test]
+async fn a_401_after_the_plugins_token_names_the_user_and_the_plugin() {
+    let server = TestServer::builder()
+        .tls()
+        .require_token("right-token")
+        .start()
+        .await
+        .unwrap();
+    let dir = TempDir::new("exec-refused");
+    counting_plugin(&dir);
+    // The command as the kubeconfig names it, resolved against the kubeconfig's directory.
+    let plugin = dir.path().join("./bin/plugin");
+    write_cred(&dir, V1, json!({"token": "plugin-token-SECRET"}));
+    let user = exec_user("./bin/plugin", V1, "interactiveMode: Never");
+    let config = select(&dir, &tls_kubeconfig(&server, "", &user))
+        .rest_config()
+        .unwrap()
+        .with_max_retries(0);
+    let client = RestClient::new(config).unwrap();
+    let err = get(&client).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "Unauthorized: the server refused the credentials of user \"u1\" (exec plugin {}) (Unauthorized, 401)",
+            plugin.display()
+        )),
+        "{text}"
+    );
+    assert!(!format!("{err} {err:?}").contains("plugin-token-SECRET"));
+}

@@ -181,3 +181,35 @@ async fn infer_prefers_the_kubeconfig_then_falls_back_to_in_cluster() {
         .unwrap_err();
     assert!(matches!(err, Error::Read { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn an_empty_kubeconfig_falls_back_to_in_cluster_or_says_it_is_empty() {
+    let server = TestServer::builder()
+        .tls()
+        .require_token("t")
+        .start()
+        .await
+        .unwrap();
+    let dir = TempDir::new("infer-empty");
+    let in_cluster = service_account(&server, &dir, "t");
+    // As client-go: an empty kubeconfig (here only a comment), even one named
+    // explicitly, is no configuration, and a pod uses its service account.
+    let empty = dir.write("empty", "# nothing yet\n");
+    let rules = LoadingRules::default().explicit_path(&empty);
+    let inferred = infer_with(&rules, &in_cluster, &Overrides::default())
+        .await
+        .unwrap();
+    assert_eq!(inferred.source, Source::InCluster);
+
+    // Outside a pod, the error says the file is empty (not that it lacks a context).
+    let err = infer_with(&rules, &InCluster::default(), &Overrides::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "no configuration found: kubeconfig {} is empty; and not running in a cluster: KUBERNETES_SERVICE_HOST is not set",
+            empty.display()
+        )
+    );
+}

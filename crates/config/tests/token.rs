@@ -31,12 +31,72 @@ async fn a_static_token_is_accepted_and_a_wrong_one_gets_401() {
     let err = list_namespaces(&bad).await.unwrap_err();
     let status = err.status().expect("an API error");
     assert_eq!((status.code, status.reason.as_str()), (401, "Unauthorized"));
-    assert_eq!(status.message, "Unauthorized");
+    // The message names the user and where its credentials come from, never the token.
+    let file = dir.path().join("config");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "Unauthorized: the server refused the credentials of user \"u1\" (bearer token in kubeconfig {}) (Unauthorized, 401)",
+            file.display()
+        )
+    );
+    assert!(!format!("{err} {err:?}").contains("wrong"), "{err:?}");
 
     let anonymous = config_from(&dir, &tls_kubeconfig(&server, "", "{}")).unwrap();
+    let err = list_namespaces(&anonymous).await.unwrap_err();
+    assert_eq!(err.code(), Some(401));
     assert_eq!(
-        list_namespaces(&anonymous).await.unwrap_err().code(),
-        Some(401)
+        err.to_string(),
+        format!(
+            "Unauthorized: the server refused anonymous access (user \"u1\" in kubeconfig {} has no credentials) (Unauthorized, 401)",
+            file.display()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_401_names_the_user_and_the_source_of_its_credentials() {
+    let server = server_with_token("s3cret").await;
+    let dir = TempDir::new("origin");
+    let refused = async |user_yaml: &str| {
+        let config = config_from(&dir, &tls_kubeconfig(&server, "", user_yaml)).unwrap();
+        list_namespaces(&config).await.unwrap_err().to_string()
+    };
+    let token = dir.write("token", "wrong-token\n");
+    assert_eq!(
+        refused("tokenFile: token").await,
+        format!(
+            "Unauthorized: the server refused the credentials of user \"u1\" (bearer token from file {}) (Unauthorized, 401) (after 2 attempts; earlier: attempt 1: 401 Unauthorized, credentials refreshed)",
+            token.display()
+        )
+    );
+    let config = dir.path().join("config");
+    assert_eq!(
+        refused("username: admin\npassword: wrong-password").await,
+        format!(
+            "Unauthorized: the server refused the credentials of user \"u1\" (user name \"admin\" and password in kubeconfig {}) (Unauthorized, 401)",
+            config.display()
+        )
+    );
+    // A certificate the server issued, then stopped accepting.
+    let issued = server.issue_client_cert("alice", None).unwrap();
+    server.revoke_client_certs("alice");
+    let cert = dir.write("client.crt", &issued.cert_pem);
+    let key = dir.write("client.key", &issued.key_pem);
+    assert_eq!(
+        refused("client-certificate: client.crt\nclient-key: client.key").await,
+        format!(
+            "Unauthorized: the server refused the credentials of user \"u1\" (client certificate from file {}) (Unauthorized, 401)",
+            cert.display()
+        )
+    );
+    let _ = key;
+    // A context with no user at all.
+    let yaml = tls_kubeconfig(&server, "", "{}").replace("    user: u1\n", "");
+    let config = config_from(&dir, &yaml).unwrap();
+    assert_eq!(
+        list_namespaces(&config).await.unwrap_err().to_string(),
+        "Unauthorized: the server refused anonymous access (context \"ctx\" names no user) (Unauthorized, 401)"
     );
 }
 

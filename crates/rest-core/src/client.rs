@@ -365,11 +365,7 @@ impl RestClient {
                     if status == StatusCode::UNAUTHORIZED {
                         st.message = unauthorized_message(&st.message, &inner.refused);
                     }
-                    return Err(with_history(
-                        Error::Api(Box::new(st)),
-                        history,
-                        stats.retries,
-                    ));
+                    return Err(with_history(Error::Api(Box::new(st)), history));
                 }
                 Err(e) => {
                     if let Some(b) = &inner.backoff {
@@ -396,7 +392,7 @@ impl RestClient {
                         tokio::time::sleep(wait).await;
                         continue;
                     }
-                    return Err(with_history(err, history, stats.retries));
+                    return Err(with_history(err, history));
                 }
             }
         }
@@ -427,12 +423,16 @@ fn retry_within(
     }
 }
 
-fn with_history(err: Error, history: Vec<String>, retries: u32) -> Error {
+/// `err` with what the earlier attempts saw, one line each (a retry, or a new try after
+/// refreshing credentials on a 401, which is no retry but an attempt all the same).
+fn with_history(err: Error, history: Vec<String>) -> Error {
     if history.is_empty() {
         err
     } else {
         Error::Retried {
-            attempts: retries + 1,
+            attempts: u32::try_from(history.len())
+                .unwrap_or(u32::MAX)
+                .saturating_add(1),
             history,
             last: Box::new(err),
         }
