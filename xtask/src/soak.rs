@@ -1,7 +1,8 @@
 //! `cargo xtask soak`: writers, raw watchers and informers against an in-process test
 //! server for a set time, while random faults land (connections cut mid-body, 429 and 503
-//! storms with `Retry-After`, stalls, every open watch cut at once). At the end it checks
-//! and prints what a controller that runs for months needs:
+//! storms with `Retry-After`, stalls, every open watch cut at once as a restarting server
+//! cuts them). At the end it checks and prints what a controller that runs for months
+//! needs:
 //!
 //! - no duplicated create: every create carries a name used once, so a `409
 //!   AlreadyExists` on a create is a create the server had already done and that was sent
@@ -172,7 +173,7 @@ async fn soak(duration: Duration, writers: usize) -> Result<(), Vec<String>> {
         samples.push(sample(start));
     }
     stop.store(true, Ordering::Relaxed);
-    let faults = faults_task.await.unwrap_or_default();
+    let (faults, watches_cut) = faults_task.await.unwrap_or_default();
     server.clear_faults();
     for t in writer_tasks {
         let _ = t.await;
@@ -223,13 +224,14 @@ async fn soak(duration: Duration, writers: usize) -> Result<(), Vec<String>> {
     let w = &writes;
     let duplicated = w.duplicated.load(Ordering::Relaxed);
     println!(
-        "writes: {} created ({} unsure in transit), {} updated, {} deleted, {} failed; {} faults injected",
+        "writes: {} created ({} unsure in transit), {} updated, {} deleted, {} failed; {} faults injected, {} open watches cut",
         w.created.load(Ordering::Relaxed),
         w.unsure.load(Ordering::Relaxed),
         w.updated.load(Ordering::Relaxed),
         w.deleted.load(Ordering::Relaxed),
         w.failed.load(Ordering::Relaxed),
         faults,
+        watches_cut,
     );
     println!(
         "final state: {} config maps, equal in every watcher",
@@ -517,10 +519,14 @@ fn record_into(state: &mut State, cm: &ConfigMap) {
 }
 
 /// A fault every 100–400 ms until `stop`; the count injected.
-async fn inject_faults(server: Arc<TestServer>, stop: Arc<AtomicBool>) -> usize {
+async fn inject_faults(server: Arc<TestServer>, stop: Arc<AtomicBool>) -> (usize, usize) {
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    let mut injected = 0;
+    let (mut injected, mut watches_cut) = (0, 0);
     while !stop.load(Ordering::Relaxed) {
+        // Every open watch cut mid-stream now and then, as a restarting server does.
+        if rng.next(10) == 0 {
+            watches_cut += server.drop_open_watches();
+        }
         // Storms and stalls are rarer than cuts, or the writers would mostly wait.
         let fault = match rng.next(12) {
             0..=2 => Fault::drop_connection(),
@@ -539,5 +545,5 @@ async fn inject_faults(server: Arc<TestServer>, stop: Arc<AtomicBool>) -> usize 
         injected += 1;
         tokio::time::sleep(Duration::from_millis(100 + rng.next(300))).await;
     }
-    injected
+    (injected, watches_cut)
 }
