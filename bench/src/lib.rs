@@ -32,17 +32,30 @@ pub enum Workload {
     ListStream,
     /// One watch of MODIFIED events decoded into typed events.
     Watch,
+    /// A cache of all pods kept by a reflector: a paged LIST into the store, then the
+    /// watch's MODIFIED events applied to it (kubecto `Reflector` and `Store`; kube-rs
+    /// `reflector(store, watcher(..))`). Items are the events.
+    Reflector,
+    /// The same with `managedFields` dropped before storing (kubecto: the store's
+    /// transform; kube-rs: the `modify` hook, as kube-rs's docs advise).
+    ReflectorDrop,
+    /// The same through a kubecto shared informer with one handler counting the updates
+    /// (kube-rs: `reflector`).
+    Informer,
 }
 
 impl Workload {
     /// Every workload, in the order the table shows them.
-    pub const ALL: [Workload; 6] = [
+    pub const ALL: [Workload; 9] = [
         Workload::GetSeq,
         Workload::GetPar,
         Workload::List,
         Workload::ListCollect,
         Workload::ListStream,
         Workload::Watch,
+        Workload::Reflector,
+        Workload::ReflectorDrop,
+        Workload::Informer,
     ];
 
     /// The command-line name.
@@ -54,6 +67,9 @@ impl Workload {
             Workload::ListCollect => "list-collect",
             Workload::ListStream => "list-stream",
             Workload::Watch => "watch",
+            Workload::Reflector => "reflector",
+            Workload::ReflectorDrop => "reflector-drop",
+            Workload::Informer => "informer",
         }
     }
 
@@ -68,8 +84,20 @@ impl Workload {
             Workload::GetSeq => 20_000,
             Workload::GetPar => 50_000,
             Workload::List | Workload::ListCollect | Workload::ListStream => LIST_PODS,
-            Workload::Watch => 100_000,
+            Workload::Watch
+            | Workload::Reflector
+            | Workload::ReflectorDrop
+            | Workload::Informer => 100_000,
         }
+    }
+
+    /// Whether it keeps a cache: a LIST into a store, then watch events applied (figures:
+    /// CPU per event after the sync, time until synced, peak RSS).
+    pub fn is_cache(self) -> bool {
+        matches!(
+            self,
+            Workload::Reflector | Workload::ReflectorDrop | Workload::Informer
+        )
     }
 
     /// Whether requests per second mean something for it.
@@ -80,6 +108,12 @@ impl Workload {
 
 /// Pods in the LIST the bench server serves.
 pub const LIST_PODS: u64 = 10_000;
+/// The resourceVersion of the LIST; watch events follow from [`WATCH_BASE_RV`].
+pub const LIST_RV: u64 = 1_999_999;
+/// The resourceVersion of the first watch event (event `i` is at `WATCH_BASE_RV + i`).
+pub const WATCH_BASE_RV: u64 = 2_000_000;
+/// Items per LIST page the cache workloads ask for (both clients' default: 500).
+pub const PAGE_SIZE: u64 = 500;
 /// Concurrent tasks in `get-par`.
 pub const GET_CONCURRENCY: u64 = 64;
 
@@ -100,7 +134,7 @@ impl ClientArgs {
         let args: Vec<String> = std::env::args().skip(1).collect();
         let usage = || -> ! {
             eprintln!(
-                "usage: bench-<client> <get-seq|get-par|list|list-collect|list-stream|watch> <http://127.0.0.1:PORT> [items]"
+                "usage: bench-<client> <get-seq|get-par|list|list-collect|list-stream|watch|reflector|reflector-drop|informer> <http://127.0.0.1:PORT> [items]"
             );
             std::process::exit(2)
         };
@@ -213,6 +247,8 @@ pub struct Probe {
     usage0: Usage,
     wall0: Instant,
     rss0_kib: u64,
+    /// Wall and CPU time from the start to [`Probe::synced`].
+    synced: Option<(Duration, Duration)>,
 }
 
 impl Probe {
@@ -223,6 +259,15 @@ impl Probe {
             usage0: usage(),
             wall0: Instant::now(),
             rss0_kib: status_kib("VmRSS"),
+            synced: None,
+        }
+    }
+
+    /// Marks the moment a cache workload's store is filled (the first time only).
+    pub fn synced(&mut self) {
+        if self.synced.is_none() {
+            let cpu = cpu_time().saturating_sub(self.cpu0);
+            self.synced = Some((self.wall0.elapsed(), cpu));
         }
     }
 
@@ -233,7 +278,10 @@ impl Probe {
         let cpu = cpu_total.saturating_sub(self.cpu0);
         let u = usage();
         let u0 = self.usage0;
+        let (synced_wall, synced_cpu) = self.synced.unwrap_or_default();
         let line = serde_json::json!({
+            "synced_wall_ns": synced_wall.as_nanos() as u64,
+            "synced_cpu_ns": synced_cpu.as_nanos() as u64,
             "client": client,
             "workload": workload.name(),
             "items": items,

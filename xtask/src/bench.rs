@@ -7,7 +7,9 @@
 //! kubecto/kube-rs ratios.
 //!
 //! - `cargo xtask bench [--quick] [--runs N] [--workload NAME[,NAME..]]`: the comparison.
-//!   Workloads: get-seq, get-par, list, list-collect, list-stream, watch.
+//!   Workloads: get-seq, get-par, list, list-collect, list-stream, watch, and the caches:
+//!   reflector, reflector-drop, informer (a paged LIST of 10,000 pods into a store, then
+//!   100,000 watch events applied to it; kube-rs: `reflector(store, watcher(..))`).
 //! - `cargo xtask bench testserver [--quick]`: kubecto-testserver's own throughput
 //!   (`bench/testserver`, another workspace, so the test server's serde_json features do
 //!   not leak into the client comparison).
@@ -23,7 +25,8 @@ usage: cargo xtask bench [--quick] [--runs N] [--workload NAME[,NAME..]] [--json
 
   --quick      fewer runs (3) and smaller GET/watch counts; for a first look, not for figures
   --runs N     runs per client per workload (default 5)
-  --workload   get-seq, get-par, list, list-collect, list-stream, watch (default: all)
+  --workload   get-seq, get-par, list, list-collect, list-stream, watch,
+               reflector, reflector-drop, informer (default: all)
   --json PATH  raw runs and medians as JSON (default: bench/target/bench-results.json)";
 
 pub(crate) fn run(args: &[String]) -> ExitCode {

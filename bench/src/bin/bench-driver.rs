@@ -25,9 +25,16 @@ struct Run {
     sys_ns: u64,
     csw: u64,
     minflt: u64,
+    /// Cache workloads: wall and CPU time until the store was filled.
+    synced_wall_ns: u64,
+    synced_cpu_ns: u64,
 }
 
 impl Run {
+    /// Cache workloads: CPU per watch event, after the sync.
+    fn cpu_per_event_ns(&self) -> f64 {
+        self.cpu_ns.saturating_sub(self.synced_cpu_ns) as f64 / self.items.max(1) as f64
+    }
     fn cpu_per_item_ns(&self) -> f64 {
         self.cpu_ns as f64 / self.items.max(1) as f64
     }
@@ -134,7 +141,9 @@ fn items_for(w: Workload, quick: bool) -> u64 {
     match w {
         Workload::GetSeq => 4_000,
         Workload::GetPar => 10_000,
-        Workload::Watch => 20_000,
+        Workload::Watch | Workload::Reflector | Workload::ReflectorDrop | Workload::Informer => {
+            20_000
+        }
         _ => w.full_items(),
     }
 }
@@ -144,6 +153,7 @@ fn items_for(w: Workload, quick: bool) -> u64 {
 fn kube_counterpart(w: Workload) -> Workload {
     match w {
         Workload::ListCollect | Workload::ListStream => Workload::List,
+        Workload::Informer => Workload::Reflector,
         other => other,
     }
 }
@@ -255,6 +265,8 @@ fn run_client(
         sys_ns: num("sys_ns"),
         csw: num("vcsw") + num("ivcsw"),
         minflt: num("minflt"),
+        synced_wall_ns: num("synced_wall_ns"),
+        synced_cpu_ns: num("synced_cpu_ns"),
     })
 }
 
@@ -366,6 +378,13 @@ fn targets(w: Workload) -> Targets {
         },
         Workload::Watch => Targets {
             cpu: Some(0.5),
+            rps: None,
+            rss_ratio: None,
+            rss_abs_mib: None,
+        },
+        // Reported in their own table (cache_table).
+        Workload::Reflector | Workload::ReflectorDrop | Workload::Informer => Targets {
+            cpu: None,
             rps: None,
             rss_ratio: None,
             rss_abs_mib: None,
@@ -500,6 +519,9 @@ fn main() {
     let mut json_rows = Vec::new();
     for &w in &opts.workloads {
         let kw = kube_counterpart(w);
+        if w.is_cache() {
+            continue;
+        }
         let (Some(a), Some(b)) = (kubecto.get(w.name()), kube.get(kw.name())) else {
             println!("| {} | (no complete runs) |", w.name());
             continue;
@@ -561,6 +583,7 @@ fn main() {
     println!(
         "±: half the (max−min)/median spread of CPU per item over the runs. Rate = items / wall time of the workload."
     );
+    cache_table(&opts.workloads, &kubecto, &kube, &mut json_rows);
     println!();
     println!(
         "Where the CPU goes (medians per item, from getrusage; server CPU from /proc/PID/stat):"
@@ -626,5 +649,86 @@ fn main() {
     }
     if failed {
         std::process::exit(1);
+    }
+}
+
+/// The targets of a cache workload: CPU per event, time until synced, peak RSS (ratios).
+fn cache_targets(w: Workload) -> (f64, f64, f64) {
+    match w {
+        Workload::ReflectorDrop => (0.5, 0.5, 0.4),
+        _ => (0.5, 0.5, 0.6),
+    }
+}
+
+/// The table of the cache workloads: a paged LIST of the pods into a store, then the
+/// watch's events applied to it.
+fn cache_table(
+    workloads: &[Workload],
+    kubecto: &BTreeMap<&'static str, Vec<Run>>,
+    kube: &BTreeMap<&'static str, Vec<Run>>,
+    json_rows: &mut Vec<serde_json::Value>,
+) {
+    let cache: Vec<Workload> = workloads.iter().copied().filter(|w| w.is_cache()).collect();
+    if cache.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "Caches: {LIST_PODS} pods LISTed (500 a page) into a store, then the watch's MODIFIED events applied to it. CPU per event counts from the sync to the last event; time until synced from the start (client built) to the store filled; peak RSS of the whole run."
+    );
+    println!();
+    println!(
+        "| workload | events | kubecto CPU/event | kube-rs CPU/event | ratio | target | kubecto until synced | kube-rs until synced | ratio | target | kubecto peak RSS | kube-rs peak RSS | ratio | target |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for w in cache {
+        let kw = kube_counterpart(w);
+        let (Some(a), Some(b)) = (kubecto.get(w.name()), kube.get(kw.name())) else {
+            println!("| {} | (no complete runs) |", w.name());
+            continue;
+        };
+        if a.is_empty() || b.is_empty() {
+            continue;
+        }
+        let med = |runs: &[Run], f: &dyn Fn(&Run) -> f64| median(runs.iter().map(f).collect());
+        let cpu_a = med(a, &Run::cpu_per_event_ns);
+        let cpu_b = med(b, &Run::cpu_per_event_ns);
+        let spread_a = spread(&a.iter().map(Run::cpu_per_event_ns).collect::<Vec<_>>());
+        let spread_b = spread(&b.iter().map(Run::cpu_per_event_ns).collect::<Vec<_>>());
+        let sync_a = med(a, &|r| r.synced_wall_ns as f64);
+        let sync_b = med(b, &|r| r.synced_wall_ns as f64);
+        let rss_a = med(a, &|r| r.peak_rss_kib as f64);
+        let rss_b = med(b, &|r| r.peak_rss_kib as f64);
+        let (t_cpu, t_sync, t_rss) = cache_targets(w);
+        let (r_cpu, r_sync, r_rss) = (cpu_a / cpu_b, sync_a / sync_b, rss_a / rss_b);
+        let label = if kw == w {
+            w.name().to_owned()
+        } else {
+            format!("{} (kube-rs: {})", w.name(), kw.name())
+        };
+        println!(
+            "| {label} | {} | {} ±{:.0}% | {} ±{:.0}% | {r_cpu:.2}x | ≤{t_cpu:.2}x {} | {} | {} | {r_sync:.2}x | ≤{t_sync:.2}x {} | {} | {} | {r_rss:.2}x | ≤{t_rss:.2}x {} |",
+            a[0].items,
+            fmt_time(cpu_a),
+            spread_a / 2.0,
+            fmt_time(cpu_b),
+            spread_b / 2.0,
+            verdict(r_cpu <= t_cpu),
+            fmt_time(sync_a),
+            fmt_time(sync_b),
+            verdict(r_sync <= t_sync),
+            fmt_mib(rss_a),
+            fmt_mib(rss_b),
+            verdict(r_rss <= t_rss),
+        );
+        json_rows.push(serde_json::json!({
+            "workload": w.name(),
+            "kube_workload": kw.name(),
+            "events": a[0].items,
+            "runs": [a.len(), b.len()],
+            "kubecto": {"cpu_per_event_ns": cpu_a, "synced_ns": sync_a, "peak_rss_kib": rss_a},
+            "kube_rs": {"cpu_per_event_ns": cpu_b, "synced_ns": sync_b, "peak_rss_kib": rss_b},
+            "ratios": {"cpu_per_event": r_cpu, "synced": r_sync, "peak_rss": r_rss},
+        }));
     }
 }

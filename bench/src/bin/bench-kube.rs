@@ -5,6 +5,7 @@
 use futures_util::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kubecto_bench::{
     ClientArgs, GET_CONCURRENCY, LIST_PODS, NAMESPACE, Probe, Workload, check_items, pod_name,
 };
@@ -26,8 +27,10 @@ async fn run() {
     let config = kube::Config::new(uri);
     let client = kube::Client::try_from(config).expect("client");
     let api: Api<Pod> = Api::namespaced(client, NAMESPACE);
-    let probe = Probe::start();
+    let mut probe = Probe::start();
     let mut held: Vec<Pod> = Vec::new();
+    // A cache workload's store, dropped after the figures are taken (as `held`).
+    let mut cache = None;
     let items = match args.workload {
         Workload::GetSeq => {
             let mut n = 0u64;
@@ -80,8 +83,56 @@ async fn run() {
             }
             n
         }
+        // kube-rs's one way to keep a cache: reflector(store, watcher(..)). Its watcher
+        // lists 500 a page by default, as the kubecto side is set to.
+        Workload::Reflector | Workload::Informer => {
+            let stream = watcher(api.clone(), watcher::Config::default());
+            let (n, store) = reflect(stream, args.items, &mut probe).await;
+            cache = Some(store);
+            n
+        }
+        Workload::ReflectorDrop => {
+            let stream = watcher(api.clone(), watcher::Config::default())
+                .modify(|pod| pod.metadata.managed_fields = None);
+            let (n, store) = reflect(stream, args.items, &mut probe).await;
+            cache = Some(store);
+            n
+        }
     };
     check_items(args.workload.name(), items, args.items);
     probe.finish("kube-rs", args.workload, items, 0);
     drop(held);
+    drop(cache);
+}
+
+/// Runs `reflector(store, stream)` until `events` watch events were applied; marks the
+/// sync at `InitDone`.
+async fn reflect<S>(stream: S, events: u64, probe: &mut Probe) -> (u64, reflector::Store<Pod>)
+where
+    S: futures_util::Stream<Item = Result<watcher::Event<Pod>, watcher::Error>>,
+{
+    let (store, writer) = reflector::store::<Pod>();
+    let stream = reflector(writer, stream);
+    let mut stream = std::pin::pin!(stream);
+    let mut applied = 0u64;
+    while let Some(ev) = stream.next().await {
+        match ev.expect("watcher event") {
+            watcher::Event::InitDone => {
+                probe.synced();
+                assert_eq!(
+                    store.state().len() as u64,
+                    LIST_PODS,
+                    "the store holds the list"
+                );
+            }
+            watcher::Event::Apply(_) => {
+                applied += 1;
+                if applied == events {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    (applied, store)
 }

@@ -11,6 +11,10 @@ use kubecto_bench::{
     ClientArgs, GET_CONCURRENCY, LIST_PODS, NAMESPACE, Probe, Workload, check_items, pod_name,
 };
 use kubecto_rest_core::{Config, GroupVersion, RestClient, WatchEvent};
+use kubecto_runtime::informer::{HandlerFns, InformerOptions, SharedInformer};
+use kubecto_runtime::store::drop_managed_fields;
+use kubecto_runtime::watcher::{ListWatch, Reflector, ReflectorConfig};
+use kubecto_runtime::{Shutdown, Store};
 
 async fn get(client: &RestClient, i: u64) -> Pod {
     let name = pod_name(i % LIST_PODS);
@@ -44,8 +48,10 @@ async fn run() {
         .with_group_version(GroupVersion::core_v1())
         .without_rate_limit();
     let client = RestClient::new(config).expect("client");
-    let probe = Probe::start();
+    let mut probe = Probe::start();
     let mut held: Vec<Pod> = Vec::new();
+    // A cache workload's store, dropped after the figures are taken (as `held`).
+    let mut cache: Option<Store<Pod>> = None;
     let items = match args.workload {
         Workload::GetSeq => {
             let mut n = 0u64;
@@ -127,8 +133,116 @@ async fn run() {
             }
             n
         }
+        Workload::Reflector | Workload::ReflectorDrop => {
+            let drop_fields = args.workload == Workload::ReflectorDrop;
+            let store = reflector(&client, args.items, drop_fields, &mut probe).await;
+            cache = Some(store);
+            args.items
+        }
+        Workload::Informer => {
+            let (n, store) = informer(&client, args.items, &mut probe).await;
+            cache = Some(store);
+            n
+        }
     };
     check_items(args.workload.name(), items, args.items);
     probe.finish("kubecto", args.workload, items, 0);
     drop(held);
+    drop(cache);
+}
+
+/// The cache workloads' reflector settings: a paged LIST (as kube-rs's watcher does by
+/// default), 500 a page, then the watch.
+fn cache_config() -> ReflectorConfig {
+    ReflectorConfig::default()
+        .streaming_list(false)
+        .page_size(kubecto_bench::PAGE_SIZE)
+}
+
+/// The key and resourceVersion of the last watch event of `events`.
+fn last_event(events: u64) -> (String, String) {
+    let last = events.saturating_sub(1);
+    (
+        format!("{NAMESPACE}/{}", pod_name(last % LIST_PODS)),
+        (kubecto_bench::WATCH_BASE_RV + last).to_string(),
+    )
+}
+
+/// A `Reflector` filling a `Store` (with managedFields dropped by the store's transform,
+/// or kept), run in the task the benchmark awaits, as kube-rs's stream is; done when the
+/// store holds the last event's pod.
+async fn reflector(
+    client: &RestClient,
+    events: u64,
+    drop_fields: bool,
+    probe: &mut Probe,
+) -> Store<Pod> {
+    let api = kubecto_clientset::Api::<Pod>::namespaced(client.clone(), NAMESPACE);
+    let store = if drop_fields {
+        Store::<Pod>::with_transform(drop_managed_fields())
+    } else {
+        Store::<Pod>::new()
+    };
+    let reflector = Reflector::new(ListWatch::new(&api), store.clone()).config(cache_config());
+    let synced = reflector.synced();
+    let stop = Shutdown::new();
+    let (key, rv) = last_event(events);
+    let watch_until_done = async {
+        synced.wait().await;
+        probe.synced();
+        assert_eq!(store.len() as u64, LIST_PODS, "the store holds the list");
+        loop {
+            let done = store
+                .get(&key)
+                .is_some_and(|p| p.metadata.resource_version.as_deref() == Some(rv.as_str()));
+            if done {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        stop.trigger();
+    };
+    tokio::join!(reflector.run(stop.clone()), watch_until_done);
+    if drop_fields {
+        assert!(
+            store
+                .get(&key)
+                .is_some_and(|p| p.metadata.managed_fields.is_none())
+        );
+    }
+    store
+}
+
+/// A shared informer with one handler counting updates, run in the task the benchmark
+/// awaits; done at the last update.
+async fn informer(client: &RestClient, events: u64, probe: &mut Probe) -> (u64, Store<Pod>) {
+    let api = kubecto_clientset::Api::<Pod>::namespaced(client.clone(), NAMESPACE);
+    let informer = SharedInformer::with_options(
+        ListWatch::new(&api),
+        InformerOptions::new().config(cache_config()),
+    );
+    let updates = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let done = std::sync::Arc::new(tokio::sync::Notify::new());
+    informer.add_handler(HandlerFns::new().on_update({
+        let (updates, done) = (updates.clone(), done.clone());
+        move |_old, _new: &std::sync::Arc<Pod>| {
+            if updates.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 == events {
+                done.notify_one();
+            }
+        }
+    }));
+    let stop = Shutdown::new();
+    let watch_until_done = async {
+        assert!(
+            informer
+                .wait_for_sync(std::time::Duration::from_secs(600))
+                .await
+        );
+        probe.synced();
+        done.notified().await;
+        stop.trigger();
+    };
+    tokio::join!(informer.run(stop.clone()), watch_until_done);
+    let n = updates.load(std::sync::atomic::Ordering::Relaxed);
+    (n, informer.store().clone())
 }

@@ -5,9 +5,13 @@
 //!   three copies and three small formats).
 //! - `GET /api/v1/namespaces/kube-system/pods`: a `PodList` of `--list-pods` pods,
 //!   pre-rendered once at start and streamed in 32 KiB chunks (chunked encoding, as the
-//!   API server sends a list).
+//!   API server sends a list). With `limit=N` it is paged as kube-apiserver pages it
+//!   (`continue` and `remainingItemCount`), cut from the same pre-rendered bytes.
 //! - `GET ...pods?watch=true` (or `watch=1`): `--watch-events` MODIFIED events, one JSON
-//!   object and a newline each, as kube-apiserver writes them; the body then ends.
+//!   object and a newline each, as kube-apiserver writes them; the body then ends. Event
+//!   `i` is at resourceVersion `WATCH_BASE_RV + i`; a watch from a later resourceVersion
+//!   starts after it, and one from the last event's stays open with nothing to send (as
+//!   a reflector's next watch finds it).
 //!
 //! Prints `http://127.0.0.1:PORT` on its first line, then serves until its standard input
 //! closes (the driver holds it) or `--max-seconds` pass.
@@ -23,14 +27,60 @@ use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::body::{Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use kubecto_bench::{LIST_PODS, PODS_PATH, PodTemplate};
+use kubecto_bench::{LIST_PODS, LIST_RV, PODS_PATH, PodTemplate, WATCH_BASE_RV};
 
 const LIST_CHUNK: usize = 32 * 1024;
 
 struct Data {
     template: PodTemplate,
     list: Bytes,
+    /// Where each item of `list` starts and ends.
+    items: Vec<(usize, usize)>,
     watch_events: u64,
+}
+
+fn param<'q>(query: &'q str, key: &str) -> Option<&'q str> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// `bytes` as frames of at most `LIST_CHUNK` bytes (slices, no copies).
+fn frames(bytes: Bytes) -> impl Iterator<Item = Result<Frame<Bytes>, Infallible>> {
+    let chunks = bytes.len().div_ceil(LIST_CHUNK);
+    (0..chunks).map(move |c| {
+        let end = ((c + 1) * LIST_CHUNK).min(bytes.len());
+        Ok(Frame::data(bytes.slice(c * LIST_CHUNK..end)))
+    })
+}
+
+/// One page of the list: items `from..from + limit`, with a `continue` token (the next
+/// index) while items remain.
+fn page(data: &Data, from: usize, limit: usize) -> Body {
+    let n = data.items.len();
+    let from = from.min(n);
+    let to = from.saturating_add(limit).min(n);
+    let mut head = format!(
+        r#"{{"kind":"PodList","apiVersion":"v1","metadata":{{"resourceVersion":"{LIST_RV}""#
+    );
+    if to < n {
+        head.push_str(&format!(
+            r#","continue":"{to}","remainingItemCount":{}"#,
+            n - to
+        ));
+    }
+    head.push_str(r#"},"items":["#);
+    let body = if from < to {
+        data.list.slice(data.items[from].0..data.items[to - 1].1)
+    } else {
+        Bytes::new()
+    };
+    let parts = std::iter::once(Ok(Frame::data(Bytes::from(head))))
+        .chain(frames(body))
+        .chain(std::iter::once(Ok(Frame::data(Bytes::from_static(
+            b"]}\n",
+        )))));
+    StreamBody::new(futures_util::stream::iter(parts)).boxed()
 }
 
 type Body = BoxBody<Bytes, Infallible>;
@@ -85,8 +135,21 @@ fn handle(data: &Arc<Data>, req: &Request<Incoming>) -> Response<Body> {
     if watch {
         let data = Arc::clone(data);
         let n = data.watch_events;
-        let base_rv = 2_000_000u64;
-        let events = futures_util::stream::iter((0..n).map(move |i| {
+        let base_rv = WATCH_BASE_RV;
+        let since = param(query, "resourceVersion")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        if n == 0 || since >= base_rv + n - 1 {
+            // Nothing newer: stay open, as a watch does, until the client goes.
+            let pending = futures_util::stream::pending::<Result<Frame<Bytes>, Infallible>>();
+            return answer(StatusCode::OK, StreamBody::new(pending).boxed());
+        }
+        let first = if since >= base_rv {
+            since + 1 - base_rv
+        } else {
+            0
+        };
+        let events = futures_util::stream::iter((first..n).map(move |i| {
             let mut ev = Vec::with_capacity(data.template.approx_len() + 40);
             ev.extend_from_slice(b"{\"type\":\"MODIFIED\",\"object\":");
             data.template
@@ -96,28 +159,38 @@ fn handle(data: &Arc<Data>, req: &Request<Incoming>) -> Response<Body> {
         }));
         return answer(StatusCode::OK, StreamBody::new(events).boxed());
     }
-    let list = data.list.clone();
-    let chunks = list.len().div_ceil(LIST_CHUNK);
-    let frames = futures_util::stream::iter((0..chunks).map(move |c| {
-        let end = ((c + 1) * LIST_CHUNK).min(list.len());
-        Ok::<_, Infallible>(Frame::data(list.slice(c * LIST_CHUNK..end)))
-    }));
-    answer(StatusCode::OK, StreamBody::new(frames).boxed())
+    if let Some(limit) = param(query, "limit").and_then(|l| l.parse::<usize>().ok())
+        && limit > 0
+    {
+        let from = param(query, "continue")
+            .and_then(|c| c.parse::<usize>().ok())
+            .unwrap_or(0);
+        return answer(StatusCode::OK, page(data, from, limit));
+    }
+    let body = futures_util::stream::iter(frames(data.list.clone()));
+    answer(StatusCode::OK, StreamBody::new(body).boxed())
 }
 
-fn render_list(template: &PodTemplate, pods: u64) -> Bytes {
+/// The whole list, and where each item starts and ends in it.
+fn render_list(template: &PodTemplate, pods: u64) -> (Bytes, Vec<(usize, usize)>) {
     let mut out = Vec::with_capacity(template.approx_len() * pods as usize + 256);
     out.extend_from_slice(
-        br#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1999999"},"items":["#,
+        format!(
+            r#"{{"kind":"PodList","apiVersion":"v1","metadata":{{"resourceVersion":"{LIST_RV}"}},"items":["#
+        )
+        .as_bytes(),
     );
+    let mut items = Vec::with_capacity(pods as usize);
     for i in 0..pods {
         if i > 0 {
             out.push(b',');
         }
+        let start = out.len();
         template.render_into(&mut out, i, 1000 + i);
+        items.push((start, out.len()));
     }
     out.extend_from_slice(b"]}\n");
-    Bytes::from(out)
+    (Bytes::from(out), items)
 }
 
 fn main() {
@@ -145,7 +218,7 @@ fn main() {
         }
     }
     let template = PodTemplate::load(&fixture);
-    let list = render_list(&template, list_pods);
+    let (list, items) = render_list(&template, list_pods);
     eprintln!(
         "bench-server: pod {} bytes, list of {list_pods} pods {} bytes, watch of {watch_events} events",
         template.render(0, 1000).len(),
@@ -154,6 +227,7 @@ fn main() {
     let data = Arc::new(Data {
         template,
         list,
+        items,
         watch_events,
     });
 

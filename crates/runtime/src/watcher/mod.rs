@@ -40,6 +40,9 @@ pub use self::source::ListWatch;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
 
+/// Watch events applied between two yields to the scheduler.
+const YIELD_EVERY: usize = 64;
+
 /// The annotation of the bookmark that ends a streaming list's initial events.
 const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
 
@@ -355,6 +358,13 @@ where
                 None => return Ended::Closed { events: n },
                 Some(Ok(event)) => {
                     n += 1;
+                    // Let other tasks run now and then (a shared informer's handlers
+                    // above all, whose queues hold the objects replaced): a watch that
+                    // always has data buffered would otherwise run for thousands of events
+                    // at a time.
+                    if n % YIELD_EVERY == 0 {
+                        tokio::task::yield_now().await;
+                    }
                     match event {
                         WatchEvent::Added(o) | WatchEvent::Modified(o) => {
                             let o = self.prepare(o, None);
