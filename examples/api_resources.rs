@@ -26,7 +26,7 @@ async fn main() -> ExitCode {
         Err(code) => return code,
     };
     let mut out = std::io::stdout().lock();
-    match run(&kubeconfig, &mut out).await {
+    match run(kubeconfig.as_deref(), &mut out).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(failure) => {
@@ -49,9 +49,10 @@ pub(crate) struct Row {
 
 /// Discover and print the table to `out`. The table is printed even when some
 /// group-versions failed; the failure is returned after it.
-pub(crate) async fn run(kubeconfig: &Path, out: &mut dyn Write) -> Result<(), Failure> {
-    let context = kubecto_config::load(Some(kubeconfig), &Overrides::default())?;
-    let config = context.rest_config()?;
+pub(crate) async fn run(kubeconfig: Option<&Path>, out: &mut dyn Write) -> Result<(), Failure> {
+    let config = kubecto_config::from_flags(kubeconfig, &Overrides::default())
+        .await?
+        .config;
     let discovery = DiscoveryClient::new(&config).map_err(Failure::Discovery)?;
     let preferred = discovery
         .server_preferred_resources()

@@ -32,7 +32,7 @@ async fn main() -> ExitCode {
         Ok(path) => path,
         Err(code) => return code,
     };
-    match run(&kubeconfig).await {
+    match run(kubeconfig.as_deref()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("clientset_pods: {}", kubecto_examples::describe(&*failure));
@@ -41,11 +41,11 @@ async fn main() -> ExitCode {
     }
 }
 
-pub(crate) async fn run(kubeconfig: &Path) -> Result<(), Failure> {
+pub(crate) async fn run(kubeconfig: Option<&Path>) -> Result<(), Failure> {
     // clientcmd.BuildConfigFromFlags + kubernetes.NewForConfig.
-    let context = kubecto_config::load(Some(kubeconfig), &Overrides::default())?;
-    let clientset = Clientset::new(context.rest_config()?)?;
-    let namespace = context.namespace();
+    let context = kubecto_config::from_flags(kubeconfig, &Overrides::default()).await?;
+    let clientset = Clientset::new(context.config)?;
+    let namespace = context.namespace.as_str();
     let pods = clientset.core_v1().pods(namespace);
 
     // Create.

@@ -47,7 +47,7 @@ async fn main() -> ExitCode {
         Ok(path) => path,
         Err(code) => return code,
     };
-    match run(&kubeconfig, Shutdown::on_signals()).await {
+    match run(kubeconfig.as_deref(), Shutdown::on_signals()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("controller: {}", kubecto_examples::describe(&*failure));
@@ -65,10 +65,10 @@ struct Context {
 }
 
 /// Runs the controller until `stop`.
-pub(crate) async fn run(kubeconfig: &Path, stop: Shutdown) -> Result<(), Failure> {
-    let context = kubecto_config::load(Some(kubeconfig), &Overrides::default())?;
-    let client = RestClient::new(context.rest_config()?)?;
-    let namespace = context.namespace().to_owned();
+pub(crate) async fn run(kubeconfig: Option<&Path>, stop: Shutdown) -> Result<(), Failure> {
+    let context = kubecto_config::from_flags(kubeconfig, &Overrides::default()).await?;
+    let client = RestClient::new(context.config)?;
+    let namespace = context.namespace;
     let factory = InformerFactory::new(client.clone()).drop_managed_fields(true);
     let deployments = factory.namespaced::<Deployment, _>(&namespace);
     let configmaps = factory.namespaced::<ConfigMap, _>(&namespace);

@@ -32,7 +32,7 @@ async fn main() -> ExitCode {
         Ok(path) => path,
         Err(code) => return code,
     };
-    match run(&kubeconfig).await {
+    match run(kubeconfig.as_deref()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!(
@@ -44,10 +44,10 @@ async fn main() -> ExitCode {
     }
 }
 
-pub(crate) async fn run(kubeconfig: &Path) -> Result<(), Failure> {
-    let context = kubecto_config::load(Some(kubeconfig), &Overrides::default())?;
-    let clientset = Clientset::new(context.rest_config()?)?;
-    let namespace = context.namespace();
+pub(crate) async fn run(kubeconfig: Option<&Path>) -> Result<(), Failure> {
+    let context = kubecto_config::from_flags(kubeconfig, &Overrides::default()).await?;
+    let clientset = Clientset::new(context.config)?;
+    let namespace = context.namespace.as_str();
     let deployments = clientset.apps_v1().deployments(namespace);
 
     let labels: std::collections::BTreeMap<String, String> =

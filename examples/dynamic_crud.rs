@@ -35,7 +35,7 @@ async fn main() -> ExitCode {
         Err(code) => return code,
     };
     let mut out = std::io::stdout().lock();
-    match run(&kubeconfig, &mut out).await {
+    match run(kubeconfig.as_deref(), &mut out).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("dynamic_crud: {}", kubecto_examples::describe(&failure));
@@ -45,10 +45,10 @@ async fn main() -> ExitCode {
 }
 
 /// The whole walk-through, printing one line per step to `out`.
-pub(crate) async fn run(kubeconfig: &Path, out: &mut dyn Write) -> Result<(), Failure> {
-    let context = kubecto_config::load(Some(kubeconfig), &Overrides::default())?;
-    let namespace = context.namespace().to_owned();
-    let config = context.rest_config()?;
+pub(crate) async fn run(kubeconfig: Option<&Path>, out: &mut dyn Write) -> Result<(), Failure> {
+    let context = kubecto_config::from_flags(kubeconfig, &Overrides::default()).await?;
+    let namespace = context.namespace;
+    let config = context.config;
     let client =
         DynamicClient::new(&config).map_err(|e| Failure::Dynamic("build the client", e))?;
     let discovery =

@@ -37,7 +37,14 @@ async fn main() -> ExitCode {
         Duration::from_secs(10),
         Duration::from_secs(2),
     );
-    match run(&kubeconfig, &identity, timings, Shutdown::on_signals()).await {
+    match run(
+        kubeconfig.as_deref(),
+        &identity,
+        timings,
+        Shutdown::on_signals(),
+    )
+    .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("leader_election: {}", kubecto_examples::describe(&*failure));
@@ -48,14 +55,14 @@ async fn main() -> ExitCode {
 
 /// Contends as `identity` until `stop` (or until leadership is lost).
 pub(crate) async fn run(
-    kubeconfig: &Path,
+    kubeconfig: Option<&Path>,
     identity: &str,
     (lease, renew, retry): (Duration, Duration, Duration),
     stop: Shutdown,
 ) -> Result<(), Failure> {
-    let context = kubecto_config::load(Some(kubeconfig), &Overrides::default())?;
-    let client = RestClient::new(context.rest_config()?)?;
-    let config = LeaderElectionConfig::new(context.namespace(), LEASE_NAME, identity)
+    let context = kubecto_config::from_flags(kubeconfig, &Overrides::default()).await?;
+    let client = RestClient::new(context.config)?;
+    let config = LeaderElectionConfig::new(&context.namespace, LEASE_NAME, identity)
         .timings(lease, renew, retry);
     let elector = LeaderElector::new(client, config)?;
     println!("{identity}: contending for lease {LEASE_NAME}");

@@ -6,16 +6,19 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-/// What `--kubeconfig` was given as, or the seed's default `~/.kube/config`.
+/// What `--kubeconfig` was given as: `Ok(Some(Some(path)))`, or `Ok(Some(None))` when
+/// it was not given (then [`kubecto_config::from_flags`] looks at `$KUBECONFIG`, then
+/// `~/.kube/config`, then the pod's service account, as kubectl does).
 ///
 /// Accepts Go's `flag` spellings: `--kubeconfig PATH`, `--kubeconfig=PATH`,
-/// `-kubeconfig PATH` and `-kubeconfig=PATH`. `-h`/`--help` returns `Ok(None)` after
-/// the caller should print [`usage`].
+/// `-kubeconfig PATH` and `-kubeconfig=PATH`. `-h`/`--help` returns `Ok(None)`, after
+/// which the caller should print [`usage`].
 ///
 /// # Errors
-/// A message for an unknown argument, a missing value, or no home directory to
-/// default from.
-pub fn kubeconfig_arg(args: impl IntoIterator<Item = String>) -> Result<Option<PathBuf>, String> {
+/// A message for an unknown argument or a missing or empty value.
+pub fn kubeconfig_arg(
+    args: impl IntoIterator<Item = String>,
+) -> Result<Option<Option<PathBuf>>, String> {
     let mut args = args.into_iter();
     let mut path = None;
     while let Some(arg) = args.next() {
@@ -39,19 +42,14 @@ pub fn kubeconfig_arg(args: impl IntoIterator<Item = String>) -> Result<Option<P
         Some(p) if p.as_os_str().is_empty() => {
             Err("--kubeconfig needs a non-empty path".to_owned())
         }
-        Some(p) => Ok(Some(p)),
-        None => match home::home_dir() {
-            Some(home) => Ok(Some(home.join(".kube").join("config"))),
-            None => Err(
-                "no home directory to find ~/.kube/config in; pass --kubeconfig PATH".to_owned(),
-            ),
-        },
+        path => Ok(Some(path)),
     }
 }
 
-/// The `--kubeconfig` path from this process's arguments, or the exit code to end with:
-/// success after printing the usage for `--help`, 2 after a usage error.
-pub fn kubeconfig_or_exit(program: &str) -> Result<PathBuf, std::process::ExitCode> {
+/// The `--kubeconfig` path from this process's arguments (`None`: not given), or the
+/// exit code to end with: success after printing the usage for `--help`, 2 after a
+/// usage error.
+pub fn kubeconfig_or_exit(program: &str) -> Result<Option<PathBuf>, std::process::ExitCode> {
     match kubeconfig_arg(std::env::args().skip(1)) {
         Ok(Some(path)) => Ok(path),
         Ok(None) => {
@@ -69,7 +67,7 @@ pub fn kubeconfig_or_exit(program: &str) -> Result<PathBuf, std::process::ExitCo
 #[must_use]
 pub fn usage(program: &str) -> String {
     format!(
-        "usage: {program} [--kubeconfig PATH]\n\n  --kubeconfig PATH   (optional) absolute path to the kubeconfig file (default ~/.kube/config)"
+        "usage: {program} [--kubeconfig PATH]\n\n  --kubeconfig PATH   (optional) the kubeconfig file to use; without it, as kubectl:\n                      the files in $KUBECONFIG, else ~/.kube/config, else the\n                      pod's service account"
     )
 }
 
@@ -92,7 +90,7 @@ pub fn describe(error: &(dyn Error + 'static)) -> String {
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Option<PathBuf>, String> {
+    fn parse(args: &[&str]) -> Result<Option<Option<PathBuf>>, String> {
         kubeconfig_arg(args.iter().map(|s| (*s).to_owned()))
     }
 
@@ -104,7 +102,7 @@ mod tests {
             &["-kubeconfig", "/k"],
             &["-kubeconfig=/k"],
         ] {
-            assert_eq!(parse(args), Ok(Some(PathBuf::from("/k"))), "{args:?}");
+            assert_eq!(parse(args), Ok(Some(Some(PathBuf::from("/k")))), "{args:?}");
         }
     }
 
@@ -112,29 +110,30 @@ mod tests {
     fn help_and_mistakes() {
         assert_eq!(parse(&["--help"]), Ok(None));
         assert_eq!(parse(&["-h"]), Ok(None));
-        assert!(
-            parse(&["--kubeconfig"])
-                .unwrap_err()
-                .contains("needs a value")
+        assert_eq!(
+            parse(&["--kubeconfig"]),
+            Err("--kubeconfig needs a value: --kubeconfig PATH".to_owned())
         );
-        assert!(parse(&["--kubeconfig="]).is_err());
-        assert!(
-            parse(&["--context", "x"])
-                .unwrap_err()
-                .contains("unknown flag")
+        assert_eq!(
+            parse(&["--kubeconfig="]),
+            Err("--kubeconfig needs a non-empty path".to_owned())
         );
-        assert!(
-            parse(&["stray"])
-                .unwrap_err()
-                .contains("unexpected argument")
+        assert_eq!(
+            parse(&["--context", "x"]),
+            Err("unknown flag \"--context\"".to_owned())
+        );
+        assert_eq!(
+            parse(&["stray"]),
+            Err("unexpected argument \"stray\"".to_owned())
         );
     }
 
+    /// Without the flag nothing is decided here: `$KUBECONFIG` and `~/.kube/config` are
+    /// kubecto-config's to look at (the seed's default of `~/.kube/config` hid
+    /// `$KUBECONFIG`).
     #[test]
-    fn default_is_home_kube_config() {
-        if let Some(home) = home::home_dir() {
-            assert_eq!(parse(&[]), Ok(Some(home.join(".kube").join("config"))));
-        }
+    fn no_flag_leaves_the_choice_to_the_loading_rules() {
+        assert_eq!(parse(&[]), Ok(Some(None)));
     }
 
     #[test]

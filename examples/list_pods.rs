@@ -1,7 +1,9 @@
 //! The seed's program: list the pods of kube-system through a RESTClient.
 //!
 //! ```text
-//! cargo run --example list_pods -- --kubeconfig ~/.kube/config
+//! cargo run --example list_pods                           # as kubectl: $KUBECONFIG, else
+//!                                                         # ~/.kube/config, else in-cluster
+//! cargo run --example list_pods -- --kubeconfig PATH      # that file
 //! ```
 //!
 //! Step by step as client-go's RESTClient example: load the kubeconfig
@@ -34,7 +36,7 @@ async fn main() -> ExitCode {
     };
 
     let mut out = std::io::stdout().lock();
-    match run(&kubeconfig, &mut out).await {
+    match run(kubeconfig.as_deref(), &mut out).await {
         Ok(()) => ExitCode::SUCCESS,
         // `list_pods | head`: the reader left; not an error.
         Err(Failure::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
@@ -47,11 +49,12 @@ async fn main() -> ExitCode {
 
 /// List the pods of kube-system with the kubeconfig at `kubeconfig`, writing the
 /// seed's table to `out`.
-pub(crate) async fn run(kubeconfig: &Path, out: &mut dyn Write) -> Result<(), Failure> {
-    // Load the kubeconfig's current context (clientcmd.BuildConfigFromFlags("", path)).
-    let context = kubecto_config::load(Some(kubeconfig), &Overrides::default())?;
-    let config = context
-        .rest_config()?
+pub(crate) async fn run(kubeconfig: Option<&Path>, out: &mut dyn Write) -> Result<(), Failure> {
+    // Load the configuration as kubectl does (clientcmd.BuildConfigFromFlags("", path)):
+    // --kubeconfig, else $KUBECONFIG, else ~/.kube/config, else the pod's service account.
+    let config = kubecto_config::from_flags(kubeconfig, &Overrides::default())
+        .await?
+        .config
         // Path /api/v1/namespaces/{namespace}/pods: the core group has APIPath "api"
         // and an empty group name.
         .with_api_path("api")

@@ -6,7 +6,7 @@
 mod api_resources;
 
 mod common;
-#[allow(dead_code)]
+// (tools.rs allows its own dead code.)
 #[path = "../../crates/testserver/tests/common/tools.rs"]
 mod tools;
 
@@ -17,7 +17,7 @@ use kubecto_testserver::TestServer;
 
 async fn ours(kubeconfig: &Path) -> (String, Result<(), String>) {
     let mut out = Vec::new();
-    let result = api_resources::run(kubeconfig, &mut out)
+    let result = api_resources::run(Some(kubeconfig), &mut out)
         .await
         .map_err(|e| kubecto_examples::describe(&e));
     (String::from_utf8(out).unwrap(), result)

@@ -9,7 +9,11 @@ mod clientset_pods;
 #[path = "../deployment_scale.rs"]
 mod deployment_scale;
 
+mod common;
+
 use std::path::PathBuf;
+
+use common::TempDir;
 
 use std::time::Duration;
 
@@ -18,19 +22,21 @@ use kubecto_clientset::{Api, Patch};
 use kubecto_rest_core::{Config, ListOptions, PatchOptions, RestClient};
 use kubecto_testserver::{Fault, TestServer};
 
-fn kubeconfig_path(server: &TestServer, tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kubecto-examples-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join("config");
+/// The server's kubeconfig in a fresh directory, removed when the returned guard drops.
+fn kubeconfig_path(server: &TestServer, tag: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new(tag);
+    let path = dir.0.join("config");
     server.write_kubeconfig(&path).expect("kubeconfig");
-    path
+    (dir, path)
 }
 
 #[tokio::test]
 async fn clientset_pods_runs_and_cleans_up() {
     let server = TestServer::start().await.expect("test server");
-    let path = kubeconfig_path(&server, "clientset-pods");
-    clientset_pods::run(&path).await.expect("example runs");
+    let (_dir, path) = kubeconfig_path(&server, "clientset-pods");
+    clientset_pods::run(Some(&path))
+        .await
+        .expect("example runs");
     // Create, get, list, patch, watch and delete all reached the server.
     for (method, path) in [
         ("POST", "/api/v1/namespaces/default/pods"),
@@ -46,8 +52,10 @@ async fn clientset_pods_runs_and_cleans_up() {
 #[tokio::test]
 async fn deployment_scale_runs() {
     let server = TestServer::start().await.expect("test server");
-    let path = kubeconfig_path(&server, "deployment-scale");
-    deployment_scale::run(&path).await.expect("example runs");
+    let (_dir, path) = kubeconfig_path(&server, "deployment-scale");
+    deployment_scale::run(Some(&path))
+        .await
+        .expect("example runs");
     assert_eq!(
         server.request_count("PUT", "/apis/apps/v1/namespaces/default/deployments/*"),
         1,
@@ -63,7 +71,7 @@ async fn deployment_scale_runs() {
 #[tokio::test]
 async fn deployment_scale_survives_a_concurrent_writer() {
     let server = TestServer::start().await.expect("test server");
-    let path = kubeconfig_path(&server, "deployment-scale-conflict");
+    let (_dir, path) = kubeconfig_path(&server, "deployment-scale-conflict");
     let put = "/apis/apps/v1/namespaces/default/deployments/*";
     server.inject(
         Fault::delay(Duration::from_millis(500))
@@ -94,7 +102,7 @@ async fn deployment_scale_survives_a_concurrent_writer() {
                 .expect("the other writer's patch");
         }
     };
-    let (ran, ()) = tokio::join!(deployment_scale::run(&path), other_writer);
+    let (ran, ()) = tokio::join!(deployment_scale::run(Some(&path)), other_writer);
     ran.expect("the example succeeds despite the conflict");
     assert_eq!(
         server.request_count("PUT", put),
@@ -112,9 +120,9 @@ async fn deployment_scale_survives_a_concurrent_writer() {
 #[tokio::test]
 async fn unreachable_server_is_an_error() {
     let server = TestServer::start().await.expect("test server");
-    let path = kubeconfig_path(&server, "gone");
+    let (_dir, path) = kubeconfig_path(&server, "gone");
     server.shutdown().await;
-    let err = deployment_scale::run(&path)
+    let err = deployment_scale::run(Some(&path))
         .await
         .expect_err("server is gone");
     let text = kubecto_examples::describe(&*err);

@@ -70,7 +70,7 @@ async fn stamps_follows_and_cleans_up() {
     let stop = Shutdown::new();
     let running = tokio::spawn({
         let (kubeconfig, stop) = (kubeconfig.clone(), stop.clone());
-        async move { controller::run(&kubeconfig, stop).await }
+        async move { controller::run(Some(&kubeconfig), stop).await }
     });
     let rest = RestClient::new(Config::new(server.url())).unwrap();
     let deployments = Api::<Deployment>::namespaced(rest.clone(), "default");

@@ -5,20 +5,20 @@
 #[path = "../dynamic_crud.rs"]
 mod dynamic_crud;
 
+mod common;
+
 use kubecto_testserver::TestServer;
 
 #[tokio::test]
 async fn walks_through_a_configmap_and_a_custom_resource() {
     let server = TestServer::start().await.unwrap();
-    let dir = std::env::temp_dir().join(format!("kubecto-dynamic-crud-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("kubeconfig");
+    let dir = common::TempDir::new("dynamic-crud");
+    let kubeconfig = dir.0.join("kubeconfig");
     server.write_kubeconfig(&kubeconfig).unwrap();
 
     let mut out = Vec::new();
-    let result = dynamic_crud::run(&kubeconfig, &mut out).await;
+    let result = dynamic_crud::run(Some(&kubeconfig), &mut out).await;
     let text = String::from_utf8(out).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     if let Err(e) = result {
         panic!("{}\n{text}", kubecto_examples::describe(&e));
     }

@@ -28,9 +28,9 @@ async fn one_copy_leads_and_the_other_takes_over_when_it_stops() {
     );
     let spawn = |identity: &'static str, stop: Shutdown| {
         let kubeconfig = kubeconfig.clone();
-        tokio::spawn(
-            async move { leader_election::run(&kubeconfig, identity, timings, stop).await },
-        )
+        tokio::spawn(async move {
+            leader_election::run(Some(&kubeconfig), identity, timings, stop).await
+        })
     };
     let leases = Api::<Lease>::namespaced(
         RestClient::new(Config::new(server.url())).unwrap(),

@@ -18,7 +18,7 @@ const MANIFESTS: &str = include_str!("../manifests/kube-system-pods.yaml");
 
 async fn run(kubeconfig: &std::path::Path) -> (String, Result<(), String>) {
     let mut out = Vec::new();
-    let result = list_pods::run(kubeconfig, &mut out)
+    let result = list_pods::run(Some(kubeconfig), &mut out)
         .await
         .map_err(|e| kubecto_examples::describe(&e));
     (String::from_utf8(out).unwrap(), result)
@@ -121,10 +121,12 @@ async fn missing_kubeconfig_is_a_clear_error() {
     let dir = TempDir::new("missing");
     let kubeconfig = dir.0.join("nope");
     let (out, result) = run(&kubeconfig).await;
-    let message = result.unwrap_err();
-    assert!(
-        message.contains(&kubeconfig.display().to_string()),
-        "{message}"
+    assert_eq!(
+        result,
+        Err(format!(
+            "error: cannot read kubeconfig {}: No such file or directory (os error 2)",
+            kubeconfig.display()
+        ))
     );
     assert!(out.is_empty());
 }
@@ -132,13 +134,126 @@ async fn missing_kubeconfig_is_a_clear_error() {
 #[tokio::test]
 async fn unreachable_server_is_a_clear_error() {
     let dir = TempDir::new("down");
-    let (kubeconfig, _port) = common::unreachable_kubeconfig(&dir);
+    let (kubeconfig, port) = common::unreachable_kubeconfig(&dir);
     let (out, result) = run(&kubeconfig).await;
     let message = result.unwrap_err();
-    assert!(
-        message.starts_with("error: cannot list the pods of kube-system"),
-        "{message}"
+    // What failed, then where and why, once: no "cannot connect", no "tcp connect error".
+    let refused = std::io::Error::from_raw_os_error(libc_econnrefused());
+    assert_eq!(
+        message,
+        format!(
+            "error: cannot list the pods of kube-system\n  caused by: connection refused talking to http://127.0.0.1:{port}/api/v1/namespaces/kube-system/pods?limit=100: {refused}"
+        )
     );
-    assert!(message.contains("caused by"), "{message}");
     assert!(out.is_empty());
+}
+
+/// ECONNREFUSED, whose message the operating system words.
+fn libc_econnrefused() -> i32 {
+    if cfg!(target_os = "linux") {
+        111
+    } else if cfg!(windows) {
+        10061
+    } else {
+        61
+    }
+}
+
+/// Set in the copy of this test binary that [`kubeconfig_variable`] runs.
+const CHILD: &str = "KUBECTO_LIST_PODS_CHILD";
+
+/// In the child: list_pods as its `main` runs it without `--kubeconfig`, the result
+/// between markers on stdout.
+async fn child() {
+    let mut out = Vec::new();
+    let result = list_pods::run(None, &mut out)
+        .await
+        .map_err(|e| kubecto_examples::describe(&e));
+    let text = match result {
+        Ok(()) => String::from_utf8(out).unwrap(),
+        Err(e) => e,
+    };
+    println!("<<<{text}>>>");
+}
+
+/// This test binary running only `kubeconfig_variable`, as a child with `env`.
+fn run_child(env: &[(&str, &std::ffi::OsStr)]) -> String {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        "kubeconfig_variable",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD, "1")
+    .env_remove("KUBECONFIG")
+    .env_remove("KUBERNETES_SERVICE_HOST")
+    .env_remove("KUBERNETES_SERVICE_PORT");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let start = stdout
+        .find("<<<")
+        .unwrap_or_else(|| panic!("no result: {stdout}"));
+    let end = stdout.rfind(">>>").unwrap();
+    stdout[start + 3..end].to_owned()
+}
+
+/// `KUBECONFIG=a:b list_pods` uses the files of `$KUBECONFIG` (the seed's flag default
+/// of `~/.kube/config` used to hide it), `~/.kube/config` comes next, and with neither
+/// the error says where it looked.
+#[tokio::test]
+async fn kubeconfig_variable() {
+    if std::env::var_os(CHILD).is_some() {
+        return child().await;
+    }
+    let server = TestServer::start().await.unwrap();
+    server
+        .seed(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "etcd-cp", "namespace": "kube-system"},
+            "spec": {"containers": [{"name": "c", "image": "etcd"}]},
+        }))
+        .unwrap();
+    let dir = TempDir::new("kubeconfig-var");
+    let kubeconfig = dir.0.join("test-server");
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    // ~/.kube/config points elsewhere: $KUBECONFIG must win over it.
+    let home = dir.0.join("home");
+    std::fs::create_dir_all(home.join(".kube")).unwrap();
+    let (unreachable, port) = common::unreachable_kubeconfig(&dir);
+    std::fs::rename(&unreachable, home.join(".kube/config")).unwrap();
+    // A missing file in the list is skipped, as kubectl skips it.
+    let var = std::env::join_paths([dir.0.join("missing"), kubeconfig.clone()]).unwrap();
+
+    let server_url = server.url();
+    let (with_var, with_home, with_nothing) = tokio::task::spawn_blocking(move || {
+        let with_var = run_child(&[("KUBECONFIG", &var), ("HOME", home.as_os_str())]);
+        let with_home = run_child(&[("HOME", home.as_os_str())]);
+        let empty_home = home.join("empty");
+        std::fs::create_dir_all(&empty_home).unwrap();
+        let with_nothing = run_child(&[("HOME", empty_home.as_os_str())]);
+        (with_var, with_home, (with_nothing, empty_home))
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        with_var, "Namespace\t Status\t\t Name\nkube-system\t Pending\t etcd-cp\n",
+        "{server_url}"
+    );
+    assert!(
+        with_home.contains(&format!("http://127.0.0.1:{port}/")),
+        "{with_home}"
+    );
+    let (with_nothing, empty_home) = with_nothing;
+    assert_eq!(
+        with_nothing,
+        format!(
+            "error: no configuration found: no kubeconfig found (looked at: {}); pass a path or set KUBECONFIG; and not running in a cluster: KUBERNETES_SERVICE_HOST is not set",
+            empty_home.join(".kube").join("config").display()
+        )
+    );
+    server.shutdown().await;
 }
