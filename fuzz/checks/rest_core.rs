@@ -314,7 +314,9 @@ pub fn list_body(data: &[u8]) {
             show(&body)
         ),
     }
-    if let Some(mirror) = from_json::<ListMirror>(&body) {
+    // (serde's derive also reads a struct from an array: a list is an object.)
+    let object = body.trim_ascii_start().first() == Some(&b'{');
+    if let Some(mirror) = from_json::<ListMirror>(&body).filter(|_| object) {
         let list = match pieces {
             Ok(list) => list,
             Err(e) => panic!(
