@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Minimize a target's corpus: the committed corpus plus what run.sh found, merged into a
-# fresh corpus/<target>/ that keeps every feature (libFuzzer -merge=1).
+# fresh corpus/<target>/ with a small set of inputs that covers every edge either covers
+# (libFuzzer -set_cover_merge=1; hit counts and comparison operands are not kept as
+# features, which keeps a few hundred files per target instead of thousands).
 #   fuzz/cmin.sh <target>
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -15,7 +17,7 @@ esac
 fresh=$(mktemp -d)
 # Hand-written seeds and regressions stay whatever the merge thinks of them.
 cp corpus/"$target"/seed-* corpus/"$target"/regression-* "$fresh"/ 2>/dev/null || true
-nice -n 19 "$bin" -merge=1 -rss_limit_mb=2048 -timeout=10 -max_len=$max_len \
+nice -n 19 "$bin" -set_cover_merge=1 -use_counters=0 -use_cmp=0 -rss_limit_mb=2048 -timeout=10 -max_len=$max_len \
   "$fresh" "corpus/$target" "$scratch" 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files'
 rm -rf "corpus/$target"
 mv "$fresh" "corpus/$target"
