@@ -1,6 +1,9 @@
 //! `kubecto-testserver --port N [--seed DIR_OR_FILE ...] [--kubeconfig-out PATH] [--tls] [--token T]`
 //!
-//! Serves an in-memory Kubernetes API on 127.0.0.1 until interrupted.
+//! Serves an in-memory Kubernetes API on 127.0.0.1 until interrupted. The URL goes to
+//! stdout; what it did at start (seeding, the kubeconfig written) is logged to stderr
+//! through `tracing` at `info`, which `RUST_LOG=warn` silences. A usage error exits
+//! with status 2, any other failure with 1.
 
 use std::process::ExitCode;
 
@@ -10,16 +13,39 @@ const USAGE: &str = "usage: kubecto-testserver [--port N] [--seed DIR_OR_FILE]..
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Err(Failure::Usage(message)) => {
+            eprintln!("kubecto-testserver: {message}\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(message)) => {
             eprintln!("kubecto-testserver: {message}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run() -> Result<(), String> {
+/// Why the server did not run: a usage error (exit 2) or a failure (exit 1).
+enum Failure {
+    Usage(String),
+    Run(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Run(message)
+    }
+}
+
+async fn run() -> Result<(), Failure> {
     let mut builder = TestServer::builder();
     let mut seeds = Vec::new();
     let mut kubeconfig_out = None;
@@ -27,22 +53,21 @@ async fn run() -> Result<(), String> {
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
             args.next()
-                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+                .ok_or_else(|| Failure::Usage(format!("{name} needs a value")))
         };
         match arg.as_str() {
             "--port" => {
                 let v = value("--port")?;
-                builder = builder.port(
-                    v.parse()
-                        .map_err(|_| format!("--port: {v:?} is not a port number"))?,
-                );
+                builder =
+                    builder.port(v.parse().map_err(|_| {
+                        Failure::Usage(format!("--port: {v:?} is not a port number"))
+                    })?);
             }
             "--watch-history" => {
                 let v = value("--watch-history")?;
-                builder = builder.watch_history(
-                    v.parse()
-                        .map_err(|_| format!("--watch-history: {v:?} is not a number"))?,
-                );
+                builder = builder.watch_history(v.parse().map_err(|_| {
+                    Failure::Usage(format!("--watch-history: {v:?} is not a number"))
+                })?);
             }
             "--seed" => seeds.push(value("--seed")?),
             "--tls" => builder = builder.tls(),
@@ -52,19 +77,19 @@ async fn run() -> Result<(), String> {
                 println!("{USAGE}");
                 return Ok(());
             }
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            other => return Err(Failure::Usage(format!("unknown argument {other:?}"))),
         }
     }
     let server = builder.start().await.map_err(|e| e.to_string())?;
     for seed in &seeds {
         let n = server.seed_path(seed).map_err(|e| e.to_string())?;
-        eprintln!("seeded {n} objects from {seed}");
+        tracing::info!("seeded {n} objects from {seed}");
     }
     if let Some(path) = &kubeconfig_out {
         server
             .write_kubeconfig(path)
             .map_err(|e| format!("cannot write kubeconfig {path}: {e}"))?;
-        eprintln!("wrote kubeconfig to {path}");
+        tracing::info!("wrote kubeconfig to {path}");
     }
     println!("kubecto-testserver listening on {}", server.url());
     tokio::signal::ctrl_c()

@@ -20,6 +20,8 @@ impl ServerProcess {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let kubeconfig = dir.join("kubeconfig");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubecto-testserver"));
+        // Its start-up logs ("seeded ...", "wrote kubeconfig ...") stay out of test output.
+        cmd.env("RUST_LOG", "warn");
         cmd.args(["--port", "0", "--kubeconfig-out"])
             .arg(&kubeconfig);
         if let Some(seed) = seed {
