@@ -300,3 +300,64 @@ async fn under_faults_every_handler_ends_at_the_servers_state() {
     );
     stop.trigger();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_falls_behind_pauses_the_watch_instead_of_queueing_without_bound() {
+    use kubecto_runtime::informer::{InformerOptions, SharedInformer};
+    use kubecto_runtime::watcher::ListWatch;
+
+    let server = TestServer::start().await.unwrap();
+    let api = configmaps(&server);
+    let informer = SharedInformer::with_options(
+        ListWatch::new(&api),
+        InformerOptions::new()
+            .config(fast_config())
+            .max_handler_backlog(Some(8)),
+    );
+    // The handler is stuck in its first add until the gate opens.
+    let gate = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let seen = Arc::new(AtomicUsize::new(0));
+    informer.add_handler(HandlerFns::new().on_add({
+        let (gate, seen) = (gate.clone(), seen.clone());
+        move |_, _| {
+            let (open, cv) = &*gate;
+            let mut open = open.lock().unwrap();
+            while !*open {
+                open = cv.wait(open).unwrap();
+            }
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+    }));
+    let stop = Shutdown::new();
+    informer.start(&stop);
+    assert!(informer.wait_for_sync(Duration::from_secs(10)).await);
+    for i in 0..40 {
+        api.create(&cm(&format!("c{i}"), "x"), &CreateOptions::new())
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let held = informer.store().len();
+    assert!(
+        held <= 12,
+        "the watch waits for the handler: {held} objects applied"
+    );
+    {
+        let (open, cv) = &*gate;
+        *open.lock().unwrap() = true;
+        cv.notify_all();
+    }
+    converge(&api, "store", || store_state(informer.store())).await;
+    for _ in 0..100 {
+        if seen.load(Ordering::SeqCst) == 40 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        40,
+        "every add reached the handler"
+    );
+    stop.trigger();
+}

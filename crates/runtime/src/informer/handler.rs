@@ -4,7 +4,7 @@
 //! has its own queue and task, so a slow handler delays nobody else.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::{Notify, mpsc};
 
@@ -164,10 +164,78 @@ pub(crate) enum Notification<K> {
     Synced,
 }
 
-/// A handler's end of the informer: its queue.
+/// A handler's end of the informer: its queue, and how long it is.
 pub(crate) struct Listener<K> {
-    pub(crate) tx: mpsc::UnboundedSender<Notification<K>>,
+    pub(crate) tx: ListenerTx<K>,
     pub(crate) synced: Arc<Synced>,
+}
+
+/// Sends to one handler's queue, counting what waits in it.
+pub(crate) struct ListenerTx<K> {
+    tx: mpsc::UnboundedSender<Notification<K>>,
+    pub(crate) backlog: Arc<Backlog>,
+}
+
+impl<K> Clone for ListenerTx<K> {
+    fn clone(&self) -> Self {
+        Self {
+            tx: self.tx.clone(),
+            backlog: Arc::clone(&self.backlog),
+        }
+    }
+}
+
+impl<K> ListenerTx<K> {
+    /// Queues `n` for the handler (nothing if its task has ended).
+    pub(crate) fn send(&self, n: Notification<K>) {
+        self.backlog.pending.fetch_add(1, Ordering::AcqRel);
+        if self.tx.send(n).is_err() {
+            self.backlog.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Whether the handler's task has ended.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+/// How many notifications wait in a handler's queue; told when it drains.
+#[derive(Debug, Default)]
+pub(crate) struct Backlog {
+    pending: AtomicUsize,
+    /// Someone waits in [`wait_below`](Self::wait_below).
+    waiting: AtomicBool,
+    drained: Notify,
+}
+
+impl Backlog {
+    /// Notifications queued and not yet handled.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Waits until at most `low` notifications wait.
+    pub(crate) async fn wait_below(&self, low: usize) {
+        self.waiting.store(true, Ordering::SeqCst);
+        loop {
+            let notified = self.drained.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.pending.load(Ordering::SeqCst) <= low {
+                self.waiting.store(false, Ordering::SeqCst);
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    fn handled(&self) {
+        self.pending.fetch_sub(1, Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) {
+            self.drained.notify_waiters();
+        }
+    }
 }
 
 /// Whether a handler has processed the initial list.
@@ -209,8 +277,11 @@ pub(crate) fn spawn<K: Send + Sync + 'static>(handler: Arc<dyn EventHandler<K>>)
     let (tx, mut rx) = mpsc::unbounded_channel::<Notification<K>>();
     let synced = Arc::new(Synced::default());
     let flag = Arc::clone(&synced);
+    let backlog = Arc::new(Backlog::default());
+    let queue = Arc::clone(&backlog);
     tokio::spawn(async move {
         while let Some(n) = rx.recv().await {
+            let _handled = Handled(&queue);
             match n {
                 Notification::Add(o, initial) => handler.on_add(&o, initial),
                 Notification::Update(old, new) => handler.on_update(&old, &new),
@@ -222,5 +293,17 @@ pub(crate) fn spawn<K: Send + Sync + 'static>(handler: Arc<dyn EventHandler<K>>)
             }
         }
     });
-    Listener { tx, synced }
+    Listener {
+        tx: ListenerTx { tx, backlog },
+        synced,
+    }
+}
+
+/// Counts a notification handled when dropped (also when the handler panics).
+struct Handled<'a>(&'a Backlog);
+
+impl Drop for Handled<'_> {
+    fn drop(&mut self) {
+        self.0.handled();
+    }
 }

@@ -8,6 +8,13 @@
 //! an add for every object already stored. A relist tells handlers only what changed:
 //! adds, updates whose resourceVersion moved, and [`Deleted::FinalStateUnknown`] for the
 //! objects that vanished.
+//!
+//! A handler's queue holds the objects it has yet to see, replaced ones included. So that
+//! a handler that falls behind (a slow one, or one whose thread is not scheduled) does not
+//! make the informer hold every object twice, a handler [`MAX_HANDLER_BACKLOG`]
+//! notifications behind pauses the watch until it is halfway through them (as a kube-rs
+//! shared stream waits for its subscribers); [`InformerOptions::max_handler_backlog`]
+//! turns this off (client-go's unbounded queues).
 
 mod factory;
 mod handler;
@@ -20,8 +27,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 pub use self::factory::InformerFactory;
+pub(crate) use self::handler::Backlog;
 pub use self::handler::{Deleted, EventHandler, HandlerFns, HandlerRegistration};
-use self::handler::{Listener, Notification};
+use self::handler::{Listener, ListenerTx, Notification};
 use crate::object::Object;
 use crate::shutdown::Shutdown;
 use crate::store::{Store, Transform};
@@ -31,6 +39,8 @@ struct Inner<K> {
     source: ListWatch<K>,
     store: Store<K>,
     config: ReflectorConfig,
+    /// A handler this far behind pauses the watch (`None`: never).
+    max_backlog: Option<usize>,
     listeners: Mutex<Vec<Listener<K>>>,
     /// Whether the first list has been applied (and its notifications sent).
     listed: AtomicBool,
@@ -87,13 +97,21 @@ pub struct InformerOptions<K> {
     pub config: ReflectorConfig,
     /// A transform run on every object before it is stored.
     pub transform: Option<Transform<K>>,
+    /// How many notifications may wait for one handler before the informer pauses its
+    /// watch until that handler is halfway through them (1,024; `None`: never pause, as
+    /// client-go, which holds every replaced object queued for a slow handler).
+    pub max_handler_backlog: Option<usize>,
 }
+
+/// The default [`InformerOptions::max_handler_backlog`].
+pub const MAX_HANDLER_BACKLOG: usize = 1024;
 
 impl<K> Default for InformerOptions<K> {
     fn default() -> Self {
         Self {
             config: ReflectorConfig::default(),
             transform: None,
+            max_handler_backlog: Some(MAX_HANDLER_BACKLOG),
         }
     }
 }
@@ -103,6 +121,7 @@ impl<K> Clone for InformerOptions<K> {
         Self {
             config: self.config.clone(),
             transform: self.transform.clone(),
+            max_handler_backlog: self.max_handler_backlog,
         }
     }
 }
@@ -112,6 +131,7 @@ impl<K> fmt::Debug for InformerOptions<K> {
         f.debug_struct("InformerOptions")
             .field("config", &self.config)
             .field("transform", &self.transform.is_some())
+            .field("max_handler_backlog", &self.max_handler_backlog)
             .finish()
     }
 }
@@ -136,6 +156,14 @@ impl<K> InformerOptions<K> {
         self.transform = Some(Arc::new(f));
         self
     }
+
+    /// How far a handler may fall behind before the watch waits for it (see
+    /// [`max_handler_backlog`](Self::max_handler_backlog); at least one).
+    #[must_use]
+    pub fn max_handler_backlog(mut self, max: Option<usize>) -> Self {
+        self.max_handler_backlog = max.map(|m| m.max(1));
+        self
+    }
 }
 
 impl<K> Inner<K> {
@@ -146,7 +174,7 @@ impl<K> Inner<K> {
 
 fn send<K>(listeners: &[Listener<K>], n: impl Fn() -> Notification<K>) {
     for l in listeners {
-        let _ = l.tx.send(n());
+        l.tx.send(n());
     }
 }
 
@@ -200,6 +228,14 @@ impl<K: Send + Sync + 'static> Sink<K> for Inner<K> {
             Notification::Delete(Deleted::Object(Arc::clone(&obj)))
         });
     }
+
+    fn congested(&self) -> Option<(Arc<Backlog>, usize)> {
+        let max = self.max_backlog?;
+        self.listeners()
+            .iter()
+            .find(|l| l.tx.backlog.pending() > max)
+            .map(|l| (Arc::clone(&l.tx.backlog), max / 2))
+    }
 }
 
 impl<K> SharedInformer<K>
@@ -225,6 +261,7 @@ where
                 source,
                 store,
                 config: options.config,
+                max_backlog: options.max_handler_backlog,
                 listeners: Mutex::new(Vec::new()),
                 listed: AtomicBool::new(false),
                 started: AtomicBool::new(false),
@@ -269,9 +306,9 @@ where
             let mut listeners = self.inner.listeners();
             if self.inner.listed.load(Ordering::Acquire) {
                 for (_, obj) in self.inner.store.snapshot().iter() {
-                    let _ = listener.tx.send(Notification::Add(Arc::clone(obj), true));
+                    listener.tx.send(Notification::Add(Arc::clone(obj), true));
                 }
-                let _ = listener.tx.send(Notification::Synced);
+                listener.tx.send(Notification::Synced);
             }
             if let Some(period) = resync {
                 spawn_resync(Arc::downgrade(&self.inner), listener.tx.clone(), period);
@@ -321,7 +358,7 @@ where
 
 fn spawn_resync<K: Send + Sync + 'static>(
     informer: std::sync::Weak<Inner<K>>,
-    tx: tokio::sync::mpsc::UnboundedSender<Notification<K>>,
+    tx: ListenerTx<K>,
     period: Duration,
 ) {
     tokio::spawn(async move {
@@ -341,7 +378,7 @@ fn spawn_resync<K: Send + Sync + 'static>(
             // Under the lock, so the resync is ordered with the changes around it.
             let _listeners = inner.listeners();
             for (_, obj) in inner.store.snapshot().iter() {
-                let _ = tx.send(Notification::Update(Arc::clone(obj), Arc::clone(obj)));
+                tx.send(Notification::Update(Arc::clone(obj), Arc::clone(obj)));
             }
         }
     });

@@ -123,6 +123,11 @@ pub(crate) trait Sink<K>: Send + Sync + 'static {
     fn upsert(&self, obj: Arc<K>);
     /// A DELETED object (its last state).
     fn delete(&self, obj: Arc<K>);
+    /// A handler's queue that is too long, and the length to wait for before going on
+    /// (a shared informer's; the store alone has none).
+    fn congested(&self) -> Option<(Arc<crate::informer::Backlog>, usize)> {
+        None
+    }
 }
 
 impl<K: Send + Sync + 'static> Sink<K> for Store<K> {
@@ -364,6 +369,9 @@ where
                     // at a time.
                     if n % YIELD_EVERY == 0 {
                         tokio::task::yield_now().await;
+                    }
+                    if let Some((backlog, low)) = self.sink.congested() {
+                        backlog.wait_below(low).await;
                     }
                     match event {
                         WatchEvent::Added(o) | WatchEvent::Modified(o) => {
