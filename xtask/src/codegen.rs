@@ -27,8 +27,11 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
     let check = match args {
         [] => false,
         [flag] if flag == "--check" => true,
+        [flag, dir, tag] if flag == "--import-protos" => {
+            return crate::codegen_protobuf::import(dir, tag);
+        }
         _ => {
-            eprintln!("usage: cargo xtask codegen [--check]");
+            eprintln!("usage: cargo xtask codegen [--check | --import-protos DIR TAG]");
             return ExitCode::from(2);
         }
     };
@@ -45,6 +48,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
     } else {
         write_files(&out, &files)
     };
+    let result = result.and_then(|()| crate::codegen_protobuf::run(check));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -82,7 +86,7 @@ fn generate() -> Result<BTreeMap<String, String>, String> {
 }
 
 /// The `src` directory and version of the k8s-openapi package `cargo metadata` resolves.
-fn k8s_openapi_source() -> Result<(PathBuf, String), String> {
+pub(crate) fn k8s_openapi_source() -> Result<(PathBuf, String), String> {
     // Only the host's packages: resolving for every platform would download crates no
     // build here needs.
     let host = host_triple()?;
@@ -551,7 +555,7 @@ fn render_group_version(
 }
 
 /// Formats `code` with rustfmt (edition 2024), as `cargo fmt` would.
-fn format_rust(code: &str) -> Result<String, String> {
+pub(crate) fn format_rust(code: &str) -> Result<String, String> {
     let rustfmt = std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into());
     let mut child = std::process::Command::new(rustfmt)
         .args(["--edition", "2024", "--emit", "stdout"])

@@ -8,13 +8,15 @@
 //!   stopping at the first failure.
 //! - `bench`: kubecto against kube-rs, side by side (the `bench/` workspace), and the
 //!   test server's own throughput (`bench testserver`).
-//! - `codegen`: regenerate the clientset's accessors (`--check`: fail when stale).
+//! - `codegen`: regenerate the clientset's accessors and the protobuf codecs (`--check`:
+//!   fail when stale).
 //! - `soak`: writers, watchers and informers against the test server under random faults,
 //!   then checks for duplicated creates, lost events, memory growth and leaks.
 
 mod bench;
 mod ci;
 mod codegen;
+mod codegen_protobuf;
 mod demo;
 mod soak;
 mod test;
@@ -34,7 +36,8 @@ tasks:
             (arguments replace --workspace: `test -p kubecto-testserver --test conformance_python`)
   ci        cargo fmt --check, clippy -D warnings, doc -D warnings, tests (stops at the first failure)
   bench     kubecto vs kube-rs ratios (`bench --help` for workloads; `bench testserver`)
-  codegen   regenerate crates/clientset/src/generated (`--check`: fail when stale)
+  codegen   regenerate crates/clientset/src/generated and crates/protobuf/src/generated
+            (`--check`: fail when stale; `--import-protos DIR TAG`: re-vendor the protos)
   soak      writers, watchers and informers under random faults for a while (default
             60 s; `--minutes N`), then checks: no duplicated create, no lost event,
             bounded memory, no leaked task or connection

@@ -33,6 +33,10 @@ pub trait Value: Sized {
     /// The wire type of the field's value.
     const WIRE: WireType;
 
+    /// Whether an empty message decodes to `None` (a zero `Time`, a `RawExtension`
+    /// without bytes), so that `None` can be written as Go writes it: an empty message.
+    const EMPTY_IS_NONE: bool = false;
+
     /// Decodes one value (its tag read and its wire type checked).
     ///
     /// # Errors
@@ -307,8 +311,29 @@ pub fn opt_rep<T: Value>(
 }
 
 /// One entry of a map field: a message with the key in field 1 and the value in field 2,
-/// either of which may be missing (then it is the zero value). A repeated key replaces
-/// the earlier value, as in Go.
+/// either of which may be missing. A repeated key replaces the earlier value, as in Go.
+#[inline]
+fn entry<V>(
+    r: &mut Reader<'_>,
+    w: WireType,
+    o: &DecodeOptions,
+    mut value: impl FnMut(&mut Option<V>, &mut Reader<'_>, WireType) -> Result<()>,
+) -> Result<(String, Option<V>)> {
+    r.expect(w, WireType::Len)?;
+    let mut entry = r.message()?;
+    let mut key = String::new();
+    let mut v = None;
+    while let Some((field, w)) = entry.field()? {
+        match field {
+            1 => req(&mut key, &mut entry, w, o)?,
+            2 => value(&mut v, &mut entry, w)?,
+            _ => entry.skip(w)?,
+        }
+    }
+    Ok((key, v))
+}
+
+/// One entry of a map field; a missing value is the zero value, as in Go.
 ///
 /// # Errors
 /// A wrong wire type or malformed entry.
@@ -319,20 +344,11 @@ pub fn map<V: Value + Default>(
     w: WireType,
     o: &DecodeOptions,
 ) -> Result<()> {
-    r.expect(w, WireType::Len)?;
-    let mut entry = r.message()?;
-    let mut key = String::new();
-    let mut value = None;
-    while let Some((field, w)) = entry.field()? {
-        match field {
-            1 => req(&mut key, &mut entry, w, o)?,
-            2 => {
-                entry.expect(w, V::WIRE)?;
-                value = Some(V::decode_value(&mut entry, o)?);
-            }
-            _ => entry.skip(w)?,
-        }
-    }
+    let (key, value) = entry(r, w, o, |v, r, w| {
+        r.expect(w, V::WIRE)?;
+        *v = Some(V::decode_value(r, o)?);
+        Ok(())
+    })?;
     slot.insert(key, value.unwrap_or_default());
     Ok(())
 }
@@ -349,6 +365,69 @@ pub fn opt_map<V: Value + Default>(
     o: &DecodeOptions,
 ) -> Result<()> {
     map(slot.get_or_insert_with(BTreeMap::new), r, w, o)
+}
+
+/// One entry of an optional map whose values have no zero (a JSON-schema union): a
+/// missing or empty value is an error, as `null` is in JSON.
+///
+/// # Errors
+/// A wrong wire type, a malformed entry or a missing value.
+#[inline]
+pub fn opt_map_strict<V: Value>(
+    slot: &mut Option<BTreeMap<String, V>>,
+    r: &mut Reader<'_>,
+    w: WireType,
+    o: &DecodeOptions,
+) -> Result<()> {
+    let (key, value) = entry(r, w, o, |v, r, w| {
+        r.expect(w, V::WIRE)?;
+        *v = Some(V::decode_value(r, o)?);
+        Ok(())
+    })?;
+    let value = required(value, r, "value")?;
+    slot.get_or_insert_with(BTreeMap::new).insert(key, value);
+    Ok(())
+}
+
+/// A Go named slice (`Verbs`) sent as a message of its own: its items, in field 1.
+///
+/// # Errors
+/// A wrong wire type or malformed items.
+#[inline]
+pub fn items<T: Value>(
+    slot: &mut Vec<T>,
+    r: &mut Reader<'_>,
+    w: WireType,
+    o: &DecodeOptions,
+) -> Result<()> {
+    r.expect(w, WireType::Len)?;
+    let mut msg = r.message()?;
+    while let Some((field, w)) = msg.field()? {
+        match field {
+            1 => rep(slot, &mut msg, w, o)?,
+            _ => msg.skip(w)?,
+        }
+    }
+    Ok(())
+}
+
+/// One entry of an optional map whose values are Go named slices (`ExtraValue`).
+///
+/// # Errors
+/// A wrong wire type or malformed entry.
+#[inline]
+pub fn opt_map_items<T: Value>(
+    slot: &mut Option<BTreeMap<String, Vec<T>>>,
+    r: &mut Reader<'_>,
+    w: WireType,
+    o: &DecodeOptions,
+) -> Result<()> {
+    let (key, value) = entry(r, w, o, |v: &mut Option<Vec<T>>, r, w| {
+        items(v.get_or_insert_with(Vec::new), r, w, o)
+    })?;
+    slot.get_or_insert_with(BTreeMap::new)
+        .insert(key, value.unwrap_or_default());
+    Ok(())
 }
 
 /// A value k8s-openapi requires but cannot default (a `Time`), once all fields are read.
@@ -394,6 +473,20 @@ pub fn put_opt_or_zero<T: Value + Zero>(out: &mut Vec<u8>, field: u32, v: &Optio
     }
 }
 
+/// An optional message Go holds by value: written when `Some`, and as the empty message
+/// Go writes when `None` means empty (a zero `Time`).
+#[inline]
+pub fn put_opt_or_empty<T: Value>(out: &mut Vec<u8>, field: u32, v: &Option<T>) {
+    match v {
+        Some(v) => v.encode_field(field, out),
+        None if T::EMPTY_IS_NONE => {
+            wire::put_tag(out, field, WireType::Len);
+            out.push(0);
+        }
+        None => {}
+    }
+}
+
 /// A repeated field: one field per element, unpacked, as proto2 senders write them.
 #[inline]
 pub fn put_rep<T: Value>(out: &mut Vec<u8>, field: u32, v: &[T]) {
@@ -427,6 +520,29 @@ pub fn put_map<V: Value>(out: &mut Vec<u8>, field: u32, v: &BTreeMap<String, V>)
 pub fn put_opt_map<V: Value>(out: &mut Vec<u8>, field: u32, v: &Option<BTreeMap<String, V>>) {
     if let Some(v) = v {
         put_map(out, field, v);
+    }
+}
+
+/// A Go named slice sent as a message of its own: written when it has items.
+#[inline]
+pub fn put_items<T: Value>(out: &mut Vec<u8>, field: u32, v: &[T]) {
+    if !v.is_empty() {
+        wire::put_len_delimited(out, field, |out| put_rep(out, 1, v));
+    }
+}
+
+/// An optional map whose values are Go named slices.
+#[inline]
+pub fn put_opt_map_items<T: Value>(
+    out: &mut Vec<u8>,
+    field: u32,
+    v: &Option<BTreeMap<String, Vec<T>>>,
+) {
+    for (key, value) in v.iter().flatten() {
+        wire::put_len_delimited(out, field, |out| {
+            key.encode_field(1, out);
+            wire::put_len_delimited(out, 2, |out| put_rep(out, 1, value));
+        });
     }
 }
 

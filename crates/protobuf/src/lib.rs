@@ -7,7 +7,7 @@
 //!   protobuf message (`Pod`, `PodSpec`, `ObjectMeta`, `List<Pod>`, ...). `decode` takes
 //!   an object's own message (the `raw` of its envelope), `encode` appends one.
 //! - [`envelope`]: the `k8s\0` magic and `runtime.Unknown` around a body's object;
-//!   `list`: a LIST's items one at a time; `watch`: a watch event's message into
+//!   [`list`]: a LIST's items one at a time; [`watch`]: a watch event's message into
 //!   k8s-openapi's `WatchEvent`. Frames, streaming and content negotiation belong to
 //!   `kubecto-rest-core`, which hands each object's bytes to this crate.
 //! - [`DecodeOptions::drop_managed_fields`]: skip `metadata.managedFields` while decoding
@@ -27,32 +27,33 @@
 //! path, never a panic, and no length read off the wire sizes an allocation.
 //!
 //! ```
-//! use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+//! use k8s_openapi::api::core::v1::Pod;
 //! use kubecto_protobuf::{DecodeOptions, Protobuf};
 //!
-//! let port = IntOrString::String("http".to_owned());
-//! let bytes = port.encode_to_vec();
-//! assert_eq!(IntOrString::decode(&bytes, &DecodeOptions::default())?, port);
+//! let mut pod = Pod::default();
+//! pod.metadata.name = Some("web".to_owned());
+//! let mut bytes = Vec::new();
+//! pod.encode(&mut bytes);
+//! let opts = DecodeOptions::default().drop_managed_fields(true);
+//! assert_eq!(Pod::decode(&bytes, &opts)?, pod);
 //! # Ok::<(), kubecto_protobuf::DecodeError>(())
 //! ```
 //!
 //! The codecs are generated for Kubernetes 1.36: the final binary enables k8s-openapi's
 //! `v1_36` feature (any other version is a compile error that says so).
 
-#[allow(dead_code, reason = "the generated codecs use the rest (next commit)")]
 mod codec;
 pub mod envelope;
-#[allow(dead_code, reason = "the generated codecs use the rest (next commit)")]
 mod error;
-// #[allow(
-//     missing_docs,
-//     reason = "generated trait impls; the types are documented by k8s-openapi"
-// )]
-// mod generated;
-// pub mod list;
+#[allow(
+    missing_docs,
+    reason = "generated trait impls; the types are documented by k8s-openapi"
+)]
+mod generated;
+mod jsonschema;
+pub mod list;
 mod special;
-// mod jsonschema;
-// pub mod watch;
+pub mod watch;
 mod wire;
 
 pub use error::{DecodeError, DecodeErrorKind};

@@ -70,6 +70,7 @@ fn zero_time(r: &Reader<'_>) -> crate::DecodeError {
 
 impl Value for Time {
     const WIRE: WireType = WireType::Len;
+    const EMPTY_IS_NONE: bool = true;
 
     fn decode_value(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
         Self::decode_option(r, o)?.ok_or_else(|| zero_time(r))
@@ -90,6 +91,7 @@ impl Value for Time {
 
 impl Value for MicroTime {
     const WIRE: WireType = WireType::Len;
+    const EMPTY_IS_NONE: bool = true;
 
     fn decode_value(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
         Self::decode_option(r, o)?.ok_or_else(|| zero_time(r))
@@ -225,6 +227,7 @@ fn raw_extension_json(raw: &[u8], at: usize) -> Result<serde_json::Value> {
 
 impl Value for RawExtension {
     const WIRE: WireType = WireType::Len;
+    const EMPTY_IS_NONE: bool = true;
 
     fn decode_value(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
         Ok(Self::decode_option(r, o)?.unwrap_or(Self(serde_json::Value::Null)))
@@ -245,6 +248,7 @@ impl Value for RawExtension {
 
 impl Value for FieldsV1 {
     const WIRE: WireType = WireType::Len;
+    const EMPTY_IS_NONE: bool = true;
 
     fn decode_value(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
         Ok(Self::decode_option(r, o)?.unwrap_or(Self(serde_json::Value::Null)))
@@ -264,6 +268,7 @@ impl Value for FieldsV1 {
 
 impl Value for apiextensions::JSON {
     const WIRE: WireType = WireType::Len;
+    const EMPTY_IS_NONE: bool = true;
 
     fn decode_value(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
         Ok(Self::decode_option(r, o)?.unwrap_or(Self(serde_json::Value::Null)))

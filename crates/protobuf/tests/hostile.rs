@@ -2,6 +2,7 @@
 //! bytes, a nested message longer than its parent, a wrong wire type. Each must give an
 //! error naming the offset — never a panic, never an allocation sized by a bogus length.
 
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kubecto_protobuf::envelope::Unknown;
@@ -154,4 +155,32 @@ fn int_or_string_round_trips_and_rejects_unknown_types() {
 fn an_envelope_without_the_magic_is_refused() {
     let e = Unknown::decode(b"{\"kind\":\"Pod\"}").unwrap_err();
     assert_eq!((e.kind(), e.offset()), (&DecodeErrorKind::NoMagic, 0));
+}
+/// Every prefix and every single-byte corruption of a real pod decodes or fails cleanly.
+#[test]
+fn every_prefix_and_every_flipped_byte_of_a_pod_fails_cleanly() {
+    let body = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/get-pod.bin"
+    ))
+    .expect("tests/data/get-pod.bin");
+    let envelope = Unknown::decode(&body).unwrap();
+    let raw = envelope.raw;
+    Pod::decode(raw, &opts()).unwrap();
+    for len in 0..raw.len() {
+        if let Err(e) = Pod::decode(&raw[..len], &opts()) {
+            assert!(e.offset() <= len, "{e} for a prefix of {len} bytes");
+        }
+    }
+    let mut bytes = raw.to_vec();
+    for i in 0..bytes.len() {
+        for flip in [0x80, 0xff, 0x07] {
+            bytes[i] ^= flip;
+            if let Err(e) = Pod::decode(&bytes, &opts()) {
+                assert!(e.offset() <= bytes.len(), "{e}");
+                let _ = e.to_string();
+            }
+            bytes[i] ^= flip;
+        }
+    }
 }
