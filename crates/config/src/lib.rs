@@ -49,7 +49,7 @@
 //!   `insecure-skip-tls-verify` (refused together with a CA, as kubectl refuses it),
 //!   `proxy-url` (`http://`, with optional credentials; it wins over the
 //!   environment's `HTTPS_PROXY`/`NO_PROXY`, which rest-core follows otherwise),
-//!   `disable-compression` (always true in effect: rest-core never asks for gzip),
+//!   `disable-compression` (rest-core then does not ask for gzip answers),
 //!   `extensions` named `client.authentication.k8s.io/exec` (passed to exec plugins
 //!   as `spec.cluster.config`);
 //! - `users[].user`: `token`, `tokenFile` (re-read when it changes, and after a 401),

@@ -89,6 +89,7 @@ impl SelectedContext {
             config.tls.server_name = Some(name.to_owned());
         }
         config.tls.insecure = cluster.insecure_skip_tls_verify.unwrap_or(false);
+        config.disable_compression = cluster.disable_compression.unwrap_or(false);
         if config.tls.insecure && config.tls.ca.is_some() {
             // kubectl refuses this combination ("specifying a root certificates file
             // with the insecure flag is not allowed").

@@ -133,3 +133,19 @@ async fn plain_http_servers_still_work() {
     let config = config_from(&dir, &server.kubeconfig()).unwrap();
     list_namespaces(&config).await.unwrap();
 }
+
+#[tokio::test]
+async fn disable_compression_reaches_the_rest_config() {
+    let server = TestServer::start().await.unwrap();
+    let dir = TempDir::new("compression");
+    let yaml = common::simple(&server.url(), "{}");
+    assert!(!config_from(&dir, &yaml).unwrap().disable_compression);
+    let yaml = yaml.replace(
+        &format!("    server: {}\n", server.url()),
+        &format!(
+            "    server: {}\n    disable-compression: true\n",
+            server.url()
+        ),
+    );
+    assert!(config_from(&dir, &yaml).unwrap().disable_compression);
+}

@@ -108,6 +108,12 @@ impl RestClientBuilder {
             header_value("user agent", &config.user_agent)?,
         );
         default_headers.insert(header::ACCEPT, header_value("accept", &config.accept)?);
+        if !config.disable_compression {
+            default_headers.insert(
+                header::ACCEPT_ENCODING,
+                header::HeaderValue::from_static("gzip"),
+            );
+        }
         // Credentials in the server URL are Basic auth when nothing else is set (kubectl);
         // either way they are never sent in `Host` or shown in messages.
         let auth = match (&config.auth, &userinfo) {

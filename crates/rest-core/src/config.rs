@@ -362,6 +362,10 @@ pub struct Config {
     pub backoff: Option<crate::BackoffConfig>,
     /// The largest single watch event or list item accepted, in bytes. Default 16 MiB.
     pub max_event_size: usize,
+    /// Do not ask for gzip-compressed answers (`Accept-Encoding: gzip`, which
+    /// kube-apiserver honours for answers over 128 KiB). Off by default, as in client-go;
+    /// compressed answers are inflated as they are read, whatever reads them.
+    pub disable_compression: bool,
     /// The largest body read whole ([`Response::bytes`](crate::Response::bytes),
     /// [`Response::into`](crate::Response::into)), in bytes. Default 1 GiB; a LIST larger
     /// than that is read item by item ([`Response::into_list`](crate::Response::into_list)),
@@ -404,6 +408,7 @@ impl fmt::Debug for Config {
             .field("backoff", &self.backoff)
             .field("max_event_size", &self.max_event_size)
             .field("max_body_size", &self.max_body_size)
+            .field("disable_compression", &self.disable_compression)
             .field("tls", &self.tls)
             .field("auth", &self.auth)
             .field("credential_provider", &self.credential_provider)
@@ -457,6 +462,7 @@ impl Config {
             backoff: None,
             max_event_size: DEFAULT_MAX_EVENT_SIZE,
             max_body_size: DEFAULT_MAX_BODY_SIZE,
+            disable_compression: false,
             tls: TlsConfig::default(),
             auth: Auth::None,
             credential_provider: None,
@@ -499,6 +505,13 @@ impl Config {
     #[must_use]
     pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Stops asking for gzip-compressed answers (see
+    /// [`disable_compression`](Self::disable_compression)).
+    pub fn without_compression(mut self) -> Self {
+        self.disable_compression = true;
         self
     }
 

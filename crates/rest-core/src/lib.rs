@@ -56,6 +56,7 @@ mod decode;
 mod erase;
 mod error;
 mod gvk;
+mod gzip;
 mod list;
 mod list_body;
 mod observe;
@@ -94,8 +95,8 @@ pub use params::{
 pub use pool::{HttpBody, HttpClient};
 pub use request::{PatchType, Request};
 pub use response::Response;
-pub use tls::MAX_PEM_FILE_SIZE;
 pub use retry::{Attempt, DefaultRetryPolicy, Outcome, RetryPolicy, retry_after_header};
 pub use status::{Status, StatusCause, StatusDetails};
+pub use tls::MAX_PEM_FILE_SIZE;
 pub use transport::RequestBody;
 pub use watch::{Bookmark, WatchEvent};

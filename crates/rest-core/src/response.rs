@@ -31,6 +31,8 @@ pub(crate) enum ResponseBody {
     Boxed(BoxBody),
     /// A body read against the request's deadline.
     Timed(Box<Timed>),
+    /// A gzip-compressed body, inflated as it is read.
+    Gzip(Box<crate::gzip::Gzip>),
     /// Already handed out.
     Empty,
 }
@@ -64,6 +66,7 @@ impl Body for ResponseBody {
         match this {
             ResponseBody::Pooled(b) => Pin::new(b).poll_frame(cx),
             ResponseBody::Boxed(b) => Pin::new(b).poll_frame(cx),
+            ResponseBody::Gzip(g) => Pin::new(&mut **g).poll_frame(cx),
             ResponseBody::Timed(t) => {
                 if t.sleep.as_mut().poll(cx).is_ready() {
                     // Reported once; the body is dropped, which closes its connection.
@@ -82,6 +85,8 @@ impl Body for ResponseBody {
             ResponseBody::Pooled(b) => b.size_hint(),
             ResponseBody::Boxed(b) => b.size_hint(),
             ResponseBody::Timed(t) => t.body.size_hint(),
+            // The inflated size is not known.
+            ResponseBody::Gzip(_) => http_body::SizeHint::default(),
             ResponseBody::Empty => http_body::SizeHint::with_exact(0),
         }
     }
@@ -91,6 +96,7 @@ impl Body for ResponseBody {
             ResponseBody::Pooled(b) => b.is_end_stream(),
             ResponseBody::Boxed(b) => b.is_end_stream(),
             ResponseBody::Timed(t) => t.body.is_end_stream(),
+            ResponseBody::Gzip(g) => g.is_end_stream(),
             ResponseBody::Empty => true,
         }
     }
@@ -264,9 +270,22 @@ impl Response {
         url: String,
         limits: Limits,
     ) -> Self {
+        let mut headers = parts.headers;
+        // A gzip body is inflated as it is read; its encoding and length go with it, as
+        // Go's transport drops them.
+        let gzip = headers
+            .get(http::header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        let body = if gzip {
+            headers.remove(http::header::CONTENT_ENCODING);
+            headers.remove(http::header::CONTENT_LENGTH);
+            ResponseBody::Gzip(Box::new(crate::gzip::Gzip::new(body)))
+        } else {
+            body
+        };
         Self {
             status: parts.status,
-            headers: parts.headers,
+            headers,
             body,
             method,
             url,

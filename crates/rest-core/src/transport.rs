@@ -142,6 +142,14 @@ fn tls_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
 }
 
 pub(crate) fn transport_error(url: &str, err: BoxError) -> Error {
+    if let Some(g) = err.downcast_ref::<crate::gzip::GzipError>() {
+        return Error::Decode {
+            url: url.to_owned(),
+            body_excerpt: String::new(),
+            offset: None,
+            source: g.to_string().into(),
+        };
+    }
     if let Some(t) = err.downcast_ref::<BodyTimeout>() {
         return Error::Timeout {
             url: url.to_owned(),
