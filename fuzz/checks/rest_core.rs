@@ -401,7 +401,12 @@ fn same_seen(a: &Seen, b: &Seen) -> bool {
             (WatchEvent::Bookmark(x), WatchEvent::Bookmark(y)) => x == y,
             _ => false,
         },
-        (Seen::Api(x), Seen::Api(y)) => x == y,
+        // The message of an ERROR event whose object is not a Status shows the object, and
+        // so whether `-0` was decoded by simd-json or serde_json: not compared.
+        (Seen::Api(x), Seen::Api(y)) => {
+            (x.code, &x.reason, &x.status, &x.details) == (y.code, &y.reason, &y.status, &y.details)
+                && (x.message == y.message || x.reason == "InternalError")
+        }
         (Seen::Decode, Seen::Decode) => true,
         _ => false,
     }
