@@ -184,8 +184,8 @@ fn read_raw<'a>(r: &mut Reader<'a>) -> Result<Option<(&'a [u8], usize)>> {
         match field {
             1 => {
                 msg.expect(w, WireType::Len)?;
-                let at = msg.offset();
-                raw = Some((msg.bytes()?, at));
+                let bytes = msg.bytes()?;
+                raw = Some((bytes, msg.offset() - bytes.len()));
             }
             _ => msg.skip(w)?,
         }
@@ -195,8 +195,15 @@ fn read_raw<'a>(r: &mut Reader<'a>) -> Result<Option<(&'a [u8], usize)>> {
 
 /// JSON text held in a `bytes` field.
 fn parse_json(raw: &[u8], at: usize) -> Result<serde_json::Value> {
-    serde_json::from_slice(raw)
-        .map_err(|e| Reader::error(DecodeErrorKind::InvalidJson(e.to_string()), at))
+    serde_json::from_slice(raw).map_err(|e| {
+        // On the first line (Kubernetes writes these on one), the column is the byte.
+        let within = if e.line() == 1 {
+            e.column().saturating_sub(1)
+        } else {
+            0
+        };
+        Reader::error(DecodeErrorKind::InvalidJson(e.to_string()), at + within)
+    })
 }
 
 fn write_json(out: &mut Vec<u8>, field: u32, value: &serde_json::Value) {
