@@ -73,18 +73,28 @@ fn managed_fields_are_skipped_unread() {
 #[test]
 fn nested_object_metadata_drops_them_too() {
     // A pod template's metadata is an ObjectMeta like any other.
-    let mut d = k8s_openapi::api::apps::v1::Deployment::default();
-    let mut template = k8s_openapi::api::core::v1::PodTemplateSpec::default();
-    let mut meta = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta::default();
-    meta.managed_fields = Some(vec![ManagedFieldsEntry::default()]);
-    template.metadata = Some(meta);
-    d.spec = Some(k8s_openapi::api::apps::v1::DeploymentSpec {
-        template,
-        ..Default::default()
-    });
-    d.metadata.managed_fields = Some(vec![ManagedFieldsEntry::default()]);
-    let back =
-        k8s_openapi::api::apps::v1::Deployment::decode(&d.encode_to_vec(), &dropping()).unwrap();
+    use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+    use k8s_openapi::api::core::v1::PodTemplateSpec;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    let managed = || Some(vec![ManagedFieldsEntry::default()]);
+    let d = Deployment {
+        metadata: ObjectMeta {
+            managed_fields: managed(),
+            ..ObjectMeta::default()
+        },
+        spec: Some(DeploymentSpec {
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    managed_fields: managed(),
+                    ..ObjectMeta::default()
+                }),
+                ..PodTemplateSpec::default()
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    };
+    let back = Deployment::decode(&d.encode_to_vec(), &dropping()).unwrap();
     assert_eq!(back.metadata.managed_fields, None);
     let template_meta = back.spec.unwrap().template.metadata.unwrap();
     assert_eq!(template_meta.managed_fields, None);
