@@ -627,7 +627,8 @@ fn main() {
                             serde_json::json!({"items": r.items, "wall_ns": r.wall_ns, "cpu_ns": r.cpu_ns,
                                 "peak_rss_kib": r.peak_rss_kib, "server_cpu_ns": r.server_cpu_ns,
                                 "user_ns": r.user_ns, "sys_ns": r.sys_ns, "context_switches": r.csw,
-                                "minor_faults": r.minflt})
+                                "minor_faults": r.minflt, "synced_wall_ns": r.synced_wall_ns,
+                                "synced_cpu_ns": r.synced_cpu_ns})
                         })
                         .collect();
                     ((*k).to_owned(), serde_json::Value::Array(v))
