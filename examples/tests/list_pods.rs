@@ -12,7 +12,6 @@ use common::TempDir;
 
 use k8s_openapi::api::core::v1::Pod;
 use kubecto_testserver::TestServer;
-use serde::Deserialize as _;
 
 const MANIFESTS: &str = include_str!("../manifests/kube-system-pods.yaml");
 
@@ -27,8 +26,7 @@ async fn run(kubeconfig: &std::path::Path) -> (String, Result<(), String>) {
 #[test]
 fn manifests_are_realistic_running_kube_system_pods() {
     let mut names = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(MANIFESTS) {
-        let pod = Pod::deserialize(doc).expect("every document is a Pod");
+    for pod in serde_saphyr::from_multiple::<Pod>(MANIFESTS).expect("every document is a Pod") {
         assert_eq!(pod.metadata.namespace.as_deref(), Some("kube-system"));
         assert_eq!(
             pod.status.as_ref().and_then(|s| s.phase.as_deref()),

@@ -30,14 +30,14 @@ pub fn kubeconfig(data: &[u8]) {
             return;
         }
     };
-    let yaml = serde_yaml::to_string(&parsed)
+    let yaml = serde_saphyr::to_string(&parsed)
         .unwrap_or_else(|e| panic!("a parsed kubeconfig does not serialize: {e}\n{text}"));
     let again = Kubeconfig::from_yaml(&yaml, Some(origin)).unwrap_or_else(|e| {
         panic!("a serialized kubeconfig does not parse: {e}\nserialized:\n{yaml}\nfrom:\n{text}")
     });
     if again != parsed {
         // NaN in an extension is not equal to itself: compare the text instead.
-        let yaml_again = serde_yaml::to_string(&again).expect("serializes");
+        let yaml_again = serde_saphyr::to_string(&again).expect("serializes");
         assert_eq!(
             yaml_again, yaml,
             "the round trip changed the kubeconfig\nfrom:\n{text}"
@@ -45,7 +45,7 @@ pub fn kubeconfig(data: &[u8]) {
     }
     let merged = parsed.clone().merge(parsed.clone());
     assert_eq!(
-        serde_yaml::to_string(&merged).expect("serializes"),
+        serde_saphyr::to_string(&merged).expect("serializes"),
         yaml,
         "merging a kubeconfig with itself changed it\nfrom:\n{text}"
     );

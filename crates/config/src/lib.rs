@@ -69,8 +69,8 @@
 //!
 //! A kubeconfig is untrusted input, so everything read because of it is bounded, and
 //! going over a bound is an error naming the file (or plugin) and the limit:
-//! kubeconfig files up to [`MAX_KUBECONFIG_BYTES`] (16 MiB) whose YAML flow
-//! collections nest at most [`MAX_FLOW_NESTING`] (1,000) levels deep; token files, including
+//! kubeconfig files up to [`MAX_KUBECONFIG_BYTES`] (16 MiB) whose YAML nests at most
+//! [`MAX_YAML_DEPTH`] (64) levels deep; token files, including
 //! every re-read after a rotation and the in-cluster token, up to
 //! [`MAX_TOKEN_FILE_BYTES`] (1 MiB); CA, certificate and key files up to
 //! [`MAX_PEM_FILE_BYTES`] (4 MiB); an exec plugin's stdout up to
@@ -86,7 +86,6 @@ mod limits;
 mod load;
 mod material;
 pub mod model;
-mod nesting;
 mod plugin_process;
 mod rest;
 mod select;
@@ -100,8 +99,8 @@ pub use exec::{
 pub use in_cluster::{InCluster, SERVICE_ACCOUNT_DIR};
 pub use infer::{Inferred, Source, from_flags, infer, infer_with};
 pub use limits::{
-    MAX_EXEC_STDERR_BYTES, MAX_EXEC_STDOUT_BYTES, MAX_FLOW_NESTING, MAX_KUBECONFIG_BYTES,
-    MAX_PEM_FILE_BYTES, MAX_TOKEN_FILE_BYTES,
+    MAX_EXEC_STDERR_BYTES, MAX_EXEC_STDOUT_BYTES, MAX_KUBECONFIG_BYTES, MAX_PEM_FILE_BYTES,
+    MAX_TOKEN_FILE_BYTES, MAX_YAML_DEPTH,
 };
 pub use load::LoadingRules;
 pub use model::{

@@ -13,12 +13,11 @@ use std::path::Path;
 /// with inline certificates is a few MiB.
 pub const MAX_KUBECONFIG_BYTES: u64 = 16 << 20;
 
-/// The deepest nesting of YAML flow collections (`[ ]`, `{ }`) accepted in a
-/// kubeconfig: 1,000 levels, checked by a linear scan before parsing, since the YAML
-/// parser's time grows with the square of that depth (200 KB of `[` took 20 s). serde
-/// refuses more than 128 levels of anything it deserializes anyway; kubectl refuses
-/// 10,000.
-pub const MAX_FLOW_NESTING: u32 = 1000;
+/// The deepest YAML nesting (mappings and sequences, block or flow) accepted in a
+/// kubeconfig: 64 levels; a kubeconfig nests about 6. The parser refuses deeper input in
+/// linear time, before deserializing it, whose stack use grows with the depth (about
+/// 20 KiB a level in a debug build: an async task's 2 MiB stack holds about 90).
+pub const MAX_YAML_DEPTH: usize = 64;
 
 /// The largest token file read (kubeconfig `tokenFile`, the in-cluster service-account
 /// token and namespace): 1 MiB. A service-account token is about 1 KiB.

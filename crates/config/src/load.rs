@@ -6,9 +6,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Files, Result};
-use crate::limits::{MAX_FLOW_NESTING, MAX_KUBECONFIG_BYTES, read_limited};
+use crate::limits::{MAX_KUBECONFIG_BYTES, MAX_YAML_DEPTH, read_limited};
 use crate::model::{Kubeconfig, NamedExtension};
-use crate::nesting;
 
 /// Field names whose values are secret: a parse error on them never quotes the value.
 const SECRET_FIELDS: &[&str] = &["token", "password", "client-key-data", "value", "config"];
@@ -23,21 +22,22 @@ impl Kubeconfig {
     ///
     /// # Errors
     /// [`Error::Parse`] with the line, column and field path of the problem, or the
-    /// line and column where flow collections nest deeper than
-    /// [`MAX_FLOW_NESTING`].
+    /// line and column where the YAML nests deeper than [`MAX_YAML_DEPTH`].
     pub fn from_yaml(text: &str, origin: Option<&Path>) -> Result<Self> {
         let mut config = if text.trim().is_empty() {
             Kubeconfig::default()
         } else {
-            // The parser's time is quadratic in the flow nesting depth: refuse deep
-            // nesting first, in linear time.
-            nesting::check(text, MAX_FLOW_NESTING).map_err(|deep| Error::Parse {
-                path: origin.map(Path::to_path_buf),
-                line: Some(deep.line),
-                column: Some(deep.column),
-                message: deep.message,
-            })?;
-            serde_yaml::from_str::<Kubeconfig>(text).map_err(|e| parse_error(&e, origin))?
+            // The field path of a failure ("clusters[0].cluster.server"), for the message.
+            let mut field = String::new();
+            serde_saphyr::with_deserializer_from_str_with_options(text, yaml_options(), |de| {
+                serde_path_to_error::deserialize::<_, Option<Kubeconfig>>(de).map_err(|e| {
+                    field = e.path().to_string();
+                    e.into_inner()
+                })
+            })
+            .map_err(|e| parse_error(&e, &field, origin))?
+            // A document that is only `null` or `---`: empty, as an empty file.
+            .unwrap_or_default()
         };
         if let Some(origin) = origin {
             config.set_source(origin);
@@ -200,25 +200,58 @@ impl Kubeconfig {
     }
 }
 
-/// Turn a serde_yaml error into [`Error::Parse`] without ever quoting a secret.
-fn parse_error(e: &serde_yaml::Error, origin: Option<&Path>) -> Error {
+/// How kubeconfigs are parsed (serde-saphyr: a pure-Rust YAML 1.2 parser with YAML 1.1's
+/// merge keys): numbers as kubectl's YAML 1.1 reads them (`0644` is octal), nesting
+/// bounded in linear time, and no snippet of the file in messages: it holds secrets.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        with_snippet: false,
+        legacy_octal_numbers: true,
+        budget: serde_saphyr::budget! {
+            max_depth: MAX_YAML_DEPTH,
+            flow_nesting_limit: MAX_YAML_DEPTH,
+        },
+    }
+}
+
+/// Turn a YAML error into [`Error::Parse`] without ever quoting a secret. `field` is the
+/// path of the field being read when it happened (empty at the top level).
+fn parse_error(e: &serde_saphyr::Error, field: &str, origin: Option<&Path>) -> Error {
     let (line, column) = match e.location() {
-        Some(l) => (Some(l.line()), Some(l.column())),
+        Some(l) => (
+            usize::try_from(l.line()).ok(),
+            usize::try_from(l.column()).ok(),
+        ),
         None => (None, None),
     };
+    let e = e.without_snippet();
     let mut message = e.to_string();
-    // serde_yaml appends " at line L column C"; we print our own.
+    // The budget's depth (block nesting), or the scanner's flow nesting limit.
+    let too_deep = matches!(
+        e,
+        serde_saphyr::Error::Budget {
+            breach: serde_saphyr::budget::BudgetBreach::Depth { .. },
+            ..
+        }
+    ) || message.starts_with("recursion limit exceeded");
+    if too_deep {
+        message = format!("the YAML is nested deeper than {MAX_YAML_DEPTH} levels");
+    }
+    // The parser appends " at line L, column C"; we print our own.
     if let Some(i) = message.rfind(" at line ") {
         message.truncate(i);
     }
-    // "users[0].user.token: invalid type: integer `123`, expected a string" quotes the
-    // value: drop everything after the field path when the field is a secret.
-    if let Some((path, _)) = message.split_once(": ") {
-        let last = path.rsplit('.').next().unwrap_or(path);
+    let field = field.trim_start_matches('.');
+    if !field.is_empty() {
+        // "users[0].user.token: expected string scalar": never more than the path when
+        // the field is a secret.
+        let last = field.rsplit('.').next().unwrap_or(field);
         let last = last.split('[').next().unwrap_or(last);
-        if SECRET_FIELDS.contains(&last) || path.contains(".env[") {
-            message = format!("{path}: invalid value (not shown: the field holds a secret)");
-        }
+        message = if SECRET_FIELDS.contains(&last) || field.contains(".env[") {
+            format!("{field}: invalid value (not shown: the field holds a secret)")
+        } else {
+            format!("{field}: {message}")
+        };
     }
     Error::Parse {
         path: origin.map(Path::to_path_buf),

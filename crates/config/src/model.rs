@@ -123,9 +123,10 @@ pub struct Preferences {
 pub struct NamedExtension {
     /// `name`.
     pub name: String,
-    /// `extension`: arbitrary YAML.
+    /// `extension`: arbitrary YAML, held as its JSON-like value (client-go's
+    /// `runtime.RawExtension`).
     #[serde(default)]
-    pub extension: serde_yaml::Value,
+    pub extension: serde_json::Value,
 }
 
 /// One entry of `clusters`.

@@ -175,8 +175,8 @@ fn a_binary_file_is_an_error_naming_it() {
 #[test]
 fn deeply_nested_flow_collections_are_refused_quickly_naming_the_line() {
     let dir = TempDir::new("bad-input-deep");
-    // 200 KB of `[` took the YAML parser 20 s in a release build; `{a: ` and nesting
-    // under a field kubecto ignores cost the same.
+    // 200 KB of `[` took serde_yaml's parser 20 s in a release build; `{a: `, block
+    // nesting and nesting under a field kubecto ignores must be refused as quickly.
     for (name, text) in [
         (
             "seq",
@@ -184,7 +184,16 @@ fn deeply_nested_flow_collections_are_refused_quickly_naming_the_line() {
         ),
         (
             "map",
-            format!("apiVersion: v1\nclusters: {}", "{a: ".repeat(50_000)),
+            format!("apiVersion: v1\nclusters: [{}", "{a: ".repeat(50_000)),
+        ),
+        (
+            "block",
+            format!(
+                "apiVersion: v1\nclusters:\n{}",
+                (0..200)
+                    .map(|i| format!("{}- a:\n", " ".repeat(2 * i + 2)))
+                    .collect::<String>()
+            ),
         ),
         (
             "ignored",
@@ -203,10 +212,15 @@ fn deeply_nested_flow_collections_are_refused_quickly_naming_the_line() {
             "{message}"
         );
         assert!(
-            message.contains("nested deeper than 1000 levels"),
+            message.contains("the YAML is nested deeper than 64 levels"),
             "{message}"
         );
-        let line = if name == "ignored" { 3 } else { 2 };
+        let line = match name {
+            "ignored" => 3,
+            // The 65th level: the first `- ` is the second level.
+            "block" => 2 + 32,
+            _ => 2,
+        };
         assert!(
             message.contains(&format!("(line {line}, column ")),
             "{message}"
@@ -217,11 +231,17 @@ fn deeply_nested_flow_collections_are_refused_quickly_naming_the_line() {
             started.elapsed()
         );
     }
-    // As deep as kubeconfigs go, and then some, still parses.
+    // As deep as kubeconfigs go, and then some, still parses, on a thread with the
+    // stack of an async task (2 MiB).
     let fine = format!(
         "apiVersion: v1\nsomething-else: {}{}\n",
-        "[".repeat(100),
-        "]".repeat(100)
+        "[".repeat(62),
+        "]".repeat(62)
     );
-    Kubeconfig::from_yaml(&fine, None).unwrap();
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || Kubeconfig::from_yaml(&fine, None).unwrap())
+        .unwrap()
+        .join()
+        .unwrap();
 }

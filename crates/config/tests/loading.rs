@@ -491,7 +491,7 @@ fn a_kubeconfig_built_in_code_round_trips_through_yaml() {
     kc.contexts.push(NamedContext::new("x", context));
     kc.current_context = Some("x".to_owned());
 
-    let yaml = serde_yaml::to_string(&kc).unwrap();
+    let yaml = serde_saphyr::to_string(&kc).unwrap();
     assert!(yaml.contains("insecure-skip-tls-verify: true"), "{yaml}");
     assert!(yaml.contains("current-context: x"), "{yaml}");
     assert!(yaml.contains("as-groups:"), "{yaml}");
@@ -550,4 +550,62 @@ current-context: ctx
     let config = kc.select(&overrides).unwrap().rest_config().unwrap();
     assert!(config.tls.insecure);
     assert_eq!(config.tls.ca, None);
+}
+
+/// YAML as kubectl reads it: anchors and aliases, merge keys (`<<`), several
+/// documents' worth of comments and `---`, and numbers past 64 bits in an extension.
+#[test]
+fn anchors_merge_keys_and_large_numbers() {
+    let yaml = r#"---
+# one exec definition shared by two users
+apiVersion: v1
+kind: Config
+clusters:
+- name: prod
+  cluster: &prod
+    server: https://prod.example:6443
+    insecure-skip-tls-verify: true
+    extensions:
+    - name: numbers
+      extension: {big: 18446744073709551616, max: 18446744073709551615, octal: 0644}
+- name: prod-internal
+  cluster:
+    <<: *prod
+    server: https://10.0.0.1:6443
+users:
+- name: alice
+  user:
+    exec: &exec
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: aws
+      args: [eks, get-token, --cluster-name, prod]
+- name: bob
+  user:
+    exec: *exec
+contexts:
+- name: prod
+  context: {cluster: prod-internal, user: bob}
+current-context: prod
+"#;
+    let kc = Kubeconfig::from_yaml(yaml, None).unwrap();
+    let internal = &kc.clusters[1].cluster;
+    assert_eq!(internal.server.as_deref(), Some("https://10.0.0.1:6443"));
+    assert_eq!(
+        internal.insecure_skip_tls_verify,
+        Some(true),
+        "merged from *prod"
+    );
+    let numbers = &kc.clusters[0].cluster.extensions[0].extension;
+    assert_eq!(numbers["max"], serde_json::json!(u64::MAX));
+    assert_eq!(numbers["big"].as_f64(), Some(18_446_744_073_709_551_616.0));
+    assert_eq!(
+        numbers["octal"],
+        serde_json::json!(0o644),
+        "YAML 1.1, as kubectl"
+    );
+    assert_eq!(kc.users[0].user.exec, kc.users[1].user.exec);
+    assert_eq!(
+        kc.users[1].user.exec.as_ref().unwrap().args,
+        ["eks", "get-token", "--cluster-name", "prod"]
+    );
 }

@@ -1,6 +1,5 @@
 //! Seeding: objects from JSON or YAML manifests, created as a POST would create them.
 
-use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::error::Error;
@@ -12,12 +11,23 @@ use crate::shared::state::State;
 /// Split manifest text (JSON, or YAML with `---` separated documents) into objects;
 /// `kind: List` documents are expanded into their items.
 pub(crate) fn parse_manifests(text: &str, origin: &str) -> Result<Vec<Value>, Error> {
-    let mut out = Vec::new();
-    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let value = Value::deserialize(doc).map_err(|e| Error::Manifest {
+    // YAML as kubectl reads it (YAML 1.1: `0644` is octal), any number of documents.
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        legacy_octal_numbers: true,
+        budget: serde_saphyr::budget! {
+            max_depth: 128,
+            max_nodes: 10_000_000,
+            max_documents: 1_000_000,
+        },
+    };
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple_with_options(text, options).map_err(|e| Error::Manifest {
             origin: origin.to_owned(),
-            message: format!("document {}: {e}", i + 1),
+            message: e.to_string(),
         })?;
+    let mut out = Vec::new();
+    for (i, value) in docs.into_iter().enumerate() {
         push_object(value, origin, i + 1, &mut out)?;
     }
     Ok(out)

@@ -13,6 +13,16 @@ use crate::shared::status::ApiError;
 use crate::storage::registry::ResourceInfo;
 use crate::storage::store::Obj;
 
+/// YAML as kube-apiserver reads it (YAML 1.1: `0644` is octal), as deep as JSON bodies
+/// may go (serde_json's limit, 128), with no snippet of the body in messages.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        with_snippet: false,
+        legacy_octal_numbers: true,
+        budget: serde_saphyr::budget! { max_depth: 128, max_nodes: 10_000_000 },
+    }
+}
+
 /// The body as an object (JSON or YAML), or 400/415.
 pub(crate) fn decode_body(req: &Req, info: &ResourceInfo) -> Result<Value, ApiError> {
     let ct = req
@@ -25,7 +35,8 @@ pub(crate) fn decode_body(req: &Req, info: &ResourceInfo) -> Result<Value, ApiEr
         "" | "application/json" | "*/*" => {
             serde_json::from_slice(&req.body).map_err(|e| e.to_string())
         }
-        "application/yaml" => serde_yaml::from_slice(&req.body).map_err(|e| e.to_string()),
+        "application/yaml" => serde_saphyr::from_slice_with_options(&req.body, yaml_options())
+            .map_err(|e| e.to_string()),
         other => return Err(ApiError::unsupported_media_type(other)),
     };
     let value = parsed.map_err(|e| {
@@ -112,7 +123,7 @@ pub(crate) fn parse_patch(req: &Req) -> Result<PatchRequest, ApiError> {
     }
     let dry = dry_run(req)?;
     let doc: Value = if is_apply {
-        serde_yaml::from_slice(&req.body)
+        serde_saphyr::from_slice_with_options(&req.body, yaml_options())
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
     } else {
         serde_json::from_slice(&req.body)
