@@ -206,6 +206,96 @@ fn parse_json(raw: &[u8], at: usize) -> Result<serde_json::Value> {
     })
 }
 
+/// `fieldsV1` JSON: what kube-apiserver writes is objects all the way down, with string
+/// keys (`"f:spec"`, `"k:{\"name\":\"nginx\"}"`, `"."`) and no whitespace. This reads
+/// that shape straight into a `serde_json::Value` (about twice as fast as serde_json's
+/// general parser); anything else goes to serde_json, which has the last word.
+fn parse_fields_json(raw: &[u8], at: usize) -> Result<serde_json::Value> {
+    let mut pos = 0;
+    if let Some(map) = fields_object(raw, &mut pos, 0)
+        && pos == raw.len()
+    {
+        return Ok(serde_json::Value::Object(map));
+    }
+    parse_json(raw, at)
+}
+
+/// An object whose values are objects, at `raw[*pos]`; `None` for anything else.
+fn fields_object(
+    raw: &[u8],
+    pos: &mut usize,
+    depth: usize,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    // serde_json's own nesting limit.
+    if depth >= 128 || raw.get(*pos) != Some(&b'{') {
+        return None;
+    }
+    *pos += 1;
+    let mut map = serde_json::Map::new();
+    if raw.get(*pos) == Some(&b'}') {
+        *pos += 1;
+        return Some(map);
+    }
+    loop {
+        let key = fields_key(raw, pos)?;
+        if raw.get(*pos) != Some(&b':') {
+            return None;
+        }
+        *pos += 1;
+        let value = fields_object(raw, pos, depth + 1)?;
+        map.insert(key, serde_json::Value::Object(value));
+        match raw.get(*pos) {
+            Some(b',') => *pos += 1,
+            Some(b'}') => {
+                *pos += 1;
+                return Some(map);
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// A key at `raw[*pos]` with no escapes but `\"` and `\\`; `None` for anything else.
+fn fields_key(raw: &[u8], pos: &mut usize) -> Option<String> {
+    if raw.get(*pos) != Some(&b'"') {
+        return None;
+    }
+    let start = *pos + 1;
+    let mut i = start;
+    let mut escaped = false;
+    loop {
+        match *raw.get(i)? {
+            b'"' => break,
+            b'\\' => {
+                escaped = true;
+                match raw.get(i + 1)? {
+                    b'"' | b'\\' => i += 2,
+                    _ => return None,
+                }
+            }
+            // Control characters must be escaped in JSON.
+            c if c < 0x20 => return None,
+            _ => i += 1,
+        }
+    }
+    *pos = i + 1;
+    let bytes = &raw[start..i];
+    let text = std::str::from_utf8(bytes).ok()?;
+    if !escaped {
+        return Some(text.to_owned());
+    }
+    let mut key = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            key.extend(chars.next());
+        } else {
+            key.push(c);
+        }
+    }
+    Some(key)
+}
+
 fn write_json(out: &mut Vec<u8>, field: u32, value: &serde_json::Value) {
     wire::put_len_delimited(out, field, |out| {
         if !value.is_null() {
@@ -264,7 +354,7 @@ impl Value for FieldsV1 {
     fn decode_option(r: &mut Reader<'_>, _: &DecodeOptions) -> Result<Option<Self>> {
         match read_raw(r)? {
             None => Ok(None),
-            Some((raw, at)) => parse_json(raw, at).map(|v| Some(Self(v))),
+            Some((raw, at)) => parse_fields_json(raw, at).map(|v| Some(Self(v))),
         }
     }
 
@@ -290,5 +380,35 @@ impl Value for apiextensions::JSON {
 
     fn encode_field(&self, field: u32, out: &mut Vec<u8>) {
         write_json(out, field, &self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_json_reads_what_serde_json_reads() {
+        for text in [
+            r#"{}"#,
+            r#"{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"nginx\"}":{".":{},"f:image":{}}}}}"#,
+            r#"{"f:a\\b":{},"f:ü✓":{}}"#,
+            r#"{"f:a":{},"f:a":{"x":{}}}"#,
+            // Not the fast shape: serde_json decides.
+            r#"{"f:a": {}}"#,
+            r#"{"f:a":1}"#,
+            r#"{"f:\u0041":{}}"#,
+            r#"[1,2]"#,
+        ] {
+            let expected: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(
+                parse_fields_json(text.as_bytes(), 0).unwrap(),
+                expected,
+                "{text}"
+            );
+        }
+        for bad in [&b"{"[..], b"{\"a\":{}", b"{\"a\xff\":{}}", b"{\"a\":{}}x"] {
+            assert!(parse_fields_json(bad, 0).is_err(), "{bad:?}");
+        }
     }
 }
