@@ -87,7 +87,7 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// A truncated or overlong tag, field number 0 or above 2^29-1, a group or undefined
     /// wire type.
-    #[inline]
+    #[inline(always)]
     pub fn field(&mut self) -> Result<Option<(u32, WireType)>> {
         if self.pos >= self.end {
             return Ok(None);
@@ -156,7 +156,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// Truncated, or longer than 64 bits.
-    #[inline]
+    #[inline(always)]
     pub fn varint(&mut self) -> Result<u64> {
         if let Some(&b) = self.buf[..self.end].get(self.pos)
             && b < 0x80

@@ -184,3 +184,43 @@ fn every_prefix_and_every_flipped_byte_of_a_pod_fails_cleanly() {
         }
     }
 }
+
+#[test]
+fn nesting_deeper_than_the_limit_is_an_error_not_a_stack_overflow() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
+    use kubecto_protobuf::MAX_DEPTH;
+    // JSONSchemaProps.not (field 28) holding a JSONSchemaProps, 10,000 levels deep, built
+    // from the inside out.
+    let mut bytes: Vec<u8> = Vec::new();
+    for _ in 0..10_000 {
+        let mut outer = vec![0xe2, 0x01]; // field 28, wire type 2
+        let mut len = bytes.len();
+        loop {
+            let b = (len & 0x7f) as u8;
+            len >>= 7;
+            if len == 0 {
+                outer.push(b);
+                break;
+            }
+            outer.push(b | 0x80);
+        }
+        outer.extend_from_slice(&bytes);
+        bytes = outer;
+    }
+    let e = JSONSchemaProps::decode(&bytes, &opts()).unwrap_err();
+    assert_eq!(e.kind(), &DecodeErrorKind::TooDeep, "{e}");
+    assert!(e.path().starts_with("not.not.not"), "{e}");
+
+    // At the limit it decodes.
+    let mut ok = JSONSchemaProps::default();
+    for _ in 0..MAX_DEPTH - 1 {
+        ok = JSONSchemaProps {
+            not: Some(Box::new(ok)),
+            ..JSONSchemaProps::default()
+        };
+    }
+    assert_eq!(
+        JSONSchemaProps::decode(&ok.encode_to_vec(), &opts()).unwrap(),
+        ok
+    );
+}
