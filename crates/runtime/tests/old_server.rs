@@ -232,7 +232,7 @@ async fn a_server_that_serves_streaming_lists_is_not_taken_for_an_old_one() {
     }
     let store = Store::<ConfigMap>::new();
     let reflector = Reflector::new(ListWatch::new(&api), store.clone())
-        .config(fast_config().initial_events_timeout(Duration::from_millis(300)));
+        .config(fast_config().initial_events_timeout(Duration::from_secs(1)));
     let synced = reflector.synced();
     let stop = Shutdown::new();
     let task = tokio::spawn(reflector.run(stop.clone()));
