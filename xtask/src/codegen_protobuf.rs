@@ -784,27 +784,41 @@ fn render_message(
 
     let mut out = String::new();
     let _ = writeln!(out, "impl Message for {} {{", rust.path);
-    let _ = writeln!(
-        out,
-        "fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {{"
-    );
-    for (rf, code) in codes.values() {
+    if rust.default {
+        // Decoded in place: into `Self::default()`, an `Option`'s value or a `Vec`'s last
+        // element, each field straight into its place.
+        let _ = writeln!(out, "c::in_place!();\n");
         let _ = writeln!(
             out,
-            "let mut f_{} = {};",
-            rf.name.trim_start_matches("r#"),
-            code.init
+            "fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {{"
         );
+        render_decode_loop(ctx, msg, &[], &codes, proto_full, 0, true, &mut out);
+        let _ = writeln!(out, "Ok(())\n}}\n");
+    } else {
+        // No `Default` (a required `Time`): each field into a local, the value built at
+        // the end.
+        let _ = writeln!(
+            out,
+            "fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {{"
+        );
+        for (rf, code) in codes.values() {
+            let _ = writeln!(
+                out,
+                "let mut f_{} = {};",
+                rf.name.trim_start_matches("r#"),
+                code.init
+            );
+        }
+        render_decode_loop(ctx, msg, &[], &codes, proto_full, 0, false, &mut out);
+        let _ = writeln!(out, "Ok(Self {{");
+        for (rf, code) in codes.values() {
+            let _ = writeln!(out, "{}: {},", rf.name, code.finish);
+        }
+        for name in &typemeta {
+            let _ = writeln!(out, "{name}: None,");
+        }
+        let _ = writeln!(out, "}})\n}}\n");
     }
-    render_decode_loop(ctx, msg, &[], &codes, proto_full, 0, &mut out);
-    let _ = writeln!(out, "Ok(Self {{");
-    for (rf, code) in codes.values() {
-        let _ = writeln!(out, "{}: {},", rf.name, code.finish);
-    }
-    for name in &typemeta {
-        let _ = writeln!(out, "{name}: None,");
-    }
-    let _ = writeln!(out, "}})\n}}\n");
     let _ = writeln!(out, "fn encode_message(&self, out: &mut Vec<u8>) {{");
     if codes.is_empty() {
         let _ = writeln!(out, "let _ = out;");
@@ -834,6 +848,7 @@ fn collect_unread(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render_decode_loop(
     ctx: &Ctx<'_>,
     msg: &ProtoMessage,
@@ -841,6 +856,7 @@ fn render_decode_loop(
     codes: &BTreeMap<Vec<u32>, (RustField, FieldCode)>,
     proto_full: &str,
     depth: usize,
+    in_place: bool,
     out: &mut String,
 ) {
     // The reader (`r` is a `&mut Reader`, an inline field's `rN` a `Reader`), how helpers
@@ -869,14 +885,20 @@ fn render_decode_loop(
             let _ = writeln!(arms, "{} => {{", f.number);
             let _ = writeln!(arms, "{recv}.expect({w}, WireType::Len)?;");
             let _ = writeln!(arms, "let mut r{sub} = {recv}.message()?;");
-            render_decode_loop(ctx, inner, &key, codes, proto_full, sub, &mut arms);
+            render_decode_loop(
+                ctx, inner, &key, codes, proto_full, sub, in_place, &mut arms,
+            );
             let _ = writeln!(arms, "}}");
             continue;
         }
         let Some((rf, code)) = codes.get(&key) else {
             continue;
         };
-        let local = format!("f_{}", rf.name.trim_start_matches("r#"));
+        let local = if in_place {
+            format!("self.{}", rf.name)
+        } else {
+            format!("f_{}", rf.name.trim_start_matches("r#"))
+        };
         let call = format!(
             "{}(&mut {local}, {arg}, {w}, o).map_err(|e| e.at({:?}))?",
             code.decode, rf.json

@@ -26,7 +26,84 @@ pub trait Message: Sized {
 
     /// Appends the message's fields (not a tag or length of its own).
     fn encode_message(&self, out: &mut Vec<u8>);
+
+    /// Decodes the message into `self`: the fields that arrive replace (or, for embedded
+    /// messages, merge into) the ones `self` has, as protobuf merges a message that
+    /// arrives twice.
+    ///
+    /// # Errors
+    /// Malformed bytes, named by their offset.
+    #[inline]
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
+        *self = Self::decode_message(r, o)?;
+        Ok(())
+    }
+
+    /// Decodes the message into an optional field.
+    ///
+    /// # Errors
+    /// Malformed bytes, named by their offset.
+    #[inline]
+    fn merge_option(slot: &mut Option<Self>, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
+        match slot {
+            Some(v) => v.merge_message(r, o),
+            None => {
+                *slot = Some(Self::decode_message(r, o)?);
+                Ok(())
+            }
+        }
+    }
+
+    /// Decodes the message as a new last element of a list.
+    ///
+    /// # Errors
+    /// Malformed bytes, named by their offset.
+    #[inline]
+    fn push_decoded(list: &mut Vec<Self>, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
+        list.push(Self::decode_message(r, o)?);
+        Ok(())
+    }
 }
+
+/// The [`Message`] methods of a type with `Default`, which decodes in place: into
+/// `Self::default()`, into an `Option`'s value, into a new last element of a `Vec`, so
+/// that no decoded struct is moved after it is built. The type writes `merge_message`.
+macro_rules! in_place {
+    () => {
+        #[inline]
+        fn decode_message(
+            r: &mut $crate::wire::Reader<'_>,
+            o: &$crate::DecodeOptions,
+        ) -> $crate::codec::Result<Self> {
+            let mut this = Self::default();
+            this.merge_message(r, o)?;
+            Ok(this)
+        }
+
+        #[inline]
+        fn merge_option(
+            slot: &mut Option<Self>,
+            r: &mut $crate::wire::Reader<'_>,
+            o: &$crate::DecodeOptions,
+        ) -> $crate::codec::Result<()> {
+            slot.get_or_insert_with(Self::default).merge_message(r, o)
+        }
+
+        #[inline]
+        fn push_decoded(
+            list: &mut Vec<Self>,
+            r: &mut $crate::wire::Reader<'_>,
+            o: &$crate::DecodeOptions,
+        ) -> $crate::codec::Result<()> {
+            list.push(Self::default());
+            match list.last_mut() {
+                Some(last) => last.merge_message(r, o),
+                None => Ok(()),
+            }
+        }
+    };
+}
+pub(crate) use in_place;
 
 /// What a field can hold.
 pub trait Value: Sized {
@@ -55,6 +132,36 @@ pub trait Value: Sized {
 
     /// Appends the field: its tag, then its value.
     fn encode_field(&self, field: u32, out: &mut Vec<u8>);
+
+    /// Decodes one value into a field that already holds one (a message merges).
+    ///
+    /// # Errors
+    /// Malformed bytes, named by their offset.
+    #[inline]
+    fn merge_value(slot: &mut Self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
+        *slot = Self::decode_value(r, o)?;
+        Ok(())
+    }
+
+    /// Decodes one value of an optional field into it.
+    ///
+    /// # Errors
+    /// Malformed bytes, named by their offset.
+    #[inline]
+    fn merge_option(slot: &mut Option<Self>, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
+        *slot = Self::decode_option(r, o)?;
+        Ok(())
+    }
+
+    /// Decodes one value as a new last element of a list.
+    ///
+    /// # Errors
+    /// Malformed bytes, named by their offset.
+    #[inline]
+    fn push_value(list: &mut Vec<Self>, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
+        list.push(Self::decode_value(r, o)?);
+        Ok(())
+    }
 }
 
 impl<T: Message> Value for T {
@@ -69,6 +176,24 @@ impl<T: Message> Value for T {
     #[inline]
     fn encode_field(&self, field: u32, out: &mut Vec<u8>) {
         wire::put_len_delimited(out, field, |out| self.encode_message(out));
+    }
+
+    #[inline]
+    fn merge_value(slot: &mut Self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
+        let mut sub = r.message()?;
+        slot.merge_message(&mut sub, o)
+    }
+
+    #[inline]
+    fn merge_option(slot: &mut Option<Self>, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
+        let mut sub = r.message()?;
+        T::merge_option(slot, &mut sub, o)
+    }
+
+    #[inline]
+    fn push_value(list: &mut Vec<Self>, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
+        let mut sub = r.message()?;
+        T::push_decoded(list, &mut sub, o)
     }
 }
 
@@ -231,8 +356,7 @@ pub fn req<T: Value>(
     o: &DecodeOptions,
 ) -> Result<()> {
     r.expect(w, T::WIRE)?;
-    *slot = T::decode_value(r, o)?;
-    Ok(())
+    T::merge_value(slot, r, o)
 }
 
 /// An optional field (`Option<T>`) whose presence is what Go's JSON shows: a pointer in
@@ -248,8 +372,7 @@ pub fn opt<T: Value>(
     o: &DecodeOptions,
 ) -> Result<()> {
     r.expect(w, T::WIRE)?;
-    *slot = T::decode_option(r, o)?;
-    Ok(())
+    T::merge_option(slot, r, o)
 }
 
 /// An optional scalar that Go holds by value and its JSON omits when zero
@@ -291,8 +414,7 @@ pub fn rep<T: Value>(
         return Ok(());
     }
     r.expect(w, T::WIRE)?;
-    slot.push(T::decode_value(r, o)?);
-    Ok(())
+    T::push_value(slot, r, o)
 }
 
 /// One element of an optional repeated field (`Option<Vec<T>>`, `None` when no element

@@ -8,17 +8,18 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::{Reader, WireType};
 
 impl Message for k8s_openapi::api::admissionregistration::v1::ApplyConfiguration {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_expression = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_expression, r, w, o).map_err(|e| e.at("expression"))?,
+                1 => {
+                    c::opt_nonzero(&mut self.expression, r, w, o).map_err(|e| e.at("expression"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            expression: f_expression,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -27,22 +28,18 @@ impl Message for k8s_openapi::api::admissionregistration::v1::ApplyConfiguration
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::AuditAnnotation {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_key = Default::default();
-        let mut f_value_expression = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_key, r, w, o).map_err(|e| e.at("key"))?,
-                2 => {
-                    c::req(&mut f_value_expression, r, w, o).map_err(|e| e.at("valueExpression"))?
-                }
+                1 => c::req(&mut self.key, r, w, o).map_err(|e| e.at("key"))?,
+                2 => c::req(&mut self.value_expression, r, w, o)
+                    .map_err(|e| e.at("valueExpression"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            key: f_key,
-            value_expression: f_value_expression,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -52,20 +49,17 @@ impl Message for k8s_openapi::api::admissionregistration::v1::AuditAnnotation {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::ExpressionWarning {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_field_ref = Default::default();
-        let mut f_warning = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                2 => c::req(&mut f_field_ref, r, w, o).map_err(|e| e.at("fieldRef"))?,
-                3 => c::req(&mut f_warning, r, w, o).map_err(|e| e.at("warning"))?,
+                2 => c::req(&mut self.field_ref, r, w, o).map_err(|e| e.at("fieldRef"))?,
+                3 => c::req(&mut self.warning, r, w, o).map_err(|e| e.at("warning"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            field_ref: f_field_ref,
-            warning: f_warning,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -75,17 +69,18 @@ impl Message for k8s_openapi::api::admissionregistration::v1::ExpressionWarning 
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::JSONPatch {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_expression = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_expression, r, w, o).map_err(|e| e.at("expression"))?,
+                1 => {
+                    c::opt_nonzero(&mut self.expression, r, w, o).map_err(|e| e.at("expression"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            expression: f_expression,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -94,20 +89,17 @@ impl Message for k8s_openapi::api::admissionregistration::v1::JSONPatch {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::MatchCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_expression = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_expression, r, w, o).map_err(|e| e.at("expression"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.expression, r, w, o).map_err(|e| e.at("expression"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            expression: f_expression,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -117,33 +109,24 @@ impl Message for k8s_openapi::api::admissionregistration::v1::MatchCondition {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::MatchResources {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_namespace_selector = None;
-        let mut f_object_selector = None;
-        let mut f_resource_rules = None;
-        let mut f_exclude_resource_rules = None;
-        let mut f_match_policy = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_namespace_selector, r, w, o)
+                1 => c::opt(&mut self.namespace_selector, r, w, o)
                     .map_err(|e| e.at("namespaceSelector"))?,
-                2 => c::opt(&mut f_object_selector, r, w, o).map_err(|e| e.at("objectSelector"))?,
-                3 => {
-                    c::opt_rep(&mut f_resource_rules, r, w, o).map_err(|e| e.at("resourceRules"))?
-                }
-                4 => c::opt_rep(&mut f_exclude_resource_rules, r, w, o)
+                2 => c::opt(&mut self.object_selector, r, w, o)
+                    .map_err(|e| e.at("objectSelector"))?,
+                3 => c::opt_rep(&mut self.resource_rules, r, w, o)
+                    .map_err(|e| e.at("resourceRules"))?,
+                4 => c::opt_rep(&mut self.exclude_resource_rules, r, w, o)
                     .map_err(|e| e.at("excludeResourceRules"))?,
-                7 => c::opt(&mut f_match_policy, r, w, o).map_err(|e| e.at("matchPolicy"))?,
+                7 => c::opt(&mut self.match_policy, r, w, o).map_err(|e| e.at("matchPolicy"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            namespace_selector: f_namespace_selector,
-            object_selector: f_object_selector,
-            resource_rules: f_resource_rules,
-            exclude_resource_rules: f_exclude_resource_rules,
-            match_policy: f_match_policy,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -156,20 +139,17 @@ impl Message for k8s_openapi::api::admissionregistration::v1::MatchResources {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::MutatingAdmissionPolicy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -179,20 +159,17 @@ impl Message for k8s_openapi::api::admissionregistration::v1::MutatingAdmissionP
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::MutatingAdmissionPolicyBinding {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -202,23 +179,20 @@ impl Message for k8s_openapi::api::admissionregistration::v1::MutatingAdmissionP
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::MutatingAdmissionPolicyBindingSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_policy_name = None;
-        let mut f_param_ref = None;
-        let mut f_match_resources = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_policy_name, r, w, o).map_err(|e| e.at("policyName"))?,
-                2 => c::opt(&mut f_param_ref, r, w, o).map_err(|e| e.at("paramRef"))?,
-                3 => c::opt(&mut f_match_resources, r, w, o).map_err(|e| e.at("matchResources"))?,
+                1 => c::opt_nonzero(&mut self.policy_name, r, w, o)
+                    .map_err(|e| e.at("policyName"))?,
+                2 => c::opt(&mut self.param_ref, r, w, o).map_err(|e| e.at("paramRef"))?,
+                3 => c::opt(&mut self.match_resources, r, w, o)
+                    .map_err(|e| e.at("matchResources"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            policy_name: f_policy_name,
-            param_ref: f_param_ref,
-            match_resources: f_match_resources,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -229,38 +203,27 @@ impl Message for k8s_openapi::api::admissionregistration::v1::MutatingAdmissionP
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::MutatingAdmissionPolicySpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_param_kind = None;
-        let mut f_match_constraints = None;
-        let mut f_variables = None;
-        let mut f_mutations = None;
-        let mut f_failure_policy = None;
-        let mut f_match_conditions = None;
-        let mut f_reinvocation_policy = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_param_kind, r, w, o).map_err(|e| e.at("paramKind"))?,
-                2 => c::opt(&mut f_match_constraints, r, w, o)
+                1 => c::opt(&mut self.param_kind, r, w, o).map_err(|e| e.at("paramKind"))?,
+                2 => c::opt(&mut self.match_constraints, r, w, o)
                     .map_err(|e| e.at("matchConstraints"))?,
-                3 => c::opt_rep(&mut f_variables, r, w, o).map_err(|e| e.at("variables"))?,
-                4 => c::opt_rep(&mut f_mutations, r, w, o).map_err(|e| e.at("mutations"))?,
-                5 => c::opt(&mut f_failure_policy, r, w, o).map_err(|e| e.at("failurePolicy"))?,
-                6 => c::opt_rep(&mut f_match_conditions, r, w, o)
+                3 => c::opt_rep(&mut self.variables, r, w, o).map_err(|e| e.at("variables"))?,
+                4 => c::opt_rep(&mut self.mutations, r, w, o).map_err(|e| e.at("mutations"))?,
+                5 => {
+                    c::opt(&mut self.failure_policy, r, w, o).map_err(|e| e.at("failurePolicy"))?
+                }
+                6 => c::opt_rep(&mut self.match_conditions, r, w, o)
                     .map_err(|e| e.at("matchConditions"))?,
-                7 => c::opt_nonzero(&mut f_reinvocation_policy, r, w, o)
+                7 => c::opt_nonzero(&mut self.reinvocation_policy, r, w, o)
                     .map_err(|e| e.at("reinvocationPolicy"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            param_kind: f_param_kind,
-            match_constraints: f_match_constraints,
-            variables: f_variables,
-            mutations: f_mutations,
-            failure_policy: f_failure_policy,
-            match_conditions: f_match_conditions,
-            reinvocation_policy: f_reinvocation_policy,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -275,56 +238,35 @@ impl Message for k8s_openapi::api::admissionregistration::v1::MutatingAdmissionP
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::MutatingWebhook {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_client_config = Default::default();
-        let mut f_rules = None;
-        let mut f_failure_policy = None;
-        let mut f_namespace_selector = None;
-        let mut f_side_effects = Default::default();
-        let mut f_timeout_seconds = None;
-        let mut f_admission_review_versions = Vec::new();
-        let mut f_match_policy = None;
-        let mut f_reinvocation_policy = None;
-        let mut f_object_selector = None;
-        let mut f_match_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_client_config, r, w, o).map_err(|e| e.at("clientConfig"))?,
-                3 => c::opt_rep(&mut f_rules, r, w, o).map_err(|e| e.at("rules"))?,
-                4 => c::opt(&mut f_failure_policy, r, w, o).map_err(|e| e.at("failurePolicy"))?,
-                9 => c::opt(&mut f_match_policy, r, w, o).map_err(|e| e.at("matchPolicy"))?,
-                5 => c::opt(&mut f_namespace_selector, r, w, o)
-                    .map_err(|e| e.at("namespaceSelector"))?,
-                11 => {
-                    c::opt(&mut f_object_selector, r, w, o).map_err(|e| e.at("objectSelector"))?
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.client_config, r, w, o).map_err(|e| e.at("clientConfig"))?,
+                3 => c::opt_rep(&mut self.rules, r, w, o).map_err(|e| e.at("rules"))?,
+                4 => {
+                    c::opt(&mut self.failure_policy, r, w, o).map_err(|e| e.at("failurePolicy"))?
                 }
-                6 => c::req(&mut f_side_effects, r, w, o).map_err(|e| e.at("sideEffects"))?,
-                7 => c::opt(&mut f_timeout_seconds, r, w, o).map_err(|e| e.at("timeoutSeconds"))?,
-                8 => c::rep(&mut f_admission_review_versions, r, w, o)
+                9 => c::opt(&mut self.match_policy, r, w, o).map_err(|e| e.at("matchPolicy"))?,
+                5 => c::opt(&mut self.namespace_selector, r, w, o)
+                    .map_err(|e| e.at("namespaceSelector"))?,
+                11 => c::opt(&mut self.object_selector, r, w, o)
+                    .map_err(|e| e.at("objectSelector"))?,
+                6 => c::req(&mut self.side_effects, r, w, o).map_err(|e| e.at("sideEffects"))?,
+                7 => c::opt(&mut self.timeout_seconds, r, w, o)
+                    .map_err(|e| e.at("timeoutSeconds"))?,
+                8 => c::rep(&mut self.admission_review_versions, r, w, o)
                     .map_err(|e| e.at("admissionReviewVersions"))?,
-                10 => c::opt(&mut f_reinvocation_policy, r, w, o)
+                10 => c::opt(&mut self.reinvocation_policy, r, w, o)
                     .map_err(|e| e.at("reinvocationPolicy"))?,
-                12 => c::opt_rep(&mut f_match_conditions, r, w, o)
+                12 => c::opt_rep(&mut self.match_conditions, r, w, o)
                     .map_err(|e| e.at("matchConditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            client_config: f_client_config,
-            rules: f_rules,
-            failure_policy: f_failure_policy,
-            namespace_selector: f_namespace_selector,
-            side_effects: f_side_effects,
-            timeout_seconds: f_timeout_seconds,
-            admission_review_versions: f_admission_review_versions,
-            match_policy: f_match_policy,
-            reinvocation_policy: f_reinvocation_policy,
-            object_selector: f_object_selector,
-            match_conditions: f_match_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -344,20 +286,17 @@ impl Message for k8s_openapi::api::admissionregistration::v1::MutatingWebhook {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_webhooks = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt_rep(&mut f_webhooks, r, w, o).map_err(|e| e.at("webhooks"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt_rep(&mut self.webhooks, r, w, o).map_err(|e| e.at("webhooks"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            webhooks: f_webhooks,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -367,24 +306,19 @@ impl Message for k8s_openapi::api::admissionregistration::v1::MutatingWebhookCon
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::Mutation {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_patch_type = Default::default();
-        let mut f_apply_configuration = None;
-        let mut f_json_patch = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                2 => c::req(&mut f_patch_type, r, w, o).map_err(|e| e.at("patchType"))?,
-                3 => c::opt(&mut f_apply_configuration, r, w, o)
+                2 => c::req(&mut self.patch_type, r, w, o).map_err(|e| e.at("patchType"))?,
+                3 => c::opt(&mut self.apply_configuration, r, w, o)
                     .map_err(|e| e.at("applyConfiguration"))?,
-                4 => c::opt(&mut f_json_patch, r, w, o).map_err(|e| e.at("jsonPatch"))?,
+                4 => c::opt(&mut self.json_patch, r, w, o).map_err(|e| e.at("jsonPatch"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            patch_type: f_patch_type,
-            apply_configuration: f_apply_configuration,
-            json_patch: f_json_patch,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -395,37 +329,32 @@ impl Message for k8s_openapi::api::admissionregistration::v1::Mutation {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::NamedRuleWithOperations {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_resource_names = None;
-        let mut f_operations = None;
-        let mut f_api_groups = None;
-        let mut f_api_versions = None;
-        let mut f_resources = None;
-        let mut f_scope = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => {
-                    c::opt_rep(&mut f_resource_names, r, w, o).map_err(|e| e.at("resourceNames"))?
-                }
+                1 => c::opt_rep(&mut self.resource_names, r, w, o)
+                    .map_err(|e| e.at("resourceNames"))?,
                 2 => {
                     r.expect(w, WireType::Len)?;
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => c::opt_rep(&mut f_operations, &mut r1, w1, o)
+                            1 => c::opt_rep(&mut self.operations, &mut r1, w1, o)
                                 .map_err(|e| e.at("operations"))?,
                             2 => {
                                 r1.expect(w1, WireType::Len)?;
                                 let mut r2 = r1.message()?;
                                 while let Some((field, w2)) = r2.field()? {
                                     match field {
-                                        1 => c::opt_rep(&mut f_api_groups, &mut r2, w2, o)
+                                        1 => c::opt_rep(&mut self.api_groups, &mut r2, w2, o)
                                             .map_err(|e| e.at("apiGroups"))?,
-                                        2 => c::opt_rep(&mut f_api_versions, &mut r2, w2, o)
+                                        2 => c::opt_rep(&mut self.api_versions, &mut r2, w2, o)
                                             .map_err(|e| e.at("apiVersions"))?,
-                                        3 => c::opt_rep(&mut f_resources, &mut r2, w2, o)
+                                        3 => c::opt_rep(&mut self.resources, &mut r2, w2, o)
                                             .map_err(|e| e.at("resources"))?,
-                                        4 => c::opt(&mut f_scope, &mut r2, w2, o)
+                                        4 => c::opt(&mut self.scope, &mut r2, w2, o)
                                             .map_err(|e| e.at("scope"))?,
                                         _ => r2.skip(w2)?,
                                     }
@@ -438,14 +367,7 @@ impl Message for k8s_openapi::api::admissionregistration::v1::NamedRuleWithOpera
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            resource_names: f_resource_names,
-            operations: f_operations,
-            api_groups: f_api_groups,
-            api_versions: f_api_versions,
-            resources: f_resources,
-            scope: f_scope,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -463,20 +385,18 @@ impl Message for k8s_openapi::api::admissionregistration::v1::NamedRuleWithOpera
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::ParamKind {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_api_version = None;
-        let mut f_kind = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_api_version, r, w, o).map_err(|e| e.at("apiVersion"))?,
-                2 => c::opt_nonzero(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
+                1 => c::opt_nonzero(&mut self.api_version, r, w, o)
+                    .map_err(|e| e.at("apiVersion"))?,
+                2 => c::opt_nonzero(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            api_version: f_api_version,
-            kind: f_kind,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -486,27 +406,20 @@ impl Message for k8s_openapi::api::admissionregistration::v1::ParamKind {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::ParamRef {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = None;
-        let mut f_namespace = None;
-        let mut f_selector = None;
-        let mut f_parameter_not_found_action = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt_nonzero(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
-                3 => c::opt(&mut f_selector, r, w, o).map_err(|e| e.at("selector"))?,
-                4 => c::opt(&mut f_parameter_not_found_action, r, w, o)
+                1 => c::opt_nonzero(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt_nonzero(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                3 => c::opt(&mut self.selector, r, w, o).map_err(|e| e.at("selector"))?,
+                4 => c::opt(&mut self.parameter_not_found_action, r, w, o)
                     .map_err(|e| e.at("parameterNotFoundAction"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            namespace: f_namespace,
-            selector: f_selector,
-            parameter_not_found_action: f_parameter_not_found_action,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -518,27 +431,25 @@ impl Message for k8s_openapi::api::admissionregistration::v1::ParamRef {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::RuleWithOperations {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_operations = None;
-        let mut f_api_groups = None;
-        let mut f_api_versions = None;
-        let mut f_resources = None;
-        let mut f_scope = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_operations, r, w, o).map_err(|e| e.at("operations"))?,
+                1 => c::opt_rep(&mut self.operations, r, w, o).map_err(|e| e.at("operations"))?,
                 2 => {
                     r.expect(w, WireType::Len)?;
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => c::opt_rep(&mut f_api_groups, &mut r1, w1, o)
+                            1 => c::opt_rep(&mut self.api_groups, &mut r1, w1, o)
                                 .map_err(|e| e.at("apiGroups"))?,
-                            2 => c::opt_rep(&mut f_api_versions, &mut r1, w1, o)
+                            2 => c::opt_rep(&mut self.api_versions, &mut r1, w1, o)
                                 .map_err(|e| e.at("apiVersions"))?,
-                            3 => c::opt_rep(&mut f_resources, &mut r1, w1, o)
+                            3 => c::opt_rep(&mut self.resources, &mut r1, w1, o)
                                 .map_err(|e| e.at("resources"))?,
-                            4 => c::opt(&mut f_scope, &mut r1, w1, o).map_err(|e| e.at("scope"))?,
+                            4 => c::opt(&mut self.scope, &mut r1, w1, o)
+                                .map_err(|e| e.at("scope"))?,
                             _ => r1.skip(w1)?,
                         }
                     }
@@ -546,13 +457,7 @@ impl Message for k8s_openapi::api::admissionregistration::v1::RuleWithOperations
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            operations: f_operations,
-            api_groups: f_api_groups,
-            api_versions: f_api_versions,
-            resources: f_resources,
-            scope: f_scope,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -567,26 +472,19 @@ impl Message for k8s_openapi::api::admissionregistration::v1::RuleWithOperations
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::ServiceReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_namespace = Default::default();
-        let mut f_name = Default::default();
-        let mut f_path = None;
-        let mut f_port = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
-                2 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                3 => c::opt(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
-                4 => c::opt(&mut f_port, r, w, o).map_err(|e| e.at("port"))?,
+                1 => c::req(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                2 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                3 => c::opt(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
+                4 => c::opt(&mut self.port, r, w, o).map_err(|e| e.at("port"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            namespace: f_namespace,
-            name: f_name,
-            path: f_path,
-            port: f_port,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -598,18 +496,17 @@ impl Message for k8s_openapi::api::admissionregistration::v1::ServiceReference {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::TypeChecking {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_expression_warnings = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_expression_warnings, r, w, o)
+                1 => c::opt_rep(&mut self.expression_warnings, r, w, o)
                     .map_err(|e| e.at("expressionWarnings"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            expression_warnings: f_expression_warnings,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -618,23 +515,18 @@ impl Message for k8s_openapi::api::admissionregistration::v1::TypeChecking {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -645,20 +537,17 @@ impl Message for k8s_openapi::api::admissionregistration::v1::ValidatingAdmissio
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -668,27 +557,21 @@ impl Message for k8s_openapi::api::admissionregistration::v1::ValidatingAdmissio
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicyBindingSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_policy_name = Default::default();
-        let mut f_param_ref = None;
-        let mut f_match_resources = None;
-        let mut f_validation_actions = Vec::new();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_policy_name, r, w, o).map_err(|e| e.at("policyName"))?,
-                2 => c::opt(&mut f_param_ref, r, w, o).map_err(|e| e.at("paramRef"))?,
-                3 => c::opt(&mut f_match_resources, r, w, o).map_err(|e| e.at("matchResources"))?,
-                4 => c::rep(&mut f_validation_actions, r, w, o)
+                1 => c::req(&mut self.policy_name, r, w, o).map_err(|e| e.at("policyName"))?,
+                2 => c::opt(&mut self.param_ref, r, w, o).map_err(|e| e.at("paramRef"))?,
+                3 => c::opt(&mut self.match_resources, r, w, o)
+                    .map_err(|e| e.at("matchResources"))?,
+                4 => c::rep(&mut self.validation_actions, r, w, o)
                     .map_err(|e| e.at("validationActions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            policy_name: f_policy_name,
-            param_ref: f_param_ref,
-            match_resources: f_match_resources,
-            validation_actions: f_validation_actions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -700,38 +583,27 @@ impl Message for k8s_openapi::api::admissionregistration::v1::ValidatingAdmissio
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicySpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_param_kind = None;
-        let mut f_match_constraints = None;
-        let mut f_validations = None;
-        let mut f_failure_policy = None;
-        let mut f_audit_annotations = None;
-        let mut f_match_conditions = None;
-        let mut f_variables = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_param_kind, r, w, o).map_err(|e| e.at("paramKind"))?,
-                2 => c::opt(&mut f_match_constraints, r, w, o)
+                1 => c::opt(&mut self.param_kind, r, w, o).map_err(|e| e.at("paramKind"))?,
+                2 => c::opt(&mut self.match_constraints, r, w, o)
                     .map_err(|e| e.at("matchConstraints"))?,
-                3 => c::opt_rep(&mut f_validations, r, w, o).map_err(|e| e.at("validations"))?,
-                4 => c::opt(&mut f_failure_policy, r, w, o).map_err(|e| e.at("failurePolicy"))?,
-                5 => c::opt_rep(&mut f_audit_annotations, r, w, o)
+                3 => c::opt_rep(&mut self.validations, r, w, o).map_err(|e| e.at("validations"))?,
+                4 => {
+                    c::opt(&mut self.failure_policy, r, w, o).map_err(|e| e.at("failurePolicy"))?
+                }
+                5 => c::opt_rep(&mut self.audit_annotations, r, w, o)
                     .map_err(|e| e.at("auditAnnotations"))?,
-                6 => c::opt_rep(&mut f_match_conditions, r, w, o)
+                6 => c::opt_rep(&mut self.match_conditions, r, w, o)
                     .map_err(|e| e.at("matchConditions"))?,
-                7 => c::opt_rep(&mut f_variables, r, w, o).map_err(|e| e.at("variables"))?,
+                7 => c::opt_rep(&mut self.variables, r, w, o).map_err(|e| e.at("variables"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            param_kind: f_param_kind,
-            match_constraints: f_match_constraints,
-            validations: f_validations,
-            failure_policy: f_failure_policy,
-            audit_annotations: f_audit_annotations,
-            match_conditions: f_match_conditions,
-            variables: f_variables,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -746,24 +618,19 @@ impl Message for k8s_openapi::api::admissionregistration::v1::ValidatingAdmissio
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicyStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_observed_generation = None;
-        let mut f_type_checking = None;
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_observed_generation, r, w, o)
+                1 => c::opt_nonzero(&mut self.observed_generation, r, w, o)
                     .map_err(|e| e.at("observedGeneration"))?,
-                2 => c::opt(&mut f_type_checking, r, w, o).map_err(|e| e.at("typeChecking"))?,
-                3 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                2 => c::opt(&mut self.type_checking, r, w, o).map_err(|e| e.at("typeChecking"))?,
+                3 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            observed_generation: f_observed_generation,
-            type_checking: f_type_checking,
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -774,52 +641,33 @@ impl Message for k8s_openapi::api::admissionregistration::v1::ValidatingAdmissio
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::ValidatingWebhook {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_client_config = Default::default();
-        let mut f_rules = None;
-        let mut f_failure_policy = None;
-        let mut f_namespace_selector = None;
-        let mut f_side_effects = Default::default();
-        let mut f_timeout_seconds = None;
-        let mut f_admission_review_versions = Vec::new();
-        let mut f_match_policy = None;
-        let mut f_object_selector = None;
-        let mut f_match_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_client_config, r, w, o).map_err(|e| e.at("clientConfig"))?,
-                3 => c::opt_rep(&mut f_rules, r, w, o).map_err(|e| e.at("rules"))?,
-                4 => c::opt(&mut f_failure_policy, r, w, o).map_err(|e| e.at("failurePolicy"))?,
-                9 => c::opt(&mut f_match_policy, r, w, o).map_err(|e| e.at("matchPolicy"))?,
-                5 => c::opt(&mut f_namespace_selector, r, w, o)
-                    .map_err(|e| e.at("namespaceSelector"))?,
-                10 => {
-                    c::opt(&mut f_object_selector, r, w, o).map_err(|e| e.at("objectSelector"))?
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.client_config, r, w, o).map_err(|e| e.at("clientConfig"))?,
+                3 => c::opt_rep(&mut self.rules, r, w, o).map_err(|e| e.at("rules"))?,
+                4 => {
+                    c::opt(&mut self.failure_policy, r, w, o).map_err(|e| e.at("failurePolicy"))?
                 }
-                6 => c::req(&mut f_side_effects, r, w, o).map_err(|e| e.at("sideEffects"))?,
-                7 => c::opt(&mut f_timeout_seconds, r, w, o).map_err(|e| e.at("timeoutSeconds"))?,
-                8 => c::rep(&mut f_admission_review_versions, r, w, o)
+                9 => c::opt(&mut self.match_policy, r, w, o).map_err(|e| e.at("matchPolicy"))?,
+                5 => c::opt(&mut self.namespace_selector, r, w, o)
+                    .map_err(|e| e.at("namespaceSelector"))?,
+                10 => c::opt(&mut self.object_selector, r, w, o)
+                    .map_err(|e| e.at("objectSelector"))?,
+                6 => c::req(&mut self.side_effects, r, w, o).map_err(|e| e.at("sideEffects"))?,
+                7 => c::opt(&mut self.timeout_seconds, r, w, o)
+                    .map_err(|e| e.at("timeoutSeconds"))?,
+                8 => c::rep(&mut self.admission_review_versions, r, w, o)
                     .map_err(|e| e.at("admissionReviewVersions"))?,
-                11 => c::opt_rep(&mut f_match_conditions, r, w, o)
+                11 => c::opt_rep(&mut self.match_conditions, r, w, o)
                     .map_err(|e| e.at("matchConditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            client_config: f_client_config,
-            rules: f_rules,
-            failure_policy: f_failure_policy,
-            namespace_selector: f_namespace_selector,
-            side_effects: f_side_effects,
-            timeout_seconds: f_timeout_seconds,
-            admission_review_versions: f_admission_review_versions,
-            match_policy: f_match_policy,
-            object_selector: f_object_selector,
-            match_conditions: f_match_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -838,20 +686,17 @@ impl Message for k8s_openapi::api::admissionregistration::v1::ValidatingWebhook 
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_webhooks = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt_rep(&mut f_webhooks, r, w, o).map_err(|e| e.at("webhooks"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt_rep(&mut self.webhooks, r, w, o).map_err(|e| e.at("webhooks"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            webhooks: f_webhooks,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -861,27 +706,20 @@ impl Message for k8s_openapi::api::admissionregistration::v1::ValidatingWebhookC
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::Validation {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_expression = Default::default();
-        let mut f_message = None;
-        let mut f_reason = None;
-        let mut f_message_expression = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_expression, r, w, o).map_err(|e| e.at("expression"))?,
-                2 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
-                3 => c::opt(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                4 => c::opt_nonzero(&mut f_message_expression, r, w, o)
+                1 => c::req(&mut self.expression, r, w, o).map_err(|e| e.at("expression"))?,
+                2 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
+                3 => c::opt(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                4 => c::opt_nonzero(&mut self.message_expression, r, w, o)
                     .map_err(|e| e.at("messageExpression"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            expression: f_expression,
-            message: f_message,
-            reason: f_reason,
-            message_expression: f_message_expression,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -893,20 +731,17 @@ impl Message for k8s_openapi::api::admissionregistration::v1::Validation {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::Variable {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_expression = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_expression, r, w, o).map_err(|e| e.at("expression"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.expression, r, w, o).map_err(|e| e.at("expression"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            expression: f_expression,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -916,23 +751,18 @@ impl Message for k8s_openapi::api::admissionregistration::v1::Variable {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1::WebhookClientConfig {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_service = None;
-        let mut f_ca_bundle = None;
-        let mut f_url = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                3 => c::opt(&mut f_url, r, w, o).map_err(|e| e.at("url"))?,
-                1 => c::opt(&mut f_service, r, w, o).map_err(|e| e.at("service"))?,
-                2 => c::opt_nonzero(&mut f_ca_bundle, r, w, o).map_err(|e| e.at("caBundle"))?,
+                3 => c::opt(&mut self.url, r, w, o).map_err(|e| e.at("url"))?,
+                1 => c::opt(&mut self.service, r, w, o).map_err(|e| e.at("service"))?,
+                2 => c::opt_nonzero(&mut self.ca_bundle, r, w, o).map_err(|e| e.at("caBundle"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            service: f_service,
-            ca_bundle: f_ca_bundle,
-            url: f_url,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

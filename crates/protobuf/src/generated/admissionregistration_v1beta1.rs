@@ -8,17 +8,18 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::{Reader, WireType};
 
 impl Message for k8s_openapi::api::admissionregistration::v1beta1::ApplyConfiguration {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_expression = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_expression, r, w, o).map_err(|e| e.at("expression"))?,
+                1 => {
+                    c::opt_nonzero(&mut self.expression, r, w, o).map_err(|e| e.at("expression"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            expression: f_expression,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -27,17 +28,18 @@ impl Message for k8s_openapi::api::admissionregistration::v1beta1::ApplyConfigur
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1beta1::JSONPatch {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_expression = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_expression, r, w, o).map_err(|e| e.at("expression"))?,
+                1 => {
+                    c::opt_nonzero(&mut self.expression, r, w, o).map_err(|e| e.at("expression"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            expression: f_expression,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -46,20 +48,17 @@ impl Message for k8s_openapi::api::admissionregistration::v1beta1::JSONPatch {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1beta1::MatchCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_expression = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_expression, r, w, o).map_err(|e| e.at("expression"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.expression, r, w, o).map_err(|e| e.at("expression"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            expression: f_expression,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -69,33 +68,24 @@ impl Message for k8s_openapi::api::admissionregistration::v1beta1::MatchConditio
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1beta1::MatchResources {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_namespace_selector = None;
-        let mut f_object_selector = None;
-        let mut f_resource_rules = None;
-        let mut f_exclude_resource_rules = None;
-        let mut f_match_policy = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_namespace_selector, r, w, o)
+                1 => c::opt(&mut self.namespace_selector, r, w, o)
                     .map_err(|e| e.at("namespaceSelector"))?,
-                2 => c::opt(&mut f_object_selector, r, w, o).map_err(|e| e.at("objectSelector"))?,
-                3 => {
-                    c::opt_rep(&mut f_resource_rules, r, w, o).map_err(|e| e.at("resourceRules"))?
-                }
-                4 => c::opt_rep(&mut f_exclude_resource_rules, r, w, o)
+                2 => c::opt(&mut self.object_selector, r, w, o)
+                    .map_err(|e| e.at("objectSelector"))?,
+                3 => c::opt_rep(&mut self.resource_rules, r, w, o)
+                    .map_err(|e| e.at("resourceRules"))?,
+                4 => c::opt_rep(&mut self.exclude_resource_rules, r, w, o)
                     .map_err(|e| e.at("excludeResourceRules"))?,
-                7 => c::opt(&mut f_match_policy, r, w, o).map_err(|e| e.at("matchPolicy"))?,
+                7 => c::opt(&mut self.match_policy, r, w, o).map_err(|e| e.at("matchPolicy"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            namespace_selector: f_namespace_selector,
-            object_selector: f_object_selector,
-            resource_rules: f_resource_rules,
-            exclude_resource_rules: f_exclude_resource_rules,
-            match_policy: f_match_policy,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -108,20 +98,17 @@ impl Message for k8s_openapi::api::admissionregistration::v1beta1::MatchResource
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1beta1::MutatingAdmissionPolicy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -131,20 +118,17 @@ impl Message for k8s_openapi::api::admissionregistration::v1beta1::MutatingAdmis
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1beta1::MutatingAdmissionPolicyBinding {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -156,23 +140,20 @@ impl Message for k8s_openapi::api::admissionregistration::v1beta1::MutatingAdmis
 impl Message
     for k8s_openapi::api::admissionregistration::v1beta1::MutatingAdmissionPolicyBindingSpec
 {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_policy_name = None;
-        let mut f_param_ref = None;
-        let mut f_match_resources = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_policy_name, r, w, o).map_err(|e| e.at("policyName"))?,
-                2 => c::opt(&mut f_param_ref, r, w, o).map_err(|e| e.at("paramRef"))?,
-                3 => c::opt(&mut f_match_resources, r, w, o).map_err(|e| e.at("matchResources"))?,
+                1 => c::opt_nonzero(&mut self.policy_name, r, w, o)
+                    .map_err(|e| e.at("policyName"))?,
+                2 => c::opt(&mut self.param_ref, r, w, o).map_err(|e| e.at("paramRef"))?,
+                3 => c::opt(&mut self.match_resources, r, w, o)
+                    .map_err(|e| e.at("matchResources"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            policy_name: f_policy_name,
-            param_ref: f_param_ref,
-            match_resources: f_match_resources,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -183,38 +164,27 @@ impl Message
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1beta1::MutatingAdmissionPolicySpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_param_kind = None;
-        let mut f_match_constraints = None;
-        let mut f_variables = None;
-        let mut f_mutations = None;
-        let mut f_failure_policy = None;
-        let mut f_match_conditions = None;
-        let mut f_reinvocation_policy = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_param_kind, r, w, o).map_err(|e| e.at("paramKind"))?,
-                2 => c::opt(&mut f_match_constraints, r, w, o)
+                1 => c::opt(&mut self.param_kind, r, w, o).map_err(|e| e.at("paramKind"))?,
+                2 => c::opt(&mut self.match_constraints, r, w, o)
                     .map_err(|e| e.at("matchConstraints"))?,
-                3 => c::opt_rep(&mut f_variables, r, w, o).map_err(|e| e.at("variables"))?,
-                4 => c::opt_rep(&mut f_mutations, r, w, o).map_err(|e| e.at("mutations"))?,
-                5 => c::opt(&mut f_failure_policy, r, w, o).map_err(|e| e.at("failurePolicy"))?,
-                6 => c::opt_rep(&mut f_match_conditions, r, w, o)
+                3 => c::opt_rep(&mut self.variables, r, w, o).map_err(|e| e.at("variables"))?,
+                4 => c::opt_rep(&mut self.mutations, r, w, o).map_err(|e| e.at("mutations"))?,
+                5 => {
+                    c::opt(&mut self.failure_policy, r, w, o).map_err(|e| e.at("failurePolicy"))?
+                }
+                6 => c::opt_rep(&mut self.match_conditions, r, w, o)
                     .map_err(|e| e.at("matchConditions"))?,
-                7 => c::opt_nonzero(&mut f_reinvocation_policy, r, w, o)
+                7 => c::opt_nonzero(&mut self.reinvocation_policy, r, w, o)
                     .map_err(|e| e.at("reinvocationPolicy"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            param_kind: f_param_kind,
-            match_constraints: f_match_constraints,
-            variables: f_variables,
-            mutations: f_mutations,
-            failure_policy: f_failure_policy,
-            match_conditions: f_match_conditions,
-            reinvocation_policy: f_reinvocation_policy,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -229,24 +199,19 @@ impl Message for k8s_openapi::api::admissionregistration::v1beta1::MutatingAdmis
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1beta1::Mutation {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_patch_type = Default::default();
-        let mut f_apply_configuration = None;
-        let mut f_json_patch = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                2 => c::req(&mut f_patch_type, r, w, o).map_err(|e| e.at("patchType"))?,
-                3 => c::opt(&mut f_apply_configuration, r, w, o)
+                2 => c::req(&mut self.patch_type, r, w, o).map_err(|e| e.at("patchType"))?,
+                3 => c::opt(&mut self.apply_configuration, r, w, o)
                     .map_err(|e| e.at("applyConfiguration"))?,
-                4 => c::opt(&mut f_json_patch, r, w, o).map_err(|e| e.at("jsonPatch"))?,
+                4 => c::opt(&mut self.json_patch, r, w, o).map_err(|e| e.at("jsonPatch"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            patch_type: f_patch_type,
-            apply_configuration: f_apply_configuration,
-            json_patch: f_json_patch,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -257,37 +222,32 @@ impl Message for k8s_openapi::api::admissionregistration::v1beta1::Mutation {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1beta1::NamedRuleWithOperations {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_resource_names = None;
-        let mut f_operations = None;
-        let mut f_api_groups = None;
-        let mut f_api_versions = None;
-        let mut f_resources = None;
-        let mut f_scope = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => {
-                    c::opt_rep(&mut f_resource_names, r, w, o).map_err(|e| e.at("resourceNames"))?
-                }
+                1 => c::opt_rep(&mut self.resource_names, r, w, o)
+                    .map_err(|e| e.at("resourceNames"))?,
                 2 => {
                     r.expect(w, WireType::Len)?;
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => c::opt_rep(&mut f_operations, &mut r1, w1, o)
+                            1 => c::opt_rep(&mut self.operations, &mut r1, w1, o)
                                 .map_err(|e| e.at("operations"))?,
                             2 => {
                                 r1.expect(w1, WireType::Len)?;
                                 let mut r2 = r1.message()?;
                                 while let Some((field, w2)) = r2.field()? {
                                     match field {
-                                        1 => c::opt_rep(&mut f_api_groups, &mut r2, w2, o)
+                                        1 => c::opt_rep(&mut self.api_groups, &mut r2, w2, o)
                                             .map_err(|e| e.at("apiGroups"))?,
-                                        2 => c::opt_rep(&mut f_api_versions, &mut r2, w2, o)
+                                        2 => c::opt_rep(&mut self.api_versions, &mut r2, w2, o)
                                             .map_err(|e| e.at("apiVersions"))?,
-                                        3 => c::opt_rep(&mut f_resources, &mut r2, w2, o)
+                                        3 => c::opt_rep(&mut self.resources, &mut r2, w2, o)
                                             .map_err(|e| e.at("resources"))?,
-                                        4 => c::opt(&mut f_scope, &mut r2, w2, o)
+                                        4 => c::opt(&mut self.scope, &mut r2, w2, o)
                                             .map_err(|e| e.at("scope"))?,
                                         _ => r2.skip(w2)?,
                                     }
@@ -300,14 +260,7 @@ impl Message for k8s_openapi::api::admissionregistration::v1beta1::NamedRuleWith
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            resource_names: f_resource_names,
-            operations: f_operations,
-            api_groups: f_api_groups,
-            api_versions: f_api_versions,
-            resources: f_resources,
-            scope: f_scope,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -325,20 +278,18 @@ impl Message for k8s_openapi::api::admissionregistration::v1beta1::NamedRuleWith
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1beta1::ParamKind {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_api_version = None;
-        let mut f_kind = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_api_version, r, w, o).map_err(|e| e.at("apiVersion"))?,
-                2 => c::opt_nonzero(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
+                1 => c::opt_nonzero(&mut self.api_version, r, w, o)
+                    .map_err(|e| e.at("apiVersion"))?,
+                2 => c::opt_nonzero(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            api_version: f_api_version,
-            kind: f_kind,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -348,27 +299,20 @@ impl Message for k8s_openapi::api::admissionregistration::v1beta1::ParamKind {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1beta1::ParamRef {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = None;
-        let mut f_namespace = None;
-        let mut f_selector = None;
-        let mut f_parameter_not_found_action = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt_nonzero(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
-                3 => c::opt(&mut f_selector, r, w, o).map_err(|e| e.at("selector"))?,
-                4 => c::opt(&mut f_parameter_not_found_action, r, w, o)
+                1 => c::opt_nonzero(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt_nonzero(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                3 => c::opt(&mut self.selector, r, w, o).map_err(|e| e.at("selector"))?,
+                4 => c::opt(&mut self.parameter_not_found_action, r, w, o)
                     .map_err(|e| e.at("parameterNotFoundAction"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            namespace: f_namespace,
-            selector: f_selector,
-            parameter_not_found_action: f_parameter_not_found_action,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -380,20 +324,17 @@ impl Message for k8s_openapi::api::admissionregistration::v1beta1::ParamRef {
 }
 
 impl Message for k8s_openapi::api::admissionregistration::v1beta1::Variable {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_expression = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_expression, r, w, o).map_err(|e| e.at("expression"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.expression, r, w, o).map_err(|e| e.at("expression"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            expression: f_expression,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

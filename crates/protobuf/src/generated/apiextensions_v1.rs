@@ -8,32 +8,21 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceColumnDefinition {
-fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-let mut f_name = Default::default();
-let mut f_type_ = Default::default();
-let mut f_format = None;
-let mut f_description = None;
-let mut f_priority = None;
-let mut f_json_path = Default::default();
+c::in_place!();
+
+fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
 while let Some((field, w)) = r.field()? {
 match field {
-1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-2 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-3 => c::opt_nonzero(&mut f_format, r, w, o).map_err(|e| e.at("format"))?,
-4 => c::opt_nonzero(&mut f_description, r, w, o).map_err(|e| e.at("description"))?,
-5 => c::opt_nonzero(&mut f_priority, r, w, o).map_err(|e| e.at("priority"))?,
-6 => c::req(&mut f_json_path, r, w, o).map_err(|e| e.at("jsonPath"))?,
+1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+2 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+3 => c::opt_nonzero(&mut self.format, r, w, o).map_err(|e| e.at("format"))?,
+4 => c::opt_nonzero(&mut self.description, r, w, o).map_err(|e| e.at("description"))?,
+5 => c::opt_nonzero(&mut self.priority, r, w, o).map_err(|e| e.at("priority"))?,
+6 => c::req(&mut self.json_path, r, w, o).map_err(|e| e.at("jsonPath"))?,
 _ => r.skip(w)?,
 }
 }
-Ok(Self {
-name: f_name,
-type_: f_type_,
-format: f_format,
-description: f_description,
-priority: f_priority,
-json_path: f_json_path,
-})
+Ok(())
 }
 
 fn encode_message(&self, out: &mut Vec<u8>) {
@@ -49,20 +38,17 @@ c::put_req(out, 6, &self.json_path);
 impl Message
     for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceConversion
 {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_strategy = Default::default();
-        let mut f_webhook = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_strategy, r, w, o).map_err(|e| e.at("strategy"))?,
-                2 => c::opt(&mut f_webhook, r, w, o).map_err(|e| e.at("webhook"))?,
+                1 => c::req(&mut self.strategy, r, w, o).map_err(|e| e.at("strategy"))?,
+                2 => c::opt(&mut self.webhook, r, w, o).map_err(|e| e.at("webhook"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            strategy: f_strategy,
-            webhook: f_webhook,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -74,23 +60,18 @@ impl Message
 impl Message
     for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition
 {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -101,32 +82,21 @@ impl Message
 }
 
 impl Message for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionCondition {
-fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-let mut f_type_ = Default::default();
-let mut f_status = Default::default();
-let mut f_last_transition_time = None;
-let mut f_reason = None;
-let mut f_message = None;
-let mut f_observed_generation = None;
+c::in_place!();
+
+fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
 while let Some((field, w)) = r.field()? {
 match field {
-1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-3 => c::opt(&mut f_last_transition_time, r, w, o).map_err(|e| e.at("lastTransitionTime"))?,
-4 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-5 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
-6 => c::opt_nonzero(&mut f_observed_generation, r, w, o).map_err(|e| e.at("observedGeneration"))?,
+1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+3 => c::opt(&mut self.last_transition_time, r, w, o).map_err(|e| e.at("lastTransitionTime"))?,
+4 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+5 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
+6 => c::opt_nonzero(&mut self.observed_generation, r, w, o).map_err(|e| e.at("observedGeneration"))?,
 _ => r.skip(w)?,
 }
 }
-Ok(Self {
-type_: f_type_,
-status: f_status,
-last_transition_time: f_last_transition_time,
-reason: f_reason,
-message: f_message,
-observed_generation: f_observed_generation,
-})
+Ok(())
 }
 
 fn encode_message(&self, out: &mut Vec<u8>) {
@@ -140,32 +110,21 @@ c::put_opt_or_zero(out, 6, &self.observed_generation);
 }
 
 impl Message for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionNames {
-fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-let mut f_plural = Default::default();
-let mut f_singular = None;
-let mut f_short_names = None;
-let mut f_kind = Default::default();
-let mut f_list_kind = None;
-let mut f_categories = None;
+c::in_place!();
+
+fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
 while let Some((field, w)) = r.field()? {
 match field {
-1 => c::req(&mut f_plural, r, w, o).map_err(|e| e.at("plural"))?,
-2 => c::opt_nonzero(&mut f_singular, r, w, o).map_err(|e| e.at("singular"))?,
-3 => c::opt_rep(&mut f_short_names, r, w, o).map_err(|e| e.at("shortNames"))?,
-4 => c::req(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
-5 => c::opt_nonzero(&mut f_list_kind, r, w, o).map_err(|e| e.at("listKind"))?,
-6 => c::opt_rep(&mut f_categories, r, w, o).map_err(|e| e.at("categories"))?,
+1 => c::req(&mut self.plural, r, w, o).map_err(|e| e.at("plural"))?,
+2 => c::opt_nonzero(&mut self.singular, r, w, o).map_err(|e| e.at("singular"))?,
+3 => c::opt_rep(&mut self.short_names, r, w, o).map_err(|e| e.at("shortNames"))?,
+4 => c::req(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
+5 => c::opt_nonzero(&mut self.list_kind, r, w, o).map_err(|e| e.at("listKind"))?,
+6 => c::opt_rep(&mut self.categories, r, w, o).map_err(|e| e.at("categories"))?,
 _ => r.skip(w)?,
 }
 }
-Ok(Self {
-plural: f_plural,
-singular: f_singular,
-short_names: f_short_names,
-kind: f_kind,
-list_kind: f_list_kind,
-categories: f_categories,
-})
+Ok(())
 }
 
 fn encode_message(&self, out: &mut Vec<u8>) {
@@ -179,32 +138,21 @@ c::put_opt_rep(out, 6, &self.categories);
 }
 
 impl Message for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionSpec {
-fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-let mut f_group = Default::default();
-let mut f_names = Default::default();
-let mut f_scope = Default::default();
-let mut f_versions = Vec::new();
-let mut f_conversion = None;
-let mut f_preserve_unknown_fields = None;
+c::in_place!();
+
+fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
 while let Some((field, w)) = r.field()? {
 match field {
-1 => c::req(&mut f_group, r, w, o).map_err(|e| e.at("group"))?,
-3 => c::req(&mut f_names, r, w, o).map_err(|e| e.at("names"))?,
-4 => c::req(&mut f_scope, r, w, o).map_err(|e| e.at("scope"))?,
-7 => c::rep(&mut f_versions, r, w, o).map_err(|e| e.at("versions"))?,
-9 => c::opt(&mut f_conversion, r, w, o).map_err(|e| e.at("conversion"))?,
-10 => c::opt_nonzero(&mut f_preserve_unknown_fields, r, w, o).map_err(|e| e.at("preserveUnknownFields"))?,
+1 => c::req(&mut self.group, r, w, o).map_err(|e| e.at("group"))?,
+3 => c::req(&mut self.names, r, w, o).map_err(|e| e.at("names"))?,
+4 => c::req(&mut self.scope, r, w, o).map_err(|e| e.at("scope"))?,
+7 => c::rep(&mut self.versions, r, w, o).map_err(|e| e.at("versions"))?,
+9 => c::opt(&mut self.conversion, r, w, o).map_err(|e| e.at("conversion"))?,
+10 => c::opt_nonzero(&mut self.preserve_unknown_fields, r, w, o).map_err(|e| e.at("preserveUnknownFields"))?,
 _ => r.skip(w)?,
 }
 }
-Ok(Self {
-group: f_group,
-names: f_names,
-scope: f_scope,
-versions: f_versions,
-conversion: f_conversion,
-preserve_unknown_fields: f_preserve_unknown_fields,
-})
+Ok(())
 }
 
 fn encode_message(&self, out: &mut Vec<u8>) {
@@ -218,26 +166,19 @@ c::put_opt_or_zero(out, 10, &self.preserve_unknown_fields);
 }
 
 impl Message for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionStatus {
-fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-let mut f_conditions = None;
-let mut f_accepted_names = None;
-let mut f_stored_versions = None;
-let mut f_observed_generation = None;
+c::in_place!();
+
+fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
 while let Some((field, w)) = r.field()? {
 match field {
-1 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
-2 => c::opt(&mut f_accepted_names, r, w, o).map_err(|e| e.at("acceptedNames"))?,
-3 => c::opt_rep(&mut f_stored_versions, r, w, o).map_err(|e| e.at("storedVersions"))?,
-4 => c::opt_nonzero(&mut f_observed_generation, r, w, o).map_err(|e| e.at("observedGeneration"))?,
+1 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+2 => c::opt(&mut self.accepted_names, r, w, o).map_err(|e| e.at("acceptedNames"))?,
+3 => c::opt_rep(&mut self.stored_versions, r, w, o).map_err(|e| e.at("storedVersions"))?,
+4 => c::opt_nonzero(&mut self.observed_generation, r, w, o).map_err(|e| e.at("observedGeneration"))?,
 _ => r.skip(w)?,
 }
 }
-Ok(Self {
-conditions: f_conditions,
-accepted_names: f_accepted_names,
-stored_versions: f_stored_versions,
-observed_generation: f_observed_generation,
-})
+Ok(())
 }
 
 fn encode_message(&self, out: &mut Vec<u8>) {
@@ -249,41 +190,24 @@ c::put_opt_or_zero(out, 4, &self.observed_generation);
 }
 
 impl Message for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionVersion {
-fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-let mut f_name = Default::default();
-let mut f_served = Default::default();
-let mut f_storage = Default::default();
-let mut f_schema = None;
-let mut f_subresources = None;
-let mut f_additional_printer_columns = None;
-let mut f_deprecated = None;
-let mut f_deprecation_warning = None;
-let mut f_selectable_fields = None;
+c::in_place!();
+
+fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
 while let Some((field, w)) = r.field()? {
 match field {
-1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-2 => c::req(&mut f_served, r, w, o).map_err(|e| e.at("served"))?,
-3 => c::req(&mut f_storage, r, w, o).map_err(|e| e.at("storage"))?,
-7 => c::opt_nonzero(&mut f_deprecated, r, w, o).map_err(|e| e.at("deprecated"))?,
-8 => c::opt(&mut f_deprecation_warning, r, w, o).map_err(|e| e.at("deprecationWarning"))?,
-4 => c::opt(&mut f_schema, r, w, o).map_err(|e| e.at("schema"))?,
-5 => c::opt(&mut f_subresources, r, w, o).map_err(|e| e.at("subresources"))?,
-6 => c::opt_rep(&mut f_additional_printer_columns, r, w, o).map_err(|e| e.at("additionalPrinterColumns"))?,
-9 => c::opt_rep(&mut f_selectable_fields, r, w, o).map_err(|e| e.at("selectableFields"))?,
+1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+2 => c::req(&mut self.served, r, w, o).map_err(|e| e.at("served"))?,
+3 => c::req(&mut self.storage, r, w, o).map_err(|e| e.at("storage"))?,
+7 => c::opt_nonzero(&mut self.deprecated, r, w, o).map_err(|e| e.at("deprecated"))?,
+8 => c::opt(&mut self.deprecation_warning, r, w, o).map_err(|e| e.at("deprecationWarning"))?,
+4 => c::opt(&mut self.schema, r, w, o).map_err(|e| e.at("schema"))?,
+5 => c::opt(&mut self.subresources, r, w, o).map_err(|e| e.at("subresources"))?,
+6 => c::opt_rep(&mut self.additional_printer_columns, r, w, o).map_err(|e| e.at("additionalPrinterColumns"))?,
+9 => c::opt_rep(&mut self.selectable_fields, r, w, o).map_err(|e| e.at("selectableFields"))?,
 _ => r.skip(w)?,
 }
 }
-Ok(Self {
-name: f_name,
-served: f_served,
-storage: f_storage,
-schema: f_schema,
-subresources: f_subresources,
-additional_printer_columns: f_additional_printer_columns,
-deprecated: f_deprecated,
-deprecation_warning: f_deprecation_warning,
-selectable_fields: f_selectable_fields,
-})
+Ok(())
 }
 
 fn encode_message(&self, out: &mut Vec<u8>) {
@@ -300,23 +224,18 @@ c::put_opt_rep(out, 9, &self.selectable_fields);
 }
 
 impl Message for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceSubresourceScale {
-fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-let mut f_spec_replicas_path = Default::default();
-let mut f_status_replicas_path = Default::default();
-let mut f_label_selector_path = None;
+c::in_place!();
+
+fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
 while let Some((field, w)) = r.field()? {
 match field {
-1 => c::req(&mut f_spec_replicas_path, r, w, o).map_err(|e| e.at("specReplicasPath"))?,
-2 => c::req(&mut f_status_replicas_path, r, w, o).map_err(|e| e.at("statusReplicasPath"))?,
-3 => c::opt(&mut f_label_selector_path, r, w, o).map_err(|e| e.at("labelSelectorPath"))?,
+1 => c::req(&mut self.spec_replicas_path, r, w, o).map_err(|e| e.at("specReplicasPath"))?,
+2 => c::req(&mut self.status_replicas_path, r, w, o).map_err(|e| e.at("statusReplicasPath"))?,
+3 => c::opt(&mut self.label_selector_path, r, w, o).map_err(|e| e.at("labelSelectorPath"))?,
 _ => r.skip(w)?,
 }
 }
-Ok(Self {
-spec_replicas_path: f_spec_replicas_path,
-status_replicas_path: f_status_replicas_path,
-label_selector_path: f_label_selector_path,
-})
+Ok(())
 }
 
 fn encode_message(&self, out: &mut Vec<u8>) {
@@ -336,20 +255,17 @@ fn encode_message(&self, _: &mut Vec<u8>) {}
 }
 
 impl Message for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceSubresources {
-fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-let mut f_status = None;
-let mut f_scale = None;
+c::in_place!();
+
+fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
 while let Some((field, w)) = r.field()? {
 match field {
-1 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-2 => c::opt(&mut f_scale, r, w, o).map_err(|e| e.at("scale"))?,
+1 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+2 => c::opt(&mut self.scale, r, w, o).map_err(|e| e.at("scale"))?,
 _ => r.skip(w)?,
 }
 }
-Ok(Self {
-status: f_status,
-scale: f_scale,
-})
+Ok(())
 }
 
 fn encode_message(&self, out: &mut Vec<u8>) {
@@ -361,18 +277,17 @@ c::put_opt(out, 2, &self.scale);
 impl Message
     for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceValidation
 {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_open_api_v3_schema = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_open_api_v3_schema, r, w, o)
+                1 => c::opt(&mut self.open_api_v3_schema, r, w, o)
                     .map_err(|e| e.at("openAPIV3Schema"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            open_api_v3_schema: f_open_api_v3_schema,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -383,22 +298,18 @@ impl Message
 impl Message
     for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::ExternalDocumentation
 {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_description = None;
-        let mut f_url = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => {
-                    c::opt_nonzero(&mut f_description, r, w, o).map_err(|e| e.at("description"))?
-                }
-                2 => c::opt_nonzero(&mut f_url, r, w, o).map_err(|e| e.at("url"))?,
+                1 => c::opt_nonzero(&mut self.description, r, w, o)
+                    .map_err(|e| e.at("description"))?,
+                2 => c::opt_nonzero(&mut self.url, r, w, o).map_err(|e| e.at("url"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            description: f_description,
-            url: f_url,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -410,164 +321,80 @@ impl Message
 impl Message
     for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps
 {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_id = None;
-        let mut f_schema = None;
-        let mut f_ref_path = None;
-        let mut f_description = None;
-        let mut f_type_ = None;
-        let mut f_format = None;
-        let mut f_title = None;
-        let mut f_default = None;
-        let mut f_maximum = None;
-        let mut f_exclusive_maximum = None;
-        let mut f_minimum = None;
-        let mut f_exclusive_minimum = None;
-        let mut f_max_length = None;
-        let mut f_min_length = None;
-        let mut f_pattern = None;
-        let mut f_max_items = None;
-        let mut f_min_items = None;
-        let mut f_unique_items = None;
-        let mut f_multiple_of = None;
-        let mut f_enum_ = None;
-        let mut f_max_properties = None;
-        let mut f_min_properties = None;
-        let mut f_required = None;
-        let mut f_items = None;
-        let mut f_all_of = None;
-        let mut f_one_of = None;
-        let mut f_any_of = None;
-        let mut f_not = None;
-        let mut f_properties = None;
-        let mut f_additional_properties = None;
-        let mut f_pattern_properties = None;
-        let mut f_dependencies = None;
-        let mut f_additional_items = None;
-        let mut f_definitions = None;
-        let mut f_external_docs = None;
-        let mut f_example = None;
-        let mut f_nullable = None;
-        let mut f_x_kubernetes_preserve_unknown_fields = None;
-        let mut f_x_kubernetes_embedded_resource = None;
-        let mut f_x_kubernetes_int_or_string = None;
-        let mut f_x_kubernetes_list_map_keys = None;
-        let mut f_x_kubernetes_list_type = None;
-        let mut f_x_kubernetes_map_type = None;
-        let mut f_x_kubernetes_validations = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_id, r, w, o).map_err(|e| e.at("id"))?,
-                2 => c::opt_nonzero(&mut f_schema, r, w, o).map_err(|e| e.at("$schema"))?,
-                3 => c::opt(&mut f_ref_path, r, w, o).map_err(|e| e.at("$ref"))?,
-                4 => {
-                    c::opt_nonzero(&mut f_description, r, w, o).map_err(|e| e.at("description"))?
-                }
-                5 => c::opt_nonzero(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                6 => c::opt_nonzero(&mut f_format, r, w, o).map_err(|e| e.at("format"))?,
-                7 => c::opt_nonzero(&mut f_title, r, w, o).map_err(|e| e.at("title"))?,
-                8 => c::opt(&mut f_default, r, w, o).map_err(|e| e.at("default"))?,
-                9 => c::opt(&mut f_maximum, r, w, o).map_err(|e| e.at("maximum"))?,
-                10 => c::opt_nonzero(&mut f_exclusive_maximum, r, w, o)
+                1 => c::opt_nonzero(&mut self.id, r, w, o).map_err(|e| e.at("id"))?,
+                2 => c::opt_nonzero(&mut self.schema, r, w, o).map_err(|e| e.at("$schema"))?,
+                3 => c::opt(&mut self.ref_path, r, w, o).map_err(|e| e.at("$ref"))?,
+                4 => c::opt_nonzero(&mut self.description, r, w, o)
+                    .map_err(|e| e.at("description"))?,
+                5 => c::opt_nonzero(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                6 => c::opt_nonzero(&mut self.format, r, w, o).map_err(|e| e.at("format"))?,
+                7 => c::opt_nonzero(&mut self.title, r, w, o).map_err(|e| e.at("title"))?,
+                8 => c::opt(&mut self.default, r, w, o).map_err(|e| e.at("default"))?,
+                9 => c::opt(&mut self.maximum, r, w, o).map_err(|e| e.at("maximum"))?,
+                10 => c::opt_nonzero(&mut self.exclusive_maximum, r, w, o)
                     .map_err(|e| e.at("exclusiveMaximum"))?,
-                11 => c::opt(&mut f_minimum, r, w, o).map_err(|e| e.at("minimum"))?,
-                12 => c::opt_nonzero(&mut f_exclusive_minimum, r, w, o)
+                11 => c::opt(&mut self.minimum, r, w, o).map_err(|e| e.at("minimum"))?,
+                12 => c::opt_nonzero(&mut self.exclusive_minimum, r, w, o)
                     .map_err(|e| e.at("exclusiveMinimum"))?,
-                13 => c::opt(&mut f_max_length, r, w, o).map_err(|e| e.at("maxLength"))?,
-                14 => c::opt(&mut f_min_length, r, w, o).map_err(|e| e.at("minLength"))?,
-                15 => c::opt_nonzero(&mut f_pattern, r, w, o).map_err(|e| e.at("pattern"))?,
-                16 => c::opt(&mut f_max_items, r, w, o).map_err(|e| e.at("maxItems"))?,
-                17 => c::opt(&mut f_min_items, r, w, o).map_err(|e| e.at("minItems"))?,
-                18 => {
-                    c::opt_nonzero(&mut f_unique_items, r, w, o).map_err(|e| e.at("uniqueItems"))?
+                13 => c::opt(&mut self.max_length, r, w, o).map_err(|e| e.at("maxLength"))?,
+                14 => c::opt(&mut self.min_length, r, w, o).map_err(|e| e.at("minLength"))?,
+                15 => c::opt_nonzero(&mut self.pattern, r, w, o).map_err(|e| e.at("pattern"))?,
+                16 => c::opt(&mut self.max_items, r, w, o).map_err(|e| e.at("maxItems"))?,
+                17 => c::opt(&mut self.min_items, r, w, o).map_err(|e| e.at("minItems"))?,
+                18 => c::opt_nonzero(&mut self.unique_items, r, w, o)
+                    .map_err(|e| e.at("uniqueItems"))?,
+                19 => c::opt(&mut self.multiple_of, r, w, o).map_err(|e| e.at("multipleOf"))?,
+                20 => c::opt_rep(&mut self.enum_, r, w, o).map_err(|e| e.at("enum"))?,
+                21 => {
+                    c::opt(&mut self.max_properties, r, w, o).map_err(|e| e.at("maxProperties"))?
                 }
-                19 => c::opt(&mut f_multiple_of, r, w, o).map_err(|e| e.at("multipleOf"))?,
-                20 => c::opt_rep(&mut f_enum_, r, w, o).map_err(|e| e.at("enum"))?,
-                21 => c::opt(&mut f_max_properties, r, w, o).map_err(|e| e.at("maxProperties"))?,
-                22 => c::opt(&mut f_min_properties, r, w, o).map_err(|e| e.at("minProperties"))?,
-                23 => c::opt_rep(&mut f_required, r, w, o).map_err(|e| e.at("required"))?,
-                24 => c::opt(&mut f_items, r, w, o).map_err(|e| e.at("items"))?,
-                25 => c::opt_rep(&mut f_all_of, r, w, o).map_err(|e| e.at("allOf"))?,
-                26 => c::opt_rep(&mut f_one_of, r, w, o).map_err(|e| e.at("oneOf"))?,
-                27 => c::opt_rep(&mut f_any_of, r, w, o).map_err(|e| e.at("anyOf"))?,
-                28 => c::opt(&mut f_not, r, w, o).map_err(|e| e.at("not"))?,
-                29 => c::opt_map(&mut f_properties, r, w, o).map_err(|e| e.at("properties"))?,
-                30 => c::opt(&mut f_additional_properties, r, w, o)
+                22 => {
+                    c::opt(&mut self.min_properties, r, w, o).map_err(|e| e.at("minProperties"))?
+                }
+                23 => c::opt_rep(&mut self.required, r, w, o).map_err(|e| e.at("required"))?,
+                24 => c::opt(&mut self.items, r, w, o).map_err(|e| e.at("items"))?,
+                25 => c::opt_rep(&mut self.all_of, r, w, o).map_err(|e| e.at("allOf"))?,
+                26 => c::opt_rep(&mut self.one_of, r, w, o).map_err(|e| e.at("oneOf"))?,
+                27 => c::opt_rep(&mut self.any_of, r, w, o).map_err(|e| e.at("anyOf"))?,
+                28 => c::opt(&mut self.not, r, w, o).map_err(|e| e.at("not"))?,
+                29 => c::opt_map(&mut self.properties, r, w, o).map_err(|e| e.at("properties"))?,
+                30 => c::opt(&mut self.additional_properties, r, w, o)
                     .map_err(|e| e.at("additionalProperties"))?,
-                31 => c::opt_map(&mut f_pattern_properties, r, w, o)
+                31 => c::opt_map(&mut self.pattern_properties, r, w, o)
                     .map_err(|e| e.at("patternProperties"))?,
-                32 => c::opt_map_strict(&mut f_dependencies, r, w, o)
+                32 => c::opt_map_strict(&mut self.dependencies, r, w, o)
                     .map_err(|e| e.at("dependencies"))?,
-                33 => {
-                    c::opt(&mut f_additional_items, r, w, o).map_err(|e| e.at("additionalItems"))?
+                33 => c::opt(&mut self.additional_items, r, w, o)
+                    .map_err(|e| e.at("additionalItems"))?,
+                34 => {
+                    c::opt_map(&mut self.definitions, r, w, o).map_err(|e| e.at("definitions"))?
                 }
-                34 => c::opt_map(&mut f_definitions, r, w, o).map_err(|e| e.at("definitions"))?,
-                35 => c::opt(&mut f_external_docs, r, w, o).map_err(|e| e.at("externalDocs"))?,
-                36 => c::opt(&mut f_example, r, w, o).map_err(|e| e.at("example"))?,
-                37 => c::opt_nonzero(&mut f_nullable, r, w, o).map_err(|e| e.at("nullable"))?,
-                38 => c::opt(&mut f_x_kubernetes_preserve_unknown_fields, r, w, o)
+                35 => c::opt(&mut self.external_docs, r, w, o).map_err(|e| e.at("externalDocs"))?,
+                36 => c::opt(&mut self.example, r, w, o).map_err(|e| e.at("example"))?,
+                37 => c::opt_nonzero(&mut self.nullable, r, w, o).map_err(|e| e.at("nullable"))?,
+                38 => c::opt(&mut self.x_kubernetes_preserve_unknown_fields, r, w, o)
                     .map_err(|e| e.at("x-kubernetes-preserve-unknown-fields"))?,
-                39 => c::opt_nonzero(&mut f_x_kubernetes_embedded_resource, r, w, o)
+                39 => c::opt_nonzero(&mut self.x_kubernetes_embedded_resource, r, w, o)
                     .map_err(|e| e.at("x-kubernetes-embedded-resource"))?,
-                40 => c::opt_nonzero(&mut f_x_kubernetes_int_or_string, r, w, o)
+                40 => c::opt_nonzero(&mut self.x_kubernetes_int_or_string, r, w, o)
                     .map_err(|e| e.at("x-kubernetes-int-or-string"))?,
-                41 => c::opt_rep(&mut f_x_kubernetes_list_map_keys, r, w, o)
+                41 => c::opt_rep(&mut self.x_kubernetes_list_map_keys, r, w, o)
                     .map_err(|e| e.at("x-kubernetes-list-map-keys"))?,
-                42 => c::opt(&mut f_x_kubernetes_list_type, r, w, o)
+                42 => c::opt(&mut self.x_kubernetes_list_type, r, w, o)
                     .map_err(|e| e.at("x-kubernetes-list-type"))?,
-                43 => c::opt(&mut f_x_kubernetes_map_type, r, w, o)
+                43 => c::opt(&mut self.x_kubernetes_map_type, r, w, o)
                     .map_err(|e| e.at("x-kubernetes-map-type"))?,
-                44 => c::opt_rep(&mut f_x_kubernetes_validations, r, w, o)
+                44 => c::opt_rep(&mut self.x_kubernetes_validations, r, w, o)
                     .map_err(|e| e.at("x-kubernetes-validations"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            id: f_id,
-            schema: f_schema,
-            ref_path: f_ref_path,
-            description: f_description,
-            type_: f_type_,
-            format: f_format,
-            title: f_title,
-            default: f_default,
-            maximum: f_maximum,
-            exclusive_maximum: f_exclusive_maximum,
-            minimum: f_minimum,
-            exclusive_minimum: f_exclusive_minimum,
-            max_length: f_max_length,
-            min_length: f_min_length,
-            pattern: f_pattern,
-            max_items: f_max_items,
-            min_items: f_min_items,
-            unique_items: f_unique_items,
-            multiple_of: f_multiple_of,
-            enum_: f_enum_,
-            max_properties: f_max_properties,
-            min_properties: f_min_properties,
-            required: f_required,
-            items: f_items,
-            all_of: f_all_of,
-            one_of: f_one_of,
-            any_of: f_any_of,
-            not: f_not,
-            properties: f_properties,
-            additional_properties: f_additional_properties,
-            pattern_properties: f_pattern_properties,
-            dependencies: f_dependencies,
-            additional_items: f_additional_items,
-            definitions: f_definitions,
-            external_docs: f_external_docs,
-            example: f_example,
-            nullable: f_nullable,
-            x_kubernetes_preserve_unknown_fields: f_x_kubernetes_preserve_unknown_fields,
-            x_kubernetes_embedded_resource: f_x_kubernetes_embedded_resource,
-            x_kubernetes_int_or_string: f_x_kubernetes_int_or_string,
-            x_kubernetes_list_map_keys: f_x_kubernetes_list_map_keys,
-            x_kubernetes_list_type: f_x_kubernetes_list_type,
-            x_kubernetes_map_type: f_x_kubernetes_map_type,
-            x_kubernetes_validations: f_x_kubernetes_validations,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -621,17 +448,16 @@ impl Message
 impl Message
     for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::SelectableField
 {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_json_path = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_json_path, r, w, o).map_err(|e| e.at("jsonPath"))?,
+                1 => c::req(&mut self.json_path, r, w, o).map_err(|e| e.at("jsonPath"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            json_path: f_json_path,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -642,26 +468,19 @@ impl Message
 impl Message
     for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::ServiceReference
 {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_namespace = Default::default();
-        let mut f_name = Default::default();
-        let mut f_path = None;
-        let mut f_port = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
-                2 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                3 => c::opt(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
-                4 => c::opt(&mut f_port, r, w, o).map_err(|e| e.at("port"))?,
+                1 => c::req(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                2 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                3 => c::opt(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
+                4 => c::opt(&mut self.port, r, w, o).map_err(|e| e.at("port"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            namespace: f_namespace,
-            name: f_name,
-            path: f_path,
-            port: f_port,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -675,34 +494,25 @@ impl Message
 impl Message
     for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::ValidationRule
 {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_rule = Default::default();
-        let mut f_message = None;
-        let mut f_message_expression = None;
-        let mut f_reason = None;
-        let mut f_field_path = None;
-        let mut f_optional_old_self = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_rule, r, w, o).map_err(|e| e.at("rule"))?,
-                2 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
-                3 => c::opt_nonzero(&mut f_message_expression, r, w, o)
+                1 => c::req(&mut self.rule, r, w, o).map_err(|e| e.at("rule"))?,
+                2 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
+                3 => c::opt_nonzero(&mut self.message_expression, r, w, o)
                     .map_err(|e| e.at("messageExpression"))?,
-                4 => c::opt(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                5 => c::opt_nonzero(&mut f_field_path, r, w, o).map_err(|e| e.at("fieldPath"))?,
-                6 => c::opt(&mut f_optional_old_self, r, w, o)
+                4 => c::opt(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                5 => {
+                    c::opt_nonzero(&mut self.field_path, r, w, o).map_err(|e| e.at("fieldPath"))?
+                }
+                6 => c::opt(&mut self.optional_old_self, r, w, o)
                     .map_err(|e| e.at("optionalOldSelf"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            rule: f_rule,
-            message: f_message,
-            message_expression: f_message_expression,
-            reason: f_reason,
-            field_path: f_field_path,
-            optional_old_self: f_optional_old_self,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -718,23 +528,18 @@ impl Message
 impl Message
     for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::WebhookClientConfig
 {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_service = None;
-        let mut f_ca_bundle = None;
-        let mut f_url = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                3 => c::opt(&mut f_url, r, w, o).map_err(|e| e.at("url"))?,
-                1 => c::opt(&mut f_service, r, w, o).map_err(|e| e.at("service"))?,
-                2 => c::opt_nonzero(&mut f_ca_bundle, r, w, o).map_err(|e| e.at("caBundle"))?,
+                3 => c::opt(&mut self.url, r, w, o).map_err(|e| e.at("url"))?,
+                1 => c::opt(&mut self.service, r, w, o).map_err(|e| e.at("service"))?,
+                2 => c::opt_nonzero(&mut self.ca_bundle, r, w, o).map_err(|e| e.at("caBundle"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            service: f_service,
-            ca_bundle: f_ca_bundle,
-            url: f_url,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -747,21 +552,18 @@ impl Message
 impl Message
     for k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::WebhookConversion
 {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_client_config = None;
-        let mut f_conversion_review_versions = Vec::new();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                2 => c::opt(&mut f_client_config, r, w, o).map_err(|e| e.at("clientConfig"))?,
-                3 => c::rep(&mut f_conversion_review_versions, r, w, o)
+                2 => c::opt(&mut self.client_config, r, w, o).map_err(|e| e.at("clientConfig"))?,
+                3 => c::rep(&mut self.conversion_review_versions, r, w, o)
                     .map_err(|e| e.at("conversionReviewVersions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            client_config: f_client_config,
-            conversion_review_versions: f_conversion_review_versions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

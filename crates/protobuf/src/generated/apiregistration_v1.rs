@@ -8,23 +8,18 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -35,30 +30,21 @@ impl Message for k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::A
 }
 
 impl Message for k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIServiceCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_status = Default::default();
-        let mut f_last_transition_time = None;
-        let mut f_reason = None;
-        let mut f_message = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                3 => c::opt(&mut f_last_transition_time, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                3 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
-                4 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                5 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                4 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                5 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            last_transition_time: f_last_transition_time,
-            reason: f_reason,
-            message: f_message,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -71,39 +57,25 @@ impl Message for k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::A
 }
 
 impl Message for k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIServiceSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_service = None;
-        let mut f_group = None;
-        let mut f_version = None;
-        let mut f_insecure_skip_tls_verify = None;
-        let mut f_ca_bundle = None;
-        let mut f_group_priority_minimum = Default::default();
-        let mut f_version_priority = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_service, r, w, o).map_err(|e| e.at("service"))?,
-                2 => c::opt_nonzero(&mut f_group, r, w, o).map_err(|e| e.at("group"))?,
-                3 => c::opt_nonzero(&mut f_version, r, w, o).map_err(|e| e.at("version"))?,
-                4 => c::opt_nonzero(&mut f_insecure_skip_tls_verify, r, w, o)
+                1 => c::opt(&mut self.service, r, w, o).map_err(|e| e.at("service"))?,
+                2 => c::opt_nonzero(&mut self.group, r, w, o).map_err(|e| e.at("group"))?,
+                3 => c::opt_nonzero(&mut self.version, r, w, o).map_err(|e| e.at("version"))?,
+                4 => c::opt_nonzero(&mut self.insecure_skip_tls_verify, r, w, o)
                     .map_err(|e| e.at("insecureSkipTLSVerify"))?,
-                5 => c::opt_nonzero(&mut f_ca_bundle, r, w, o).map_err(|e| e.at("caBundle"))?,
-                7 => c::req(&mut f_group_priority_minimum, r, w, o)
+                5 => c::opt_nonzero(&mut self.ca_bundle, r, w, o).map_err(|e| e.at("caBundle"))?,
+                7 => c::req(&mut self.group_priority_minimum, r, w, o)
                     .map_err(|e| e.at("groupPriorityMinimum"))?,
-                8 => {
-                    c::req(&mut f_version_priority, r, w, o).map_err(|e| e.at("versionPriority"))?
-                }
+                8 => c::req(&mut self.version_priority, r, w, o)
+                    .map_err(|e| e.at("versionPriority"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            service: f_service,
-            group: f_group,
-            version: f_version,
-            insecure_skip_tls_verify: f_insecure_skip_tls_verify,
-            ca_bundle: f_ca_bundle,
-            group_priority_minimum: f_group_priority_minimum,
-            version_priority: f_version_priority,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -118,17 +90,16 @@ impl Message for k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::A
 }
 
 impl Message for k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIServiceStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                1 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -137,23 +108,18 @@ impl Message for k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::A
 }
 
 impl Message for k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::ServiceReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_namespace = None;
-        let mut f_name = None;
-        let mut f_port = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
-                2 => c::opt_nonzero(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                3 => c::opt(&mut f_port, r, w, o).map_err(|e| e.at("port"))?,
+                1 => c::opt_nonzero(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                2 => c::opt_nonzero(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                3 => c::opt(&mut self.port, r, w, o).map_err(|e| e.at("port"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            namespace: f_namespace,
-            name: f_name,
-            port: f_port,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

@@ -8,30 +8,22 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::apiserverinternal::v1alpha1::ServerStorageVersion {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_api_server_id = Default::default();
-        let mut f_encoding_version = Default::default();
-        let mut f_decodable_versions = Vec::new();
-        let mut f_served_versions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_api_server_id, r, w, o).map_err(|e| e.at("apiServerID"))?,
-                2 => {
-                    c::req(&mut f_encoding_version, r, w, o).map_err(|e| e.at("encodingVersion"))?
-                }
-                3 => c::rep(&mut f_decodable_versions, r, w, o)
+                1 => c::req(&mut self.api_server_id, r, w, o).map_err(|e| e.at("apiServerID"))?,
+                2 => c::req(&mut self.encoding_version, r, w, o)
+                    .map_err(|e| e.at("encodingVersion"))?,
+                3 => c::rep(&mut self.decodable_versions, r, w, o)
                     .map_err(|e| e.at("decodableVersions"))?,
-                4 => c::opt_rep(&mut f_served_versions, r, w, o)
+                4 => c::opt_rep(&mut self.served_versions, r, w, o)
                     .map_err(|e| e.at("servedVersions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            api_server_id: f_api_server_id,
-            encoding_version: f_encoding_version,
-            decodable_versions: f_decodable_versions,
-            served_versions: f_served_versions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -43,23 +35,18 @@ impl Message for k8s_openapi::api::apiserverinternal::v1alpha1::ServerStorageVer
 }
 
 impl Message for k8s_openapi::api::apiserverinternal::v1alpha1::StorageVersion {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -70,34 +57,23 @@ impl Message for k8s_openapi::api::apiserverinternal::v1alpha1::StorageVersion {
 }
 
 impl Message for k8s_openapi::api::apiserverinternal::v1alpha1::StorageVersionCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_status = Default::default();
-        let mut f_observed_generation = None;
-        let mut f_last_transition_time = None;
-        let mut f_reason = Default::default();
-        let mut f_message = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                3 => c::opt_nonzero(&mut f_observed_generation, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                3 => c::opt_nonzero(&mut self.observed_generation, r, w, o)
                     .map_err(|e| e.at("observedGeneration"))?,
-                4 => c::opt(&mut f_last_transition_time, r, w, o)
+                4 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
-                5 => c::req(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                6 => c::req(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                5 => c::req(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                6 => c::req(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            observed_generation: f_observed_generation,
-            last_transition_time: f_last_transition_time,
-            reason: f_reason,
-            message: f_message,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -122,25 +98,20 @@ impl Message for k8s_openapi::api::apiserverinternal::v1alpha1::StorageVersionSp
 }
 
 impl Message for k8s_openapi::api::apiserverinternal::v1alpha1::StorageVersionStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_storage_versions = None;
-        let mut f_common_encoding_version = None;
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_storage_versions, r, w, o)
+                1 => c::opt_rep(&mut self.storage_versions, r, w, o)
                     .map_err(|e| e.at("storageVersions"))?,
-                2 => c::opt(&mut f_common_encoding_version, r, w, o)
+                2 => c::opt(&mut self.common_encoding_version, r, w, o)
                     .map_err(|e| e.at("commonEncodingVersion"))?,
-                3 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                3 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            storage_versions: f_storage_versions,
-            common_encoding_version: f_common_encoding_version,
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

@@ -8,23 +8,18 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::apps::v1::ControllerRevision {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_data = None;
-        let mut f_revision = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_data, r, w, o).map_err(|e| e.at("data"))?,
-                3 => c::req(&mut f_revision, r, w, o).map_err(|e| e.at("revision"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.data, r, w, o).map_err(|e| e.at("data"))?,
+                3 => c::req(&mut self.revision, r, w, o).map_err(|e| e.at("revision"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            data: f_data,
-            revision: f_revision,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -35,23 +30,18 @@ impl Message for k8s_openapi::api::apps::v1::ControllerRevision {
 }
 
 impl Message for k8s_openapi::api::apps::v1::DaemonSet {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -62,30 +52,21 @@ impl Message for k8s_openapi::api::apps::v1::DaemonSet {
 }
 
 impl Message for k8s_openapi::api::apps::v1::DaemonSetCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_status = Default::default();
-        let mut f_last_transition_time = None;
-        let mut f_reason = None;
-        let mut f_message = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                3 => c::opt(&mut f_last_transition_time, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                3 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
-                4 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                5 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                4 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                5 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            last_transition_time: f_last_transition_time,
-            reason: f_reason,
-            message: f_message,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -98,31 +79,23 @@ impl Message for k8s_openapi::api::apps::v1::DaemonSetCondition {
 }
 
 impl Message for k8s_openapi::api::apps::v1::DaemonSetSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_selector = Default::default();
-        let mut f_template = Default::default();
-        let mut f_update_strategy = None;
-        let mut f_min_ready_seconds = None;
-        let mut f_revision_history_limit = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_selector, r, w, o).map_err(|e| e.at("selector"))?,
-                2 => c::req(&mut f_template, r, w, o).map_err(|e| e.at("template"))?,
-                3 => c::opt(&mut f_update_strategy, r, w, o).map_err(|e| e.at("updateStrategy"))?,
-                4 => c::opt_nonzero(&mut f_min_ready_seconds, r, w, o)
+                1 => c::req(&mut self.selector, r, w, o).map_err(|e| e.at("selector"))?,
+                2 => c::req(&mut self.template, r, w, o).map_err(|e| e.at("template"))?,
+                3 => c::opt(&mut self.update_strategy, r, w, o)
+                    .map_err(|e| e.at("updateStrategy"))?,
+                4 => c::opt_nonzero(&mut self.min_ready_seconds, r, w, o)
                     .map_err(|e| e.at("minReadySeconds"))?,
-                6 => c::opt(&mut f_revision_history_limit, r, w, o)
+                6 => c::opt(&mut self.revision_history_limit, r, w, o)
                     .map_err(|e| e.at("revisionHistoryLimit"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            selector: f_selector,
-            template: f_template,
-            update_strategy: f_update_strategy,
-            min_ready_seconds: f_min_ready_seconds,
-            revision_history_limit: f_revision_history_limit,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -135,51 +108,33 @@ impl Message for k8s_openapi::api::apps::v1::DaemonSetSpec {
 }
 
 impl Message for k8s_openapi::api::apps::v1::DaemonSetStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_current_number_scheduled = Default::default();
-        let mut f_number_misscheduled = Default::default();
-        let mut f_desired_number_scheduled = Default::default();
-        let mut f_number_ready = Default::default();
-        let mut f_observed_generation = None;
-        let mut f_updated_number_scheduled = None;
-        let mut f_number_available = None;
-        let mut f_number_unavailable = None;
-        let mut f_collision_count = None;
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_current_number_scheduled, r, w, o)
+                1 => c::req(&mut self.current_number_scheduled, r, w, o)
                     .map_err(|e| e.at("currentNumberScheduled"))?,
-                2 => c::req(&mut f_number_misscheduled, r, w, o)
+                2 => c::req(&mut self.number_misscheduled, r, w, o)
                     .map_err(|e| e.at("numberMisscheduled"))?,
-                3 => c::req(&mut f_desired_number_scheduled, r, w, o)
+                3 => c::req(&mut self.desired_number_scheduled, r, w, o)
                     .map_err(|e| e.at("desiredNumberScheduled"))?,
-                4 => c::req(&mut f_number_ready, r, w, o).map_err(|e| e.at("numberReady"))?,
-                5 => c::opt_nonzero(&mut f_observed_generation, r, w, o)
+                4 => c::req(&mut self.number_ready, r, w, o).map_err(|e| e.at("numberReady"))?,
+                5 => c::opt_nonzero(&mut self.observed_generation, r, w, o)
                     .map_err(|e| e.at("observedGeneration"))?,
-                6 => c::opt_nonzero(&mut f_updated_number_scheduled, r, w, o)
+                6 => c::opt_nonzero(&mut self.updated_number_scheduled, r, w, o)
                     .map_err(|e| e.at("updatedNumberScheduled"))?,
-                7 => c::opt_nonzero(&mut f_number_available, r, w, o)
+                7 => c::opt_nonzero(&mut self.number_available, r, w, o)
                     .map_err(|e| e.at("numberAvailable"))?,
-                8 => c::opt_nonzero(&mut f_number_unavailable, r, w, o)
+                8 => c::opt_nonzero(&mut self.number_unavailable, r, w, o)
                     .map_err(|e| e.at("numberUnavailable"))?,
-                9 => c::opt(&mut f_collision_count, r, w, o).map_err(|e| e.at("collisionCount"))?,
-                10 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                9 => c::opt(&mut self.collision_count, r, w, o)
+                    .map_err(|e| e.at("collisionCount"))?,
+                10 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            current_number_scheduled: f_current_number_scheduled,
-            number_misscheduled: f_number_misscheduled,
-            desired_number_scheduled: f_desired_number_scheduled,
-            number_ready: f_number_ready,
-            observed_generation: f_observed_generation,
-            updated_number_scheduled: f_updated_number_scheduled,
-            number_available: f_number_available,
-            number_unavailable: f_number_unavailable,
-            collision_count: f_collision_count,
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -197,20 +152,19 @@ impl Message for k8s_openapi::api::apps::v1::DaemonSetStatus {
 }
 
 impl Message for k8s_openapi::api::apps::v1::DaemonSetUpdateStrategy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = None;
-        let mut f_rolling_update = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::opt(&mut f_rolling_update, r, w, o).map_err(|e| e.at("rollingUpdate"))?,
+                1 => c::opt_nonzero(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => {
+                    c::opt(&mut self.rolling_update, r, w, o).map_err(|e| e.at("rollingUpdate"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            rolling_update: f_rolling_update,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -220,23 +174,18 @@ impl Message for k8s_openapi::api::apps::v1::DaemonSetUpdateStrategy {
 }
 
 impl Message for k8s_openapi::api::apps::v1::Deployment {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -247,35 +196,23 @@ impl Message for k8s_openapi::api::apps::v1::Deployment {
 }
 
 impl Message for k8s_openapi::api::apps::v1::DeploymentCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_status = Default::default();
-        let mut f_reason = None;
-        let mut f_message = None;
-        let mut f_last_update_time = None;
-        let mut f_last_transition_time = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                6 => {
-                    c::opt(&mut f_last_update_time, r, w, o).map_err(|e| e.at("lastUpdateTime"))?
-                }
-                7 => c::opt(&mut f_last_transition_time, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                6 => c::opt(&mut self.last_update_time, r, w, o)
+                    .map_err(|e| e.at("lastUpdateTime"))?,
+                7 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
-                4 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                5 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                4 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                5 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            reason: f_reason,
-            message: f_message,
-            last_update_time: f_last_update_time,
-            last_transition_time: f_last_transition_time,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -289,41 +226,26 @@ impl Message for k8s_openapi::api::apps::v1::DeploymentCondition {
 }
 
 impl Message for k8s_openapi::api::apps::v1::DeploymentSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_replicas = None;
-        let mut f_selector = Default::default();
-        let mut f_template = Default::default();
-        let mut f_strategy = None;
-        let mut f_min_ready_seconds = None;
-        let mut f_revision_history_limit = None;
-        let mut f_paused = None;
-        let mut f_progress_deadline_seconds = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_replicas, r, w, o).map_err(|e| e.at("replicas"))?,
-                2 => c::req(&mut f_selector, r, w, o).map_err(|e| e.at("selector"))?,
-                3 => c::req(&mut f_template, r, w, o).map_err(|e| e.at("template"))?,
-                4 => c::opt(&mut f_strategy, r, w, o).map_err(|e| e.at("strategy"))?,
-                5 => c::opt_nonzero(&mut f_min_ready_seconds, r, w, o)
+                1 => c::opt(&mut self.replicas, r, w, o).map_err(|e| e.at("replicas"))?,
+                2 => c::req(&mut self.selector, r, w, o).map_err(|e| e.at("selector"))?,
+                3 => c::req(&mut self.template, r, w, o).map_err(|e| e.at("template"))?,
+                4 => c::opt(&mut self.strategy, r, w, o).map_err(|e| e.at("strategy"))?,
+                5 => c::opt_nonzero(&mut self.min_ready_seconds, r, w, o)
                     .map_err(|e| e.at("minReadySeconds"))?,
-                6 => c::opt(&mut f_revision_history_limit, r, w, o)
+                6 => c::opt(&mut self.revision_history_limit, r, w, o)
                     .map_err(|e| e.at("revisionHistoryLimit"))?,
-                7 => c::opt_nonzero(&mut f_paused, r, w, o).map_err(|e| e.at("paused"))?,
-                9 => c::opt(&mut f_progress_deadline_seconds, r, w, o)
+                7 => c::opt_nonzero(&mut self.paused, r, w, o).map_err(|e| e.at("paused"))?,
+                9 => c::opt(&mut self.progress_deadline_seconds, r, w, o)
                     .map_err(|e| e.at("progressDeadlineSeconds"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            replicas: f_replicas,
-            selector: f_selector,
-            template: f_template,
-            strategy: f_strategy,
-            min_ready_seconds: f_min_ready_seconds,
-            revision_history_limit: f_revision_history_limit,
-            paused: f_paused,
-            progress_deadline_seconds: f_progress_deadline_seconds,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -339,47 +261,31 @@ impl Message for k8s_openapi::api::apps::v1::DeploymentSpec {
 }
 
 impl Message for k8s_openapi::api::apps::v1::DeploymentStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_observed_generation = None;
-        let mut f_replicas = None;
-        let mut f_updated_replicas = None;
-        let mut f_available_replicas = None;
-        let mut f_unavailable_replicas = None;
-        let mut f_conditions = None;
-        let mut f_ready_replicas = None;
-        let mut f_collision_count = None;
-        let mut f_terminating_replicas = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_observed_generation, r, w, o)
+                1 => c::opt_nonzero(&mut self.observed_generation, r, w, o)
                     .map_err(|e| e.at("observedGeneration"))?,
-                2 => c::opt_nonzero(&mut f_replicas, r, w, o).map_err(|e| e.at("replicas"))?,
-                3 => c::opt_nonzero(&mut f_updated_replicas, r, w, o)
+                2 => c::opt_nonzero(&mut self.replicas, r, w, o).map_err(|e| e.at("replicas"))?,
+                3 => c::opt_nonzero(&mut self.updated_replicas, r, w, o)
                     .map_err(|e| e.at("updatedReplicas"))?,
-                7 => c::opt_nonzero(&mut f_ready_replicas, r, w, o)
+                7 => c::opt_nonzero(&mut self.ready_replicas, r, w, o)
                     .map_err(|e| e.at("readyReplicas"))?,
-                4 => c::opt_nonzero(&mut f_available_replicas, r, w, o)
+                4 => c::opt_nonzero(&mut self.available_replicas, r, w, o)
                     .map_err(|e| e.at("availableReplicas"))?,
-                5 => c::opt_nonzero(&mut f_unavailable_replicas, r, w, o)
+                5 => c::opt_nonzero(&mut self.unavailable_replicas, r, w, o)
                     .map_err(|e| e.at("unavailableReplicas"))?,
-                9 => c::opt(&mut f_terminating_replicas, r, w, o)
+                9 => c::opt(&mut self.terminating_replicas, r, w, o)
                     .map_err(|e| e.at("terminatingReplicas"))?,
-                6 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
-                8 => c::opt(&mut f_collision_count, r, w, o).map_err(|e| e.at("collisionCount"))?,
+                6 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                8 => c::opt(&mut self.collision_count, r, w, o)
+                    .map_err(|e| e.at("collisionCount"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            observed_generation: f_observed_generation,
-            replicas: f_replicas,
-            updated_replicas: f_updated_replicas,
-            available_replicas: f_available_replicas,
-            unavailable_replicas: f_unavailable_replicas,
-            conditions: f_conditions,
-            ready_replicas: f_ready_replicas,
-            collision_count: f_collision_count,
-            terminating_replicas: f_terminating_replicas,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -396,20 +302,19 @@ impl Message for k8s_openapi::api::apps::v1::DeploymentStatus {
 }
 
 impl Message for k8s_openapi::api::apps::v1::DeploymentStrategy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = None;
-        let mut f_rolling_update = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::opt(&mut f_rolling_update, r, w, o).map_err(|e| e.at("rollingUpdate"))?,
+                1 => c::opt_nonzero(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => {
+                    c::opt(&mut self.rolling_update, r, w, o).map_err(|e| e.at("rollingUpdate"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            rolling_update: f_rolling_update,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -419,23 +324,18 @@ impl Message for k8s_openapi::api::apps::v1::DeploymentStrategy {
 }
 
 impl Message for k8s_openapi::api::apps::v1::ReplicaSet {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -446,30 +346,21 @@ impl Message for k8s_openapi::api::apps::v1::ReplicaSet {
 }
 
 impl Message for k8s_openapi::api::apps::v1::ReplicaSetCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_status = Default::default();
-        let mut f_last_transition_time = None;
-        let mut f_reason = None;
-        let mut f_message = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                3 => c::opt(&mut f_last_transition_time, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                3 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
-                4 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                5 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                4 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                5 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            last_transition_time: f_last_transition_time,
-            reason: f_reason,
-            message: f_message,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -482,27 +373,20 @@ impl Message for k8s_openapi::api::apps::v1::ReplicaSetCondition {
 }
 
 impl Message for k8s_openapi::api::apps::v1::ReplicaSetSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_replicas = None;
-        let mut f_selector = Default::default();
-        let mut f_template = None;
-        let mut f_min_ready_seconds = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_replicas, r, w, o).map_err(|e| e.at("replicas"))?,
-                4 => c::opt_nonzero(&mut f_min_ready_seconds, r, w, o)
+                1 => c::opt(&mut self.replicas, r, w, o).map_err(|e| e.at("replicas"))?,
+                4 => c::opt_nonzero(&mut self.min_ready_seconds, r, w, o)
                     .map_err(|e| e.at("minReadySeconds"))?,
-                2 => c::req(&mut f_selector, r, w, o).map_err(|e| e.at("selector"))?,
-                3 => c::opt(&mut f_template, r, w, o).map_err(|e| e.at("template"))?,
+                2 => c::req(&mut self.selector, r, w, o).map_err(|e| e.at("selector"))?,
+                3 => c::opt(&mut self.template, r, w, o).map_err(|e| e.at("template"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            replicas: f_replicas,
-            selector: f_selector,
-            template: f_template,
-            min_ready_seconds: f_min_ready_seconds,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -514,40 +398,27 @@ impl Message for k8s_openapi::api::apps::v1::ReplicaSetSpec {
 }
 
 impl Message for k8s_openapi::api::apps::v1::ReplicaSetStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_replicas = Default::default();
-        let mut f_fully_labeled_replicas = None;
-        let mut f_observed_generation = None;
-        let mut f_ready_replicas = None;
-        let mut f_available_replicas = None;
-        let mut f_conditions = None;
-        let mut f_terminating_replicas = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_replicas, r, w, o).map_err(|e| e.at("replicas"))?,
-                2 => c::opt_nonzero(&mut f_fully_labeled_replicas, r, w, o)
+                1 => c::req(&mut self.replicas, r, w, o).map_err(|e| e.at("replicas"))?,
+                2 => c::opt_nonzero(&mut self.fully_labeled_replicas, r, w, o)
                     .map_err(|e| e.at("fullyLabeledReplicas"))?,
-                4 => c::opt_nonzero(&mut f_ready_replicas, r, w, o)
+                4 => c::opt_nonzero(&mut self.ready_replicas, r, w, o)
                     .map_err(|e| e.at("readyReplicas"))?,
-                5 => c::opt_nonzero(&mut f_available_replicas, r, w, o)
+                5 => c::opt_nonzero(&mut self.available_replicas, r, w, o)
                     .map_err(|e| e.at("availableReplicas"))?,
-                7 => c::opt(&mut f_terminating_replicas, r, w, o)
+                7 => c::opt(&mut self.terminating_replicas, r, w, o)
                     .map_err(|e| e.at("terminatingReplicas"))?,
-                3 => c::opt_nonzero(&mut f_observed_generation, r, w, o)
+                3 => c::opt_nonzero(&mut self.observed_generation, r, w, o)
                     .map_err(|e| e.at("observedGeneration"))?,
-                6 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                6 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            replicas: f_replicas,
-            fully_labeled_replicas: f_fully_labeled_replicas,
-            observed_generation: f_observed_generation,
-            ready_replicas: f_ready_replicas,
-            available_replicas: f_available_replicas,
-            conditions: f_conditions,
-            terminating_replicas: f_terminating_replicas,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -562,20 +433,18 @@ impl Message for k8s_openapi::api::apps::v1::ReplicaSetStatus {
 }
 
 impl Message for k8s_openapi::api::apps::v1::RollingUpdateDaemonSet {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_max_unavailable = None;
-        let mut f_max_surge = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_max_unavailable, r, w, o).map_err(|e| e.at("maxUnavailable"))?,
-                2 => c::opt(&mut f_max_surge, r, w, o).map_err(|e| e.at("maxSurge"))?,
+                1 => c::opt(&mut self.max_unavailable, r, w, o)
+                    .map_err(|e| e.at("maxUnavailable"))?,
+                2 => c::opt(&mut self.max_surge, r, w, o).map_err(|e| e.at("maxSurge"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            max_unavailable: f_max_unavailable,
-            max_surge: f_max_surge,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -585,20 +454,18 @@ impl Message for k8s_openapi::api::apps::v1::RollingUpdateDaemonSet {
 }
 
 impl Message for k8s_openapi::api::apps::v1::RollingUpdateDeployment {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_max_unavailable = None;
-        let mut f_max_surge = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_max_unavailable, r, w, o).map_err(|e| e.at("maxUnavailable"))?,
-                2 => c::opt(&mut f_max_surge, r, w, o).map_err(|e| e.at("maxSurge"))?,
+                1 => c::opt(&mut self.max_unavailable, r, w, o)
+                    .map_err(|e| e.at("maxUnavailable"))?,
+                2 => c::opt(&mut self.max_surge, r, w, o).map_err(|e| e.at("maxSurge"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            max_unavailable: f_max_unavailable,
-            max_surge: f_max_surge,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -608,20 +475,18 @@ impl Message for k8s_openapi::api::apps::v1::RollingUpdateDeployment {
 }
 
 impl Message for k8s_openapi::api::apps::v1::RollingUpdateStatefulSetStrategy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_partition = None;
-        let mut f_max_unavailable = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_partition, r, w, o).map_err(|e| e.at("partition"))?,
-                2 => c::opt(&mut f_max_unavailable, r, w, o).map_err(|e| e.at("maxUnavailable"))?,
+                1 => c::opt(&mut self.partition, r, w, o).map_err(|e| e.at("partition"))?,
+                2 => c::opt(&mut self.max_unavailable, r, w, o)
+                    .map_err(|e| e.at("maxUnavailable"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            partition: f_partition,
-            max_unavailable: f_max_unavailable,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -631,23 +496,18 @@ impl Message for k8s_openapi::api::apps::v1::RollingUpdateStatefulSetStrategy {
 }
 
 impl Message for k8s_openapi::api::apps::v1::StatefulSet {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -658,30 +518,21 @@ impl Message for k8s_openapi::api::apps::v1::StatefulSet {
 }
 
 impl Message for k8s_openapi::api::apps::v1::StatefulSetCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_status = Default::default();
-        let mut f_last_transition_time = None;
-        let mut f_reason = None;
-        let mut f_message = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                3 => c::opt(&mut f_last_transition_time, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                3 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
-                4 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                5 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                4 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                5 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            last_transition_time: f_last_transition_time,
-            reason: f_reason,
-            message: f_message,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -694,15 +545,16 @@ impl Message for k8s_openapi::api::apps::v1::StatefulSetCondition {
 }
 
 impl Message for k8s_openapi::api::apps::v1::StatefulSetOrdinals {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_start = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_start, r, w, o).map_err(|e| e.at("start"))?,
+                1 => c::opt(&mut self.start, r, w, o).map_err(|e| e.at("start"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { start: f_start })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -711,22 +563,19 @@ impl Message for k8s_openapi::api::apps::v1::StatefulSetOrdinals {
 }
 
 impl Message for k8s_openapi::api::apps::v1::StatefulSetPersistentVolumeClaimRetentionPolicy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_when_deleted = None;
-        let mut f_when_scaled = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => {
-                    c::opt_nonzero(&mut f_when_deleted, r, w, o).map_err(|e| e.at("whenDeleted"))?
-                }
-                2 => c::opt_nonzero(&mut f_when_scaled, r, w, o).map_err(|e| e.at("whenScaled"))?,
+                1 => c::opt_nonzero(&mut self.when_deleted, r, w, o)
+                    .map_err(|e| e.at("whenDeleted"))?,
+                2 => c::opt_nonzero(&mut self.when_scaled, r, w, o)
+                    .map_err(|e| e.at("whenScaled"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            when_deleted: f_when_deleted,
-            when_scaled: f_when_scaled,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -736,52 +585,32 @@ impl Message for k8s_openapi::api::apps::v1::StatefulSetPersistentVolumeClaimRet
 }
 
 impl Message for k8s_openapi::api::apps::v1::StatefulSetSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_replicas = None;
-        let mut f_selector = Default::default();
-        let mut f_template = Default::default();
-        let mut f_volume_claim_templates = None;
-        let mut f_service_name = None;
-        let mut f_pod_management_policy = None;
-        let mut f_update_strategy = None;
-        let mut f_revision_history_limit = None;
-        let mut f_min_ready_seconds = None;
-        let mut f_persistent_volume_claim_retention_policy = None;
-        let mut f_ordinals = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_replicas, r, w, o).map_err(|e| e.at("replicas"))?,
-                2 => c::req(&mut f_selector, r, w, o).map_err(|e| e.at("selector"))?,
-                3 => c::req(&mut f_template, r, w, o).map_err(|e| e.at("template"))?,
-                4 => c::opt_rep(&mut f_volume_claim_templates, r, w, o)
+                1 => c::opt(&mut self.replicas, r, w, o).map_err(|e| e.at("replicas"))?,
+                2 => c::req(&mut self.selector, r, w, o).map_err(|e| e.at("selector"))?,
+                3 => c::req(&mut self.template, r, w, o).map_err(|e| e.at("template"))?,
+                4 => c::opt_rep(&mut self.volume_claim_templates, r, w, o)
                     .map_err(|e| e.at("volumeClaimTemplates"))?,
-                5 => c::opt(&mut f_service_name, r, w, o).map_err(|e| e.at("serviceName"))?,
-                6 => c::opt_nonzero(&mut f_pod_management_policy, r, w, o)
+                5 => c::opt(&mut self.service_name, r, w, o).map_err(|e| e.at("serviceName"))?,
+                6 => c::opt_nonzero(&mut self.pod_management_policy, r, w, o)
                     .map_err(|e| e.at("podManagementPolicy"))?,
-                7 => c::opt(&mut f_update_strategy, r, w, o).map_err(|e| e.at("updateStrategy"))?,
-                8 => c::opt(&mut f_revision_history_limit, r, w, o)
+                7 => c::opt(&mut self.update_strategy, r, w, o)
+                    .map_err(|e| e.at("updateStrategy"))?,
+                8 => c::opt(&mut self.revision_history_limit, r, w, o)
                     .map_err(|e| e.at("revisionHistoryLimit"))?,
-                9 => c::opt_nonzero(&mut f_min_ready_seconds, r, w, o)
+                9 => c::opt_nonzero(&mut self.min_ready_seconds, r, w, o)
                     .map_err(|e| e.at("minReadySeconds"))?,
-                10 => c::opt(&mut f_persistent_volume_claim_retention_policy, r, w, o)
+                10 => c::opt(&mut self.persistent_volume_claim_retention_policy, r, w, o)
                     .map_err(|e| e.at("persistentVolumeClaimRetentionPolicy"))?,
-                11 => c::opt(&mut f_ordinals, r, w, o).map_err(|e| e.at("ordinals"))?,
+                11 => c::opt(&mut self.ordinals, r, w, o).map_err(|e| e.at("ordinals"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            replicas: f_replicas,
-            selector: f_selector,
-            template: f_template,
-            volume_claim_templates: f_volume_claim_templates,
-            service_name: f_service_name,
-            pod_management_policy: f_pod_management_policy,
-            update_strategy: f_update_strategy,
-            revision_history_limit: f_revision_history_limit,
-            min_ready_seconds: f_min_ready_seconds,
-            persistent_volume_claim_retention_policy: f_persistent_volume_claim_retention_policy,
-            ordinals: f_ordinals,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -800,51 +629,33 @@ impl Message for k8s_openapi::api::apps::v1::StatefulSetSpec {
 }
 
 impl Message for k8s_openapi::api::apps::v1::StatefulSetStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_observed_generation = None;
-        let mut f_replicas = Default::default();
-        let mut f_ready_replicas = None;
-        let mut f_current_replicas = None;
-        let mut f_updated_replicas = None;
-        let mut f_current_revision = None;
-        let mut f_update_revision = None;
-        let mut f_collision_count = None;
-        let mut f_conditions = None;
-        let mut f_available_replicas = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_observed_generation, r, w, o)
+                1 => c::opt_nonzero(&mut self.observed_generation, r, w, o)
                     .map_err(|e| e.at("observedGeneration"))?,
-                2 => c::req(&mut f_replicas, r, w, o).map_err(|e| e.at("replicas"))?,
-                3 => c::opt_nonzero(&mut f_ready_replicas, r, w, o)
+                2 => c::req(&mut self.replicas, r, w, o).map_err(|e| e.at("replicas"))?,
+                3 => c::opt_nonzero(&mut self.ready_replicas, r, w, o)
                     .map_err(|e| e.at("readyReplicas"))?,
-                4 => c::opt_nonzero(&mut f_current_replicas, r, w, o)
+                4 => c::opt_nonzero(&mut self.current_replicas, r, w, o)
                     .map_err(|e| e.at("currentReplicas"))?,
-                5 => c::opt_nonzero(&mut f_updated_replicas, r, w, o)
+                5 => c::opt_nonzero(&mut self.updated_replicas, r, w, o)
                     .map_err(|e| e.at("updatedReplicas"))?,
-                6 => c::opt_nonzero(&mut f_current_revision, r, w, o)
+                6 => c::opt_nonzero(&mut self.current_revision, r, w, o)
                     .map_err(|e| e.at("currentRevision"))?,
-                7 => c::opt_nonzero(&mut f_update_revision, r, w, o)
+                7 => c::opt_nonzero(&mut self.update_revision, r, w, o)
                     .map_err(|e| e.at("updateRevision"))?,
-                9 => c::opt(&mut f_collision_count, r, w, o).map_err(|e| e.at("collisionCount"))?,
-                10 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
-                11 => c::opt(&mut f_available_replicas, r, w, o)
+                9 => c::opt(&mut self.collision_count, r, w, o)
+                    .map_err(|e| e.at("collisionCount"))?,
+                10 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                11 => c::opt(&mut self.available_replicas, r, w, o)
                     .map_err(|e| e.at("availableReplicas"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            observed_generation: f_observed_generation,
-            replicas: f_replicas,
-            ready_replicas: f_ready_replicas,
-            current_replicas: f_current_replicas,
-            updated_replicas: f_updated_replicas,
-            current_revision: f_current_revision,
-            update_revision: f_update_revision,
-            collision_count: f_collision_count,
-            conditions: f_conditions,
-            available_replicas: f_available_replicas,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -862,20 +673,19 @@ impl Message for k8s_openapi::api::apps::v1::StatefulSetStatus {
 }
 
 impl Message for k8s_openapi::api::apps::v1::StatefulSetUpdateStrategy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = None;
-        let mut f_rolling_update = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::opt(&mut f_rolling_update, r, w, o).map_err(|e| e.at("rollingUpdate"))?,
+                1 => c::opt_nonzero(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => {
+                    c::opt(&mut self.rolling_update, r, w, o).map_err(|e| e.at("rollingUpdate"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            rolling_update: f_rolling_update,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

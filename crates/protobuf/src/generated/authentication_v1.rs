@@ -8,26 +8,20 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::authentication::v1::BoundObjectReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_kind = None;
-        let mut f_api_version = None;
-        let mut f_name = None;
-        let mut f_uid = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
-                2 => c::opt_nonzero(&mut f_api_version, r, w, o).map_err(|e| e.at("apiVersion"))?,
-                3 => c::opt_nonzero(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                4 => c::opt_nonzero(&mut f_uid, r, w, o).map_err(|e| e.at("uid"))?,
+                1 => c::opt_nonzero(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
+                2 => c::opt_nonzero(&mut self.api_version, r, w, o)
+                    .map_err(|e| e.at("apiVersion"))?,
+                3 => c::opt_nonzero(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                4 => c::opt_nonzero(&mut self.uid, r, w, o).map_err(|e| e.at("uid"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            kind: f_kind,
-            api_version: f_api_version,
-            name: f_name,
-            uid: f_uid,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -39,20 +33,17 @@ impl Message for k8s_openapi::api::authentication::v1::BoundObjectReference {
 }
 
 impl Message for k8s_openapi::api::authentication::v1::SelfSubjectReview {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -62,17 +53,16 @@ impl Message for k8s_openapi::api::authentication::v1::SelfSubjectReview {
 }
 
 impl Message for k8s_openapi::api::authentication::v1::SelfSubjectReviewStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_user_info = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_user_info, r, w, o).map_err(|e| e.at("userInfo"))?,
+                1 => c::opt(&mut self.user_info, r, w, o).map_err(|e| e.at("userInfo"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            user_info: f_user_info,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -81,23 +71,18 @@ impl Message for k8s_openapi::api::authentication::v1::SelfSubjectReviewStatus {
 }
 
 impl Message for k8s_openapi::api::authentication::v1::TokenRequest {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -108,26 +93,20 @@ impl Message for k8s_openapi::api::authentication::v1::TokenRequest {
 }
 
 impl Message for k8s_openapi::api::authentication::v1::TokenRequestSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_audiences = None;
-        let mut f_bound_object_ref = None;
-        let mut f_expiration_seconds = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_audiences, r, w, o).map_err(|e| e.at("audiences"))?,
-                4 => c::opt(&mut f_expiration_seconds, r, w, o)
+                1 => c::opt_rep(&mut self.audiences, r, w, o).map_err(|e| e.at("audiences"))?,
+                4 => c::opt(&mut self.expiration_seconds, r, w, o)
                     .map_err(|e| e.at("expirationSeconds"))?,
-                3 => {
-                    c::opt(&mut f_bound_object_ref, r, w, o).map_err(|e| e.at("boundObjectRef"))?
-                }
+                3 => c::opt(&mut self.bound_object_ref, r, w, o)
+                    .map_err(|e| e.at("boundObjectRef"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            audiences: f_audiences,
-            bound_object_ref: f_bound_object_ref,
-            expiration_seconds: f_expiration_seconds,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -138,21 +117,18 @@ impl Message for k8s_openapi::api::authentication::v1::TokenRequestSpec {
 }
 
 impl Message for k8s_openapi::api::authentication::v1::TokenRequestStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_token = None;
-        let mut f_expiration_timestamp = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_token, r, w, o).map_err(|e| e.at("token"))?,
-                2 => c::opt(&mut f_expiration_timestamp, r, w, o)
+                1 => c::opt(&mut self.token, r, w, o).map_err(|e| e.at("token"))?,
+                2 => c::opt(&mut self.expiration_timestamp, r, w, o)
                     .map_err(|e| e.at("expirationTimestamp"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            token: f_token,
-            expiration_timestamp: f_expiration_timestamp,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -162,23 +138,18 @@ impl Message for k8s_openapi::api::authentication::v1::TokenRequestStatus {
 }
 
 impl Message for k8s_openapi::api::authentication::v1::TokenReview {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -189,20 +160,17 @@ impl Message for k8s_openapi::api::authentication::v1::TokenReview {
 }
 
 impl Message for k8s_openapi::api::authentication::v1::TokenReviewSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_token = Default::default();
-        let mut f_audiences = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_token, r, w, o).map_err(|e| e.at("token"))?,
-                2 => c::opt_rep(&mut f_audiences, r, w, o).map_err(|e| e.at("audiences"))?,
+                1 => c::req(&mut self.token, r, w, o).map_err(|e| e.at("token"))?,
+                2 => c::opt_rep(&mut self.audiences, r, w, o).map_err(|e| e.at("audiences"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            token: f_token,
-            audiences: f_audiences,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -212,27 +180,20 @@ impl Message for k8s_openapi::api::authentication::v1::TokenReviewSpec {
 }
 
 impl Message for k8s_openapi::api::authentication::v1::TokenReviewStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_authenticated = None;
-        let mut f_user = None;
-        let mut f_error = None;
-        let mut f_audiences = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_authenticated, r, w, o)
+                1 => c::opt_nonzero(&mut self.authenticated, r, w, o)
                     .map_err(|e| e.at("authenticated"))?,
-                2 => c::opt(&mut f_user, r, w, o).map_err(|e| e.at("user"))?,
-                4 => c::opt_rep(&mut f_audiences, r, w, o).map_err(|e| e.at("audiences"))?,
-                3 => c::opt_nonzero(&mut f_error, r, w, o).map_err(|e| e.at("error"))?,
+                2 => c::opt(&mut self.user, r, w, o).map_err(|e| e.at("user"))?,
+                4 => c::opt_rep(&mut self.audiences, r, w, o).map_err(|e| e.at("audiences"))?,
+                3 => c::opt_nonzero(&mut self.error, r, w, o).map_err(|e| e.at("error"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            authenticated: f_authenticated,
-            user: f_user,
-            error: f_error,
-            audiences: f_audiences,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -244,26 +205,19 @@ impl Message for k8s_openapi::api::authentication::v1::TokenReviewStatus {
 }
 
 impl Message for k8s_openapi::api::authentication::v1::UserInfo {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_username = None;
-        let mut f_uid = None;
-        let mut f_groups = None;
-        let mut f_extra = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_username, r, w, o).map_err(|e| e.at("username"))?,
-                2 => c::opt_nonzero(&mut f_uid, r, w, o).map_err(|e| e.at("uid"))?,
-                3 => c::opt_rep(&mut f_groups, r, w, o).map_err(|e| e.at("groups"))?,
-                4 => c::opt_map_items(&mut f_extra, r, w, o).map_err(|e| e.at("extra"))?,
+                1 => c::opt_nonzero(&mut self.username, r, w, o).map_err(|e| e.at("username"))?,
+                2 => c::opt_nonzero(&mut self.uid, r, w, o).map_err(|e| e.at("uid"))?,
+                3 => c::opt_rep(&mut self.groups, r, w, o).map_err(|e| e.at("groups"))?,
+                4 => c::opt_map_items(&mut self.extra, r, w, o).map_err(|e| e.at("extra"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            username: f_username,
-            uid: f_uid,
-            groups: f_groups,
-            extra: f_extra,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

@@ -8,22 +8,20 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::authorization::v1::FieldSelectorAttributes {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_raw_selector = None;
-        let mut f_requirements = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => {
-                    c::opt_nonzero(&mut f_raw_selector, r, w, o).map_err(|e| e.at("rawSelector"))?
+                1 => c::opt_nonzero(&mut self.raw_selector, r, w, o)
+                    .map_err(|e| e.at("rawSelector"))?,
+                2 => {
+                    c::opt_rep(&mut self.requirements, r, w, o).map_err(|e| e.at("requirements"))?
                 }
-                2 => c::opt_rep(&mut f_requirements, r, w, o).map_err(|e| e.at("requirements"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            raw_selector: f_raw_selector,
-            requirements: f_requirements,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -33,22 +31,20 @@ impl Message for k8s_openapi::api::authorization::v1::FieldSelectorAttributes {
 }
 
 impl Message for k8s_openapi::api::authorization::v1::LabelSelectorAttributes {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_raw_selector = None;
-        let mut f_requirements = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => {
-                    c::opt_nonzero(&mut f_raw_selector, r, w, o).map_err(|e| e.at("rawSelector"))?
+                1 => c::opt_nonzero(&mut self.raw_selector, r, w, o)
+                    .map_err(|e| e.at("rawSelector"))?,
+                2 => {
+                    c::opt_rep(&mut self.requirements, r, w, o).map_err(|e| e.at("requirements"))?
                 }
-                2 => c::opt_rep(&mut f_requirements, r, w, o).map_err(|e| e.at("requirements"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            raw_selector: f_raw_selector,
-            requirements: f_requirements,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -58,23 +54,18 @@ impl Message for k8s_openapi::api::authorization::v1::LabelSelectorAttributes {
 }
 
 impl Message for k8s_openapi::api::authorization::v1::LocalSubjectAccessReview {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -85,20 +76,17 @@ impl Message for k8s_openapi::api::authorization::v1::LocalSubjectAccessReview {
 }
 
 impl Message for k8s_openapi::api::authorization::v1::NonResourceAttributes {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_path = None;
-        let mut f_verb = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
-                2 => c::opt_nonzero(&mut f_verb, r, w, o).map_err(|e| e.at("verb"))?,
+                1 => c::opt_nonzero(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
+                2 => c::opt_nonzero(&mut self.verb, r, w, o).map_err(|e| e.at("verb"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            path: f_path,
-            verb: f_verb,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -108,21 +96,18 @@ impl Message for k8s_openapi::api::authorization::v1::NonResourceAttributes {
 }
 
 impl Message for k8s_openapi::api::authorization::v1::NonResourceRule {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_verbs = Vec::new();
-        let mut f_non_resource_urls = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_verbs, r, w, o).map_err(|e| e.at("verbs"))?,
-                2 => c::opt_rep(&mut f_non_resource_urls, r, w, o)
+                1 => c::rep(&mut self.verbs, r, w, o).map_err(|e| e.at("verbs"))?,
+                2 => c::opt_rep(&mut self.non_resource_urls, r, w, o)
                     .map_err(|e| e.at("nonResourceURLs"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            verbs: f_verbs,
-            non_resource_urls: f_non_resource_urls,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -132,43 +117,29 @@ impl Message for k8s_openapi::api::authorization::v1::NonResourceRule {
 }
 
 impl Message for k8s_openapi::api::authorization::v1::ResourceAttributes {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_namespace = None;
-        let mut f_verb = None;
-        let mut f_group = None;
-        let mut f_version = None;
-        let mut f_resource = None;
-        let mut f_subresource = None;
-        let mut f_name = None;
-        let mut f_field_selector = None;
-        let mut f_label_selector = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
-                2 => c::opt_nonzero(&mut f_verb, r, w, o).map_err(|e| e.at("verb"))?,
-                3 => c::opt_nonzero(&mut f_group, r, w, o).map_err(|e| e.at("group"))?,
-                4 => c::opt_nonzero(&mut f_version, r, w, o).map_err(|e| e.at("version"))?,
-                5 => c::opt_nonzero(&mut f_resource, r, w, o).map_err(|e| e.at("resource"))?,
-                6 => {
-                    c::opt_nonzero(&mut f_subresource, r, w, o).map_err(|e| e.at("subresource"))?
+                1 => c::opt_nonzero(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                2 => c::opt_nonzero(&mut self.verb, r, w, o).map_err(|e| e.at("verb"))?,
+                3 => c::opt_nonzero(&mut self.group, r, w, o).map_err(|e| e.at("group"))?,
+                4 => c::opt_nonzero(&mut self.version, r, w, o).map_err(|e| e.at("version"))?,
+                5 => c::opt_nonzero(&mut self.resource, r, w, o).map_err(|e| e.at("resource"))?,
+                6 => c::opt_nonzero(&mut self.subresource, r, w, o)
+                    .map_err(|e| e.at("subresource"))?,
+                7 => c::opt_nonzero(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                8 => {
+                    c::opt(&mut self.field_selector, r, w, o).map_err(|e| e.at("fieldSelector"))?
                 }
-                7 => c::opt_nonzero(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                8 => c::opt(&mut f_field_selector, r, w, o).map_err(|e| e.at("fieldSelector"))?,
-                9 => c::opt(&mut f_label_selector, r, w, o).map_err(|e| e.at("labelSelector"))?,
+                9 => {
+                    c::opt(&mut self.label_selector, r, w, o).map_err(|e| e.at("labelSelector"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            namespace: f_namespace,
-            verb: f_verb,
-            group: f_group,
-            version: f_version,
-            resource: f_resource,
-            subresource: f_subresource,
-            name: f_name,
-            field_selector: f_field_selector,
-            label_selector: f_label_selector,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -185,28 +156,20 @@ impl Message for k8s_openapi::api::authorization::v1::ResourceAttributes {
 }
 
 impl Message for k8s_openapi::api::authorization::v1::ResourceRule {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_verbs = Vec::new();
-        let mut f_api_groups = None;
-        let mut f_resources = None;
-        let mut f_resource_names = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_verbs, r, w, o).map_err(|e| e.at("verbs"))?,
-                2 => c::opt_rep(&mut f_api_groups, r, w, o).map_err(|e| e.at("apiGroups"))?,
-                3 => c::opt_rep(&mut f_resources, r, w, o).map_err(|e| e.at("resources"))?,
-                4 => {
-                    c::opt_rep(&mut f_resource_names, r, w, o).map_err(|e| e.at("resourceNames"))?
-                }
+                1 => c::rep(&mut self.verbs, r, w, o).map_err(|e| e.at("verbs"))?,
+                2 => c::opt_rep(&mut self.api_groups, r, w, o).map_err(|e| e.at("apiGroups"))?,
+                3 => c::opt_rep(&mut self.resources, r, w, o).map_err(|e| e.at("resources"))?,
+                4 => c::opt_rep(&mut self.resource_names, r, w, o)
+                    .map_err(|e| e.at("resourceNames"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            verbs: f_verbs,
-            api_groups: f_api_groups,
-            resources: f_resources,
-            resource_names: f_resource_names,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -218,23 +181,18 @@ impl Message for k8s_openapi::api::authorization::v1::ResourceRule {
 }
 
 impl Message for k8s_openapi::api::authorization::v1::SelfSubjectAccessReview {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -245,22 +203,19 @@ impl Message for k8s_openapi::api::authorization::v1::SelfSubjectAccessReview {
 }
 
 impl Message for k8s_openapi::api::authorization::v1::SelfSubjectAccessReviewSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_resource_attributes = None;
-        let mut f_non_resource_attributes = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_resource_attributes, r, w, o)
+                1 => c::opt(&mut self.resource_attributes, r, w, o)
                     .map_err(|e| e.at("resourceAttributes"))?,
-                2 => c::opt(&mut f_non_resource_attributes, r, w, o)
+                2 => c::opt(&mut self.non_resource_attributes, r, w, o)
                     .map_err(|e| e.at("nonResourceAttributes"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            resource_attributes: f_resource_attributes,
-            non_resource_attributes: f_non_resource_attributes,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -270,23 +225,18 @@ impl Message for k8s_openapi::api::authorization::v1::SelfSubjectAccessReviewSpe
 }
 
 impl Message for k8s_openapi::api::authorization::v1::SelfSubjectRulesReview {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -297,17 +247,16 @@ impl Message for k8s_openapi::api::authorization::v1::SelfSubjectRulesReview {
 }
 
 impl Message for k8s_openapi::api::authorization::v1::SelfSubjectRulesReviewSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_namespace = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                1 => c::opt_nonzero(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            namespace: f_namespace,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -316,23 +265,18 @@ impl Message for k8s_openapi::api::authorization::v1::SelfSubjectRulesReviewSpec
 }
 
 impl Message for k8s_openapi::api::authorization::v1::SubjectAccessReview {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -343,34 +287,23 @@ impl Message for k8s_openapi::api::authorization::v1::SubjectAccessReview {
 }
 
 impl Message for k8s_openapi::api::authorization::v1::SubjectAccessReviewSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_resource_attributes = None;
-        let mut f_non_resource_attributes = None;
-        let mut f_user = None;
-        let mut f_groups = None;
-        let mut f_extra = None;
-        let mut f_uid = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_resource_attributes, r, w, o)
+                1 => c::opt(&mut self.resource_attributes, r, w, o)
                     .map_err(|e| e.at("resourceAttributes"))?,
-                2 => c::opt(&mut f_non_resource_attributes, r, w, o)
+                2 => c::opt(&mut self.non_resource_attributes, r, w, o)
                     .map_err(|e| e.at("nonResourceAttributes"))?,
-                3 => c::opt_nonzero(&mut f_user, r, w, o).map_err(|e| e.at("user"))?,
-                4 => c::opt_rep(&mut f_groups, r, w, o).map_err(|e| e.at("groups"))?,
-                5 => c::opt_map_items(&mut f_extra, r, w, o).map_err(|e| e.at("extra"))?,
-                6 => c::opt_nonzero(&mut f_uid, r, w, o).map_err(|e| e.at("uid"))?,
+                3 => c::opt_nonzero(&mut self.user, r, w, o).map_err(|e| e.at("user"))?,
+                4 => c::opt_rep(&mut self.groups, r, w, o).map_err(|e| e.at("groups"))?,
+                5 => c::opt_map_items(&mut self.extra, r, w, o).map_err(|e| e.at("extra"))?,
+                6 => c::opt_nonzero(&mut self.uid, r, w, o).map_err(|e| e.at("uid"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            resource_attributes: f_resource_attributes,
-            non_resource_attributes: f_non_resource_attributes,
-            user: f_user,
-            groups: f_groups,
-            extra: f_extra,
-            uid: f_uid,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -384,27 +317,20 @@ impl Message for k8s_openapi::api::authorization::v1::SubjectAccessReviewSpec {
 }
 
 impl Message for k8s_openapi::api::authorization::v1::SubjectAccessReviewStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_allowed = Default::default();
-        let mut f_reason = None;
-        let mut f_evaluation_error = None;
-        let mut f_denied = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_allowed, r, w, o).map_err(|e| e.at("allowed"))?,
-                4 => c::opt_nonzero(&mut f_denied, r, w, o).map_err(|e| e.at("denied"))?,
-                2 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                3 => c::opt_nonzero(&mut f_evaluation_error, r, w, o)
+                1 => c::req(&mut self.allowed, r, w, o).map_err(|e| e.at("allowed"))?,
+                4 => c::opt_nonzero(&mut self.denied, r, w, o).map_err(|e| e.at("denied"))?,
+                2 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                3 => c::opt_nonzero(&mut self.evaluation_error, r, w, o)
                     .map_err(|e| e.at("evaluationError"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            allowed: f_allowed,
-            reason: f_reason,
-            evaluation_error: f_evaluation_error,
-            denied: f_denied,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -416,28 +342,23 @@ impl Message for k8s_openapi::api::authorization::v1::SubjectAccessReviewStatus 
 }
 
 impl Message for k8s_openapi::api::authorization::v1::SubjectRulesReviewStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_resource_rules = Vec::new();
-        let mut f_non_resource_rules = Vec::new();
-        let mut f_incomplete = Default::default();
-        let mut f_evaluation_error = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_resource_rules, r, w, o).map_err(|e| e.at("resourceRules"))?,
-                2 => c::rep(&mut f_non_resource_rules, r, w, o)
+                1 => {
+                    c::rep(&mut self.resource_rules, r, w, o).map_err(|e| e.at("resourceRules"))?
+                }
+                2 => c::rep(&mut self.non_resource_rules, r, w, o)
                     .map_err(|e| e.at("nonResourceRules"))?,
-                3 => c::req(&mut f_incomplete, r, w, o).map_err(|e| e.at("incomplete"))?,
-                4 => c::opt_nonzero(&mut f_evaluation_error, r, w, o)
+                3 => c::req(&mut self.incomplete, r, w, o).map_err(|e| e.at("incomplete"))?,
+                4 => c::opt_nonzero(&mut self.evaluation_error, r, w, o)
                     .map_err(|e| e.at("evaluationError"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            resource_rules: f_resource_rules,
-            non_resource_rules: f_non_resource_rules,
-            incomplete: f_incomplete,
-            evaluation_error: f_evaluation_error,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

@@ -8,23 +8,19 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::autoscaling::v1::CrossVersionObjectReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_kind = Default::default();
-        let mut f_name = Default::default();
-        let mut f_api_version = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
-                2 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                3 => c::opt_nonzero(&mut f_api_version, r, w, o).map_err(|e| e.at("apiVersion"))?,
+                1 => c::req(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
+                2 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                3 => c::opt_nonzero(&mut self.api_version, r, w, o)
+                    .map_err(|e| e.at("apiVersion"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            kind: f_kind,
-            name: f_name,
-            api_version: f_api_version,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -35,23 +31,18 @@ impl Message for k8s_openapi::api::autoscaling::v1::CrossVersionObjectReference 
 }
 
 impl Message for k8s_openapi::api::autoscaling::v1::HorizontalPodAutoscaler {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -62,29 +53,21 @@ impl Message for k8s_openapi::api::autoscaling::v1::HorizontalPodAutoscaler {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v1::HorizontalPodAutoscalerSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_scale_target_ref = Default::default();
-        let mut f_min_replicas = None;
-        let mut f_max_replicas = Default::default();
-        let mut f_target_cpu_utilization_percentage = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => {
-                    c::req(&mut f_scale_target_ref, r, w, o).map_err(|e| e.at("scaleTargetRef"))?
-                }
-                2 => c::opt(&mut f_min_replicas, r, w, o).map_err(|e| e.at("minReplicas"))?,
-                3 => c::req(&mut f_max_replicas, r, w, o).map_err(|e| e.at("maxReplicas"))?,
-                4 => c::opt(&mut f_target_cpu_utilization_percentage, r, w, o)
+                1 => c::req(&mut self.scale_target_ref, r, w, o)
+                    .map_err(|e| e.at("scaleTargetRef"))?,
+                2 => c::opt(&mut self.min_replicas, r, w, o).map_err(|e| e.at("minReplicas"))?,
+                3 => c::req(&mut self.max_replicas, r, w, o).map_err(|e| e.at("maxReplicas"))?,
+                4 => c::opt(&mut self.target_cpu_utilization_percentage, r, w, o)
                     .map_err(|e| e.at("targetCPUUtilizationPercentage"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            scale_target_ref: f_scale_target_ref,
-            min_replicas: f_min_replicas,
-            max_replicas: f_max_replicas,
-            target_cpu_utilization_percentage: f_target_cpu_utilization_percentage,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -96,35 +79,26 @@ impl Message for k8s_openapi::api::autoscaling::v1::HorizontalPodAutoscalerSpec 
 }
 
 impl Message for k8s_openapi::api::autoscaling::v1::HorizontalPodAutoscalerStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_observed_generation = None;
-        let mut f_last_scale_time = None;
-        let mut f_current_replicas = Default::default();
-        let mut f_desired_replicas = Default::default();
-        let mut f_current_cpu_utilization_percentage = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_observed_generation, r, w, o)
+                1 => c::opt(&mut self.observed_generation, r, w, o)
                     .map_err(|e| e.at("observedGeneration"))?,
-                2 => c::opt(&mut f_last_scale_time, r, w, o).map_err(|e| e.at("lastScaleTime"))?,
-                3 => {
-                    c::req(&mut f_current_replicas, r, w, o).map_err(|e| e.at("currentReplicas"))?
+                2 => {
+                    c::opt(&mut self.last_scale_time, r, w, o).map_err(|e| e.at("lastScaleTime"))?
                 }
-                4 => {
-                    c::req(&mut f_desired_replicas, r, w, o).map_err(|e| e.at("desiredReplicas"))?
-                }
-                5 => c::opt(&mut f_current_cpu_utilization_percentage, r, w, o)
+                3 => c::req(&mut self.current_replicas, r, w, o)
+                    .map_err(|e| e.at("currentReplicas"))?,
+                4 => c::req(&mut self.desired_replicas, r, w, o)
+                    .map_err(|e| e.at("desiredReplicas"))?,
+                5 => c::opt(&mut self.current_cpu_utilization_percentage, r, w, o)
                     .map_err(|e| e.at("currentCPUUtilizationPercentage"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            observed_generation: f_observed_generation,
-            last_scale_time: f_last_scale_time,
-            current_replicas: f_current_replicas,
-            desired_replicas: f_desired_replicas,
-            current_cpu_utilization_percentage: f_current_cpu_utilization_percentage,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -137,23 +111,18 @@ impl Message for k8s_openapi::api::autoscaling::v1::HorizontalPodAutoscalerStatu
 }
 
 impl Message for k8s_openapi::api::autoscaling::v1::Scale {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -164,17 +133,16 @@ impl Message for k8s_openapi::api::autoscaling::v1::Scale {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v1::ScaleSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_replicas = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_replicas, r, w, o).map_err(|e| e.at("replicas"))?,
+                1 => c::opt_nonzero(&mut self.replicas, r, w, o).map_err(|e| e.at("replicas"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            replicas: f_replicas,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -183,20 +151,17 @@ impl Message for k8s_openapi::api::autoscaling::v1::ScaleSpec {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v1::ScaleStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_replicas = Default::default();
-        let mut f_selector = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_replicas, r, w, o).map_err(|e| e.at("replicas"))?,
-                2 => c::opt_nonzero(&mut f_selector, r, w, o).map_err(|e| e.at("selector"))?,
+                1 => c::req(&mut self.replicas, r, w, o).map_err(|e| e.at("replicas"))?,
+                2 => c::opt_nonzero(&mut self.selector, r, w, o).map_err(|e| e.at("selector"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            replicas: f_replicas,
-            selector: f_selector,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

@@ -8,23 +8,18 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::autoscaling::v2::ContainerResourceMetricSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_target = Default::default();
-        let mut f_container = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_target, r, w, o).map_err(|e| e.at("target"))?,
-                3 => c::req(&mut f_container, r, w, o).map_err(|e| e.at("container"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.target, r, w, o).map_err(|e| e.at("target"))?,
+                3 => c::req(&mut self.container, r, w, o).map_err(|e| e.at("container"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            target: f_target,
-            container: f_container,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -35,23 +30,18 @@ impl Message for k8s_openapi::api::autoscaling::v2::ContainerResourceMetricSourc
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::ContainerResourceMetricStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_current = Default::default();
-        let mut f_container = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_current, r, w, o).map_err(|e| e.at("current"))?,
-                3 => c::req(&mut f_container, r, w, o).map_err(|e| e.at("container"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.current, r, w, o).map_err(|e| e.at("current"))?,
+                3 => c::req(&mut self.container, r, w, o).map_err(|e| e.at("container"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            current: f_current,
-            container: f_container,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -62,23 +52,19 @@ impl Message for k8s_openapi::api::autoscaling::v2::ContainerResourceMetricStatu
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::CrossVersionObjectReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_kind = Default::default();
-        let mut f_name = Default::default();
-        let mut f_api_version = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
-                2 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                3 => c::opt_nonzero(&mut f_api_version, r, w, o).map_err(|e| e.at("apiVersion"))?,
+                1 => c::req(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
+                2 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                3 => c::opt_nonzero(&mut self.api_version, r, w, o)
+                    .map_err(|e| e.at("apiVersion"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            kind: f_kind,
-            name: f_name,
-            api_version: f_api_version,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -89,20 +75,17 @@ impl Message for k8s_openapi::api::autoscaling::v2::CrossVersionObjectReference 
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::ExternalMetricSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metric = Default::default();
-        let mut f_target = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metric, r, w, o).map_err(|e| e.at("metric"))?,
-                2 => c::req(&mut f_target, r, w, o).map_err(|e| e.at("target"))?,
+                1 => c::req(&mut self.metric, r, w, o).map_err(|e| e.at("metric"))?,
+                2 => c::req(&mut self.target, r, w, o).map_err(|e| e.at("target"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metric: f_metric,
-            target: f_target,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -112,20 +95,17 @@ impl Message for k8s_openapi::api::autoscaling::v2::ExternalMetricSource {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::ExternalMetricStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metric = Default::default();
-        let mut f_current = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metric, r, w, o).map_err(|e| e.at("metric"))?,
-                2 => c::req(&mut f_current, r, w, o).map_err(|e| e.at("current"))?,
+                1 => c::req(&mut self.metric, r, w, o).map_err(|e| e.at("metric"))?,
+                2 => c::req(&mut self.current, r, w, o).map_err(|e| e.at("current"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metric: f_metric,
-            current: f_current,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -135,23 +115,20 @@ impl Message for k8s_openapi::api::autoscaling::v2::ExternalMetricStatus {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::HPAScalingPolicy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_value = Default::default();
-        let mut f_period_seconds = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::req(&mut f_value, r, w, o).map_err(|e| e.at("value"))?,
-                3 => c::req(&mut f_period_seconds, r, w, o).map_err(|e| e.at("periodSeconds"))?,
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::req(&mut self.value, r, w, o).map_err(|e| e.at("value"))?,
+                3 => {
+                    c::req(&mut self.period_seconds, r, w, o).map_err(|e| e.at("periodSeconds"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            value: f_value,
-            period_seconds: f_period_seconds,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -162,27 +139,20 @@ impl Message for k8s_openapi::api::autoscaling::v2::HPAScalingPolicy {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::HPAScalingRules {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_select_policy = None;
-        let mut f_policies = None;
-        let mut f_stabilization_window_seconds = None;
-        let mut f_tolerance = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                3 => c::opt(&mut f_stabilization_window_seconds, r, w, o)
+                3 => c::opt(&mut self.stabilization_window_seconds, r, w, o)
                     .map_err(|e| e.at("stabilizationWindowSeconds"))?,
-                1 => c::opt(&mut f_select_policy, r, w, o).map_err(|e| e.at("selectPolicy"))?,
-                2 => c::opt_rep(&mut f_policies, r, w, o).map_err(|e| e.at("policies"))?,
-                4 => c::opt(&mut f_tolerance, r, w, o).map_err(|e| e.at("tolerance"))?,
+                1 => c::opt(&mut self.select_policy, r, w, o).map_err(|e| e.at("selectPolicy"))?,
+                2 => c::opt_rep(&mut self.policies, r, w, o).map_err(|e| e.at("policies"))?,
+                4 => c::opt(&mut self.tolerance, r, w, o).map_err(|e| e.at("tolerance"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            select_policy: f_select_policy,
-            policies: f_policies,
-            stabilization_window_seconds: f_stabilization_window_seconds,
-            tolerance: f_tolerance,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -194,23 +164,18 @@ impl Message for k8s_openapi::api::autoscaling::v2::HPAScalingRules {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -221,20 +186,17 @@ impl Message for k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerBehavior {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_scale_up = None;
-        let mut f_scale_down = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_scale_up, r, w, o).map_err(|e| e.at("scaleUp"))?,
-                2 => c::opt(&mut f_scale_down, r, w, o).map_err(|e| e.at("scaleDown"))?,
+                1 => c::opt(&mut self.scale_up, r, w, o).map_err(|e| e.at("scaleUp"))?,
+                2 => c::opt(&mut self.scale_down, r, w, o).map_err(|e| e.at("scaleDown"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            scale_up: f_scale_up,
-            scale_down: f_scale_down,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -244,30 +206,21 @@ impl Message for k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerBehav
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_status = Default::default();
-        let mut f_last_transition_time = None;
-        let mut f_reason = None;
-        let mut f_message = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                3 => c::opt(&mut f_last_transition_time, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                3 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
-                4 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                5 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                4 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                5 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            last_transition_time: f_last_transition_time,
-            reason: f_reason,
-            message: f_message,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -280,31 +233,21 @@ impl Message for k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerCondi
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_scale_target_ref = Default::default();
-        let mut f_min_replicas = None;
-        let mut f_max_replicas = Default::default();
-        let mut f_metrics = None;
-        let mut f_behavior = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => {
-                    c::req(&mut f_scale_target_ref, r, w, o).map_err(|e| e.at("scaleTargetRef"))?
-                }
-                2 => c::opt(&mut f_min_replicas, r, w, o).map_err(|e| e.at("minReplicas"))?,
-                3 => c::req(&mut f_max_replicas, r, w, o).map_err(|e| e.at("maxReplicas"))?,
-                4 => c::opt_rep(&mut f_metrics, r, w, o).map_err(|e| e.at("metrics"))?,
-                5 => c::opt(&mut f_behavior, r, w, o).map_err(|e| e.at("behavior"))?,
+                1 => c::req(&mut self.scale_target_ref, r, w, o)
+                    .map_err(|e| e.at("scaleTargetRef"))?,
+                2 => c::opt(&mut self.min_replicas, r, w, o).map_err(|e| e.at("minReplicas"))?,
+                3 => c::req(&mut self.max_replicas, r, w, o).map_err(|e| e.at("maxReplicas"))?,
+                4 => c::opt_rep(&mut self.metrics, r, w, o).map_err(|e| e.at("metrics"))?,
+                5 => c::opt(&mut self.behavior, r, w, o).map_err(|e| e.at("behavior"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            scale_target_ref: f_scale_target_ref,
-            min_replicas: f_min_replicas,
-            max_replicas: f_max_replicas,
-            metrics: f_metrics,
-            behavior: f_behavior,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -317,37 +260,27 @@ impl Message for k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerSpec 
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_observed_generation = None;
-        let mut f_last_scale_time = None;
-        let mut f_current_replicas = None;
-        let mut f_desired_replicas = Default::default();
-        let mut f_current_metrics = None;
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_observed_generation, r, w, o)
+                1 => c::opt(&mut self.observed_generation, r, w, o)
                     .map_err(|e| e.at("observedGeneration"))?,
-                2 => c::opt(&mut f_last_scale_time, r, w, o).map_err(|e| e.at("lastScaleTime"))?,
-                3 => c::opt_nonzero(&mut f_current_replicas, r, w, o)
-                    .map_err(|e| e.at("currentReplicas"))?,
-                4 => {
-                    c::req(&mut f_desired_replicas, r, w, o).map_err(|e| e.at("desiredReplicas"))?
+                2 => {
+                    c::opt(&mut self.last_scale_time, r, w, o).map_err(|e| e.at("lastScaleTime"))?
                 }
-                5 => c::opt_rep(&mut f_current_metrics, r, w, o)
+                3 => c::opt_nonzero(&mut self.current_replicas, r, w, o)
+                    .map_err(|e| e.at("currentReplicas"))?,
+                4 => c::req(&mut self.desired_replicas, r, w, o)
+                    .map_err(|e| e.at("desiredReplicas"))?,
+                5 => c::opt_rep(&mut self.current_metrics, r, w, o)
                     .map_err(|e| e.at("currentMetrics"))?,
-                6 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                6 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            observed_generation: f_observed_generation,
-            last_scale_time: f_last_scale_time,
-            current_replicas: f_current_replicas,
-            desired_replicas: f_desired_replicas,
-            current_metrics: f_current_metrics,
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -361,20 +294,17 @@ impl Message for k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerStatu
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::MetricIdentifier {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_selector = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt(&mut f_selector, r, w, o).map_err(|e| e.at("selector"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt(&mut self.selector, r, w, o).map_err(|e| e.at("selector"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            selector: f_selector,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -384,33 +314,22 @@ impl Message for k8s_openapi::api::autoscaling::v2::MetricIdentifier {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::MetricSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_object = None;
-        let mut f_pods = None;
-        let mut f_resource = None;
-        let mut f_external = None;
-        let mut f_container_resource = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::opt(&mut f_object, r, w, o).map_err(|e| e.at("object"))?,
-                3 => c::opt(&mut f_pods, r, w, o).map_err(|e| e.at("pods"))?,
-                4 => c::opt(&mut f_resource, r, w, o).map_err(|e| e.at("resource"))?,
-                7 => c::opt(&mut f_container_resource, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::opt(&mut self.object, r, w, o).map_err(|e| e.at("object"))?,
+                3 => c::opt(&mut self.pods, r, w, o).map_err(|e| e.at("pods"))?,
+                4 => c::opt(&mut self.resource, r, w, o).map_err(|e| e.at("resource"))?,
+                7 => c::opt(&mut self.container_resource, r, w, o)
                     .map_err(|e| e.at("containerResource"))?,
-                5 => c::opt(&mut f_external, r, w, o).map_err(|e| e.at("external"))?,
+                5 => c::opt(&mut self.external, r, w, o).map_err(|e| e.at("external"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            object: f_object,
-            pods: f_pods,
-            resource: f_resource,
-            external: f_external,
-            container_resource: f_container_resource,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -424,33 +343,22 @@ impl Message for k8s_openapi::api::autoscaling::v2::MetricSpec {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::MetricStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_object = None;
-        let mut f_pods = None;
-        let mut f_resource = None;
-        let mut f_external = None;
-        let mut f_container_resource = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::opt(&mut f_object, r, w, o).map_err(|e| e.at("object"))?,
-                3 => c::opt(&mut f_pods, r, w, o).map_err(|e| e.at("pods"))?,
-                4 => c::opt(&mut f_resource, r, w, o).map_err(|e| e.at("resource"))?,
-                7 => c::opt(&mut f_container_resource, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::opt(&mut self.object, r, w, o).map_err(|e| e.at("object"))?,
+                3 => c::opt(&mut self.pods, r, w, o).map_err(|e| e.at("pods"))?,
+                4 => c::opt(&mut self.resource, r, w, o).map_err(|e| e.at("resource"))?,
+                7 => c::opt(&mut self.container_resource, r, w, o)
                     .map_err(|e| e.at("containerResource"))?,
-                5 => c::opt(&mut f_external, r, w, o).map_err(|e| e.at("external"))?,
+                5 => c::opt(&mut self.external, r, w, o).map_err(|e| e.at("external"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            object: f_object,
-            pods: f_pods,
-            resource: f_resource,
-            external: f_external,
-            container_resource: f_container_resource,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -464,27 +372,20 @@ impl Message for k8s_openapi::api::autoscaling::v2::MetricStatus {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::MetricTarget {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_value = None;
-        let mut f_average_value = None;
-        let mut f_average_utilization = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::opt(&mut f_value, r, w, o).map_err(|e| e.at("value"))?,
-                3 => c::opt(&mut f_average_value, r, w, o).map_err(|e| e.at("averageValue"))?,
-                4 => c::opt(&mut f_average_utilization, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::opt(&mut self.value, r, w, o).map_err(|e| e.at("value"))?,
+                3 => c::opt(&mut self.average_value, r, w, o).map_err(|e| e.at("averageValue"))?,
+                4 => c::opt(&mut self.average_utilization, r, w, o)
                     .map_err(|e| e.at("averageUtilization"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            value: f_value,
-            average_value: f_average_value,
-            average_utilization: f_average_utilization,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -496,24 +397,19 @@ impl Message for k8s_openapi::api::autoscaling::v2::MetricTarget {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::MetricValueStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_value = None;
-        let mut f_average_value = None;
-        let mut f_average_utilization = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_value, r, w, o).map_err(|e| e.at("value"))?,
-                2 => c::opt(&mut f_average_value, r, w, o).map_err(|e| e.at("averageValue"))?,
-                3 => c::opt(&mut f_average_utilization, r, w, o)
+                1 => c::opt(&mut self.value, r, w, o).map_err(|e| e.at("value"))?,
+                2 => c::opt(&mut self.average_value, r, w, o).map_err(|e| e.at("averageValue"))?,
+                3 => c::opt(&mut self.average_utilization, r, w, o)
                     .map_err(|e| e.at("averageUtilization"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            value: f_value,
-            average_value: f_average_value,
-            average_utilization: f_average_utilization,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -524,25 +420,19 @@ impl Message for k8s_openapi::api::autoscaling::v2::MetricValueStatus {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::ObjectMetricSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_described_object = Default::default();
-        let mut f_target = Default::default();
-        let mut f_metric = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => {
-                    c::req(&mut f_described_object, r, w, o).map_err(|e| e.at("describedObject"))?
-                }
-                2 => c::req(&mut f_target, r, w, o).map_err(|e| e.at("target"))?,
-                3 => c::req(&mut f_metric, r, w, o).map_err(|e| e.at("metric"))?,
+                1 => c::req(&mut self.described_object, r, w, o)
+                    .map_err(|e| e.at("describedObject"))?,
+                2 => c::req(&mut self.target, r, w, o).map_err(|e| e.at("target"))?,
+                3 => c::req(&mut self.metric, r, w, o).map_err(|e| e.at("metric"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            described_object: f_described_object,
-            target: f_target,
-            metric: f_metric,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -553,25 +443,19 @@ impl Message for k8s_openapi::api::autoscaling::v2::ObjectMetricSource {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::ObjectMetricStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metric = Default::default();
-        let mut f_current = Default::default();
-        let mut f_described_object = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metric, r, w, o).map_err(|e| e.at("metric"))?,
-                2 => c::req(&mut f_current, r, w, o).map_err(|e| e.at("current"))?,
-                3 => {
-                    c::req(&mut f_described_object, r, w, o).map_err(|e| e.at("describedObject"))?
-                }
+                1 => c::req(&mut self.metric, r, w, o).map_err(|e| e.at("metric"))?,
+                2 => c::req(&mut self.current, r, w, o).map_err(|e| e.at("current"))?,
+                3 => c::req(&mut self.described_object, r, w, o)
+                    .map_err(|e| e.at("describedObject"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metric: f_metric,
-            current: f_current,
-            described_object: f_described_object,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -582,20 +466,17 @@ impl Message for k8s_openapi::api::autoscaling::v2::ObjectMetricStatus {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::PodsMetricSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metric = Default::default();
-        let mut f_target = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metric, r, w, o).map_err(|e| e.at("metric"))?,
-                2 => c::req(&mut f_target, r, w, o).map_err(|e| e.at("target"))?,
+                1 => c::req(&mut self.metric, r, w, o).map_err(|e| e.at("metric"))?,
+                2 => c::req(&mut self.target, r, w, o).map_err(|e| e.at("target"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metric: f_metric,
-            target: f_target,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -605,20 +486,17 @@ impl Message for k8s_openapi::api::autoscaling::v2::PodsMetricSource {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::PodsMetricStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metric = Default::default();
-        let mut f_current = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metric, r, w, o).map_err(|e| e.at("metric"))?,
-                2 => c::req(&mut f_current, r, w, o).map_err(|e| e.at("current"))?,
+                1 => c::req(&mut self.metric, r, w, o).map_err(|e| e.at("metric"))?,
+                2 => c::req(&mut self.current, r, w, o).map_err(|e| e.at("current"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metric: f_metric,
-            current: f_current,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -628,20 +506,17 @@ impl Message for k8s_openapi::api::autoscaling::v2::PodsMetricStatus {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::ResourceMetricSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_target = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_target, r, w, o).map_err(|e| e.at("target"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.target, r, w, o).map_err(|e| e.at("target"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            target: f_target,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -651,20 +526,17 @@ impl Message for k8s_openapi::api::autoscaling::v2::ResourceMetricSource {
 }
 
 impl Message for k8s_openapi::api::autoscaling::v2::ResourceMetricStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_current = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_current, r, w, o).map_err(|e| e.at("current"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.current, r, w, o).map_err(|e| e.at("current"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            current: f_current,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

@@ -8,23 +8,18 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::batch::v1::CronJob {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -35,42 +30,27 @@ impl Message for k8s_openapi::api::batch::v1::CronJob {
 }
 
 impl Message for k8s_openapi::api::batch::v1::CronJobSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_schedule = Default::default();
-        let mut f_starting_deadline_seconds = None;
-        let mut f_concurrency_policy = None;
-        let mut f_suspend = None;
-        let mut f_job_template = Default::default();
-        let mut f_successful_jobs_history_limit = None;
-        let mut f_failed_jobs_history_limit = None;
-        let mut f_time_zone = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_schedule, r, w, o).map_err(|e| e.at("schedule"))?,
-                8 => c::opt(&mut f_time_zone, r, w, o).map_err(|e| e.at("timeZone"))?,
-                2 => c::opt(&mut f_starting_deadline_seconds, r, w, o)
+                1 => c::req(&mut self.schedule, r, w, o).map_err(|e| e.at("schedule"))?,
+                8 => c::opt(&mut self.time_zone, r, w, o).map_err(|e| e.at("timeZone"))?,
+                2 => c::opt(&mut self.starting_deadline_seconds, r, w, o)
                     .map_err(|e| e.at("startingDeadlineSeconds"))?,
-                3 => c::opt_nonzero(&mut f_concurrency_policy, r, w, o)
+                3 => c::opt_nonzero(&mut self.concurrency_policy, r, w, o)
                     .map_err(|e| e.at("concurrencyPolicy"))?,
-                4 => c::opt(&mut f_suspend, r, w, o).map_err(|e| e.at("suspend"))?,
-                5 => c::req(&mut f_job_template, r, w, o).map_err(|e| e.at("jobTemplate"))?,
-                6 => c::opt(&mut f_successful_jobs_history_limit, r, w, o)
+                4 => c::opt(&mut self.suspend, r, w, o).map_err(|e| e.at("suspend"))?,
+                5 => c::req(&mut self.job_template, r, w, o).map_err(|e| e.at("jobTemplate"))?,
+                6 => c::opt(&mut self.successful_jobs_history_limit, r, w, o)
                     .map_err(|e| e.at("successfulJobsHistoryLimit"))?,
-                7 => c::opt(&mut f_failed_jobs_history_limit, r, w, o)
+                7 => c::opt(&mut self.failed_jobs_history_limit, r, w, o)
                     .map_err(|e| e.at("failedJobsHistoryLimit"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            schedule: f_schedule,
-            starting_deadline_seconds: f_starting_deadline_seconds,
-            concurrency_policy: f_concurrency_policy,
-            suspend: f_suspend,
-            job_template: f_job_template,
-            successful_jobs_history_limit: f_successful_jobs_history_limit,
-            failed_jobs_history_limit: f_failed_jobs_history_limit,
-            time_zone: f_time_zone,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -86,25 +66,20 @@ impl Message for k8s_openapi::api::batch::v1::CronJobSpec {
 }
 
 impl Message for k8s_openapi::api::batch::v1::CronJobStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_active = None;
-        let mut f_last_schedule_time = None;
-        let mut f_last_successful_time = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_active, r, w, o).map_err(|e| e.at("active"))?,
-                4 => c::opt(&mut f_last_schedule_time, r, w, o)
+                1 => c::opt_rep(&mut self.active, r, w, o).map_err(|e| e.at("active"))?,
+                4 => c::opt(&mut self.last_schedule_time, r, w, o)
                     .map_err(|e| e.at("lastScheduleTime"))?,
-                5 => c::opt(&mut f_last_successful_time, r, w, o)
+                5 => c::opt(&mut self.last_successful_time, r, w, o)
                     .map_err(|e| e.at("lastSuccessfulTime"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            active: f_active,
-            last_schedule_time: f_last_schedule_time,
-            last_successful_time: f_last_successful_time,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -115,23 +90,18 @@ impl Message for k8s_openapi::api::batch::v1::CronJobStatus {
 }
 
 impl Message for k8s_openapi::api::batch::v1::Job {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -142,33 +112,24 @@ impl Message for k8s_openapi::api::batch::v1::Job {
 }
 
 impl Message for k8s_openapi::api::batch::v1::JobCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_status = Default::default();
-        let mut f_last_probe_time = None;
-        let mut f_last_transition_time = None;
-        let mut f_reason = None;
-        let mut f_message = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                3 => c::opt(&mut f_last_probe_time, r, w, o).map_err(|e| e.at("lastProbeTime"))?,
-                4 => c::opt(&mut f_last_transition_time, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                3 => {
+                    c::opt(&mut self.last_probe_time, r, w, o).map_err(|e| e.at("lastProbeTime"))?
+                }
+                4 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
-                5 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                6 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                5 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                6 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            last_probe_time: f_last_probe_time,
-            last_transition_time: f_last_transition_time,
-            reason: f_reason,
-            message: f_message,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -182,68 +143,41 @@ impl Message for k8s_openapi::api::batch::v1::JobCondition {
 }
 
 impl Message for k8s_openapi::api::batch::v1::JobSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_parallelism = None;
-        let mut f_completions = None;
-        let mut f_active_deadline_seconds = None;
-        let mut f_selector = None;
-        let mut f_manual_selector = None;
-        let mut f_template = Default::default();
-        let mut f_backoff_limit = None;
-        let mut f_ttl_seconds_after_finished = None;
-        let mut f_completion_mode = None;
-        let mut f_suspend = None;
-        let mut f_pod_failure_policy = None;
-        let mut f_backoff_limit_per_index = None;
-        let mut f_max_failed_indexes = None;
-        let mut f_pod_replacement_policy = None;
-        let mut f_managed_by = None;
-        let mut f_success_policy = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_parallelism, r, w, o).map_err(|e| e.at("parallelism"))?,
-                2 => c::opt(&mut f_completions, r, w, o).map_err(|e| e.at("completions"))?,
-                3 => c::opt(&mut f_active_deadline_seconds, r, w, o)
+                1 => c::opt(&mut self.parallelism, r, w, o).map_err(|e| e.at("parallelism"))?,
+                2 => c::opt(&mut self.completions, r, w, o).map_err(|e| e.at("completions"))?,
+                3 => c::opt(&mut self.active_deadline_seconds, r, w, o)
                     .map_err(|e| e.at("activeDeadlineSeconds"))?,
-                11 => c::opt(&mut f_pod_failure_policy, r, w, o)
+                11 => c::opt(&mut self.pod_failure_policy, r, w, o)
                     .map_err(|e| e.at("podFailurePolicy"))?,
-                16 => c::opt(&mut f_success_policy, r, w, o).map_err(|e| e.at("successPolicy"))?,
-                7 => c::opt(&mut f_backoff_limit, r, w, o).map_err(|e| e.at("backoffLimit"))?,
-                12 => c::opt(&mut f_backoff_limit_per_index, r, w, o)
+                16 => {
+                    c::opt(&mut self.success_policy, r, w, o).map_err(|e| e.at("successPolicy"))?
+                }
+                7 => c::opt(&mut self.backoff_limit, r, w, o).map_err(|e| e.at("backoffLimit"))?,
+                12 => c::opt(&mut self.backoff_limit_per_index, r, w, o)
                     .map_err(|e| e.at("backoffLimitPerIndex"))?,
-                13 => c::opt(&mut f_max_failed_indexes, r, w, o)
+                13 => c::opt(&mut self.max_failed_indexes, r, w, o)
                     .map_err(|e| e.at("maxFailedIndexes"))?,
-                4 => c::opt(&mut f_selector, r, w, o).map_err(|e| e.at("selector"))?,
-                5 => c::opt(&mut f_manual_selector, r, w, o).map_err(|e| e.at("manualSelector"))?,
-                6 => c::req(&mut f_template, r, w, o).map_err(|e| e.at("template"))?,
-                8 => c::opt(&mut f_ttl_seconds_after_finished, r, w, o)
+                4 => c::opt(&mut self.selector, r, w, o).map_err(|e| e.at("selector"))?,
+                5 => c::opt(&mut self.manual_selector, r, w, o)
+                    .map_err(|e| e.at("manualSelector"))?,
+                6 => c::req(&mut self.template, r, w, o).map_err(|e| e.at("template"))?,
+                8 => c::opt(&mut self.ttl_seconds_after_finished, r, w, o)
                     .map_err(|e| e.at("ttlSecondsAfterFinished"))?,
-                9 => c::opt(&mut f_completion_mode, r, w, o).map_err(|e| e.at("completionMode"))?,
-                10 => c::opt(&mut f_suspend, r, w, o).map_err(|e| e.at("suspend"))?,
-                14 => c::opt(&mut f_pod_replacement_policy, r, w, o)
+                9 => c::opt(&mut self.completion_mode, r, w, o)
+                    .map_err(|e| e.at("completionMode"))?,
+                10 => c::opt(&mut self.suspend, r, w, o).map_err(|e| e.at("suspend"))?,
+                14 => c::opt(&mut self.pod_replacement_policy, r, w, o)
                     .map_err(|e| e.at("podReplacementPolicy"))?,
-                15 => c::opt(&mut f_managed_by, r, w, o).map_err(|e| e.at("managedBy"))?,
+                15 => c::opt(&mut self.managed_by, r, w, o).map_err(|e| e.at("managedBy"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            parallelism: f_parallelism,
-            completions: f_completions,
-            active_deadline_seconds: f_active_deadline_seconds,
-            selector: f_selector,
-            manual_selector: f_manual_selector,
-            template: f_template,
-            backoff_limit: f_backoff_limit,
-            ttl_seconds_after_finished: f_ttl_seconds_after_finished,
-            completion_mode: f_completion_mode,
-            suspend: f_suspend,
-            pod_failure_policy: f_pod_failure_policy,
-            backoff_limit_per_index: f_backoff_limit_per_index,
-            max_failed_indexes: f_max_failed_indexes,
-            pod_replacement_policy: f_pod_replacement_policy,
-            managed_by: f_managed_by,
-            success_policy: f_success_policy,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -267,49 +201,31 @@ impl Message for k8s_openapi::api::batch::v1::JobSpec {
 }
 
 impl Message for k8s_openapi::api::batch::v1::JobStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_conditions = None;
-        let mut f_start_time = None;
-        let mut f_completion_time = None;
-        let mut f_active = None;
-        let mut f_succeeded = None;
-        let mut f_failed = None;
-        let mut f_completed_indexes = None;
-        let mut f_uncounted_terminated_pods = None;
-        let mut f_ready = None;
-        let mut f_failed_indexes = None;
-        let mut f_terminating = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
-                2 => c::opt(&mut f_start_time, r, w, o).map_err(|e| e.at("startTime"))?,
-                3 => c::opt(&mut f_completion_time, r, w, o).map_err(|e| e.at("completionTime"))?,
-                4 => c::opt_nonzero(&mut f_active, r, w, o).map_err(|e| e.at("active"))?,
-                5 => c::opt_nonzero(&mut f_succeeded, r, w, o).map_err(|e| e.at("succeeded"))?,
-                6 => c::opt_nonzero(&mut f_failed, r, w, o).map_err(|e| e.at("failed"))?,
-                11 => c::opt(&mut f_terminating, r, w, o).map_err(|e| e.at("terminating"))?,
-                7 => c::opt_nonzero(&mut f_completed_indexes, r, w, o)
+                1 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                2 => c::opt(&mut self.start_time, r, w, o).map_err(|e| e.at("startTime"))?,
+                3 => c::opt(&mut self.completion_time, r, w, o)
+                    .map_err(|e| e.at("completionTime"))?,
+                4 => c::opt_nonzero(&mut self.active, r, w, o).map_err(|e| e.at("active"))?,
+                5 => c::opt_nonzero(&mut self.succeeded, r, w, o).map_err(|e| e.at("succeeded"))?,
+                6 => c::opt_nonzero(&mut self.failed, r, w, o).map_err(|e| e.at("failed"))?,
+                11 => c::opt(&mut self.terminating, r, w, o).map_err(|e| e.at("terminating"))?,
+                7 => c::opt_nonzero(&mut self.completed_indexes, r, w, o)
                     .map_err(|e| e.at("completedIndexes"))?,
-                10 => c::opt(&mut f_failed_indexes, r, w, o).map_err(|e| e.at("failedIndexes"))?,
-                8 => c::opt(&mut f_uncounted_terminated_pods, r, w, o)
+                10 => {
+                    c::opt(&mut self.failed_indexes, r, w, o).map_err(|e| e.at("failedIndexes"))?
+                }
+                8 => c::opt(&mut self.uncounted_terminated_pods, r, w, o)
                     .map_err(|e| e.at("uncountedTerminatedPods"))?,
-                9 => c::opt(&mut f_ready, r, w, o).map_err(|e| e.at("ready"))?,
+                9 => c::opt(&mut self.ready, r, w, o).map_err(|e| e.at("ready"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            conditions: f_conditions,
-            start_time: f_start_time,
-            completion_time: f_completion_time,
-            active: f_active,
-            succeeded: f_succeeded,
-            failed: f_failed,
-            completed_indexes: f_completed_indexes,
-            uncounted_terminated_pods: f_uncounted_terminated_pods,
-            ready: f_ready,
-            failed_indexes: f_failed_indexes,
-            terminating: f_terminating,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -328,20 +244,17 @@ impl Message for k8s_openapi::api::batch::v1::JobStatus {
 }
 
 impl Message for k8s_openapi::api::batch::v1::JobTemplateSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = None;
-        let mut f_spec = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::opt(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -351,15 +264,16 @@ impl Message for k8s_openapi::api::batch::v1::JobTemplateSpec {
 }
 
 impl Message for k8s_openapi::api::batch::v1::PodFailurePolicy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_rules = Vec::new();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_rules, r, w, o).map_err(|e| e.at("rules"))?,
+                1 => c::rep(&mut self.rules, r, w, o).map_err(|e| e.at("rules"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { rules: f_rules })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -368,23 +282,20 @@ impl Message for k8s_openapi::api::batch::v1::PodFailurePolicy {
 }
 
 impl Message for k8s_openapi::api::batch::v1::PodFailurePolicyOnExitCodesRequirement {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_container_name = None;
-        let mut f_operator = Default::default();
-        let mut f_values = Vec::new();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_container_name, r, w, o).map_err(|e| e.at("containerName"))?,
-                2 => c::req(&mut f_operator, r, w, o).map_err(|e| e.at("operator"))?,
-                3 => c::rep(&mut f_values, r, w, o).map_err(|e| e.at("values"))?,
+                1 => {
+                    c::opt(&mut self.container_name, r, w, o).map_err(|e| e.at("containerName"))?
+                }
+                2 => c::req(&mut self.operator, r, w, o).map_err(|e| e.at("operator"))?,
+                3 => c::rep(&mut self.values, r, w, o).map_err(|e| e.at("values"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            container_name: f_container_name,
-            operator: f_operator,
-            values: f_values,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -395,20 +306,17 @@ impl Message for k8s_openapi::api::batch::v1::PodFailurePolicyOnExitCodesRequire
 }
 
 impl Message for k8s_openapi::api::batch::v1::PodFailurePolicyOnPodConditionsPattern {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -418,24 +326,19 @@ impl Message for k8s_openapi::api::batch::v1::PodFailurePolicyOnPodConditionsPat
 }
 
 impl Message for k8s_openapi::api::batch::v1::PodFailurePolicyRule {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_action = Default::default();
-        let mut f_on_exit_codes = None;
-        let mut f_on_pod_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_action, r, w, o).map_err(|e| e.at("action"))?,
-                2 => c::opt(&mut f_on_exit_codes, r, w, o).map_err(|e| e.at("onExitCodes"))?,
-                3 => c::opt_rep(&mut f_on_pod_conditions, r, w, o)
+                1 => c::req(&mut self.action, r, w, o).map_err(|e| e.at("action"))?,
+                2 => c::opt(&mut self.on_exit_codes, r, w, o).map_err(|e| e.at("onExitCodes"))?,
+                3 => c::opt_rep(&mut self.on_pod_conditions, r, w, o)
                     .map_err(|e| e.at("onPodConditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            action: f_action,
-            on_exit_codes: f_on_exit_codes,
-            on_pod_conditions: f_on_pod_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -446,15 +349,16 @@ impl Message for k8s_openapi::api::batch::v1::PodFailurePolicyRule {
 }
 
 impl Message for k8s_openapi::api::batch::v1::SuccessPolicy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_rules = Vec::new();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_rules, r, w, o).map_err(|e| e.at("rules"))?,
+                1 => c::rep(&mut self.rules, r, w, o).map_err(|e| e.at("rules"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { rules: f_rules })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -463,21 +367,19 @@ impl Message for k8s_openapi::api::batch::v1::SuccessPolicy {
 }
 
 impl Message for k8s_openapi::api::batch::v1::SuccessPolicyRule {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_succeeded_indexes = None;
-        let mut f_succeeded_count = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_succeeded_indexes, r, w, o)
+                1 => c::opt(&mut self.succeeded_indexes, r, w, o)
                     .map_err(|e| e.at("succeededIndexes"))?,
-                2 => c::opt(&mut f_succeeded_count, r, w, o).map_err(|e| e.at("succeededCount"))?,
+                2 => c::opt(&mut self.succeeded_count, r, w, o)
+                    .map_err(|e| e.at("succeededCount"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            succeeded_indexes: f_succeeded_indexes,
-            succeeded_count: f_succeeded_count,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -487,20 +389,17 @@ impl Message for k8s_openapi::api::batch::v1::SuccessPolicyRule {
 }
 
 impl Message for k8s_openapi::api::batch::v1::UncountedTerminatedPods {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_succeeded = None;
-        let mut f_failed = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_succeeded, r, w, o).map_err(|e| e.at("succeeded"))?,
-                2 => c::opt_rep(&mut f_failed, r, w, o).map_err(|e| e.at("failed"))?,
+                1 => c::opt_rep(&mut self.succeeded, r, w, o).map_err(|e| e.at("succeeded"))?,
+                2 => c::opt_rep(&mut self.failed, r, w, o).map_err(|e| e.at("failed"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            succeeded: f_succeeded,
-            failed: f_failed,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

@@ -8,23 +8,18 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::certificates::v1::CertificateSigningRequest {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -35,35 +30,23 @@ impl Message for k8s_openapi::api::certificates::v1::CertificateSigningRequest {
 }
 
 impl Message for k8s_openapi::api::certificates::v1::CertificateSigningRequestCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_reason = None;
-        let mut f_message = None;
-        let mut f_last_update_time = None;
-        let mut f_last_transition_time = None;
-        let mut f_status = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                6 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                2 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                3 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
-                4 => {
-                    c::opt(&mut f_last_update_time, r, w, o).map_err(|e| e.at("lastUpdateTime"))?
-                }
-                5 => c::opt(&mut f_last_transition_time, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                6 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                2 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                3 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
+                4 => c::opt(&mut self.last_update_time, r, w, o)
+                    .map_err(|e| e.at("lastUpdateTime"))?,
+                5 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            reason: f_reason,
-            message: f_message,
-            last_update_time: f_last_update_time,
-            last_transition_time: f_last_transition_time,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -77,39 +60,24 @@ impl Message for k8s_openapi::api::certificates::v1::CertificateSigningRequestCo
 }
 
 impl Message for k8s_openapi::api::certificates::v1::CertificateSigningRequestSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_request = Default::default();
-        let mut f_username = None;
-        let mut f_uid = None;
-        let mut f_groups = None;
-        let mut f_usages = None;
-        let mut f_extra = None;
-        let mut f_signer_name = Default::default();
-        let mut f_expiration_seconds = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_request, r, w, o).map_err(|e| e.at("request"))?,
-                7 => c::req(&mut f_signer_name, r, w, o).map_err(|e| e.at("signerName"))?,
-                8 => c::opt(&mut f_expiration_seconds, r, w, o)
+                1 => c::req(&mut self.request, r, w, o).map_err(|e| e.at("request"))?,
+                7 => c::req(&mut self.signer_name, r, w, o).map_err(|e| e.at("signerName"))?,
+                8 => c::opt(&mut self.expiration_seconds, r, w, o)
                     .map_err(|e| e.at("expirationSeconds"))?,
-                5 => c::opt_rep(&mut f_usages, r, w, o).map_err(|e| e.at("usages"))?,
-                2 => c::opt_nonzero(&mut f_username, r, w, o).map_err(|e| e.at("username"))?,
-                3 => c::opt_nonzero(&mut f_uid, r, w, o).map_err(|e| e.at("uid"))?,
-                4 => c::opt_rep(&mut f_groups, r, w, o).map_err(|e| e.at("groups"))?,
-                6 => c::opt_map_items(&mut f_extra, r, w, o).map_err(|e| e.at("extra"))?,
+                5 => c::opt_rep(&mut self.usages, r, w, o).map_err(|e| e.at("usages"))?,
+                2 => c::opt_nonzero(&mut self.username, r, w, o).map_err(|e| e.at("username"))?,
+                3 => c::opt_nonzero(&mut self.uid, r, w, o).map_err(|e| e.at("uid"))?,
+                4 => c::opt_rep(&mut self.groups, r, w, o).map_err(|e| e.at("groups"))?,
+                6 => c::opt_map_items(&mut self.extra, r, w, o).map_err(|e| e.at("extra"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            request: f_request,
-            username: f_username,
-            uid: f_uid,
-            groups: f_groups,
-            usages: f_usages,
-            extra: f_extra,
-            signer_name: f_signer_name,
-            expiration_seconds: f_expiration_seconds,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -125,22 +93,18 @@ impl Message for k8s_openapi::api::certificates::v1::CertificateSigningRequestSp
 }
 
 impl Message for k8s_openapi::api::certificates::v1::CertificateSigningRequestStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_conditions = None;
-        let mut f_certificate = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
-                2 => {
-                    c::opt_nonzero(&mut f_certificate, r, w, o).map_err(|e| e.at("certificate"))?
-                }
+                1 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                2 => c::opt_nonzero(&mut self.certificate, r, w, o)
+                    .map_err(|e| e.at("certificate"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            conditions: f_conditions,
-            certificate: f_certificate,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

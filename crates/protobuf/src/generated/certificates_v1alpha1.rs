@@ -8,20 +8,17 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::certificates::v1alpha1::ClusterTrustBundle {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -31,20 +28,18 @@ impl Message for k8s_openapi::api::certificates::v1alpha1::ClusterTrustBundle {
 }
 
 impl Message for k8s_openapi::api::certificates::v1alpha1::ClusterTrustBundleSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_signer_name = None;
-        let mut f_trust_bundle = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_signer_name, r, w, o).map_err(|e| e.at("signerName"))?,
-                2 => c::req(&mut f_trust_bundle, r, w, o).map_err(|e| e.at("trustBundle"))?,
+                1 => c::opt_nonzero(&mut self.signer_name, r, w, o)
+                    .map_err(|e| e.at("signerName"))?,
+                2 => c::req(&mut self.trust_bundle, r, w, o).map_err(|e| e.at("trustBundle"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            signer_name: f_signer_name,
-            trust_bundle: f_trust_bundle,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

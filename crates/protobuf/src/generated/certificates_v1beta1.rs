@@ -8,20 +8,17 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::certificates::v1beta1::ClusterTrustBundle {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -31,20 +28,18 @@ impl Message for k8s_openapi::api::certificates::v1beta1::ClusterTrustBundle {
 }
 
 impl Message for k8s_openapi::api::certificates::v1beta1::ClusterTrustBundleSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_signer_name = None;
-        let mut f_trust_bundle = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_signer_name, r, w, o).map_err(|e| e.at("signerName"))?,
-                2 => c::req(&mut f_trust_bundle, r, w, o).map_err(|e| e.at("trustBundle"))?,
+                1 => c::opt_nonzero(&mut self.signer_name, r, w, o)
+                    .map_err(|e| e.at("signerName"))?,
+                2 => c::req(&mut self.trust_bundle, r, w, o).map_err(|e| e.at("trustBundle"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            signer_name: f_signer_name,
-            trust_bundle: f_trust_bundle,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -54,23 +49,18 @@ impl Message for k8s_openapi::api::certificates::v1beta1::ClusterTrustBundleSpec
 }
 
 impl Message for k8s_openapi::api::certificates::v1beta1::PodCertificateRequest {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -81,56 +71,35 @@ impl Message for k8s_openapi::api::certificates::v1beta1::PodCertificateRequest 
 }
 
 impl Message for k8s_openapi::api::certificates::v1beta1::PodCertificateRequestSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_signer_name = Default::default();
-        let mut f_pod_name = Default::default();
-        let mut f_pod_uid = Default::default();
-        let mut f_service_account_name = Default::default();
-        let mut f_service_account_uid = Default::default();
-        let mut f_node_name = Default::default();
-        let mut f_node_uid = Default::default();
-        let mut f_max_expiration_seconds = None;
-        let mut f_pkix_public_key = None;
-        let mut f_proof_of_possession = None;
-        let mut f_unverified_user_annotations = None;
-        let mut f_stub_pkc_s10_request = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_signer_name, r, w, o).map_err(|e| e.at("signerName"))?,
-                2 => c::req(&mut f_pod_name, r, w, o).map_err(|e| e.at("podName"))?,
-                3 => c::req(&mut f_pod_uid, r, w, o).map_err(|e| e.at("podUID"))?,
-                4 => c::req(&mut f_service_account_name, r, w, o)
+                1 => c::req(&mut self.signer_name, r, w, o).map_err(|e| e.at("signerName"))?,
+                2 => c::req(&mut self.pod_name, r, w, o).map_err(|e| e.at("podName"))?,
+                3 => c::req(&mut self.pod_uid, r, w, o).map_err(|e| e.at("podUID"))?,
+                4 => c::req(&mut self.service_account_name, r, w, o)
                     .map_err(|e| e.at("serviceAccountName"))?,
-                5 => c::req(&mut f_service_account_uid, r, w, o)
+                5 => c::req(&mut self.service_account_uid, r, w, o)
                     .map_err(|e| e.at("serviceAccountUID"))?,
-                6 => c::req(&mut f_node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
-                7 => c::req(&mut f_node_uid, r, w, o).map_err(|e| e.at("nodeUID"))?,
-                8 => c::opt(&mut f_max_expiration_seconds, r, w, o)
+                6 => c::req(&mut self.node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
+                7 => c::req(&mut self.node_uid, r, w, o).map_err(|e| e.at("nodeUID"))?,
+                8 => c::opt(&mut self.max_expiration_seconds, r, w, o)
                     .map_err(|e| e.at("maxExpirationSeconds"))?,
-                9 => c::opt(&mut f_pkix_public_key, r, w, o).map_err(|e| e.at("pkixPublicKey"))?,
-                10 => c::opt(&mut f_proof_of_possession, r, w, o)
+                9 => {
+                    c::opt(&mut self.pkix_public_key, r, w, o).map_err(|e| e.at("pkixPublicKey"))?
+                }
+                10 => c::opt(&mut self.proof_of_possession, r, w, o)
                     .map_err(|e| e.at("proofOfPossession"))?,
-                12 => c::req(&mut f_stub_pkc_s10_request, r, w, o)
+                12 => c::req(&mut self.stub_pkc_s10_request, r, w, o)
                     .map_err(|e| e.at("stubPKCS10Request"))?,
-                11 => c::opt_map(&mut f_unverified_user_annotations, r, w, o)
+                11 => c::opt_map(&mut self.unverified_user_annotations, r, w, o)
                     .map_err(|e| e.at("unverifiedUserAnnotations"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            signer_name: f_signer_name,
-            pod_name: f_pod_name,
-            pod_uid: f_pod_uid,
-            service_account_name: f_service_account_name,
-            service_account_uid: f_service_account_uid,
-            node_name: f_node_name,
-            node_uid: f_node_uid,
-            max_expiration_seconds: f_max_expiration_seconds,
-            pkix_public_key: f_pkix_public_key,
-            proof_of_possession: f_proof_of_possession,
-            unverified_user_annotations: f_unverified_user_annotations,
-            stub_pkc_s10_request: f_stub_pkc_s10_request,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -150,32 +119,22 @@ impl Message for k8s_openapi::api::certificates::v1beta1::PodCertificateRequestS
 }
 
 impl Message for k8s_openapi::api::certificates::v1beta1::PodCertificateRequestStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_conditions = None;
-        let mut f_certificate_chain = None;
-        let mut f_not_before = None;
-        let mut f_begin_refresh_at = None;
-        let mut f_not_after = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
-                2 => c::opt_nonzero(&mut f_certificate_chain, r, w, o)
+                1 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                2 => c::opt_nonzero(&mut self.certificate_chain, r, w, o)
                     .map_err(|e| e.at("certificateChain"))?,
-                4 => c::opt(&mut f_not_before, r, w, o).map_err(|e| e.at("notBefore"))?,
-                5 => {
-                    c::opt(&mut f_begin_refresh_at, r, w, o).map_err(|e| e.at("beginRefreshAt"))?
-                }
-                6 => c::opt(&mut f_not_after, r, w, o).map_err(|e| e.at("notAfter"))?,
+                4 => c::opt(&mut self.not_before, r, w, o).map_err(|e| e.at("notBefore"))?,
+                5 => c::opt(&mut self.begin_refresh_at, r, w, o)
+                    .map_err(|e| e.at("beginRefreshAt"))?,
+                6 => c::opt(&mut self.not_after, r, w, o).map_err(|e| e.at("notAfter"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            conditions: f_conditions,
-            certificate_chain: f_certificate_chain,
-            not_before: f_not_before,
-            begin_refresh_at: f_begin_refresh_at,
-            not_after: f_not_after,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

@@ -8,20 +8,17 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::coordination::v1::Lease {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -31,39 +28,26 @@ impl Message for k8s_openapi::api::coordination::v1::Lease {
 }
 
 impl Message for k8s_openapi::api::coordination::v1::LeaseSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_holder_identity = None;
-        let mut f_lease_duration_seconds = None;
-        let mut f_acquire_time = None;
-        let mut f_renew_time = None;
-        let mut f_lease_transitions = None;
-        let mut f_strategy = None;
-        let mut f_preferred_holder = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_holder_identity, r, w, o).map_err(|e| e.at("holderIdentity"))?,
-                2 => c::opt(&mut f_lease_duration_seconds, r, w, o)
+                1 => c::opt(&mut self.holder_identity, r, w, o)
+                    .map_err(|e| e.at("holderIdentity"))?,
+                2 => c::opt(&mut self.lease_duration_seconds, r, w, o)
                     .map_err(|e| e.at("leaseDurationSeconds"))?,
-                3 => c::opt(&mut f_acquire_time, r, w, o).map_err(|e| e.at("acquireTime"))?,
-                4 => c::opt(&mut f_renew_time, r, w, o).map_err(|e| e.at("renewTime"))?,
-                5 => c::opt(&mut f_lease_transitions, r, w, o)
+                3 => c::opt(&mut self.acquire_time, r, w, o).map_err(|e| e.at("acquireTime"))?,
+                4 => c::opt(&mut self.renew_time, r, w, o).map_err(|e| e.at("renewTime"))?,
+                5 => c::opt(&mut self.lease_transitions, r, w, o)
                     .map_err(|e| e.at("leaseTransitions"))?,
-                6 => c::opt(&mut f_strategy, r, w, o).map_err(|e| e.at("strategy"))?,
-                7 => {
-                    c::opt(&mut f_preferred_holder, r, w, o).map_err(|e| e.at("preferredHolder"))?
-                }
+                6 => c::opt(&mut self.strategy, r, w, o).map_err(|e| e.at("strategy"))?,
+                7 => c::opt(&mut self.preferred_holder, r, w, o)
+                    .map_err(|e| e.at("preferredHolder"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            holder_identity: f_holder_identity,
-            lease_duration_seconds: f_lease_duration_seconds,
-            acquire_time: f_acquire_time,
-            renew_time: f_renew_time,
-            lease_transitions: f_lease_transitions,
-            strategy: f_strategy,
-            preferred_holder: f_preferred_holder,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

@@ -8,20 +8,17 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::coordination::v1beta1::LeaseCandidate {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -31,33 +28,24 @@ impl Message for k8s_openapi::api::coordination::v1beta1::LeaseCandidate {
 }
 
 impl Message for k8s_openapi::api::coordination::v1beta1::LeaseCandidateSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_lease_name = Default::default();
-        let mut f_ping_time = None;
-        let mut f_renew_time = None;
-        let mut f_binary_version = Default::default();
-        let mut f_emulation_version = None;
-        let mut f_strategy = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_lease_name, r, w, o).map_err(|e| e.at("leaseName"))?,
-                2 => c::opt(&mut f_ping_time, r, w, o).map_err(|e| e.at("pingTime"))?,
-                3 => c::opt(&mut f_renew_time, r, w, o).map_err(|e| e.at("renewTime"))?,
-                4 => c::req(&mut f_binary_version, r, w, o).map_err(|e| e.at("binaryVersion"))?,
-                5 => c::opt_nonzero(&mut f_emulation_version, r, w, o)
+                1 => c::req(&mut self.lease_name, r, w, o).map_err(|e| e.at("leaseName"))?,
+                2 => c::opt(&mut self.ping_time, r, w, o).map_err(|e| e.at("pingTime"))?,
+                3 => c::opt(&mut self.renew_time, r, w, o).map_err(|e| e.at("renewTime"))?,
+                4 => {
+                    c::req(&mut self.binary_version, r, w, o).map_err(|e| e.at("binaryVersion"))?
+                }
+                5 => c::opt_nonzero(&mut self.emulation_version, r, w, o)
                     .map_err(|e| e.at("emulationVersion"))?,
-                6 => c::req(&mut f_strategy, r, w, o).map_err(|e| e.at("strategy"))?,
+                6 => c::req(&mut self.strategy, r, w, o).map_err(|e| e.at("strategy"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            lease_name: f_lease_name,
-            ping_time: f_ping_time,
-            renew_time: f_renew_time,
-            binary_version: f_binary_version,
-            emulation_version: f_emulation_version,
-            strategy: f_strategy,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

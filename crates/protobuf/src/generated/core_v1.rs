@@ -8,26 +8,19 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::{Reader, WireType};
 
 impl Message for k8s_openapi::api::core::v1::AWSElasticBlockStoreVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_volume_id = Default::default();
-        let mut f_fs_type = None;
-        let mut f_partition = None;
-        let mut f_read_only = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_volume_id, r, w, o).map_err(|e| e.at("volumeID"))?,
-                2 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                3 => c::opt_nonzero(&mut f_partition, r, w, o).map_err(|e| e.at("partition"))?,
-                4 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                1 => c::req(&mut self.volume_id, r, w, o).map_err(|e| e.at("volumeID"))?,
+                2 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                3 => c::opt_nonzero(&mut self.partition, r, w, o).map_err(|e| e.at("partition"))?,
+                4 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            volume_id: f_volume_id,
-            fs_type: f_fs_type,
-            partition: f_partition,
-            read_only: f_read_only,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -39,24 +32,19 @@ impl Message for k8s_openapi::api::core::v1::AWSElasticBlockStoreVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::Affinity {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_node_affinity = None;
-        let mut f_pod_affinity = None;
-        let mut f_pod_anti_affinity = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_node_affinity, r, w, o).map_err(|e| e.at("nodeAffinity"))?,
-                2 => c::opt(&mut f_pod_affinity, r, w, o).map_err(|e| e.at("podAffinity"))?,
-                3 => c::opt(&mut f_pod_anti_affinity, r, w, o)
+                1 => c::opt(&mut self.node_affinity, r, w, o).map_err(|e| e.at("nodeAffinity"))?,
+                2 => c::opt(&mut self.pod_affinity, r, w, o).map_err(|e| e.at("podAffinity"))?,
+                3 => c::opt(&mut self.pod_anti_affinity, r, w, o)
                     .map_err(|e| e.at("podAntiAffinity"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            node_affinity: f_node_affinity,
-            pod_affinity: f_pod_affinity,
-            pod_anti_affinity: f_pod_anti_affinity,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -67,21 +55,18 @@ impl Message for k8s_openapi::api::core::v1::Affinity {
 }
 
 impl Message for k8s_openapi::api::core::v1::AppArmorProfile {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_localhost_profile = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::opt(&mut f_localhost_profile, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::opt(&mut self.localhost_profile, r, w, o)
                     .map_err(|e| e.at("localhostProfile"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            localhost_profile: f_localhost_profile,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -91,20 +76,17 @@ impl Message for k8s_openapi::api::core::v1::AppArmorProfile {
 }
 
 impl Message for k8s_openapi::api::core::v1::AttachedVolume {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_device_path = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_device_path, r, w, o).map_err(|e| e.at("devicePath"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.device_path, r, w, o).map_err(|e| e.at("devicePath"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            device_path: f_device_path,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -114,32 +96,21 @@ impl Message for k8s_openapi::api::core::v1::AttachedVolume {
 }
 
 impl Message for k8s_openapi::api::core::v1::AzureDiskVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_disk_name = Default::default();
-        let mut f_disk_uri = Default::default();
-        let mut f_caching_mode = None;
-        let mut f_fs_type = None;
-        let mut f_read_only = None;
-        let mut f_kind = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_disk_name, r, w, o).map_err(|e| e.at("diskName"))?,
-                2 => c::req(&mut f_disk_uri, r, w, o).map_err(|e| e.at("diskURI"))?,
-                3 => c::opt(&mut f_caching_mode, r, w, o).map_err(|e| e.at("cachingMode"))?,
-                4 => c::opt(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                5 => c::opt(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                6 => c::opt(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
+                1 => c::req(&mut self.disk_name, r, w, o).map_err(|e| e.at("diskName"))?,
+                2 => c::req(&mut self.disk_uri, r, w, o).map_err(|e| e.at("diskURI"))?,
+                3 => c::opt(&mut self.caching_mode, r, w, o).map_err(|e| e.at("cachingMode"))?,
+                4 => c::opt(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                5 => c::opt(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                6 => c::opt(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            disk_name: f_disk_name,
-            disk_uri: f_disk_uri,
-            caching_mode: f_caching_mode,
-            fs_type: f_fs_type,
-            read_only: f_read_only,
-            kind: f_kind,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -153,28 +124,20 @@ impl Message for k8s_openapi::api::core::v1::AzureDiskVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::AzureFilePersistentVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_secret_name = Default::default();
-        let mut f_share_name = Default::default();
-        let mut f_read_only = None;
-        let mut f_secret_namespace = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_secret_name, r, w, o).map_err(|e| e.at("secretName"))?,
-                2 => c::req(&mut f_share_name, r, w, o).map_err(|e| e.at("shareName"))?,
-                3 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                4 => {
-                    c::opt(&mut f_secret_namespace, r, w, o).map_err(|e| e.at("secretNamespace"))?
-                }
+                1 => c::req(&mut self.secret_name, r, w, o).map_err(|e| e.at("secretName"))?,
+                2 => c::req(&mut self.share_name, r, w, o).map_err(|e| e.at("shareName"))?,
+                3 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                4 => c::opt(&mut self.secret_namespace, r, w, o)
+                    .map_err(|e| e.at("secretNamespace"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            secret_name: f_secret_name,
-            share_name: f_share_name,
-            read_only: f_read_only,
-            secret_namespace: f_secret_namespace,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -186,23 +149,18 @@ impl Message for k8s_openapi::api::core::v1::AzureFilePersistentVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::AzureFileVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_secret_name = Default::default();
-        let mut f_share_name = Default::default();
-        let mut f_read_only = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_secret_name, r, w, o).map_err(|e| e.at("secretName"))?,
-                2 => c::req(&mut f_share_name, r, w, o).map_err(|e| e.at("shareName"))?,
-                3 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                1 => c::req(&mut self.secret_name, r, w, o).map_err(|e| e.at("secretName"))?,
+                2 => c::req(&mut self.share_name, r, w, o).map_err(|e| e.at("shareName"))?,
+                3 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            secret_name: f_secret_name,
-            share_name: f_share_name,
-            read_only: f_read_only,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -213,20 +171,17 @@ impl Message for k8s_openapi::api::core::v1::AzureFileVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::Binding {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_target = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_target, r, w, o).map_err(|e| e.at("target"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.target, r, w, o).map_err(|e| e.at("target"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            target: f_target,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -236,50 +191,31 @@ impl Message for k8s_openapi::api::core::v1::Binding {
 }
 
 impl Message for k8s_openapi::api::core::v1::CSIPersistentVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_driver = Default::default();
-        let mut f_volume_handle = Default::default();
-        let mut f_read_only = None;
-        let mut f_fs_type = None;
-        let mut f_volume_attributes = None;
-        let mut f_controller_publish_secret_ref = None;
-        let mut f_node_stage_secret_ref = None;
-        let mut f_node_publish_secret_ref = None;
-        let mut f_controller_expand_secret_ref = None;
-        let mut f_node_expand_secret_ref = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_driver, r, w, o).map_err(|e| e.at("driver"))?,
-                2 => c::req(&mut f_volume_handle, r, w, o).map_err(|e| e.at("volumeHandle"))?,
-                3 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                4 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                5 => c::opt_map(&mut f_volume_attributes, r, w, o)
+                1 => c::req(&mut self.driver, r, w, o).map_err(|e| e.at("driver"))?,
+                2 => c::req(&mut self.volume_handle, r, w, o).map_err(|e| e.at("volumeHandle"))?,
+                3 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                4 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                5 => c::opt_map(&mut self.volume_attributes, r, w, o)
                     .map_err(|e| e.at("volumeAttributes"))?,
-                6 => c::opt(&mut f_controller_publish_secret_ref, r, w, o)
+                6 => c::opt(&mut self.controller_publish_secret_ref, r, w, o)
                     .map_err(|e| e.at("controllerPublishSecretRef"))?,
-                7 => c::opt(&mut f_node_stage_secret_ref, r, w, o)
+                7 => c::opt(&mut self.node_stage_secret_ref, r, w, o)
                     .map_err(|e| e.at("nodeStageSecretRef"))?,
-                8 => c::opt(&mut f_node_publish_secret_ref, r, w, o)
+                8 => c::opt(&mut self.node_publish_secret_ref, r, w, o)
                     .map_err(|e| e.at("nodePublishSecretRef"))?,
-                9 => c::opt(&mut f_controller_expand_secret_ref, r, w, o)
+                9 => c::opt(&mut self.controller_expand_secret_ref, r, w, o)
                     .map_err(|e| e.at("controllerExpandSecretRef"))?,
-                10 => c::opt(&mut f_node_expand_secret_ref, r, w, o)
+                10 => c::opt(&mut self.node_expand_secret_ref, r, w, o)
                     .map_err(|e| e.at("nodeExpandSecretRef"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            driver: f_driver,
-            volume_handle: f_volume_handle,
-            read_only: f_read_only,
-            fs_type: f_fs_type,
-            volume_attributes: f_volume_attributes,
-            controller_publish_secret_ref: f_controller_publish_secret_ref,
-            node_stage_secret_ref: f_node_stage_secret_ref,
-            node_publish_secret_ref: f_node_publish_secret_ref,
-            controller_expand_secret_ref: f_controller_expand_secret_ref,
-            node_expand_secret_ref: f_node_expand_secret_ref,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -297,31 +233,22 @@ impl Message for k8s_openapi::api::core::v1::CSIPersistentVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::CSIVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_driver = Default::default();
-        let mut f_read_only = None;
-        let mut f_fs_type = None;
-        let mut f_volume_attributes = None;
-        let mut f_node_publish_secret_ref = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_driver, r, w, o).map_err(|e| e.at("driver"))?,
-                2 => c::opt(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                3 => c::opt(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                4 => c::opt_map(&mut f_volume_attributes, r, w, o)
+                1 => c::req(&mut self.driver, r, w, o).map_err(|e| e.at("driver"))?,
+                2 => c::opt(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                3 => c::opt(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                4 => c::opt_map(&mut self.volume_attributes, r, w, o)
                     .map_err(|e| e.at("volumeAttributes"))?,
-                5 => c::opt(&mut f_node_publish_secret_ref, r, w, o)
+                5 => c::opt(&mut self.node_publish_secret_ref, r, w, o)
                     .map_err(|e| e.at("nodePublishSecretRef"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            driver: f_driver,
-            read_only: f_read_only,
-            fs_type: f_fs_type,
-            volume_attributes: f_volume_attributes,
-            node_publish_secret_ref: f_node_publish_secret_ref,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -334,20 +261,17 @@ impl Message for k8s_openapi::api::core::v1::CSIVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::Capabilities {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_add = None;
-        let mut f_drop = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_add, r, w, o).map_err(|e| e.at("add"))?,
-                2 => c::opt_rep(&mut f_drop, r, w, o).map_err(|e| e.at("drop"))?,
+                1 => c::opt_rep(&mut self.add, r, w, o).map_err(|e| e.at("add"))?,
+                2 => c::opt_rep(&mut self.drop, r, w, o).map_err(|e| e.at("drop"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            add: f_add,
-            drop: f_drop,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -357,32 +281,22 @@ impl Message for k8s_openapi::api::core::v1::Capabilities {
 }
 
 impl Message for k8s_openapi::api::core::v1::CephFSPersistentVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_monitors = Vec::new();
-        let mut f_path = None;
-        let mut f_user = None;
-        let mut f_secret_file = None;
-        let mut f_secret_ref = None;
-        let mut f_read_only = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_monitors, r, w, o).map_err(|e| e.at("monitors"))?,
-                2 => c::opt_nonzero(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
-                3 => c::opt_nonzero(&mut f_user, r, w, o).map_err(|e| e.at("user"))?,
-                4 => c::opt_nonzero(&mut f_secret_file, r, w, o).map_err(|e| e.at("secretFile"))?,
-                5 => c::opt(&mut f_secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
-                6 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                1 => c::rep(&mut self.monitors, r, w, o).map_err(|e| e.at("monitors"))?,
+                2 => c::opt_nonzero(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
+                3 => c::opt_nonzero(&mut self.user, r, w, o).map_err(|e| e.at("user"))?,
+                4 => c::opt_nonzero(&mut self.secret_file, r, w, o)
+                    .map_err(|e| e.at("secretFile"))?,
+                5 => c::opt(&mut self.secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
+                6 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            monitors: f_monitors,
-            path: f_path,
-            user: f_user,
-            secret_file: f_secret_file,
-            secret_ref: f_secret_ref,
-            read_only: f_read_only,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -396,32 +310,22 @@ impl Message for k8s_openapi::api::core::v1::CephFSPersistentVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::CephFSVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_monitors = Vec::new();
-        let mut f_path = None;
-        let mut f_user = None;
-        let mut f_secret_file = None;
-        let mut f_secret_ref = None;
-        let mut f_read_only = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_monitors, r, w, o).map_err(|e| e.at("monitors"))?,
-                2 => c::opt_nonzero(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
-                3 => c::opt_nonzero(&mut f_user, r, w, o).map_err(|e| e.at("user"))?,
-                4 => c::opt_nonzero(&mut f_secret_file, r, w, o).map_err(|e| e.at("secretFile"))?,
-                5 => c::opt(&mut f_secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
-                6 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                1 => c::rep(&mut self.monitors, r, w, o).map_err(|e| e.at("monitors"))?,
+                2 => c::opt_nonzero(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
+                3 => c::opt_nonzero(&mut self.user, r, w, o).map_err(|e| e.at("user"))?,
+                4 => c::opt_nonzero(&mut self.secret_file, r, w, o)
+                    .map_err(|e| e.at("secretFile"))?,
+                5 => c::opt(&mut self.secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
+                6 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            monitors: f_monitors,
-            path: f_path,
-            user: f_user,
-            secret_file: f_secret_file,
-            secret_ref: f_secret_ref,
-            read_only: f_read_only,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -435,26 +339,19 @@ impl Message for k8s_openapi::api::core::v1::CephFSVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::CinderPersistentVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_volume_id = Default::default();
-        let mut f_fs_type = None;
-        let mut f_read_only = None;
-        let mut f_secret_ref = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_volume_id, r, w, o).map_err(|e| e.at("volumeID"))?,
-                2 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                3 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                4 => c::opt(&mut f_secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
+                1 => c::req(&mut self.volume_id, r, w, o).map_err(|e| e.at("volumeID"))?,
+                2 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                3 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                4 => c::opt(&mut self.secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            volume_id: f_volume_id,
-            fs_type: f_fs_type,
-            read_only: f_read_only,
-            secret_ref: f_secret_ref,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -466,26 +363,19 @@ impl Message for k8s_openapi::api::core::v1::CinderPersistentVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::CinderVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_volume_id = Default::default();
-        let mut f_fs_type = None;
-        let mut f_read_only = None;
-        let mut f_secret_ref = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_volume_id, r, w, o).map_err(|e| e.at("volumeID"))?,
-                2 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                3 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                4 => c::opt(&mut f_secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
+                1 => c::req(&mut self.volume_id, r, w, o).map_err(|e| e.at("volumeID"))?,
+                2 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                3 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                4 => c::opt(&mut self.secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            volume_id: f_volume_id,
-            fs_type: f_fs_type,
-            read_only: f_read_only,
-            secret_ref: f_secret_ref,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -497,17 +387,17 @@ impl Message for k8s_openapi::api::core::v1::CinderVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::ClientIPConfig {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_timeout_seconds = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_timeout_seconds, r, w, o).map_err(|e| e.at("timeoutSeconds"))?,
+                1 => c::opt(&mut self.timeout_seconds, r, w, o)
+                    .map_err(|e| e.at("timeoutSeconds"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            timeout_seconds: f_timeout_seconds,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -516,29 +406,22 @@ impl Message for k8s_openapi::api::core::v1::ClientIPConfig {
 }
 
 impl Message for k8s_openapi::api::core::v1::ClusterTrustBundleProjection {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = None;
-        let mut f_signer_name = None;
-        let mut f_label_selector = None;
-        let mut f_path = Default::default();
-        let mut f_optional = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt(&mut f_signer_name, r, w, o).map_err(|e| e.at("signerName"))?,
-                3 => c::opt(&mut f_label_selector, r, w, o).map_err(|e| e.at("labelSelector"))?,
-                5 => c::opt(&mut f_optional, r, w, o).map_err(|e| e.at("optional"))?,
-                4 => c::req(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
+                1 => c::opt(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt(&mut self.signer_name, r, w, o).map_err(|e| e.at("signerName"))?,
+                3 => {
+                    c::opt(&mut self.label_selector, r, w, o).map_err(|e| e.at("labelSelector"))?
+                }
+                5 => c::opt(&mut self.optional, r, w, o).map_err(|e| e.at("optional"))?,
+                4 => c::req(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            signer_name: f_signer_name,
-            label_selector: f_label_selector,
-            path: f_path,
-            optional: f_optional,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -551,26 +434,19 @@ impl Message for k8s_openapi::api::core::v1::ClusterTrustBundleProjection {
 }
 
 impl Message for k8s_openapi::api::core::v1::ComponentCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_status = Default::default();
-        let mut f_message = None;
-        let mut f_error = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                3 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
-                4 => c::opt_nonzero(&mut f_error, r, w, o).map_err(|e| e.at("error"))?,
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                3 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
+                4 => c::opt_nonzero(&mut self.error, r, w, o).map_err(|e| e.at("error"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            message: f_message,
-            error: f_error,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -582,20 +458,17 @@ impl Message for k8s_openapi::api::core::v1::ComponentCondition {
 }
 
 impl Message for k8s_openapi::api::core::v1::ComponentStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -605,26 +478,19 @@ impl Message for k8s_openapi::api::core::v1::ComponentStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::ConfigMap {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_data = None;
-        let mut f_binary_data = None;
-        let mut f_immutable = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                4 => c::opt(&mut f_immutable, r, w, o).map_err(|e| e.at("immutable"))?,
-                2 => c::opt_map(&mut f_data, r, w, o).map_err(|e| e.at("data"))?,
-                3 => c::opt_map(&mut f_binary_data, r, w, o).map_err(|e| e.at("binaryData"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                4 => c::opt(&mut self.immutable, r, w, o).map_err(|e| e.at("immutable"))?,
+                2 => c::opt_map(&mut self.data, r, w, o).map_err(|e| e.at("data"))?,
+                3 => c::opt_map(&mut self.binary_data, r, w, o).map_err(|e| e.at("binaryData"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            data: f_data,
-            binary_data: f_binary_data,
-            immutable: f_immutable,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -636,9 +502,9 @@ impl Message for k8s_openapi::api::core::v1::ConfigMap {
 }
 
 impl Message for k8s_openapi::api::core::v1::ConfigMapEnvSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_optional = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
                 1 => {
@@ -646,19 +512,18 @@ impl Message for k8s_openapi::api::core::v1::ConfigMapEnvSource {
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => c::req(&mut f_name, &mut r1, w1, o).map_err(|e| e.at("name"))?,
+                            1 => {
+                                c::req(&mut self.name, &mut r1, w1, o).map_err(|e| e.at("name"))?
+                            }
                             _ => r1.skip(w1)?,
                         }
                     }
                 }
-                2 => c::opt(&mut f_optional, r, w, o).map_err(|e| e.at("optional"))?,
+                2 => c::opt(&mut self.optional, r, w, o).map_err(|e| e.at("optional"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            optional: f_optional,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -670,10 +535,9 @@ impl Message for k8s_openapi::api::core::v1::ConfigMapEnvSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::ConfigMapKeySelector {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_key = Default::default();
-        let mut f_optional = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
                 1 => {
@@ -681,21 +545,19 @@ impl Message for k8s_openapi::api::core::v1::ConfigMapKeySelector {
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => c::req(&mut f_name, &mut r1, w1, o).map_err(|e| e.at("name"))?,
+                            1 => {
+                                c::req(&mut self.name, &mut r1, w1, o).map_err(|e| e.at("name"))?
+                            }
                             _ => r1.skip(w1)?,
                         }
                     }
                 }
-                2 => c::req(&mut f_key, r, w, o).map_err(|e| e.at("key"))?,
-                3 => c::opt(&mut f_optional, r, w, o).map_err(|e| e.at("optional"))?,
+                2 => c::req(&mut self.key, r, w, o).map_err(|e| e.at("key"))?,
+                3 => c::opt(&mut self.optional, r, w, o).map_err(|e| e.at("optional"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            key: f_key,
-            optional: f_optional,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -708,31 +570,22 @@ impl Message for k8s_openapi::api::core::v1::ConfigMapKeySelector {
 }
 
 impl Message for k8s_openapi::api::core::v1::ConfigMapNodeConfigSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_namespace = Default::default();
-        let mut f_name = Default::default();
-        let mut f_uid = None;
-        let mut f_resource_version = None;
-        let mut f_kubelet_config_key = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
-                2 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                3 => c::opt_nonzero(&mut f_uid, r, w, o).map_err(|e| e.at("uid"))?,
-                4 => c::opt_nonzero(&mut f_resource_version, r, w, o)
+                1 => c::req(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                2 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                3 => c::opt_nonzero(&mut self.uid, r, w, o).map_err(|e| e.at("uid"))?,
+                4 => c::opt_nonzero(&mut self.resource_version, r, w, o)
                     .map_err(|e| e.at("resourceVersion"))?,
-                5 => c::req(&mut f_kubelet_config_key, r, w, o)
+                5 => c::req(&mut self.kubelet_config_key, r, w, o)
                     .map_err(|e| e.at("kubeletConfigKey"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            namespace: f_namespace,
-            name: f_name,
-            uid: f_uid,
-            resource_version: f_resource_version,
-            kubelet_config_key: f_kubelet_config_key,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -745,10 +598,9 @@ impl Message for k8s_openapi::api::core::v1::ConfigMapNodeConfigSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::ConfigMapProjection {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_items = None;
-        let mut f_optional = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
                 1 => {
@@ -756,21 +608,19 @@ impl Message for k8s_openapi::api::core::v1::ConfigMapProjection {
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => c::req(&mut f_name, &mut r1, w1, o).map_err(|e| e.at("name"))?,
+                            1 => {
+                                c::req(&mut self.name, &mut r1, w1, o).map_err(|e| e.at("name"))?
+                            }
                             _ => r1.skip(w1)?,
                         }
                     }
                 }
-                2 => c::opt_rep(&mut f_items, r, w, o).map_err(|e| e.at("items"))?,
-                4 => c::opt(&mut f_optional, r, w, o).map_err(|e| e.at("optional"))?,
+                2 => c::opt_rep(&mut self.items, r, w, o).map_err(|e| e.at("items"))?,
+                4 => c::opt(&mut self.optional, r, w, o).map_err(|e| e.at("optional"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            items: f_items,
-            optional: f_optional,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -783,11 +633,9 @@ impl Message for k8s_openapi::api::core::v1::ConfigMapProjection {
 }
 
 impl Message for k8s_openapi::api::core::v1::ConfigMapVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_items = None;
-        let mut f_default_mode = None;
-        let mut f_optional = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
                 1 => {
@@ -795,23 +643,20 @@ impl Message for k8s_openapi::api::core::v1::ConfigMapVolumeSource {
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => c::req(&mut f_name, &mut r1, w1, o).map_err(|e| e.at("name"))?,
+                            1 => {
+                                c::req(&mut self.name, &mut r1, w1, o).map_err(|e| e.at("name"))?
+                            }
                             _ => r1.skip(w1)?,
                         }
                     }
                 }
-                2 => c::opt_rep(&mut f_items, r, w, o).map_err(|e| e.at("items"))?,
-                3 => c::opt(&mut f_default_mode, r, w, o).map_err(|e| e.at("defaultMode"))?,
-                4 => c::opt(&mut f_optional, r, w, o).map_err(|e| e.at("optional"))?,
+                2 => c::opt_rep(&mut self.items, r, w, o).map_err(|e| e.at("items"))?,
+                3 => c::opt(&mut self.default_mode, r, w, o).map_err(|e| e.at("defaultMode"))?,
+                4 => c::opt(&mut self.optional, r, w, o).map_err(|e| e.at("optional"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            items: f_items,
-            default_mode: f_default_mode,
-            optional: f_optional,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -825,101 +670,56 @@ impl Message for k8s_openapi::api::core::v1::ConfigMapVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::Container {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_image = None;
-        let mut f_command = None;
-        let mut f_args = None;
-        let mut f_working_dir = None;
-        let mut f_ports = None;
-        let mut f_env = None;
-        let mut f_resources = None;
-        let mut f_volume_mounts = None;
-        let mut f_liveness_probe = None;
-        let mut f_readiness_probe = None;
-        let mut f_lifecycle = None;
-        let mut f_termination_message_path = None;
-        let mut f_image_pull_policy = None;
-        let mut f_security_context = None;
-        let mut f_stdin = None;
-        let mut f_stdin_once = None;
-        let mut f_tty = None;
-        let mut f_env_from = None;
-        let mut f_termination_message_policy = None;
-        let mut f_volume_devices = None;
-        let mut f_startup_probe = None;
-        let mut f_resize_policy = None;
-        let mut f_restart_policy = None;
-        let mut f_restart_policy_rules = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt_nonzero(&mut f_image, r, w, o).map_err(|e| e.at("image"))?,
-                3 => c::opt_rep(&mut f_command, r, w, o).map_err(|e| e.at("command"))?,
-                4 => c::opt_rep(&mut f_args, r, w, o).map_err(|e| e.at("args"))?,
-                5 => c::opt_nonzero(&mut f_working_dir, r, w, o).map_err(|e| e.at("workingDir"))?,
-                6 => c::opt_rep(&mut f_ports, r, w, o).map_err(|e| e.at("ports"))?,
-                19 => c::opt_rep(&mut f_env_from, r, w, o).map_err(|e| e.at("envFrom"))?,
-                7 => c::opt_rep(&mut f_env, r, w, o).map_err(|e| e.at("env"))?,
-                8 => c::opt(&mut f_resources, r, w, o).map_err(|e| e.at("resources"))?,
-                23 => {
-                    c::opt_rep(&mut f_resize_policy, r, w, o).map_err(|e| e.at("resizePolicy"))?
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt_nonzero(&mut self.image, r, w, o).map_err(|e| e.at("image"))?,
+                3 => c::opt_rep(&mut self.command, r, w, o).map_err(|e| e.at("command"))?,
+                4 => c::opt_rep(&mut self.args, r, w, o).map_err(|e| e.at("args"))?,
+                5 => c::opt_nonzero(&mut self.working_dir, r, w, o)
+                    .map_err(|e| e.at("workingDir"))?,
+                6 => c::opt_rep(&mut self.ports, r, w, o).map_err(|e| e.at("ports"))?,
+                19 => c::opt_rep(&mut self.env_from, r, w, o).map_err(|e| e.at("envFrom"))?,
+                7 => c::opt_rep(&mut self.env, r, w, o).map_err(|e| e.at("env"))?,
+                8 => c::opt(&mut self.resources, r, w, o).map_err(|e| e.at("resources"))?,
+                23 => c::opt_rep(&mut self.resize_policy, r, w, o)
+                    .map_err(|e| e.at("resizePolicy"))?,
+                24 => {
+                    c::opt(&mut self.restart_policy, r, w, o).map_err(|e| e.at("restartPolicy"))?
                 }
-                24 => c::opt(&mut f_restart_policy, r, w, o).map_err(|e| e.at("restartPolicy"))?,
-                25 => c::opt_rep(&mut f_restart_policy_rules, r, w, o)
+                25 => c::opt_rep(&mut self.restart_policy_rules, r, w, o)
                     .map_err(|e| e.at("restartPolicyRules"))?,
-                9 => c::opt_rep(&mut f_volume_mounts, r, w, o).map_err(|e| e.at("volumeMounts"))?,
-                21 => {
-                    c::opt_rep(&mut f_volume_devices, r, w, o).map_err(|e| e.at("volumeDevices"))?
+                9 => c::opt_rep(&mut self.volume_mounts, r, w, o)
+                    .map_err(|e| e.at("volumeMounts"))?,
+                21 => c::opt_rep(&mut self.volume_devices, r, w, o)
+                    .map_err(|e| e.at("volumeDevices"))?,
+                10 => {
+                    c::opt(&mut self.liveness_probe, r, w, o).map_err(|e| e.at("livenessProbe"))?
                 }
-                10 => c::opt(&mut f_liveness_probe, r, w, o).map_err(|e| e.at("livenessProbe"))?,
-                11 => {
-                    c::opt(&mut f_readiness_probe, r, w, o).map_err(|e| e.at("readinessProbe"))?
-                }
-                22 => c::opt(&mut f_startup_probe, r, w, o).map_err(|e| e.at("startupProbe"))?,
-                12 => c::opt(&mut f_lifecycle, r, w, o).map_err(|e| e.at("lifecycle"))?,
-                13 => c::opt_nonzero(&mut f_termination_message_path, r, w, o)
+                11 => c::opt(&mut self.readiness_probe, r, w, o)
+                    .map_err(|e| e.at("readinessProbe"))?,
+                22 => c::opt(&mut self.startup_probe, r, w, o).map_err(|e| e.at("startupProbe"))?,
+                12 => c::opt(&mut self.lifecycle, r, w, o).map_err(|e| e.at("lifecycle"))?,
+                13 => c::opt_nonzero(&mut self.termination_message_path, r, w, o)
                     .map_err(|e| e.at("terminationMessagePath"))?,
-                20 => c::opt_nonzero(&mut f_termination_message_policy, r, w, o)
+                20 => c::opt_nonzero(&mut self.termination_message_policy, r, w, o)
                     .map_err(|e| e.at("terminationMessagePolicy"))?,
-                14 => c::opt_nonzero(&mut f_image_pull_policy, r, w, o)
+                14 => c::opt_nonzero(&mut self.image_pull_policy, r, w, o)
                     .map_err(|e| e.at("imagePullPolicy"))?,
-                15 => {
-                    c::opt(&mut f_security_context, r, w, o).map_err(|e| e.at("securityContext"))?
+                15 => c::opt(&mut self.security_context, r, w, o)
+                    .map_err(|e| e.at("securityContext"))?,
+                16 => c::opt_nonzero(&mut self.stdin, r, w, o).map_err(|e| e.at("stdin"))?,
+                17 => {
+                    c::opt_nonzero(&mut self.stdin_once, r, w, o).map_err(|e| e.at("stdinOnce"))?
                 }
-                16 => c::opt_nonzero(&mut f_stdin, r, w, o).map_err(|e| e.at("stdin"))?,
-                17 => c::opt_nonzero(&mut f_stdin_once, r, w, o).map_err(|e| e.at("stdinOnce"))?,
-                18 => c::opt_nonzero(&mut f_tty, r, w, o).map_err(|e| e.at("tty"))?,
+                18 => c::opt_nonzero(&mut self.tty, r, w, o).map_err(|e| e.at("tty"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            image: f_image,
-            command: f_command,
-            args: f_args,
-            working_dir: f_working_dir,
-            ports: f_ports,
-            env: f_env,
-            resources: f_resources,
-            volume_mounts: f_volume_mounts,
-            liveness_probe: f_liveness_probe,
-            readiness_probe: f_readiness_probe,
-            lifecycle: f_lifecycle,
-            termination_message_path: f_termination_message_path,
-            image_pull_policy: f_image_pull_policy,
-            security_context: f_security_context,
-            stdin: f_stdin,
-            stdin_once: f_stdin_once,
-            tty: f_tty,
-            env_from: f_env_from,
-            termination_message_policy: f_termination_message_policy,
-            volume_devices: f_volume_devices,
-            startup_probe: f_startup_probe,
-            resize_policy: f_resize_policy,
-            restart_policy: f_restart_policy,
-            restart_policy_rules: f_restart_policy_rules,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -952,23 +752,20 @@ impl Message for k8s_openapi::api::core::v1::Container {
 }
 
 impl Message for k8s_openapi::api::core::v1::ContainerExtendedResourceRequest {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_container_name = Default::default();
-        let mut f_resource_name = Default::default();
-        let mut f_request_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_container_name, r, w, o).map_err(|e| e.at("containerName"))?,
-                2 => c::req(&mut f_resource_name, r, w, o).map_err(|e| e.at("resourceName"))?,
-                3 => c::req(&mut f_request_name, r, w, o).map_err(|e| e.at("requestName"))?,
+                1 => {
+                    c::req(&mut self.container_name, r, w, o).map_err(|e| e.at("containerName"))?
+                }
+                2 => c::req(&mut self.resource_name, r, w, o).map_err(|e| e.at("resourceName"))?,
+                3 => c::req(&mut self.request_name, r, w, o).map_err(|e| e.at("requestName"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            container_name: f_container_name,
-            resource_name: f_resource_name,
-            request_name: f_request_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -979,20 +776,19 @@ impl Message for k8s_openapi::api::core::v1::ContainerExtendedResourceRequest {
 }
 
 impl Message for k8s_openapi::api::core::v1::ContainerImage {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_names = None;
-        let mut f_size_bytes = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_names, r, w, o).map_err(|e| e.at("names"))?,
-                2 => c::opt_nonzero(&mut f_size_bytes, r, w, o).map_err(|e| e.at("sizeBytes"))?,
+                1 => c::opt_rep(&mut self.names, r, w, o).map_err(|e| e.at("names"))?,
+                2 => {
+                    c::opt_nonzero(&mut self.size_bytes, r, w, o).map_err(|e| e.at("sizeBytes"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            names: f_names,
-            size_bytes: f_size_bytes,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1002,29 +798,22 @@ impl Message for k8s_openapi::api::core::v1::ContainerImage {
 }
 
 impl Message for k8s_openapi::api::core::v1::ContainerPort {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = None;
-        let mut f_host_port = None;
-        let mut f_container_port = Default::default();
-        let mut f_protocol = None;
-        let mut f_host_ip = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt_nonzero(&mut f_host_port, r, w, o).map_err(|e| e.at("hostPort"))?,
-                3 => c::req(&mut f_container_port, r, w, o).map_err(|e| e.at("containerPort"))?,
-                4 => c::opt_nonzero(&mut f_protocol, r, w, o).map_err(|e| e.at("protocol"))?,
-                5 => c::opt_nonzero(&mut f_host_ip, r, w, o).map_err(|e| e.at("hostIP"))?,
+                1 => c::opt_nonzero(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt_nonzero(&mut self.host_port, r, w, o).map_err(|e| e.at("hostPort"))?,
+                3 => {
+                    c::req(&mut self.container_port, r, w, o).map_err(|e| e.at("containerPort"))?
+                }
+                4 => c::opt_nonzero(&mut self.protocol, r, w, o).map_err(|e| e.at("protocol"))?,
+                5 => c::opt_nonzero(&mut self.host_ip, r, w, o).map_err(|e| e.at("hostIP"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            host_port: f_host_port,
-            container_port: f_container_port,
-            protocol: f_protocol,
-            host_ip: f_host_ip,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1037,20 +826,19 @@ impl Message for k8s_openapi::api::core::v1::ContainerPort {
 }
 
 impl Message for k8s_openapi::api::core::v1::ContainerResizePolicy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_resource_name = Default::default();
-        let mut f_restart_policy = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_resource_name, r, w, o).map_err(|e| e.at("resourceName"))?,
-                2 => c::req(&mut f_restart_policy, r, w, o).map_err(|e| e.at("restartPolicy"))?,
+                1 => c::req(&mut self.resource_name, r, w, o).map_err(|e| e.at("resourceName"))?,
+                2 => {
+                    c::req(&mut self.restart_policy, r, w, o).map_err(|e| e.at("restartPolicy"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            resource_name: f_resource_name,
-            restart_policy: f_restart_policy,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1060,20 +848,17 @@ impl Message for k8s_openapi::api::core::v1::ContainerResizePolicy {
 }
 
 impl Message for k8s_openapi::api::core::v1::ContainerRestartRule {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_action = Default::default();
-        let mut f_exit_codes = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_action, r, w, o).map_err(|e| e.at("action"))?,
-                2 => c::opt(&mut f_exit_codes, r, w, o).map_err(|e| e.at("exitCodes"))?,
+                1 => c::req(&mut self.action, r, w, o).map_err(|e| e.at("action"))?,
+                2 => c::opt(&mut self.exit_codes, r, w, o).map_err(|e| e.at("exitCodes"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            action: f_action,
-            exit_codes: f_exit_codes,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1083,20 +868,17 @@ impl Message for k8s_openapi::api::core::v1::ContainerRestartRule {
 }
 
 impl Message for k8s_openapi::api::core::v1::ContainerRestartRuleOnExitCodes {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_operator = Default::default();
-        let mut f_values = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_operator, r, w, o).map_err(|e| e.at("operator"))?,
-                2 => c::opt_rep(&mut f_values, r, w, o).map_err(|e| e.at("values"))?,
+                1 => c::req(&mut self.operator, r, w, o).map_err(|e| e.at("operator"))?,
+                2 => c::opt_rep(&mut self.values, r, w, o).map_err(|e| e.at("values"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            operator: f_operator,
-            values: f_values,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1106,23 +888,18 @@ impl Message for k8s_openapi::api::core::v1::ContainerRestartRuleOnExitCodes {
 }
 
 impl Message for k8s_openapi::api::core::v1::ContainerState {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_waiting = None;
-        let mut f_running = None;
-        let mut f_terminated = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_waiting, r, w, o).map_err(|e| e.at("waiting"))?,
-                2 => c::opt(&mut f_running, r, w, o).map_err(|e| e.at("running"))?,
-                3 => c::opt(&mut f_terminated, r, w, o).map_err(|e| e.at("terminated"))?,
+                1 => c::opt(&mut self.waiting, r, w, o).map_err(|e| e.at("waiting"))?,
+                2 => c::opt(&mut self.running, r, w, o).map_err(|e| e.at("running"))?,
+                3 => c::opt(&mut self.terminated, r, w, o).map_err(|e| e.at("terminated"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            waiting: f_waiting,
-            running: f_running,
-            terminated: f_terminated,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1133,17 +910,16 @@ impl Message for k8s_openapi::api::core::v1::ContainerState {
 }
 
 impl Message for k8s_openapi::api::core::v1::ContainerStateRunning {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_started_at = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_started_at, r, w, o).map_err(|e| e.at("startedAt"))?,
+                1 => c::opt(&mut self.started_at, r, w, o).map_err(|e| e.at("startedAt"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            started_at: f_started_at,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1152,37 +928,23 @@ impl Message for k8s_openapi::api::core::v1::ContainerStateRunning {
 }
 
 impl Message for k8s_openapi::api::core::v1::ContainerStateTerminated {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_exit_code = Default::default();
-        let mut f_signal = None;
-        let mut f_reason = None;
-        let mut f_message = None;
-        let mut f_started_at = None;
-        let mut f_finished_at = None;
-        let mut f_container_id = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_exit_code, r, w, o).map_err(|e| e.at("exitCode"))?,
-                2 => c::opt_nonzero(&mut f_signal, r, w, o).map_err(|e| e.at("signal"))?,
-                3 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                4 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
-                5 => c::opt(&mut f_started_at, r, w, o).map_err(|e| e.at("startedAt"))?,
-                6 => c::opt(&mut f_finished_at, r, w, o).map_err(|e| e.at("finishedAt"))?,
-                7 => {
-                    c::opt_nonzero(&mut f_container_id, r, w, o).map_err(|e| e.at("containerID"))?
-                }
+                1 => c::req(&mut self.exit_code, r, w, o).map_err(|e| e.at("exitCode"))?,
+                2 => c::opt_nonzero(&mut self.signal, r, w, o).map_err(|e| e.at("signal"))?,
+                3 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                4 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
+                5 => c::opt(&mut self.started_at, r, w, o).map_err(|e| e.at("startedAt"))?,
+                6 => c::opt(&mut self.finished_at, r, w, o).map_err(|e| e.at("finishedAt"))?,
+                7 => c::opt_nonzero(&mut self.container_id, r, w, o)
+                    .map_err(|e| e.at("containerID"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            exit_code: f_exit_code,
-            signal: f_signal,
-            reason: f_reason,
-            message: f_message,
-            started_at: f_started_at,
-            finished_at: f_finished_at,
-            container_id: f_container_id,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1197,20 +959,17 @@ impl Message for k8s_openapi::api::core::v1::ContainerStateTerminated {
 }
 
 impl Message for k8s_openapi::api::core::v1::ContainerStateWaiting {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_reason = None;
-        let mut f_message = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                2 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                1 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                2 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            reason: f_reason,
-            message: f_message,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1220,65 +979,34 @@ impl Message for k8s_openapi::api::core::v1::ContainerStateWaiting {
 }
 
 impl Message for k8s_openapi::api::core::v1::ContainerStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_state = None;
-        let mut f_last_state = None;
-        let mut f_ready = Default::default();
-        let mut f_restart_count = Default::default();
-        let mut f_image = Default::default();
-        let mut f_image_id = Default::default();
-        let mut f_container_id = None;
-        let mut f_started = None;
-        let mut f_allocated_resources = None;
-        let mut f_resources = None;
-        let mut f_volume_mounts = None;
-        let mut f_user = None;
-        let mut f_allocated_resources_status = None;
-        let mut f_stop_signal = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt(&mut f_state, r, w, o).map_err(|e| e.at("state"))?,
-                3 => c::opt(&mut f_last_state, r, w, o).map_err(|e| e.at("lastState"))?,
-                4 => c::req(&mut f_ready, r, w, o).map_err(|e| e.at("ready"))?,
-                5 => c::req(&mut f_restart_count, r, w, o).map_err(|e| e.at("restartCount"))?,
-                6 => c::req(&mut f_image, r, w, o).map_err(|e| e.at("image"))?,
-                7 => c::req(&mut f_image_id, r, w, o).map_err(|e| e.at("imageID"))?,
-                8 => {
-                    c::opt_nonzero(&mut f_container_id, r, w, o).map_err(|e| e.at("containerID"))?
-                }
-                9 => c::opt(&mut f_started, r, w, o).map_err(|e| e.at("started"))?,
-                10 => c::opt_map(&mut f_allocated_resources, r, w, o)
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt(&mut self.state, r, w, o).map_err(|e| e.at("state"))?,
+                3 => c::opt(&mut self.last_state, r, w, o).map_err(|e| e.at("lastState"))?,
+                4 => c::req(&mut self.ready, r, w, o).map_err(|e| e.at("ready"))?,
+                5 => c::req(&mut self.restart_count, r, w, o).map_err(|e| e.at("restartCount"))?,
+                6 => c::req(&mut self.image, r, w, o).map_err(|e| e.at("image"))?,
+                7 => c::req(&mut self.image_id, r, w, o).map_err(|e| e.at("imageID"))?,
+                8 => c::opt_nonzero(&mut self.container_id, r, w, o)
+                    .map_err(|e| e.at("containerID"))?,
+                9 => c::opt(&mut self.started, r, w, o).map_err(|e| e.at("started"))?,
+                10 => c::opt_map(&mut self.allocated_resources, r, w, o)
                     .map_err(|e| e.at("allocatedResources"))?,
-                11 => c::opt(&mut f_resources, r, w, o).map_err(|e| e.at("resources"))?,
-                12 => {
-                    c::opt_rep(&mut f_volume_mounts, r, w, o).map_err(|e| e.at("volumeMounts"))?
-                }
-                13 => c::opt(&mut f_user, r, w, o).map_err(|e| e.at("user"))?,
-                14 => c::opt_rep(&mut f_allocated_resources_status, r, w, o)
+                11 => c::opt(&mut self.resources, r, w, o).map_err(|e| e.at("resources"))?,
+                12 => c::opt_rep(&mut self.volume_mounts, r, w, o)
+                    .map_err(|e| e.at("volumeMounts"))?,
+                13 => c::opt(&mut self.user, r, w, o).map_err(|e| e.at("user"))?,
+                14 => c::opt_rep(&mut self.allocated_resources_status, r, w, o)
                     .map_err(|e| e.at("allocatedResourcesStatus"))?,
-                15 => c::opt(&mut f_stop_signal, r, w, o).map_err(|e| e.at("stopSignal"))?,
+                15 => c::opt(&mut self.stop_signal, r, w, o).map_err(|e| e.at("stopSignal"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            state: f_state,
-            last_state: f_last_state,
-            ready: f_ready,
-            restart_count: f_restart_count,
-            image: f_image,
-            image_id: f_image_id,
-            container_id: f_container_id,
-            started: f_started,
-            allocated_resources: f_allocated_resources,
-            resources: f_resources,
-            volume_mounts: f_volume_mounts,
-            user: f_user,
-            allocated_resources_status: f_allocated_resources_status,
-            stop_signal: f_stop_signal,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1301,15 +1029,16 @@ impl Message for k8s_openapi::api::core::v1::ContainerStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::ContainerUser {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_linux = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_linux, r, w, o).map_err(|e| e.at("linux"))?,
+                1 => c::opt(&mut self.linux, r, w, o).map_err(|e| e.at("linux"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { linux: f_linux })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1318,15 +1047,16 @@ impl Message for k8s_openapi::api::core::v1::ContainerUser {
 }
 
 impl Message for k8s_openapi::api::core::v1::DaemonEndpoint {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_port = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_port, r, w, o).map_err(|e| e.at("Port"))?,
+                1 => c::req(&mut self.port, r, w, o).map_err(|e| e.at("Port"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { port: f_port })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1335,15 +1065,16 @@ impl Message for k8s_openapi::api::core::v1::DaemonEndpoint {
 }
 
 impl Message for k8s_openapi::api::core::v1::DownwardAPIProjection {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_items = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_items, r, w, o).map_err(|e| e.at("items"))?,
+                1 => c::opt_rep(&mut self.items, r, w, o).map_err(|e| e.at("items"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { items: f_items })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1352,27 +1083,20 @@ impl Message for k8s_openapi::api::core::v1::DownwardAPIProjection {
 }
 
 impl Message for k8s_openapi::api::core::v1::DownwardAPIVolumeFile {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_path = Default::default();
-        let mut f_field_ref = None;
-        let mut f_resource_field_ref = None;
-        let mut f_mode = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
-                2 => c::opt(&mut f_field_ref, r, w, o).map_err(|e| e.at("fieldRef"))?,
-                3 => c::opt(&mut f_resource_field_ref, r, w, o)
+                1 => c::req(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
+                2 => c::opt(&mut self.field_ref, r, w, o).map_err(|e| e.at("fieldRef"))?,
+                3 => c::opt(&mut self.resource_field_ref, r, w, o)
                     .map_err(|e| e.at("resourceFieldRef"))?,
-                4 => c::opt(&mut f_mode, r, w, o).map_err(|e| e.at("mode"))?,
+                4 => c::opt(&mut self.mode, r, w, o).map_err(|e| e.at("mode"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            path: f_path,
-            field_ref: f_field_ref,
-            resource_field_ref: f_resource_field_ref,
-            mode: f_mode,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1384,20 +1108,17 @@ impl Message for k8s_openapi::api::core::v1::DownwardAPIVolumeFile {
 }
 
 impl Message for k8s_openapi::api::core::v1::DownwardAPIVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_items = None;
-        let mut f_default_mode = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_items, r, w, o).map_err(|e| e.at("items"))?,
-                2 => c::opt(&mut f_default_mode, r, w, o).map_err(|e| e.at("defaultMode"))?,
+                1 => c::opt_rep(&mut self.items, r, w, o).map_err(|e| e.at("items"))?,
+                2 => c::opt(&mut self.default_mode, r, w, o).map_err(|e| e.at("defaultMode"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            items: f_items,
-            default_mode: f_default_mode,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1407,20 +1128,17 @@ impl Message for k8s_openapi::api::core::v1::DownwardAPIVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::EmptyDirVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_medium = None;
-        let mut f_size_limit = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_medium, r, w, o).map_err(|e| e.at("medium"))?,
-                2 => c::opt(&mut f_size_limit, r, w, o).map_err(|e| e.at("sizeLimit"))?,
+                1 => c::opt_nonzero(&mut self.medium, r, w, o).map_err(|e| e.at("medium"))?,
+                2 => c::opt(&mut self.size_limit, r, w, o).map_err(|e| e.at("sizeLimit"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            medium: f_medium,
-            size_limit: f_size_limit,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1430,26 +1148,19 @@ impl Message for k8s_openapi::api::core::v1::EmptyDirVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::EndpointAddress {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_ip = Default::default();
-        let mut f_target_ref = None;
-        let mut f_hostname = None;
-        let mut f_node_name = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_ip, r, w, o).map_err(|e| e.at("ip"))?,
-                3 => c::opt_nonzero(&mut f_hostname, r, w, o).map_err(|e| e.at("hostname"))?,
-                4 => c::opt(&mut f_node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
-                2 => c::opt(&mut f_target_ref, r, w, o).map_err(|e| e.at("targetRef"))?,
+                1 => c::req(&mut self.ip, r, w, o).map_err(|e| e.at("ip"))?,
+                3 => c::opt_nonzero(&mut self.hostname, r, w, o).map_err(|e| e.at("hostname"))?,
+                4 => c::opt(&mut self.node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
+                2 => c::opt(&mut self.target_ref, r, w, o).map_err(|e| e.at("targetRef"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            ip: f_ip,
-            target_ref: f_target_ref,
-            hostname: f_hostname,
-            node_name: f_node_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1461,26 +1172,19 @@ impl Message for k8s_openapi::api::core::v1::EndpointAddress {
 }
 
 impl Message for k8s_openapi::api::core::v1::EndpointPort {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = None;
-        let mut f_port = Default::default();
-        let mut f_protocol = None;
-        let mut f_app_protocol = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_port, r, w, o).map_err(|e| e.at("port"))?,
-                3 => c::opt_nonzero(&mut f_protocol, r, w, o).map_err(|e| e.at("protocol"))?,
-                4 => c::opt(&mut f_app_protocol, r, w, o).map_err(|e| e.at("appProtocol"))?,
+                1 => c::opt_nonzero(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.port, r, w, o).map_err(|e| e.at("port"))?,
+                3 => c::opt_nonzero(&mut self.protocol, r, w, o).map_err(|e| e.at("protocol"))?,
+                4 => c::opt(&mut self.app_protocol, r, w, o).map_err(|e| e.at("appProtocol"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            port: f_port,
-            protocol: f_protocol,
-            app_protocol: f_app_protocol,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1492,24 +1196,19 @@ impl Message for k8s_openapi::api::core::v1::EndpointPort {
 }
 
 impl Message for k8s_openapi::api::core::v1::EndpointSubset {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_addresses = None;
-        let mut f_not_ready_addresses = None;
-        let mut f_ports = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_addresses, r, w, o).map_err(|e| e.at("addresses"))?,
-                2 => c::opt_rep(&mut f_not_ready_addresses, r, w, o)
+                1 => c::opt_rep(&mut self.addresses, r, w, o).map_err(|e| e.at("addresses"))?,
+                2 => c::opt_rep(&mut self.not_ready_addresses, r, w, o)
                     .map_err(|e| e.at("notReadyAddresses"))?,
-                3 => c::opt_rep(&mut f_ports, r, w, o).map_err(|e| e.at("ports"))?,
+                3 => c::opt_rep(&mut self.ports, r, w, o).map_err(|e| e.at("ports"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            addresses: f_addresses,
-            not_ready_addresses: f_not_ready_addresses,
-            ports: f_ports,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1520,20 +1219,17 @@ impl Message for k8s_openapi::api::core::v1::EndpointSubset {
 }
 
 impl Message for k8s_openapi::api::core::v1::Endpoints {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_subsets = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt_rep(&mut f_subsets, r, w, o).map_err(|e| e.at("subsets"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt_rep(&mut self.subsets, r, w, o).map_err(|e| e.at("subsets"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            subsets: f_subsets,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1543,23 +1239,18 @@ impl Message for k8s_openapi::api::core::v1::Endpoints {
 }
 
 impl Message for k8s_openapi::api::core::v1::EnvFromSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_prefix = None;
-        let mut f_config_map_ref = None;
-        let mut f_secret_ref = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_prefix, r, w, o).map_err(|e| e.at("prefix"))?,
-                2 => c::opt(&mut f_config_map_ref, r, w, o).map_err(|e| e.at("configMapRef"))?,
-                3 => c::opt(&mut f_secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
+                1 => c::opt_nonzero(&mut self.prefix, r, w, o).map_err(|e| e.at("prefix"))?,
+                2 => c::opt(&mut self.config_map_ref, r, w, o).map_err(|e| e.at("configMapRef"))?,
+                3 => c::opt(&mut self.secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            prefix: f_prefix,
-            config_map_ref: f_config_map_ref,
-            secret_ref: f_secret_ref,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1570,23 +1261,18 @@ impl Message for k8s_openapi::api::core::v1::EnvFromSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::EnvVar {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_value = None;
-        let mut f_value_from = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt_nonzero(&mut f_value, r, w, o).map_err(|e| e.at("value"))?,
-                3 => c::opt(&mut f_value_from, r, w, o).map_err(|e| e.at("valueFrom"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt_nonzero(&mut self.value, r, w, o).map_err(|e| e.at("value"))?,
+                3 => c::opt(&mut self.value_from, r, w, o).map_err(|e| e.at("valueFrom"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            value: f_value,
-            value_from: f_value_from,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1597,31 +1283,22 @@ impl Message for k8s_openapi::api::core::v1::EnvVar {
 }
 
 impl Message for k8s_openapi::api::core::v1::EnvVarSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_field_ref = None;
-        let mut f_resource_field_ref = None;
-        let mut f_config_map_key_ref = None;
-        let mut f_secret_key_ref = None;
-        let mut f_file_key_ref = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_field_ref, r, w, o).map_err(|e| e.at("fieldRef"))?,
-                2 => c::opt(&mut f_resource_field_ref, r, w, o)
+                1 => c::opt(&mut self.field_ref, r, w, o).map_err(|e| e.at("fieldRef"))?,
+                2 => c::opt(&mut self.resource_field_ref, r, w, o)
                     .map_err(|e| e.at("resourceFieldRef"))?,
-                3 => c::opt(&mut f_config_map_key_ref, r, w, o)
+                3 => c::opt(&mut self.config_map_key_ref, r, w, o)
                     .map_err(|e| e.at("configMapKeyRef"))?,
-                4 => c::opt(&mut f_secret_key_ref, r, w, o).map_err(|e| e.at("secretKeyRef"))?,
-                5 => c::opt(&mut f_file_key_ref, r, w, o).map_err(|e| e.at("fileKeyRef"))?,
+                4 => c::opt(&mut self.secret_key_ref, r, w, o).map_err(|e| e.at("secretKeyRef"))?,
+                5 => c::opt(&mut self.file_key_ref, r, w, o).map_err(|e| e.at("fileKeyRef"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            field_ref: f_field_ref,
-            resource_field_ref: f_resource_field_ref,
-            config_map_key_ref: f_config_map_key_ref,
-            secret_key_ref: f_secret_key_ref,
-            file_key_ref: f_file_key_ref,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1634,33 +1311,9 @@ impl Message for k8s_openapi::api::core::v1::EnvVarSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::EphemeralContainer {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_image = None;
-        let mut f_command = None;
-        let mut f_args = None;
-        let mut f_working_dir = None;
-        let mut f_ports = None;
-        let mut f_env = None;
-        let mut f_resources = None;
-        let mut f_volume_mounts = None;
-        let mut f_liveness_probe = None;
-        let mut f_readiness_probe = None;
-        let mut f_lifecycle = None;
-        let mut f_termination_message_path = None;
-        let mut f_image_pull_policy = None;
-        let mut f_security_context = None;
-        let mut f_stdin = None;
-        let mut f_stdin_once = None;
-        let mut f_tty = None;
-        let mut f_env_from = None;
-        let mut f_termination_message_policy = None;
-        let mut f_volume_devices = None;
-        let mut f_startup_probe = None;
-        let mut f_resize_policy = None;
-        let mut f_restart_policy = None;
-        let mut f_restart_policy_rules = None;
-        let mut f_target_container_name = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
                 1 => {
@@ -1668,92 +1321,71 @@ impl Message for k8s_openapi::api::core::v1::EphemeralContainer {
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => c::req(&mut f_name, &mut r1, w1, o).map_err(|e| e.at("name"))?,
-                            2 => c::opt_nonzero(&mut f_image, &mut r1, w1, o)
-                                .map_err(|e| e.at("image"))?,
-                            3 => c::opt_rep(&mut f_command, &mut r1, w1, o)
-                                .map_err(|e| e.at("command"))?,
-                            4 => {
-                                c::opt_rep(&mut f_args, &mut r1, w1, o).map_err(|e| e.at("args"))?
+                            1 => {
+                                c::req(&mut self.name, &mut r1, w1, o).map_err(|e| e.at("name"))?
                             }
-                            5 => c::opt_nonzero(&mut f_working_dir, &mut r1, w1, o)
+                            2 => c::opt_nonzero(&mut self.image, &mut r1, w1, o)
+                                .map_err(|e| e.at("image"))?,
+                            3 => c::opt_rep(&mut self.command, &mut r1, w1, o)
+                                .map_err(|e| e.at("command"))?,
+                            4 => c::opt_rep(&mut self.args, &mut r1, w1, o)
+                                .map_err(|e| e.at("args"))?,
+                            5 => c::opt_nonzero(&mut self.working_dir, &mut r1, w1, o)
                                 .map_err(|e| e.at("workingDir"))?,
-                            6 => c::opt_rep(&mut f_ports, &mut r1, w1, o)
+                            6 => c::opt_rep(&mut self.ports, &mut r1, w1, o)
                                 .map_err(|e| e.at("ports"))?,
-                            19 => c::opt_rep(&mut f_env_from, &mut r1, w1, o)
+                            19 => c::opt_rep(&mut self.env_from, &mut r1, w1, o)
                                 .map_err(|e| e.at("envFrom"))?,
-                            7 => c::opt_rep(&mut f_env, &mut r1, w1, o).map_err(|e| e.at("env"))?,
-                            8 => c::opt(&mut f_resources, &mut r1, w1, o)
+                            7 => c::opt_rep(&mut self.env, &mut r1, w1, o)
+                                .map_err(|e| e.at("env"))?,
+                            8 => c::opt(&mut self.resources, &mut r1, w1, o)
                                 .map_err(|e| e.at("resources"))?,
-                            23 => c::opt_rep(&mut f_resize_policy, &mut r1, w1, o)
+                            23 => c::opt_rep(&mut self.resize_policy, &mut r1, w1, o)
                                 .map_err(|e| e.at("resizePolicy"))?,
-                            24 => c::opt(&mut f_restart_policy, &mut r1, w1, o)
+                            24 => c::opt(&mut self.restart_policy, &mut r1, w1, o)
                                 .map_err(|e| e.at("restartPolicy"))?,
-                            25 => c::opt_rep(&mut f_restart_policy_rules, &mut r1, w1, o)
+                            25 => c::opt_rep(&mut self.restart_policy_rules, &mut r1, w1, o)
                                 .map_err(|e| e.at("restartPolicyRules"))?,
-                            9 => c::opt_rep(&mut f_volume_mounts, &mut r1, w1, o)
+                            9 => c::opt_rep(&mut self.volume_mounts, &mut r1, w1, o)
                                 .map_err(|e| e.at("volumeMounts"))?,
-                            21 => c::opt_rep(&mut f_volume_devices, &mut r1, w1, o)
+                            21 => c::opt_rep(&mut self.volume_devices, &mut r1, w1, o)
                                 .map_err(|e| e.at("volumeDevices"))?,
-                            10 => c::opt(&mut f_liveness_probe, &mut r1, w1, o)
+                            10 => c::opt(&mut self.liveness_probe, &mut r1, w1, o)
                                 .map_err(|e| e.at("livenessProbe"))?,
-                            11 => c::opt(&mut f_readiness_probe, &mut r1, w1, o)
+                            11 => c::opt(&mut self.readiness_probe, &mut r1, w1, o)
                                 .map_err(|e| e.at("readinessProbe"))?,
-                            22 => c::opt(&mut f_startup_probe, &mut r1, w1, o)
+                            22 => c::opt(&mut self.startup_probe, &mut r1, w1, o)
                                 .map_err(|e| e.at("startupProbe"))?,
-                            12 => c::opt(&mut f_lifecycle, &mut r1, w1, o)
+                            12 => c::opt(&mut self.lifecycle, &mut r1, w1, o)
                                 .map_err(|e| e.at("lifecycle"))?,
-                            13 => c::opt_nonzero(&mut f_termination_message_path, &mut r1, w1, o)
-                                .map_err(|e| e.at("terminationMessagePath"))?,
-                            20 => c::opt_nonzero(&mut f_termination_message_policy, &mut r1, w1, o)
-                                .map_err(|e| e.at("terminationMessagePolicy"))?,
-                            14 => c::opt_nonzero(&mut f_image_pull_policy, &mut r1, w1, o)
+                            13 => {
+                                c::opt_nonzero(&mut self.termination_message_path, &mut r1, w1, o)
+                                    .map_err(|e| e.at("terminationMessagePath"))?
+                            }
+                            20 => {
+                                c::opt_nonzero(&mut self.termination_message_policy, &mut r1, w1, o)
+                                    .map_err(|e| e.at("terminationMessagePolicy"))?
+                            }
+                            14 => c::opt_nonzero(&mut self.image_pull_policy, &mut r1, w1, o)
                                 .map_err(|e| e.at("imagePullPolicy"))?,
-                            15 => c::opt(&mut f_security_context, &mut r1, w1, o)
+                            15 => c::opt(&mut self.security_context, &mut r1, w1, o)
                                 .map_err(|e| e.at("securityContext"))?,
-                            16 => c::opt_nonzero(&mut f_stdin, &mut r1, w1, o)
+                            16 => c::opt_nonzero(&mut self.stdin, &mut r1, w1, o)
                                 .map_err(|e| e.at("stdin"))?,
-                            17 => c::opt_nonzero(&mut f_stdin_once, &mut r1, w1, o)
+                            17 => c::opt_nonzero(&mut self.stdin_once, &mut r1, w1, o)
                                 .map_err(|e| e.at("stdinOnce"))?,
-                            18 => c::opt_nonzero(&mut f_tty, &mut r1, w1, o)
+                            18 => c::opt_nonzero(&mut self.tty, &mut r1, w1, o)
                                 .map_err(|e| e.at("tty"))?,
                             _ => r1.skip(w1)?,
                         }
                     }
                 }
-                2 => c::opt_nonzero(&mut f_target_container_name, r, w, o)
+                2 => c::opt_nonzero(&mut self.target_container_name, r, w, o)
                     .map_err(|e| e.at("targetContainerName"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            image: f_image,
-            command: f_command,
-            args: f_args,
-            working_dir: f_working_dir,
-            ports: f_ports,
-            env: f_env,
-            resources: f_resources,
-            volume_mounts: f_volume_mounts,
-            liveness_probe: f_liveness_probe,
-            readiness_probe: f_readiness_probe,
-            lifecycle: f_lifecycle,
-            termination_message_path: f_termination_message_path,
-            image_pull_policy: f_image_pull_policy,
-            security_context: f_security_context,
-            stdin: f_stdin,
-            stdin_once: f_stdin_once,
-            tty: f_tty,
-            env_from: f_env_from,
-            termination_message_policy: f_termination_message_policy,
-            volume_devices: f_volume_devices,
-            startup_probe: f_startup_probe,
-            resize_policy: f_resize_policy,
-            restart_policy: f_restart_policy,
-            restart_policy_rules: f_restart_policy_rules,
-            target_container_name: f_target_container_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1789,18 +1421,17 @@ impl Message for k8s_openapi::api::core::v1::EphemeralContainer {
 }
 
 impl Message for k8s_openapi::api::core::v1::EphemeralVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_volume_claim_template = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_volume_claim_template, r, w, o)
+                1 => c::opt(&mut self.volume_claim_template, r, w, o)
                     .map_err(|e| e.at("volumeClaimTemplate"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            volume_claim_template: f_volume_claim_template,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1809,61 +1440,36 @@ impl Message for k8s_openapi::api::core::v1::EphemeralVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::Event {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_involved_object = Default::default();
-        let mut f_reason = None;
-        let mut f_message = None;
-        let mut f_source = None;
-        let mut f_first_timestamp = None;
-        let mut f_last_timestamp = None;
-        let mut f_count = None;
-        let mut f_type_ = None;
-        let mut f_event_time = None;
-        let mut f_series = None;
-        let mut f_action = None;
-        let mut f_related = None;
-        let mut f_reporting_component = None;
-        let mut f_reporting_instance = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_involved_object, r, w, o).map_err(|e| e.at("involvedObject"))?,
-                3 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                4 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
-                5 => c::opt(&mut f_source, r, w, o).map_err(|e| e.at("source"))?,
-                6 => c::opt(&mut f_first_timestamp, r, w, o).map_err(|e| e.at("firstTimestamp"))?,
-                7 => c::opt(&mut f_last_timestamp, r, w, o).map_err(|e| e.at("lastTimestamp"))?,
-                8 => c::opt_nonzero(&mut f_count, r, w, o).map_err(|e| e.at("count"))?,
-                9 => c::opt_nonzero(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                10 => c::opt(&mut f_event_time, r, w, o).map_err(|e| e.at("eventTime"))?,
-                11 => c::opt(&mut f_series, r, w, o).map_err(|e| e.at("series"))?,
-                12 => c::opt_nonzero(&mut f_action, r, w, o).map_err(|e| e.at("action"))?,
-                13 => c::opt(&mut f_related, r, w, o).map_err(|e| e.at("related"))?,
-                14 => c::opt(&mut f_reporting_component, r, w, o)
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.involved_object, r, w, o)
+                    .map_err(|e| e.at("involvedObject"))?,
+                3 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                4 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
+                5 => c::opt(&mut self.source, r, w, o).map_err(|e| e.at("source"))?,
+                6 => c::opt(&mut self.first_timestamp, r, w, o)
+                    .map_err(|e| e.at("firstTimestamp"))?,
+                7 => {
+                    c::opt(&mut self.last_timestamp, r, w, o).map_err(|e| e.at("lastTimestamp"))?
+                }
+                8 => c::opt_nonzero(&mut self.count, r, w, o).map_err(|e| e.at("count"))?,
+                9 => c::opt_nonzero(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                10 => c::opt(&mut self.event_time, r, w, o).map_err(|e| e.at("eventTime"))?,
+                11 => c::opt(&mut self.series, r, w, o).map_err(|e| e.at("series"))?,
+                12 => c::opt_nonzero(&mut self.action, r, w, o).map_err(|e| e.at("action"))?,
+                13 => c::opt(&mut self.related, r, w, o).map_err(|e| e.at("related"))?,
+                14 => c::opt(&mut self.reporting_component, r, w, o)
                     .map_err(|e| e.at("reportingComponent"))?,
-                15 => c::opt(&mut f_reporting_instance, r, w, o)
+                15 => c::opt(&mut self.reporting_instance, r, w, o)
                     .map_err(|e| e.at("reportingInstance"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            involved_object: f_involved_object,
-            reason: f_reason,
-            message: f_message,
-            source: f_source,
-            first_timestamp: f_first_timestamp,
-            last_timestamp: f_last_timestamp,
-            count: f_count,
-            type_: f_type_,
-            event_time: f_event_time,
-            series: f_series,
-            action: f_action,
-            related: f_related,
-            reporting_component: f_reporting_component,
-            reporting_instance: f_reporting_instance,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1886,21 +1492,18 @@ impl Message for k8s_openapi::api::core::v1::Event {
 }
 
 impl Message for k8s_openapi::api::core::v1::EventSeries {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_count = None;
-        let mut f_last_observed_time = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_count, r, w, o).map_err(|e| e.at("count"))?,
-                2 => c::opt(&mut f_last_observed_time, r, w, o)
+                1 => c::opt_nonzero(&mut self.count, r, w, o).map_err(|e| e.at("count"))?,
+                2 => c::opt(&mut self.last_observed_time, r, w, o)
                     .map_err(|e| e.at("lastObservedTime"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            count: f_count,
-            last_observed_time: f_last_observed_time,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1910,20 +1513,17 @@ impl Message for k8s_openapi::api::core::v1::EventSeries {
 }
 
 impl Message for k8s_openapi::api::core::v1::EventSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_component = None;
-        let mut f_host = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_component, r, w, o).map_err(|e| e.at("component"))?,
-                2 => c::opt_nonzero(&mut f_host, r, w, o).map_err(|e| e.at("host"))?,
+                1 => c::opt_nonzero(&mut self.component, r, w, o).map_err(|e| e.at("component"))?,
+                2 => c::opt_nonzero(&mut self.host, r, w, o).map_err(|e| e.at("host"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            component: f_component,
-            host: f_host,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1933,15 +1533,16 @@ impl Message for k8s_openapi::api::core::v1::EventSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::ExecAction {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_command = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_command, r, w, o).map_err(|e| e.at("command"))?,
+                1 => c::opt_rep(&mut self.command, r, w, o).map_err(|e| e.at("command"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { command: f_command })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1950,29 +1551,20 @@ impl Message for k8s_openapi::api::core::v1::ExecAction {
 }
 
 impl Message for k8s_openapi::api::core::v1::FCVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_target_wwns = None;
-        let mut f_lun = None;
-        let mut f_fs_type = None;
-        let mut f_read_only = None;
-        let mut f_wwids = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_target_wwns, r, w, o).map_err(|e| e.at("targetWWNs"))?,
-                2 => c::opt(&mut f_lun, r, w, o).map_err(|e| e.at("lun"))?,
-                3 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                4 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                5 => c::opt_rep(&mut f_wwids, r, w, o).map_err(|e| e.at("wwids"))?,
+                1 => c::opt_rep(&mut self.target_wwns, r, w, o).map_err(|e| e.at("targetWWNs"))?,
+                2 => c::opt(&mut self.lun, r, w, o).map_err(|e| e.at("lun"))?,
+                3 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                4 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                5 => c::opt_rep(&mut self.wwids, r, w, o).map_err(|e| e.at("wwids"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            target_wwns: f_target_wwns,
-            lun: f_lun,
-            fs_type: f_fs_type,
-            read_only: f_read_only,
-            wwids: f_wwids,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1985,26 +1577,19 @@ impl Message for k8s_openapi::api::core::v1::FCVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::FileKeySelector {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_volume_name = Default::default();
-        let mut f_path = Default::default();
-        let mut f_key = Default::default();
-        let mut f_optional = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_volume_name, r, w, o).map_err(|e| e.at("volumeName"))?,
-                2 => c::req(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
-                3 => c::req(&mut f_key, r, w, o).map_err(|e| e.at("key"))?,
-                4 => c::opt(&mut f_optional, r, w, o).map_err(|e| e.at("optional"))?,
+                1 => c::req(&mut self.volume_name, r, w, o).map_err(|e| e.at("volumeName"))?,
+                2 => c::req(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
+                3 => c::req(&mut self.key, r, w, o).map_err(|e| e.at("key"))?,
+                4 => c::opt(&mut self.optional, r, w, o).map_err(|e| e.at("optional"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            volume_name: f_volume_name,
-            path: f_path,
-            key: f_key,
-            optional: f_optional,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2016,29 +1601,20 @@ impl Message for k8s_openapi::api::core::v1::FileKeySelector {
 }
 
 impl Message for k8s_openapi::api::core::v1::FlexPersistentVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_driver = Default::default();
-        let mut f_fs_type = None;
-        let mut f_secret_ref = None;
-        let mut f_read_only = None;
-        let mut f_options = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_driver, r, w, o).map_err(|e| e.at("driver"))?,
-                2 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                3 => c::opt(&mut f_secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
-                4 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                5 => c::opt_map(&mut f_options, r, w, o).map_err(|e| e.at("options"))?,
+                1 => c::req(&mut self.driver, r, w, o).map_err(|e| e.at("driver"))?,
+                2 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                3 => c::opt(&mut self.secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
+                4 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                5 => c::opt_map(&mut self.options, r, w, o).map_err(|e| e.at("options"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            driver: f_driver,
-            fs_type: f_fs_type,
-            secret_ref: f_secret_ref,
-            read_only: f_read_only,
-            options: f_options,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2051,29 +1627,20 @@ impl Message for k8s_openapi::api::core::v1::FlexPersistentVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::FlexVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_driver = Default::default();
-        let mut f_fs_type = None;
-        let mut f_secret_ref = None;
-        let mut f_read_only = None;
-        let mut f_options = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_driver, r, w, o).map_err(|e| e.at("driver"))?,
-                2 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                3 => c::opt(&mut f_secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
-                4 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                5 => c::opt_map(&mut f_options, r, w, o).map_err(|e| e.at("options"))?,
+                1 => c::req(&mut self.driver, r, w, o).map_err(|e| e.at("driver"))?,
+                2 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                3 => c::opt(&mut self.secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
+                4 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                5 => c::opt_map(&mut self.options, r, w, o).map_err(|e| e.at("options"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            driver: f_driver,
-            fs_type: f_fs_type,
-            secret_ref: f_secret_ref,
-            read_only: f_read_only,
-            options: f_options,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2086,24 +1653,19 @@ impl Message for k8s_openapi::api::core::v1::FlexVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::FlockerVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_dataset_name = None;
-        let mut f_dataset_uuid = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => {
-                    c::opt_nonzero(&mut f_dataset_name, r, w, o).map_err(|e| e.at("datasetName"))?
-                }
-                2 => {
-                    c::opt_nonzero(&mut f_dataset_uuid, r, w, o).map_err(|e| e.at("datasetUUID"))?
-                }
+                1 => c::opt_nonzero(&mut self.dataset_name, r, w, o)
+                    .map_err(|e| e.at("datasetName"))?,
+                2 => c::opt_nonzero(&mut self.dataset_uuid, r, w, o)
+                    .map_err(|e| e.at("datasetUUID"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            dataset_name: f_dataset_name,
-            dataset_uuid: f_dataset_uuid,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2113,26 +1675,19 @@ impl Message for k8s_openapi::api::core::v1::FlockerVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::GCEPersistentDiskVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_pd_name = Default::default();
-        let mut f_fs_type = None;
-        let mut f_partition = None;
-        let mut f_read_only = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_pd_name, r, w, o).map_err(|e| e.at("pdName"))?,
-                2 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                3 => c::opt_nonzero(&mut f_partition, r, w, o).map_err(|e| e.at("partition"))?,
-                4 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                1 => c::req(&mut self.pd_name, r, w, o).map_err(|e| e.at("pdName"))?,
+                2 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                3 => c::opt_nonzero(&mut self.partition, r, w, o).map_err(|e| e.at("partition"))?,
+                4 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            pd_name: f_pd_name,
-            fs_type: f_fs_type,
-            partition: f_partition,
-            read_only: f_read_only,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2144,20 +1699,17 @@ impl Message for k8s_openapi::api::core::v1::GCEPersistentDiskVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::GRPCAction {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_port = Default::default();
-        let mut f_service = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_port, r, w, o).map_err(|e| e.at("port"))?,
-                2 => c::opt(&mut f_service, r, w, o).map_err(|e| e.at("service"))?,
+                1 => c::req(&mut self.port, r, w, o).map_err(|e| e.at("port"))?,
+                2 => c::opt(&mut self.service, r, w, o).map_err(|e| e.at("service"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            port: f_port,
-            service: f_service,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2167,23 +1719,18 @@ impl Message for k8s_openapi::api::core::v1::GRPCAction {
 }
 
 impl Message for k8s_openapi::api::core::v1::GitRepoVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_repository = Default::default();
-        let mut f_revision = None;
-        let mut f_directory = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_repository, r, w, o).map_err(|e| e.at("repository"))?,
-                2 => c::opt_nonzero(&mut f_revision, r, w, o).map_err(|e| e.at("revision"))?,
-                3 => c::opt_nonzero(&mut f_directory, r, w, o).map_err(|e| e.at("directory"))?,
+                1 => c::req(&mut self.repository, r, w, o).map_err(|e| e.at("repository"))?,
+                2 => c::opt_nonzero(&mut self.revision, r, w, o).map_err(|e| e.at("revision"))?,
+                3 => c::opt_nonzero(&mut self.directory, r, w, o).map_err(|e| e.at("directory"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            repository: f_repository,
-            revision: f_revision,
-            directory: f_directory,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2194,27 +1741,20 @@ impl Message for k8s_openapi::api::core::v1::GitRepoVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::GlusterfsPersistentVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_endpoints = Default::default();
-        let mut f_path = Default::default();
-        let mut f_read_only = None;
-        let mut f_endpoints_namespace = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_endpoints, r, w, o).map_err(|e| e.at("endpoints"))?,
-                2 => c::req(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
-                3 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                4 => c::opt(&mut f_endpoints_namespace, r, w, o)
+                1 => c::req(&mut self.endpoints, r, w, o).map_err(|e| e.at("endpoints"))?,
+                2 => c::req(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
+                3 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                4 => c::opt(&mut self.endpoints_namespace, r, w, o)
                     .map_err(|e| e.at("endpointsNamespace"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            endpoints: f_endpoints,
-            path: f_path,
-            read_only: f_read_only,
-            endpoints_namespace: f_endpoints_namespace,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2226,23 +1766,18 @@ impl Message for k8s_openapi::api::core::v1::GlusterfsPersistentVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::GlusterfsVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_endpoints = Default::default();
-        let mut f_path = Default::default();
-        let mut f_read_only = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_endpoints, r, w, o).map_err(|e| e.at("endpoints"))?,
-                2 => c::req(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
-                3 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                1 => c::req(&mut self.endpoints, r, w, o).map_err(|e| e.at("endpoints"))?,
+                2 => c::req(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
+                3 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            endpoints: f_endpoints,
-            path: f_path,
-            read_only: f_read_only,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2253,29 +1788,22 @@ impl Message for k8s_openapi::api::core::v1::GlusterfsVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::HTTPGetAction {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_path = None;
-        let mut f_port = Default::default();
-        let mut f_host = None;
-        let mut f_scheme = None;
-        let mut f_http_headers = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
-                2 => c::req(&mut f_port, r, w, o).map_err(|e| e.at("port"))?,
-                3 => c::opt_nonzero(&mut f_host, r, w, o).map_err(|e| e.at("host"))?,
-                4 => c::opt_nonzero(&mut f_scheme, r, w, o).map_err(|e| e.at("scheme"))?,
-                5 => c::opt_rep(&mut f_http_headers, r, w, o).map_err(|e| e.at("httpHeaders"))?,
+                1 => c::opt_nonzero(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
+                2 => c::req(&mut self.port, r, w, o).map_err(|e| e.at("port"))?,
+                3 => c::opt_nonzero(&mut self.host, r, w, o).map_err(|e| e.at("host"))?,
+                4 => c::opt_nonzero(&mut self.scheme, r, w, o).map_err(|e| e.at("scheme"))?,
+                5 => {
+                    c::opt_rep(&mut self.http_headers, r, w, o).map_err(|e| e.at("httpHeaders"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            path: f_path,
-            port: f_port,
-            host: f_host,
-            scheme: f_scheme,
-            http_headers: f_http_headers,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2288,20 +1816,17 @@ impl Message for k8s_openapi::api::core::v1::HTTPGetAction {
 }
 
 impl Message for k8s_openapi::api::core::v1::HTTPHeader {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_value = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_value, r, w, o).map_err(|e| e.at("value"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.value, r, w, o).map_err(|e| e.at("value"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            value: f_value,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2311,20 +1836,17 @@ impl Message for k8s_openapi::api::core::v1::HTTPHeader {
 }
 
 impl Message for k8s_openapi::api::core::v1::HostAlias {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_ip = Default::default();
-        let mut f_hostnames = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_ip, r, w, o).map_err(|e| e.at("ip"))?,
-                2 => c::opt_rep(&mut f_hostnames, r, w, o).map_err(|e| e.at("hostnames"))?,
+                1 => c::req(&mut self.ip, r, w, o).map_err(|e| e.at("ip"))?,
+                2 => c::opt_rep(&mut self.hostnames, r, w, o).map_err(|e| e.at("hostnames"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            ip: f_ip,
-            hostnames: f_hostnames,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2334,15 +1856,16 @@ impl Message for k8s_openapi::api::core::v1::HostAlias {
 }
 
 impl Message for k8s_openapi::api::core::v1::HostIP {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_ip = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_ip, r, w, o).map_err(|e| e.at("ip"))?,
+                1 => c::req(&mut self.ip, r, w, o).map_err(|e| e.at("ip"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { ip: f_ip })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2351,20 +1874,17 @@ impl Message for k8s_openapi::api::core::v1::HostIP {
 }
 
 impl Message for k8s_openapi::api::core::v1::HostPathVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_path = Default::default();
-        let mut f_type_ = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
-                2 => c::opt(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
+                1 => c::req(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
+                2 => c::opt(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            path: f_path,
-            type_: f_type_,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2374,50 +1894,31 @@ impl Message for k8s_openapi::api::core::v1::HostPathVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::ISCSIPersistentVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_target_portal = Default::default();
-        let mut f_iqn = Default::default();
-        let mut f_lun = Default::default();
-        let mut f_iscsi_interface = None;
-        let mut f_fs_type = None;
-        let mut f_read_only = None;
-        let mut f_portals = None;
-        let mut f_chap_auth_discovery = None;
-        let mut f_secret_ref = None;
-        let mut f_chap_auth_session = None;
-        let mut f_initiator_name = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_target_portal, r, w, o).map_err(|e| e.at("targetPortal"))?,
-                2 => c::req(&mut f_iqn, r, w, o).map_err(|e| e.at("iqn"))?,
-                3 => c::req(&mut f_lun, r, w, o).map_err(|e| e.at("lun"))?,
-                4 => c::opt_nonzero(&mut f_iscsi_interface, r, w, o)
+                1 => c::req(&mut self.target_portal, r, w, o).map_err(|e| e.at("targetPortal"))?,
+                2 => c::req(&mut self.iqn, r, w, o).map_err(|e| e.at("iqn"))?,
+                3 => c::req(&mut self.lun, r, w, o).map_err(|e| e.at("lun"))?,
+                4 => c::opt_nonzero(&mut self.iscsi_interface, r, w, o)
                     .map_err(|e| e.at("iscsiInterface"))?,
-                5 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                6 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                7 => c::opt_rep(&mut f_portals, r, w, o).map_err(|e| e.at("portals"))?,
-                8 => c::opt_nonzero(&mut f_chap_auth_discovery, r, w, o)
+                5 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                6 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                7 => c::opt_rep(&mut self.portals, r, w, o).map_err(|e| e.at("portals"))?,
+                8 => c::opt_nonzero(&mut self.chap_auth_discovery, r, w, o)
                     .map_err(|e| e.at("chapAuthDiscovery"))?,
-                11 => c::opt_nonzero(&mut f_chap_auth_session, r, w, o)
+                11 => c::opt_nonzero(&mut self.chap_auth_session, r, w, o)
                     .map_err(|e| e.at("chapAuthSession"))?,
-                10 => c::opt(&mut f_secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
-                12 => c::opt(&mut f_initiator_name, r, w, o).map_err(|e| e.at("initiatorName"))?,
+                10 => c::opt(&mut self.secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
+                12 => {
+                    c::opt(&mut self.initiator_name, r, w, o).map_err(|e| e.at("initiatorName"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            target_portal: f_target_portal,
-            iqn: f_iqn,
-            lun: f_lun,
-            iscsi_interface: f_iscsi_interface,
-            fs_type: f_fs_type,
-            read_only: f_read_only,
-            portals: f_portals,
-            chap_auth_discovery: f_chap_auth_discovery,
-            secret_ref: f_secret_ref,
-            chap_auth_session: f_chap_auth_session,
-            initiator_name: f_initiator_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2436,50 +1937,31 @@ impl Message for k8s_openapi::api::core::v1::ISCSIPersistentVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::ISCSIVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_target_portal = Default::default();
-        let mut f_iqn = Default::default();
-        let mut f_lun = Default::default();
-        let mut f_iscsi_interface = None;
-        let mut f_fs_type = None;
-        let mut f_read_only = None;
-        let mut f_portals = None;
-        let mut f_chap_auth_discovery = None;
-        let mut f_secret_ref = None;
-        let mut f_chap_auth_session = None;
-        let mut f_initiator_name = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_target_portal, r, w, o).map_err(|e| e.at("targetPortal"))?,
-                2 => c::req(&mut f_iqn, r, w, o).map_err(|e| e.at("iqn"))?,
-                3 => c::req(&mut f_lun, r, w, o).map_err(|e| e.at("lun"))?,
-                4 => c::opt_nonzero(&mut f_iscsi_interface, r, w, o)
+                1 => c::req(&mut self.target_portal, r, w, o).map_err(|e| e.at("targetPortal"))?,
+                2 => c::req(&mut self.iqn, r, w, o).map_err(|e| e.at("iqn"))?,
+                3 => c::req(&mut self.lun, r, w, o).map_err(|e| e.at("lun"))?,
+                4 => c::opt_nonzero(&mut self.iscsi_interface, r, w, o)
                     .map_err(|e| e.at("iscsiInterface"))?,
-                5 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                6 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                7 => c::opt_rep(&mut f_portals, r, w, o).map_err(|e| e.at("portals"))?,
-                8 => c::opt_nonzero(&mut f_chap_auth_discovery, r, w, o)
+                5 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                6 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                7 => c::opt_rep(&mut self.portals, r, w, o).map_err(|e| e.at("portals"))?,
+                8 => c::opt_nonzero(&mut self.chap_auth_discovery, r, w, o)
                     .map_err(|e| e.at("chapAuthDiscovery"))?,
-                11 => c::opt_nonzero(&mut f_chap_auth_session, r, w, o)
+                11 => c::opt_nonzero(&mut self.chap_auth_session, r, w, o)
                     .map_err(|e| e.at("chapAuthSession"))?,
-                10 => c::opt(&mut f_secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
-                12 => c::opt(&mut f_initiator_name, r, w, o).map_err(|e| e.at("initiatorName"))?,
+                10 => c::opt(&mut self.secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
+                12 => {
+                    c::opt(&mut self.initiator_name, r, w, o).map_err(|e| e.at("initiatorName"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            target_portal: f_target_portal,
-            iqn: f_iqn,
-            lun: f_lun,
-            iscsi_interface: f_iscsi_interface,
-            fs_type: f_fs_type,
-            read_only: f_read_only,
-            portals: f_portals,
-            chap_auth_discovery: f_chap_auth_discovery,
-            secret_ref: f_secret_ref,
-            chap_auth_session: f_chap_auth_session,
-            initiator_name: f_initiator_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2498,20 +1980,18 @@ impl Message for k8s_openapi::api::core::v1::ISCSIVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::ImageVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_reference = None;
-        let mut f_pull_policy = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_reference, r, w, o).map_err(|e| e.at("reference"))?,
-                2 => c::opt_nonzero(&mut f_pull_policy, r, w, o).map_err(|e| e.at("pullPolicy"))?,
+                1 => c::opt_nonzero(&mut self.reference, r, w, o).map_err(|e| e.at("reference"))?,
+                2 => c::opt_nonzero(&mut self.pull_policy, r, w, o)
+                    .map_err(|e| e.at("pullPolicy"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            reference: f_reference,
-            pull_policy: f_pull_policy,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2521,17 +2001,16 @@ impl Message for k8s_openapi::api::core::v1::ImageVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::ImageVolumeStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_image_ref = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_image_ref, r, w, o).map_err(|e| e.at("imageRef"))?,
+                1 => c::req(&mut self.image_ref, r, w, o).map_err(|e| e.at("imageRef"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            image_ref: f_image_ref,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2540,23 +2019,18 @@ impl Message for k8s_openapi::api::core::v1::ImageVolumeStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::KeyToPath {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_key = Default::default();
-        let mut f_path = Default::default();
-        let mut f_mode = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_key, r, w, o).map_err(|e| e.at("key"))?,
-                2 => c::req(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
-                3 => c::opt(&mut f_mode, r, w, o).map_err(|e| e.at("mode"))?,
+                1 => c::req(&mut self.key, r, w, o).map_err(|e| e.at("key"))?,
+                2 => c::req(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
+                3 => c::opt(&mut self.mode, r, w, o).map_err(|e| e.at("mode"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            key: f_key,
-            path: f_path,
-            mode: f_mode,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2567,23 +2041,18 @@ impl Message for k8s_openapi::api::core::v1::KeyToPath {
 }
 
 impl Message for k8s_openapi::api::core::v1::Lifecycle {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_post_start = None;
-        let mut f_pre_stop = None;
-        let mut f_stop_signal = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_post_start, r, w, o).map_err(|e| e.at("postStart"))?,
-                2 => c::opt(&mut f_pre_stop, r, w, o).map_err(|e| e.at("preStop"))?,
-                3 => c::opt(&mut f_stop_signal, r, w, o).map_err(|e| e.at("stopSignal"))?,
+                1 => c::opt(&mut self.post_start, r, w, o).map_err(|e| e.at("postStart"))?,
+                2 => c::opt(&mut self.pre_stop, r, w, o).map_err(|e| e.at("preStop"))?,
+                3 => c::opt(&mut self.stop_signal, r, w, o).map_err(|e| e.at("stopSignal"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            post_start: f_post_start,
-            pre_stop: f_pre_stop,
-            stop_signal: f_stop_signal,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2594,26 +2063,19 @@ impl Message for k8s_openapi::api::core::v1::Lifecycle {
 }
 
 impl Message for k8s_openapi::api::core::v1::LifecycleHandler {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_exec = None;
-        let mut f_http_get = None;
-        let mut f_tcp_socket = None;
-        let mut f_sleep = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_exec, r, w, o).map_err(|e| e.at("exec"))?,
-                2 => c::opt(&mut f_http_get, r, w, o).map_err(|e| e.at("httpGet"))?,
-                3 => c::opt(&mut f_tcp_socket, r, w, o).map_err(|e| e.at("tcpSocket"))?,
-                4 => c::opt(&mut f_sleep, r, w, o).map_err(|e| e.at("sleep"))?,
+                1 => c::opt(&mut self.exec, r, w, o).map_err(|e| e.at("exec"))?,
+                2 => c::opt(&mut self.http_get, r, w, o).map_err(|e| e.at("httpGet"))?,
+                3 => c::opt(&mut self.tcp_socket, r, w, o).map_err(|e| e.at("tcpSocket"))?,
+                4 => c::opt(&mut self.sleep, r, w, o).map_err(|e| e.at("sleep"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            exec: f_exec,
-            http_get: f_http_get,
-            tcp_socket: f_tcp_socket,
-            sleep: f_sleep,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2625,20 +2087,17 @@ impl Message for k8s_openapi::api::core::v1::LifecycleHandler {
 }
 
 impl Message for k8s_openapi::api::core::v1::LimitRange {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2648,34 +2107,23 @@ impl Message for k8s_openapi::api::core::v1::LimitRange {
 }
 
 impl Message for k8s_openapi::api::core::v1::LimitRangeItem {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_max = None;
-        let mut f_min = None;
-        let mut f_default = None;
-        let mut f_default_request = None;
-        let mut f_max_limit_request_ratio = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::opt_map(&mut f_max, r, w, o).map_err(|e| e.at("max"))?,
-                3 => c::opt_map(&mut f_min, r, w, o).map_err(|e| e.at("min"))?,
-                4 => c::opt_map(&mut f_default, r, w, o).map_err(|e| e.at("default"))?,
-                5 => c::opt_map(&mut f_default_request, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::opt_map(&mut self.max, r, w, o).map_err(|e| e.at("max"))?,
+                3 => c::opt_map(&mut self.min, r, w, o).map_err(|e| e.at("min"))?,
+                4 => c::opt_map(&mut self.default, r, w, o).map_err(|e| e.at("default"))?,
+                5 => c::opt_map(&mut self.default_request, r, w, o)
                     .map_err(|e| e.at("defaultRequest"))?,
-                6 => c::opt_map(&mut f_max_limit_request_ratio, r, w, o)
+                6 => c::opt_map(&mut self.max_limit_request_ratio, r, w, o)
                     .map_err(|e| e.at("maxLimitRequestRatio"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            max: f_max,
-            min: f_min,
-            default: f_default,
-            default_request: f_default_request,
-            max_limit_request_ratio: f_max_limit_request_ratio,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2689,15 +2137,16 @@ impl Message for k8s_openapi::api::core::v1::LimitRangeItem {
 }
 
 impl Message for k8s_openapi::api::core::v1::LimitRangeSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_limits = Vec::new();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_limits, r, w, o).map_err(|e| e.at("limits"))?,
+                1 => c::rep(&mut self.limits, r, w, o).map_err(|e| e.at("limits"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { limits: f_limits })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2706,24 +2155,19 @@ impl Message for k8s_openapi::api::core::v1::LimitRangeSpec {
 }
 
 impl Message for k8s_openapi::api::core::v1::LinuxContainerUser {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_uid = Default::default();
-        let mut f_gid = Default::default();
-        let mut f_supplemental_groups = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_uid, r, w, o).map_err(|e| e.at("uid"))?,
-                2 => c::req(&mut f_gid, r, w, o).map_err(|e| e.at("gid"))?,
-                3 => c::opt_rep(&mut f_supplemental_groups, r, w, o)
+                1 => c::req(&mut self.uid, r, w, o).map_err(|e| e.at("uid"))?,
+                2 => c::req(&mut self.gid, r, w, o).map_err(|e| e.at("gid"))?,
+                3 => c::opt_rep(&mut self.supplemental_groups, r, w, o)
                     .map_err(|e| e.at("supplementalGroups"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            uid: f_uid,
-            gid: f_gid,
-            supplemental_groups: f_supplemental_groups,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2734,26 +2178,19 @@ impl Message for k8s_openapi::api::core::v1::LinuxContainerUser {
 }
 
 impl Message for k8s_openapi::api::core::v1::LoadBalancerIngress {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_ip = None;
-        let mut f_hostname = None;
-        let mut f_ip_mode = None;
-        let mut f_ports = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_ip, r, w, o).map_err(|e| e.at("ip"))?,
-                2 => c::opt_nonzero(&mut f_hostname, r, w, o).map_err(|e| e.at("hostname"))?,
-                3 => c::opt(&mut f_ip_mode, r, w, o).map_err(|e| e.at("ipMode"))?,
-                4 => c::opt_rep(&mut f_ports, r, w, o).map_err(|e| e.at("ports"))?,
+                1 => c::opt_nonzero(&mut self.ip, r, w, o).map_err(|e| e.at("ip"))?,
+                2 => c::opt_nonzero(&mut self.hostname, r, w, o).map_err(|e| e.at("hostname"))?,
+                3 => c::opt(&mut self.ip_mode, r, w, o).map_err(|e| e.at("ipMode"))?,
+                4 => c::opt_rep(&mut self.ports, r, w, o).map_err(|e| e.at("ports"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            ip: f_ip,
-            hostname: f_hostname,
-            ip_mode: f_ip_mode,
-            ports: f_ports,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2765,15 +2202,16 @@ impl Message for k8s_openapi::api::core::v1::LoadBalancerIngress {
 }
 
 impl Message for k8s_openapi::api::core::v1::LoadBalancerStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_ingress = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_ingress, r, w, o).map_err(|e| e.at("ingress"))?,
+                1 => c::opt_rep(&mut self.ingress, r, w, o).map_err(|e| e.at("ingress"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { ingress: f_ingress })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2782,15 +2220,16 @@ impl Message for k8s_openapi::api::core::v1::LoadBalancerStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::LocalObjectReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { name: f_name })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2799,20 +2238,17 @@ impl Message for k8s_openapi::api::core::v1::LocalObjectReference {
 }
 
 impl Message for k8s_openapi::api::core::v1::LocalVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_path = Default::default();
-        let mut f_fs_type = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
-                2 => c::opt(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                1 => c::req(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
+                2 => c::opt(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            path: f_path,
-            fs_type: f_fs_type,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2822,21 +2258,18 @@ impl Message for k8s_openapi::api::core::v1::LocalVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::ModifyVolumeStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_target_volume_attributes_class_name = None;
-        let mut f_status = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_target_volume_attributes_class_name, r, w, o)
+                1 => c::opt_nonzero(&mut self.target_volume_attributes_class_name, r, w, o)
                     .map_err(|e| e.at("targetVolumeAttributesClassName"))?,
-                2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            target_volume_attributes_class_name: f_target_volume_attributes_class_name,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2846,23 +2279,18 @@ impl Message for k8s_openapi::api::core::v1::ModifyVolumeStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::NFSVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_server = Default::default();
-        let mut f_path = Default::default();
-        let mut f_read_only = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_server, r, w, o).map_err(|e| e.at("server"))?,
-                2 => c::req(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
-                3 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                1 => c::req(&mut self.server, r, w, o).map_err(|e| e.at("server"))?,
+                2 => c::req(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
+                3 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            server: f_server,
-            path: f_path,
-            read_only: f_read_only,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2873,23 +2301,18 @@ impl Message for k8s_openapi::api::core::v1::NFSVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::Namespace {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2900,30 +2323,21 @@ impl Message for k8s_openapi::api::core::v1::Namespace {
 }
 
 impl Message for k8s_openapi::api::core::v1::NamespaceCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_status = Default::default();
-        let mut f_last_transition_time = None;
-        let mut f_reason = None;
-        let mut f_message = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                4 => c::opt(&mut f_last_transition_time, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                4 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
-                5 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                6 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                5 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                6 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            last_transition_time: f_last_transition_time,
-            reason: f_reason,
-            message: f_message,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2936,17 +2350,16 @@ impl Message for k8s_openapi::api::core::v1::NamespaceCondition {
 }
 
 impl Message for k8s_openapi::api::core::v1::NamespaceSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_finalizers = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_finalizers, r, w, o).map_err(|e| e.at("finalizers"))?,
+                1 => c::opt_rep(&mut self.finalizers, r, w, o).map_err(|e| e.at("finalizers"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            finalizers: f_finalizers,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2955,20 +2368,17 @@ impl Message for k8s_openapi::api::core::v1::NamespaceSpec {
 }
 
 impl Message for k8s_openapi::api::core::v1::NamespaceStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_phase = None;
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_phase, r, w, o).map_err(|e| e.at("phase"))?,
-                2 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                1 => c::opt_nonzero(&mut self.phase, r, w, o).map_err(|e| e.at("phase"))?,
+                2 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            phase: f_phase,
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -2978,23 +2388,18 @@ impl Message for k8s_openapi::api::core::v1::NamespaceStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::Node {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3005,20 +2410,17 @@ impl Message for k8s_openapi::api::core::v1::Node {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeAddress {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_address = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::req(&mut f_address, r, w, o).map_err(|e| e.at("address"))?,
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::req(&mut self.address, r, w, o).map_err(|e| e.at("address"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            address: f_address,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3028,20 +2430,20 @@ impl Message for k8s_openapi::api::core::v1::NodeAddress {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeAffinity {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_required_during_scheduling_ignored_during_execution = None;
-        let mut f_preferred_during_scheduling_ignored_during_execution = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
                 1 => c::opt(
-                    &mut f_required_during_scheduling_ignored_during_execution,
+                    &mut self.required_during_scheduling_ignored_during_execution,
                     r,
                     w,
                     o,
                 )
                 .map_err(|e| e.at("requiredDuringSchedulingIgnoredDuringExecution"))?,
                 2 => c::opt_rep(
-                    &mut f_preferred_during_scheduling_ignored_during_execution,
+                    &mut self.preferred_during_scheduling_ignored_during_execution,
                     r,
                     w,
                     o,
@@ -3050,12 +2452,7 @@ impl Message for k8s_openapi::api::core::v1::NodeAffinity {
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            required_during_scheduling_ignored_during_execution:
-                f_required_during_scheduling_ignored_during_execution,
-            preferred_during_scheduling_ignored_during_execution:
-                f_preferred_during_scheduling_ignored_during_execution,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3073,24 +2470,19 @@ impl Message for k8s_openapi::api::core::v1::NodeAffinity {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeAllocatableResourceClaimStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_resource_claim_name = Default::default();
-        let mut f_containers = None;
-        let mut f_resources = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_resource_claim_name, r, w, o)
+                1 => c::req(&mut self.resource_claim_name, r, w, o)
                     .map_err(|e| e.at("resourceClaimName"))?,
-                2 => c::opt_rep(&mut f_containers, r, w, o).map_err(|e| e.at("containers"))?,
-                3 => c::map(&mut f_resources, r, w, o).map_err(|e| e.at("resources"))?,
+                2 => c::opt_rep(&mut self.containers, r, w, o).map_err(|e| e.at("containers"))?,
+                3 => c::map(&mut self.resources, r, w, o).map_err(|e| e.at("resources"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            resource_claim_name: f_resource_claim_name,
-            containers: f_containers,
-            resources: f_resources,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3101,34 +2493,23 @@ impl Message for k8s_openapi::api::core::v1::NodeAllocatableResourceClaimStatus 
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_status = Default::default();
-        let mut f_last_heartbeat_time = None;
-        let mut f_last_transition_time = None;
-        let mut f_reason = None;
-        let mut f_message = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                3 => c::opt(&mut f_last_heartbeat_time, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                3 => c::opt(&mut self.last_heartbeat_time, r, w, o)
                     .map_err(|e| e.at("lastHeartbeatTime"))?,
-                4 => c::opt(&mut f_last_transition_time, r, w, o)
+                4 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
-                5 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                6 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                5 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                6 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            last_heartbeat_time: f_last_heartbeat_time,
-            last_transition_time: f_last_transition_time,
-            reason: f_reason,
-            message: f_message,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3142,17 +2523,16 @@ impl Message for k8s_openapi::api::core::v1::NodeCondition {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeConfigSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_config_map = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                2 => c::opt(&mut f_config_map, r, w, o).map_err(|e| e.at("configMap"))?,
+                2 => c::opt(&mut self.config_map, r, w, o).map_err(|e| e.at("configMap"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            config_map: f_config_map,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3161,26 +2541,21 @@ impl Message for k8s_openapi::api::core::v1::NodeConfigSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeConfigStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_assigned = None;
-        let mut f_active = None;
-        let mut f_last_known_good = None;
-        let mut f_error = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_assigned, r, w, o).map_err(|e| e.at("assigned"))?,
-                2 => c::opt(&mut f_active, r, w, o).map_err(|e| e.at("active"))?,
-                3 => c::opt(&mut f_last_known_good, r, w, o).map_err(|e| e.at("lastKnownGood"))?,
-                4 => c::opt_nonzero(&mut f_error, r, w, o).map_err(|e| e.at("error"))?,
+                1 => c::opt(&mut self.assigned, r, w, o).map_err(|e| e.at("assigned"))?,
+                2 => c::opt(&mut self.active, r, w, o).map_err(|e| e.at("active"))?,
+                3 => {
+                    c::opt(&mut self.last_known_good, r, w, o).map_err(|e| e.at("lastKnownGood"))?
+                }
+                4 => c::opt_nonzero(&mut self.error, r, w, o).map_err(|e| e.at("error"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            assigned: f_assigned,
-            active: f_active,
-            last_known_good: f_last_known_good,
-            error: f_error,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3192,19 +2567,17 @@ impl Message for k8s_openapi::api::core::v1::NodeConfigStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeDaemonEndpoints {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_kubelet_endpoint = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => {
-                    c::opt(&mut f_kubelet_endpoint, r, w, o).map_err(|e| e.at("kubeletEndpoint"))?
-                }
+                1 => c::opt(&mut self.kubelet_endpoint, r, w, o)
+                    .map_err(|e| e.at("kubeletEndpoint"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            kubelet_endpoint: f_kubelet_endpoint,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3213,18 +2586,17 @@ impl Message for k8s_openapi::api::core::v1::NodeDaemonEndpoints {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeFeatures {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_supplemental_groups_policy = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_supplemental_groups_policy, r, w, o)
+                1 => c::opt(&mut self.supplemental_groups_policy, r, w, o)
                     .map_err(|e| e.at("supplementalGroupsPolicy"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            supplemental_groups_policy: f_supplemental_groups_policy,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3233,20 +2605,17 @@ impl Message for k8s_openapi::api::core::v1::NodeFeatures {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeRuntimeHandler {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = None;
-        let mut f_features = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt(&mut f_features, r, w, o).map_err(|e| e.at("features"))?,
+                1 => c::opt(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt(&mut self.features, r, w, o).map_err(|e| e.at("features"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            features: f_features,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3256,21 +2625,19 @@ impl Message for k8s_openapi::api::core::v1::NodeRuntimeHandler {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeRuntimeHandlerFeatures {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_recursive_read_only_mounts = None;
-        let mut f_user_namespaces = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_recursive_read_only_mounts, r, w, o)
+                1 => c::opt(&mut self.recursive_read_only_mounts, r, w, o)
                     .map_err(|e| e.at("recursiveReadOnlyMounts"))?,
-                2 => c::opt(&mut f_user_namespaces, r, w, o).map_err(|e| e.at("userNamespaces"))?,
+                2 => c::opt(&mut self.user_namespaces, r, w, o)
+                    .map_err(|e| e.at("userNamespaces"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            recursive_read_only_mounts: f_recursive_read_only_mounts,
-            user_namespaces: f_user_namespaces,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3280,18 +2647,17 @@ impl Message for k8s_openapi::api::core::v1::NodeRuntimeHandlerFeatures {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeSelector {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_node_selector_terms = Vec::new();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_node_selector_terms, r, w, o)
+                1 => c::rep(&mut self.node_selector_terms, r, w, o)
                     .map_err(|e| e.at("nodeSelectorTerms"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            node_selector_terms: f_node_selector_terms,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3300,23 +2666,18 @@ impl Message for k8s_openapi::api::core::v1::NodeSelector {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeSelectorRequirement {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_key = Default::default();
-        let mut f_operator = Default::default();
-        let mut f_values = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_key, r, w, o).map_err(|e| e.at("key"))?,
-                2 => c::req(&mut f_operator, r, w, o).map_err(|e| e.at("operator"))?,
-                3 => c::opt_rep(&mut f_values, r, w, o).map_err(|e| e.at("values"))?,
+                1 => c::req(&mut self.key, r, w, o).map_err(|e| e.at("key"))?,
+                2 => c::req(&mut self.operator, r, w, o).map_err(|e| e.at("operator"))?,
+                3 => c::opt_rep(&mut self.values, r, w, o).map_err(|e| e.at("values"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            key: f_key,
-            operator: f_operator,
-            values: f_values,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3327,21 +2688,20 @@ impl Message for k8s_openapi::api::core::v1::NodeSelectorRequirement {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeSelectorTerm {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_match_expressions = None;
-        let mut f_match_fields = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_match_expressions, r, w, o)
+                1 => c::opt_rep(&mut self.match_expressions, r, w, o)
                     .map_err(|e| e.at("matchExpressions"))?,
-                2 => c::opt_rep(&mut f_match_fields, r, w, o).map_err(|e| e.at("matchFields"))?,
+                2 => {
+                    c::opt_rep(&mut self.match_fields, r, w, o).map_err(|e| e.at("matchFields"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            match_expressions: f_match_expressions,
-            match_fields: f_match_fields,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3351,36 +2711,25 @@ impl Message for k8s_openapi::api::core::v1::NodeSelectorTerm {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_pod_cidr = None;
-        let mut f_external_id = None;
-        let mut f_provider_id = None;
-        let mut f_unschedulable = None;
-        let mut f_taints = None;
-        let mut f_config_source = None;
-        let mut f_pod_cidrs = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_pod_cidr, r, w, o).map_err(|e| e.at("podCIDR"))?,
-                7 => c::opt_rep(&mut f_pod_cidrs, r, w, o).map_err(|e| e.at("podCIDRs"))?,
-                3 => c::opt_nonzero(&mut f_provider_id, r, w, o).map_err(|e| e.at("providerID"))?,
-                4 => c::opt_nonzero(&mut f_unschedulable, r, w, o)
+                1 => c::opt_nonzero(&mut self.pod_cidr, r, w, o).map_err(|e| e.at("podCIDR"))?,
+                7 => c::opt_rep(&mut self.pod_cidrs, r, w, o).map_err(|e| e.at("podCIDRs"))?,
+                3 => c::opt_nonzero(&mut self.provider_id, r, w, o)
+                    .map_err(|e| e.at("providerID"))?,
+                4 => c::opt_nonzero(&mut self.unschedulable, r, w, o)
                     .map_err(|e| e.at("unschedulable"))?,
-                5 => c::opt_rep(&mut f_taints, r, w, o).map_err(|e| e.at("taints"))?,
-                6 => c::opt(&mut f_config_source, r, w, o).map_err(|e| e.at("configSource"))?,
-                2 => c::opt_nonzero(&mut f_external_id, r, w, o).map_err(|e| e.at("externalID"))?,
+                5 => c::opt_rep(&mut self.taints, r, w, o).map_err(|e| e.at("taints"))?,
+                6 => c::opt(&mut self.config_source, r, w, o).map_err(|e| e.at("configSource"))?,
+                2 => c::opt_nonzero(&mut self.external_id, r, w, o)
+                    .map_err(|e| e.at("externalID"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            pod_cidr: f_pod_cidr,
-            external_id: f_external_id,
-            provider_id: f_provider_id,
-            unschedulable: f_unschedulable,
-            taints: f_taints,
-            config_source: f_config_source,
-            pod_cidrs: f_pod_cidrs,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3395,63 +2744,34 @@ impl Message for k8s_openapi::api::core::v1::NodeSpec {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_capacity = None;
-        let mut f_allocatable = None;
-        let mut f_phase = None;
-        let mut f_conditions = None;
-        let mut f_addresses = None;
-        let mut f_daemon_endpoints = None;
-        let mut f_node_info = None;
-        let mut f_images = None;
-        let mut f_volumes_in_use = None;
-        let mut f_volumes_attached = None;
-        let mut f_config = None;
-        let mut f_runtime_handlers = None;
-        let mut f_features = None;
-        let mut f_declared_features = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_map(&mut f_capacity, r, w, o).map_err(|e| e.at("capacity"))?,
-                2 => c::opt_map(&mut f_allocatable, r, w, o).map_err(|e| e.at("allocatable"))?,
-                3 => c::opt_nonzero(&mut f_phase, r, w, o).map_err(|e| e.at("phase"))?,
-                4 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
-                5 => c::opt_rep(&mut f_addresses, r, w, o).map_err(|e| e.at("addresses"))?,
-                6 => {
-                    c::opt(&mut f_daemon_endpoints, r, w, o).map_err(|e| e.at("daemonEndpoints"))?
-                }
-                7 => c::opt(&mut f_node_info, r, w, o).map_err(|e| e.at("nodeInfo"))?,
-                8 => c::opt_rep(&mut f_images, r, w, o).map_err(|e| e.at("images"))?,
-                9 => {
-                    c::opt_rep(&mut f_volumes_in_use, r, w, o).map_err(|e| e.at("volumesInUse"))?
-                }
-                10 => c::opt_rep(&mut f_volumes_attached, r, w, o)
+                1 => c::opt_map(&mut self.capacity, r, w, o).map_err(|e| e.at("capacity"))?,
+                2 => c::opt_map(&mut self.allocatable, r, w, o).map_err(|e| e.at("allocatable"))?,
+                3 => c::opt_nonzero(&mut self.phase, r, w, o).map_err(|e| e.at("phase"))?,
+                4 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                5 => c::opt_rep(&mut self.addresses, r, w, o).map_err(|e| e.at("addresses"))?,
+                6 => c::opt(&mut self.daemon_endpoints, r, w, o)
+                    .map_err(|e| e.at("daemonEndpoints"))?,
+                7 => c::opt(&mut self.node_info, r, w, o).map_err(|e| e.at("nodeInfo"))?,
+                8 => c::opt_rep(&mut self.images, r, w, o).map_err(|e| e.at("images"))?,
+                9 => c::opt_rep(&mut self.volumes_in_use, r, w, o)
+                    .map_err(|e| e.at("volumesInUse"))?,
+                10 => c::opt_rep(&mut self.volumes_attached, r, w, o)
                     .map_err(|e| e.at("volumesAttached"))?,
-                11 => c::opt(&mut f_config, r, w, o).map_err(|e| e.at("config"))?,
-                12 => c::opt_rep(&mut f_runtime_handlers, r, w, o)
+                11 => c::opt(&mut self.config, r, w, o).map_err(|e| e.at("config"))?,
+                12 => c::opt_rep(&mut self.runtime_handlers, r, w, o)
                     .map_err(|e| e.at("runtimeHandlers"))?,
-                13 => c::opt(&mut f_features, r, w, o).map_err(|e| e.at("features"))?,
-                14 => c::opt_rep(&mut f_declared_features, r, w, o)
+                13 => c::opt(&mut self.features, r, w, o).map_err(|e| e.at("features"))?,
+                14 => c::opt_rep(&mut self.declared_features, r, w, o)
                     .map_err(|e| e.at("declaredFeatures"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            capacity: f_capacity,
-            allocatable: f_allocatable,
-            phase: f_phase,
-            conditions: f_conditions,
-            addresses: f_addresses,
-            daemon_endpoints: f_daemon_endpoints,
-            node_info: f_node_info,
-            images: f_images,
-            volumes_in_use: f_volumes_in_use,
-            volumes_attached: f_volumes_attached,
-            config: f_config,
-            runtime_handlers: f_runtime_handlers,
-            features: f_features,
-            declared_features: f_declared_features,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3473,17 +2793,16 @@ impl Message for k8s_openapi::api::core::v1::NodeStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeSwapStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_capacity = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_capacity, r, w, o).map_err(|e| e.at("capacity"))?,
+                1 => c::opt(&mut self.capacity, r, w, o).map_err(|e| e.at("capacity"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            capacity: f_capacity,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3492,51 +2811,32 @@ impl Message for k8s_openapi::api::core::v1::NodeSwapStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::NodeSystemInfo {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_machine_id = Default::default();
-        let mut f_system_uuid = Default::default();
-        let mut f_boot_id = Default::default();
-        let mut f_kernel_version = Default::default();
-        let mut f_os_image = Default::default();
-        let mut f_container_runtime_version = Default::default();
-        let mut f_kubelet_version = Default::default();
-        let mut f_kube_proxy_version = Default::default();
-        let mut f_operating_system = Default::default();
-        let mut f_architecture = Default::default();
-        let mut f_swap = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_machine_id, r, w, o).map_err(|e| e.at("machineID"))?,
-                2 => c::req(&mut f_system_uuid, r, w, o).map_err(|e| e.at("systemUUID"))?,
-                3 => c::req(&mut f_boot_id, r, w, o).map_err(|e| e.at("bootID"))?,
-                4 => c::req(&mut f_kernel_version, r, w, o).map_err(|e| e.at("kernelVersion"))?,
-                5 => c::req(&mut f_os_image, r, w, o).map_err(|e| e.at("osImage"))?,
-                6 => c::req(&mut f_container_runtime_version, r, w, o)
-                    .map_err(|e| e.at("containerRuntimeVersion"))?,
-                7 => c::req(&mut f_kubelet_version, r, w, o).map_err(|e| e.at("kubeletVersion"))?,
-                8 => c::req(&mut f_kube_proxy_version, r, w, o)
-                    .map_err(|e| e.at("kubeProxyVersion"))?,
-                9 => {
-                    c::req(&mut f_operating_system, r, w, o).map_err(|e| e.at("operatingSystem"))?
+                1 => c::req(&mut self.machine_id, r, w, o).map_err(|e| e.at("machineID"))?,
+                2 => c::req(&mut self.system_uuid, r, w, o).map_err(|e| e.at("systemUUID"))?,
+                3 => c::req(&mut self.boot_id, r, w, o).map_err(|e| e.at("bootID"))?,
+                4 => {
+                    c::req(&mut self.kernel_version, r, w, o).map_err(|e| e.at("kernelVersion"))?
                 }
-                10 => c::req(&mut f_architecture, r, w, o).map_err(|e| e.at("architecture"))?,
-                11 => c::opt(&mut f_swap, r, w, o).map_err(|e| e.at("swap"))?,
+                5 => c::req(&mut self.os_image, r, w, o).map_err(|e| e.at("osImage"))?,
+                6 => c::req(&mut self.container_runtime_version, r, w, o)
+                    .map_err(|e| e.at("containerRuntimeVersion"))?,
+                7 => c::req(&mut self.kubelet_version, r, w, o)
+                    .map_err(|e| e.at("kubeletVersion"))?,
+                8 => c::req(&mut self.kube_proxy_version, r, w, o)
+                    .map_err(|e| e.at("kubeProxyVersion"))?,
+                9 => c::req(&mut self.operating_system, r, w, o)
+                    .map_err(|e| e.at("operatingSystem"))?,
+                10 => c::req(&mut self.architecture, r, w, o).map_err(|e| e.at("architecture"))?,
+                11 => c::opt(&mut self.swap, r, w, o).map_err(|e| e.at("swap"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            machine_id: f_machine_id,
-            system_uuid: f_system_uuid,
-            boot_id: f_boot_id,
-            kernel_version: f_kernel_version,
-            os_image: f_os_image,
-            container_runtime_version: f_container_runtime_version,
-            kubelet_version: f_kubelet_version,
-            kube_proxy_version: f_kube_proxy_version,
-            operating_system: f_operating_system,
-            architecture: f_architecture,
-            swap: f_swap,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3555,20 +2855,18 @@ impl Message for k8s_openapi::api::core::v1::NodeSystemInfo {
 }
 
 impl Message for k8s_openapi::api::core::v1::ObjectFieldSelector {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_api_version = None;
-        let mut f_field_path = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_api_version, r, w, o).map_err(|e| e.at("apiVersion"))?,
-                2 => c::req(&mut f_field_path, r, w, o).map_err(|e| e.at("fieldPath"))?,
+                1 => c::opt_nonzero(&mut self.api_version, r, w, o)
+                    .map_err(|e| e.at("apiVersion"))?,
+                2 => c::req(&mut self.field_path, r, w, o).map_err(|e| e.at("fieldPath"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            api_version: f_api_version,
-            field_path: f_field_path,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3578,36 +2876,26 @@ impl Message for k8s_openapi::api::core::v1::ObjectFieldSelector {
 }
 
 impl Message for k8s_openapi::api::core::v1::ObjectReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_kind = None;
-        let mut f_namespace = None;
-        let mut f_name = None;
-        let mut f_uid = None;
-        let mut f_api_version = None;
-        let mut f_resource_version = None;
-        let mut f_field_path = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
-                2 => c::opt_nonzero(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
-                3 => c::opt_nonzero(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                4 => c::opt_nonzero(&mut f_uid, r, w, o).map_err(|e| e.at("uid"))?,
-                5 => c::opt_nonzero(&mut f_api_version, r, w, o).map_err(|e| e.at("apiVersion"))?,
-                6 => c::opt_nonzero(&mut f_resource_version, r, w, o)
+                1 => c::opt_nonzero(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
+                2 => c::opt_nonzero(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                3 => c::opt_nonzero(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                4 => c::opt_nonzero(&mut self.uid, r, w, o).map_err(|e| e.at("uid"))?,
+                5 => c::opt_nonzero(&mut self.api_version, r, w, o)
+                    .map_err(|e| e.at("apiVersion"))?,
+                6 => c::opt_nonzero(&mut self.resource_version, r, w, o)
                     .map_err(|e| e.at("resourceVersion"))?,
-                7 => c::opt_nonzero(&mut f_field_path, r, w, o).map_err(|e| e.at("fieldPath"))?,
+                7 => {
+                    c::opt_nonzero(&mut self.field_path, r, w, o).map_err(|e| e.at("fieldPath"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            kind: f_kind,
-            namespace: f_namespace,
-            name: f_name,
-            uid: f_uid,
-            api_version: f_api_version,
-            resource_version: f_resource_version,
-            field_path: f_field_path,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3622,23 +2910,18 @@ impl Message for k8s_openapi::api::core::v1::ObjectReference {
 }
 
 impl Message for k8s_openapi::api::core::v1::PersistentVolume {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3649,23 +2932,18 @@ impl Message for k8s_openapi::api::core::v1::PersistentVolume {
 }
 
 impl Message for k8s_openapi::api::core::v1::PersistentVolumeClaim {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3676,33 +2954,24 @@ impl Message for k8s_openapi::api::core::v1::PersistentVolumeClaim {
 }
 
 impl Message for k8s_openapi::api::core::v1::PersistentVolumeClaimCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_status = Default::default();
-        let mut f_last_probe_time = None;
-        let mut f_last_transition_time = None;
-        let mut f_reason = None;
-        let mut f_message = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                3 => c::opt(&mut f_last_probe_time, r, w, o).map_err(|e| e.at("lastProbeTime"))?,
-                4 => c::opt(&mut f_last_transition_time, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                3 => {
+                    c::opt(&mut self.last_probe_time, r, w, o).map_err(|e| e.at("lastProbeTime"))?
+                }
+                4 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
-                5 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                6 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                5 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                6 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            last_probe_time: f_last_probe_time,
-            last_transition_time: f_last_transition_time,
-            reason: f_reason,
-            message: f_message,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3716,43 +2985,31 @@ impl Message for k8s_openapi::api::core::v1::PersistentVolumeClaimCondition {
 }
 
 impl Message for k8s_openapi::api::core::v1::PersistentVolumeClaimSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_access_modes = None;
-        let mut f_resources = None;
-        let mut f_volume_name = None;
-        let mut f_selector = None;
-        let mut f_storage_class_name = None;
-        let mut f_volume_mode = None;
-        let mut f_data_source = None;
-        let mut f_data_source_ref = None;
-        let mut f_volume_attributes_class_name = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_access_modes, r, w, o).map_err(|e| e.at("accessModes"))?,
-                4 => c::opt(&mut f_selector, r, w, o).map_err(|e| e.at("selector"))?,
-                2 => c::opt(&mut f_resources, r, w, o).map_err(|e| e.at("resources"))?,
-                3 => c::opt_nonzero(&mut f_volume_name, r, w, o).map_err(|e| e.at("volumeName"))?,
-                5 => c::opt(&mut f_storage_class_name, r, w, o)
+                1 => {
+                    c::opt_rep(&mut self.access_modes, r, w, o).map_err(|e| e.at("accessModes"))?
+                }
+                4 => c::opt(&mut self.selector, r, w, o).map_err(|e| e.at("selector"))?,
+                2 => c::opt(&mut self.resources, r, w, o).map_err(|e| e.at("resources"))?,
+                3 => c::opt_nonzero(&mut self.volume_name, r, w, o)
+                    .map_err(|e| e.at("volumeName"))?,
+                5 => c::opt(&mut self.storage_class_name, r, w, o)
                     .map_err(|e| e.at("storageClassName"))?,
-                6 => c::opt(&mut f_volume_mode, r, w, o).map_err(|e| e.at("volumeMode"))?,
-                7 => c::opt(&mut f_data_source, r, w, o).map_err(|e| e.at("dataSource"))?,
-                8 => c::opt(&mut f_data_source_ref, r, w, o).map_err(|e| e.at("dataSourceRef"))?,
-                9 => c::opt(&mut f_volume_attributes_class_name, r, w, o)
+                6 => c::opt(&mut self.volume_mode, r, w, o).map_err(|e| e.at("volumeMode"))?,
+                7 => c::opt(&mut self.data_source, r, w, o).map_err(|e| e.at("dataSource"))?,
+                8 => {
+                    c::opt(&mut self.data_source_ref, r, w, o).map_err(|e| e.at("dataSourceRef"))?
+                }
+                9 => c::opt(&mut self.volume_attributes_class_name, r, w, o)
                     .map_err(|e| e.at("volumeAttributesClassName"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            access_modes: f_access_modes,
-            resources: f_resources,
-            volume_name: f_volume_name,
-            selector: f_selector,
-            storage_class_name: f_storage_class_name,
-            volume_mode: f_volume_mode,
-            data_source: f_data_source,
-            data_source_ref: f_data_source_ref,
-            volume_attributes_class_name: f_volume_attributes_class_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3769,42 +3026,29 @@ impl Message for k8s_openapi::api::core::v1::PersistentVolumeClaimSpec {
 }
 
 impl Message for k8s_openapi::api::core::v1::PersistentVolumeClaimStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_phase = None;
-        let mut f_access_modes = None;
-        let mut f_capacity = None;
-        let mut f_conditions = None;
-        let mut f_allocated_resources = None;
-        let mut f_allocated_resource_statuses = None;
-        let mut f_current_volume_attributes_class_name = None;
-        let mut f_modify_volume_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_phase, r, w, o).map_err(|e| e.at("phase"))?,
-                2 => c::opt_rep(&mut f_access_modes, r, w, o).map_err(|e| e.at("accessModes"))?,
-                3 => c::opt_map(&mut f_capacity, r, w, o).map_err(|e| e.at("capacity"))?,
-                4 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
-                5 => c::opt_map(&mut f_allocated_resources, r, w, o)
+                1 => c::opt_nonzero(&mut self.phase, r, w, o).map_err(|e| e.at("phase"))?,
+                2 => {
+                    c::opt_rep(&mut self.access_modes, r, w, o).map_err(|e| e.at("accessModes"))?
+                }
+                3 => c::opt_map(&mut self.capacity, r, w, o).map_err(|e| e.at("capacity"))?,
+                4 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                5 => c::opt_map(&mut self.allocated_resources, r, w, o)
                     .map_err(|e| e.at("allocatedResources"))?,
-                7 => c::opt_map(&mut f_allocated_resource_statuses, r, w, o)
+                7 => c::opt_map(&mut self.allocated_resource_statuses, r, w, o)
                     .map_err(|e| e.at("allocatedResourceStatuses"))?,
-                8 => c::opt(&mut f_current_volume_attributes_class_name, r, w, o)
+                8 => c::opt(&mut self.current_volume_attributes_class_name, r, w, o)
                     .map_err(|e| e.at("currentVolumeAttributesClassName"))?,
-                9 => c::opt(&mut f_modify_volume_status, r, w, o)
+                9 => c::opt(&mut self.modify_volume_status, r, w, o)
                     .map_err(|e| e.at("modifyVolumeStatus"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            phase: f_phase,
-            access_modes: f_access_modes,
-            capacity: f_capacity,
-            conditions: f_conditions,
-            allocated_resources: f_allocated_resources,
-            allocated_resource_statuses: f_allocated_resource_statuses,
-            current_volume_attributes_class_name: f_current_volume_attributes_class_name,
-            modify_volume_status: f_modify_volume_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3820,20 +3064,17 @@ impl Message for k8s_openapi::api::core::v1::PersistentVolumeClaimStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::PersistentVolumeClaimTemplate {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = None;
-        let mut f_spec = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::opt(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3843,20 +3084,17 @@ impl Message for k8s_openapi::api::core::v1::PersistentVolumeClaimTemplate {
 }
 
 impl Message for k8s_openapi::api::core::v1::PersistentVolumeClaimVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_claim_name = Default::default();
-        let mut f_read_only = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_claim_name, r, w, o).map_err(|e| e.at("claimName"))?,
-                2 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                1 => c::req(&mut self.claim_name, r, w, o).map_err(|e| e.at("claimName"))?,
+                2 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            claim_name: f_claim_name,
-            read_only: f_read_only,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -3866,139 +3104,79 @@ impl Message for k8s_openapi::api::core::v1::PersistentVolumeClaimVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::PersistentVolumeSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_capacity = None;
-        let mut f_gce_persistent_disk = None;
-        let mut f_aws_elastic_block_store = None;
-        let mut f_host_path = None;
-        let mut f_glusterfs = None;
-        let mut f_nfs = None;
-        let mut f_rbd = None;
-        let mut f_iscsi = None;
-        let mut f_cinder = None;
-        let mut f_cephfs = None;
-        let mut f_fc = None;
-        let mut f_flocker = None;
-        let mut f_flex_volume = None;
-        let mut f_azure_file = None;
-        let mut f_vsphere_volume = None;
-        let mut f_quobyte = None;
-        let mut f_azure_disk = None;
-        let mut f_photon_persistent_disk = None;
-        let mut f_portworx_volume = None;
-        let mut f_scale_io = None;
-        let mut f_local = None;
-        let mut f_storageos = None;
-        let mut f_csi = None;
-        let mut f_access_modes = None;
-        let mut f_claim_ref = None;
-        let mut f_persistent_volume_reclaim_policy = None;
-        let mut f_storage_class_name = None;
-        let mut f_mount_options = None;
-        let mut f_volume_mode = None;
-        let mut f_node_affinity = None;
-        let mut f_volume_attributes_class_name = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_map(&mut f_capacity, r, w, o).map_err(|e| e.at("capacity"))?,
+                1 => c::opt_map(&mut self.capacity, r, w, o).map_err(|e| e.at("capacity"))?,
                 2 => {
                     r.expect(w, WireType::Len)?;
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => c::opt(&mut f_gce_persistent_disk, &mut r1, w1, o)
+                            1 => c::opt(&mut self.gce_persistent_disk, &mut r1, w1, o)
                                 .map_err(|e| e.at("gcePersistentDisk"))?,
-                            2 => c::opt(&mut f_aws_elastic_block_store, &mut r1, w1, o)
+                            2 => c::opt(&mut self.aws_elastic_block_store, &mut r1, w1, o)
                                 .map_err(|e| e.at("awsElasticBlockStore"))?,
-                            3 => c::opt(&mut f_host_path, &mut r1, w1, o)
+                            3 => c::opt(&mut self.host_path, &mut r1, w1, o)
                                 .map_err(|e| e.at("hostPath"))?,
-                            4 => c::opt(&mut f_glusterfs, &mut r1, w1, o)
+                            4 => c::opt(&mut self.glusterfs, &mut r1, w1, o)
                                 .map_err(|e| e.at("glusterfs"))?,
-                            5 => c::opt(&mut f_nfs, &mut r1, w1, o).map_err(|e| e.at("nfs"))?,
-                            6 => c::opt(&mut f_rbd, &mut r1, w1, o).map_err(|e| e.at("rbd"))?,
-                            7 => c::opt(&mut f_iscsi, &mut r1, w1, o).map_err(|e| e.at("iscsi"))?,
-                            8 => {
-                                c::opt(&mut f_cinder, &mut r1, w1, o).map_err(|e| e.at("cinder"))?
-                            }
-                            9 => {
-                                c::opt(&mut f_cephfs, &mut r1, w1, o).map_err(|e| e.at("cephfs"))?
-                            }
-                            10 => c::opt(&mut f_fc, &mut r1, w1, o).map_err(|e| e.at("fc"))?,
-                            11 => c::opt(&mut f_flocker, &mut r1, w1, o)
+                            5 => c::opt(&mut self.nfs, &mut r1, w1, o).map_err(|e| e.at("nfs"))?,
+                            6 => c::opt(&mut self.rbd, &mut r1, w1, o).map_err(|e| e.at("rbd"))?,
+                            7 => c::opt(&mut self.iscsi, &mut r1, w1, o)
+                                .map_err(|e| e.at("iscsi"))?,
+                            8 => c::opt(&mut self.cinder, &mut r1, w1, o)
+                                .map_err(|e| e.at("cinder"))?,
+                            9 => c::opt(&mut self.cephfs, &mut r1, w1, o)
+                                .map_err(|e| e.at("cephfs"))?,
+                            10 => c::opt(&mut self.fc, &mut r1, w1, o).map_err(|e| e.at("fc"))?,
+                            11 => c::opt(&mut self.flocker, &mut r1, w1, o)
                                 .map_err(|e| e.at("flocker"))?,
-                            12 => c::opt(&mut f_flex_volume, &mut r1, w1, o)
+                            12 => c::opt(&mut self.flex_volume, &mut r1, w1, o)
                                 .map_err(|e| e.at("flexVolume"))?,
-                            13 => c::opt(&mut f_azure_file, &mut r1, w1, o)
+                            13 => c::opt(&mut self.azure_file, &mut r1, w1, o)
                                 .map_err(|e| e.at("azureFile"))?,
-                            14 => c::opt(&mut f_vsphere_volume, &mut r1, w1, o)
+                            14 => c::opt(&mut self.vsphere_volume, &mut r1, w1, o)
                                 .map_err(|e| e.at("vsphereVolume"))?,
-                            15 => c::opt(&mut f_quobyte, &mut r1, w1, o)
+                            15 => c::opt(&mut self.quobyte, &mut r1, w1, o)
                                 .map_err(|e| e.at("quobyte"))?,
-                            16 => c::opt(&mut f_azure_disk, &mut r1, w1, o)
+                            16 => c::opt(&mut self.azure_disk, &mut r1, w1, o)
                                 .map_err(|e| e.at("azureDisk"))?,
-                            17 => c::opt(&mut f_photon_persistent_disk, &mut r1, w1, o)
+                            17 => c::opt(&mut self.photon_persistent_disk, &mut r1, w1, o)
                                 .map_err(|e| e.at("photonPersistentDisk"))?,
-                            18 => c::opt(&mut f_portworx_volume, &mut r1, w1, o)
+                            18 => c::opt(&mut self.portworx_volume, &mut r1, w1, o)
                                 .map_err(|e| e.at("portworxVolume"))?,
-                            19 => c::opt(&mut f_scale_io, &mut r1, w1, o)
+                            19 => c::opt(&mut self.scale_io, &mut r1, w1, o)
                                 .map_err(|e| e.at("scaleIO"))?,
-                            20 => {
-                                c::opt(&mut f_local, &mut r1, w1, o).map_err(|e| e.at("local"))?
-                            }
-                            21 => c::opt(&mut f_storageos, &mut r1, w1, o)
+                            20 => c::opt(&mut self.local, &mut r1, w1, o)
+                                .map_err(|e| e.at("local"))?,
+                            21 => c::opt(&mut self.storageos, &mut r1, w1, o)
                                 .map_err(|e| e.at("storageos"))?,
-                            22 => c::opt(&mut f_csi, &mut r1, w1, o).map_err(|e| e.at("csi"))?,
+                            22 => c::opt(&mut self.csi, &mut r1, w1, o).map_err(|e| e.at("csi"))?,
                             _ => r1.skip(w1)?,
                         }
                     }
                 }
-                3 => c::opt_rep(&mut f_access_modes, r, w, o).map_err(|e| e.at("accessModes"))?,
-                4 => c::opt(&mut f_claim_ref, r, w, o).map_err(|e| e.at("claimRef"))?,
-                5 => c::opt_nonzero(&mut f_persistent_volume_reclaim_policy, r, w, o)
+                3 => {
+                    c::opt_rep(&mut self.access_modes, r, w, o).map_err(|e| e.at("accessModes"))?
+                }
+                4 => c::opt(&mut self.claim_ref, r, w, o).map_err(|e| e.at("claimRef"))?,
+                5 => c::opt_nonzero(&mut self.persistent_volume_reclaim_policy, r, w, o)
                     .map_err(|e| e.at("persistentVolumeReclaimPolicy"))?,
-                6 => c::opt_nonzero(&mut f_storage_class_name, r, w, o)
+                6 => c::opt_nonzero(&mut self.storage_class_name, r, w, o)
                     .map_err(|e| e.at("storageClassName"))?,
-                7 => c::opt_rep(&mut f_mount_options, r, w, o).map_err(|e| e.at("mountOptions"))?,
-                8 => c::opt(&mut f_volume_mode, r, w, o).map_err(|e| e.at("volumeMode"))?,
-                9 => c::opt(&mut f_node_affinity, r, w, o).map_err(|e| e.at("nodeAffinity"))?,
-                10 => c::opt(&mut f_volume_attributes_class_name, r, w, o)
+                7 => c::opt_rep(&mut self.mount_options, r, w, o)
+                    .map_err(|e| e.at("mountOptions"))?,
+                8 => c::opt(&mut self.volume_mode, r, w, o).map_err(|e| e.at("volumeMode"))?,
+                9 => c::opt(&mut self.node_affinity, r, w, o).map_err(|e| e.at("nodeAffinity"))?,
+                10 => c::opt(&mut self.volume_attributes_class_name, r, w, o)
                     .map_err(|e| e.at("volumeAttributesClassName"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            capacity: f_capacity,
-            gce_persistent_disk: f_gce_persistent_disk,
-            aws_elastic_block_store: f_aws_elastic_block_store,
-            host_path: f_host_path,
-            glusterfs: f_glusterfs,
-            nfs: f_nfs,
-            rbd: f_rbd,
-            iscsi: f_iscsi,
-            cinder: f_cinder,
-            cephfs: f_cephfs,
-            fc: f_fc,
-            flocker: f_flocker,
-            flex_volume: f_flex_volume,
-            azure_file: f_azure_file,
-            vsphere_volume: f_vsphere_volume,
-            quobyte: f_quobyte,
-            azure_disk: f_azure_disk,
-            photon_persistent_disk: f_photon_persistent_disk,
-            portworx_volume: f_portworx_volume,
-            scale_io: f_scale_io,
-            local: f_local,
-            storageos: f_storageos,
-            csi: f_csi,
-            access_modes: f_access_modes,
-            claim_ref: f_claim_ref,
-            persistent_volume_reclaim_policy: f_persistent_volume_reclaim_policy,
-            storage_class_name: f_storage_class_name,
-            mount_options: f_mount_options,
-            volume_mode: f_volume_mode,
-            node_affinity: f_node_affinity,
-            volume_attributes_class_name: f_volume_attributes_class_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4039,27 +3217,20 @@ impl Message for k8s_openapi::api::core::v1::PersistentVolumeSpec {
 }
 
 impl Message for k8s_openapi::api::core::v1::PersistentVolumeStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_phase = None;
-        let mut f_message = None;
-        let mut f_reason = None;
-        let mut f_last_phase_transition_time = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_phase, r, w, o).map_err(|e| e.at("phase"))?,
-                2 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
-                3 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                4 => c::opt(&mut f_last_phase_transition_time, r, w, o)
+                1 => c::opt_nonzero(&mut self.phase, r, w, o).map_err(|e| e.at("phase"))?,
+                2 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
+                3 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                4 => c::opt(&mut self.last_phase_transition_time, r, w, o)
                     .map_err(|e| e.at("lastPhaseTransitionTime"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            phase: f_phase,
-            message: f_message,
-            reason: f_reason,
-            last_phase_transition_time: f_last_phase_transition_time,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4071,20 +3242,17 @@ impl Message for k8s_openapi::api::core::v1::PersistentVolumeStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::PhotonPersistentDiskVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_pd_id = Default::default();
-        let mut f_fs_type = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_pd_id, r, w, o).map_err(|e| e.at("pdID"))?,
-                2 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                1 => c::req(&mut self.pd_id, r, w, o).map_err(|e| e.at("pdID"))?,
+                2 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            pd_id: f_pd_id,
-            fs_type: f_fs_type,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4094,23 +3262,18 @@ impl Message for k8s_openapi::api::core::v1::PhotonPersistentDiskVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::Pod {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4121,20 +3284,20 @@ impl Message for k8s_openapi::api::core::v1::Pod {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodAffinity {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_required_during_scheduling_ignored_during_execution = None;
-        let mut f_preferred_during_scheduling_ignored_during_execution = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
                 1 => c::opt_rep(
-                    &mut f_required_during_scheduling_ignored_during_execution,
+                    &mut self.required_during_scheduling_ignored_during_execution,
                     r,
                     w,
                     o,
                 )
                 .map_err(|e| e.at("requiredDuringSchedulingIgnoredDuringExecution"))?,
                 2 => c::opt_rep(
-                    &mut f_preferred_during_scheduling_ignored_during_execution,
+                    &mut self.preferred_during_scheduling_ignored_during_execution,
                     r,
                     w,
                     o,
@@ -4143,12 +3306,7 @@ impl Message for k8s_openapi::api::core::v1::PodAffinity {
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            required_during_scheduling_ignored_during_execution:
-                f_required_during_scheduling_ignored_during_execution,
-            preferred_during_scheduling_ignored_during_execution:
-                f_preferred_during_scheduling_ignored_during_execution,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4166,35 +3324,26 @@ impl Message for k8s_openapi::api::core::v1::PodAffinity {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodAffinityTerm {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_label_selector = None;
-        let mut f_namespaces = None;
-        let mut f_topology_key = Default::default();
-        let mut f_namespace_selector = None;
-        let mut f_match_label_keys = None;
-        let mut f_mismatch_label_keys = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_label_selector, r, w, o).map_err(|e| e.at("labelSelector"))?,
-                2 => c::opt_rep(&mut f_namespaces, r, w, o).map_err(|e| e.at("namespaces"))?,
-                3 => c::req(&mut f_topology_key, r, w, o).map_err(|e| e.at("topologyKey"))?,
-                4 => c::opt(&mut f_namespace_selector, r, w, o)
+                1 => {
+                    c::opt(&mut self.label_selector, r, w, o).map_err(|e| e.at("labelSelector"))?
+                }
+                2 => c::opt_rep(&mut self.namespaces, r, w, o).map_err(|e| e.at("namespaces"))?,
+                3 => c::req(&mut self.topology_key, r, w, o).map_err(|e| e.at("topologyKey"))?,
+                4 => c::opt(&mut self.namespace_selector, r, w, o)
                     .map_err(|e| e.at("namespaceSelector"))?,
-                5 => c::opt_rep(&mut f_match_label_keys, r, w, o)
+                5 => c::opt_rep(&mut self.match_label_keys, r, w, o)
                     .map_err(|e| e.at("matchLabelKeys"))?,
-                6 => c::opt_rep(&mut f_mismatch_label_keys, r, w, o)
+                6 => c::opt_rep(&mut self.mismatch_label_keys, r, w, o)
                     .map_err(|e| e.at("mismatchLabelKeys"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            label_selector: f_label_selector,
-            namespaces: f_namespaces,
-            topology_key: f_topology_key,
-            namespace_selector: f_namespace_selector,
-            match_label_keys: f_match_label_keys,
-            mismatch_label_keys: f_mismatch_label_keys,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4208,20 +3357,20 @@ impl Message for k8s_openapi::api::core::v1::PodAffinityTerm {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodAntiAffinity {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_required_during_scheduling_ignored_during_execution = None;
-        let mut f_preferred_during_scheduling_ignored_during_execution = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
                 1 => c::opt_rep(
-                    &mut f_required_during_scheduling_ignored_during_execution,
+                    &mut self.required_during_scheduling_ignored_during_execution,
                     r,
                     w,
                     o,
                 )
                 .map_err(|e| e.at("requiredDuringSchedulingIgnoredDuringExecution"))?,
                 2 => c::opt_rep(
-                    &mut f_preferred_during_scheduling_ignored_during_execution,
+                    &mut self.preferred_during_scheduling_ignored_during_execution,
                     r,
                     w,
                     o,
@@ -4230,12 +3379,7 @@ impl Message for k8s_openapi::api::core::v1::PodAntiAffinity {
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            required_during_scheduling_ignored_during_execution:
-                f_required_during_scheduling_ignored_during_execution,
-            preferred_during_scheduling_ignored_during_execution:
-                f_preferred_during_scheduling_ignored_during_execution,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4253,39 +3397,26 @@ impl Message for k8s_openapi::api::core::v1::PodAntiAffinity {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodCertificateProjection {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_signer_name = Default::default();
-        let mut f_key_type = Default::default();
-        let mut f_max_expiration_seconds = None;
-        let mut f_credential_bundle_path = None;
-        let mut f_key_path = None;
-        let mut f_certificate_chain_path = None;
-        let mut f_user_annotations = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_signer_name, r, w, o).map_err(|e| e.at("signerName"))?,
-                2 => c::req(&mut f_key_type, r, w, o).map_err(|e| e.at("keyType"))?,
-                3 => c::opt(&mut f_max_expiration_seconds, r, w, o)
+                1 => c::req(&mut self.signer_name, r, w, o).map_err(|e| e.at("signerName"))?,
+                2 => c::req(&mut self.key_type, r, w, o).map_err(|e| e.at("keyType"))?,
+                3 => c::opt(&mut self.max_expiration_seconds, r, w, o)
                     .map_err(|e| e.at("maxExpirationSeconds"))?,
-                4 => c::opt_nonzero(&mut f_credential_bundle_path, r, w, o)
+                4 => c::opt_nonzero(&mut self.credential_bundle_path, r, w, o)
                     .map_err(|e| e.at("credentialBundlePath"))?,
-                5 => c::opt_nonzero(&mut f_key_path, r, w, o).map_err(|e| e.at("keyPath"))?,
-                6 => c::opt_nonzero(&mut f_certificate_chain_path, r, w, o)
+                5 => c::opt_nonzero(&mut self.key_path, r, w, o).map_err(|e| e.at("keyPath"))?,
+                6 => c::opt_nonzero(&mut self.certificate_chain_path, r, w, o)
                     .map_err(|e| e.at("certificateChainPath"))?,
-                7 => c::opt_map(&mut f_user_annotations, r, w, o)
+                7 => c::opt_map(&mut self.user_annotations, r, w, o)
                     .map_err(|e| e.at("userAnnotations"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            signer_name: f_signer_name,
-            key_type: f_key_type,
-            max_expiration_seconds: f_max_expiration_seconds,
-            credential_bundle_path: f_credential_bundle_path,
-            key_path: f_key_path,
-            certificate_chain_path: f_certificate_chain_path,
-            user_annotations: f_user_annotations,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4300,37 +3431,26 @@ impl Message for k8s_openapi::api::core::v1::PodCertificateProjection {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_status = Default::default();
-        let mut f_last_probe_time = None;
-        let mut f_last_transition_time = None;
-        let mut f_reason = None;
-        let mut f_message = None;
-        let mut f_observed_generation = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                7 => c::opt_nonzero(&mut f_observed_generation, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                7 => c::opt_nonzero(&mut self.observed_generation, r, w, o)
                     .map_err(|e| e.at("observedGeneration"))?,
-                2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                3 => c::opt(&mut f_last_probe_time, r, w, o).map_err(|e| e.at("lastProbeTime"))?,
-                4 => c::opt(&mut f_last_transition_time, r, w, o)
+                2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                3 => {
+                    c::opt(&mut self.last_probe_time, r, w, o).map_err(|e| e.at("lastProbeTime"))?
+                }
+                4 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
-                5 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                6 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                5 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                6 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            last_probe_time: f_last_probe_time,
-            last_transition_time: f_last_transition_time,
-            reason: f_reason,
-            message: f_message,
-            observed_generation: f_observed_generation,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4345,23 +3465,18 @@ impl Message for k8s_openapi::api::core::v1::PodCondition {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodDNSConfig {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_nameservers = None;
-        let mut f_searches = None;
-        let mut f_options = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_nameservers, r, w, o).map_err(|e| e.at("nameservers"))?,
-                2 => c::opt_rep(&mut f_searches, r, w, o).map_err(|e| e.at("searches"))?,
-                3 => c::opt_rep(&mut f_options, r, w, o).map_err(|e| e.at("options"))?,
+                1 => c::opt_rep(&mut self.nameservers, r, w, o).map_err(|e| e.at("nameservers"))?,
+                2 => c::opt_rep(&mut self.searches, r, w, o).map_err(|e| e.at("searches"))?,
+                3 => c::opt_rep(&mut self.options, r, w, o).map_err(|e| e.at("options"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            nameservers: f_nameservers,
-            searches: f_searches,
-            options: f_options,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4372,20 +3487,17 @@ impl Message for k8s_openapi::api::core::v1::PodDNSConfig {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodDNSConfigOption {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = None;
-        let mut f_value = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt(&mut f_value, r, w, o).map_err(|e| e.at("value"))?,
+                1 => c::opt_nonzero(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt(&mut self.value, r, w, o).map_err(|e| e.at("value"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            value: f_value,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4395,23 +3507,19 @@ impl Message for k8s_openapi::api::core::v1::PodDNSConfigOption {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodExtendedResourceClaimStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_request_mappings = Vec::new();
-        let mut f_resource_claim_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => {
-                    c::rep(&mut f_request_mappings, r, w, o).map_err(|e| e.at("requestMappings"))?
-                }
-                2 => c::req(&mut f_resource_claim_name, r, w, o)
+                1 => c::rep(&mut self.request_mappings, r, w, o)
+                    .map_err(|e| e.at("requestMappings"))?,
+                2 => c::req(&mut self.resource_claim_name, r, w, o)
                     .map_err(|e| e.at("resourceClaimName"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            request_mappings: f_request_mappings,
-            resource_claim_name: f_resource_claim_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4421,15 +3529,16 @@ impl Message for k8s_openapi::api::core::v1::PodExtendedResourceClaimStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodIP {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_ip = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_ip, r, w, o).map_err(|e| e.at("ip"))?,
+                1 => c::req(&mut self.ip, r, w, o).map_err(|e| e.at("ip"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { ip: f_ip })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4438,15 +3547,16 @@ impl Message for k8s_openapi::api::core::v1::PodIP {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodOS {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { name: f_name })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4455,17 +3565,18 @@ impl Message for k8s_openapi::api::core::v1::PodOS {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodReadinessGate {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_condition_type = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_condition_type, r, w, o).map_err(|e| e.at("conditionType"))?,
+                1 => {
+                    c::req(&mut self.condition_type, r, w, o).map_err(|e| e.at("conditionType"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            condition_type: f_condition_type,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4474,25 +3585,20 @@ impl Message for k8s_openapi::api::core::v1::PodReadinessGate {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodResourceClaim {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_resource_claim_name = None;
-        let mut f_resource_claim_template_name = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                3 => c::opt(&mut f_resource_claim_name, r, w, o)
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                3 => c::opt(&mut self.resource_claim_name, r, w, o)
                     .map_err(|e| e.at("resourceClaimName"))?,
-                4 => c::opt(&mut f_resource_claim_template_name, r, w, o)
+                4 => c::opt(&mut self.resource_claim_template_name, r, w, o)
                     .map_err(|e| e.at("resourceClaimTemplateName"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            resource_claim_name: f_resource_claim_name,
-            resource_claim_template_name: f_resource_claim_template_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4503,21 +3609,18 @@ impl Message for k8s_openapi::api::core::v1::PodResourceClaim {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodResourceClaimStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_resource_claim_name = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt(&mut f_resource_claim_name, r, w, o)
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt(&mut self.resource_claim_name, r, w, o)
                     .map_err(|e| e.at("resourceClaimName"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            resource_claim_name: f_resource_claim_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4527,15 +3630,16 @@ impl Message for k8s_openapi::api::core::v1::PodResourceClaimStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodSchedulingGate {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { name: f_name })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4544,17 +3648,16 @@ impl Message for k8s_openapi::api::core::v1::PodSchedulingGate {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodSchedulingGroup {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_pod_group_name = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_pod_group_name, r, w, o).map_err(|e| e.at("podGroupName"))?,
+                1 => c::opt(&mut self.pod_group_name, r, w, o).map_err(|e| e.at("podGroupName"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            pod_group_name: f_pod_group_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4563,62 +3666,38 @@ impl Message for k8s_openapi::api::core::v1::PodSchedulingGroup {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodSecurityContext {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_se_linux_options = None;
-        let mut f_run_as_user = None;
-        let mut f_run_as_non_root = None;
-        let mut f_supplemental_groups = None;
-        let mut f_fs_group = None;
-        let mut f_run_as_group = None;
-        let mut f_sysctls = None;
-        let mut f_windows_options = None;
-        let mut f_fs_group_change_policy = None;
-        let mut f_seccomp_profile = None;
-        let mut f_app_armor_profile = None;
-        let mut f_supplemental_groups_policy = None;
-        let mut f_se_linux_change_policy = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => {
-                    c::opt(&mut f_se_linux_options, r, w, o).map_err(|e| e.at("seLinuxOptions"))?
+                1 => c::opt(&mut self.se_linux_options, r, w, o)
+                    .map_err(|e| e.at("seLinuxOptions"))?,
+                8 => c::opt(&mut self.windows_options, r, w, o)
+                    .map_err(|e| e.at("windowsOptions"))?,
+                2 => c::opt(&mut self.run_as_user, r, w, o).map_err(|e| e.at("runAsUser"))?,
+                6 => c::opt(&mut self.run_as_group, r, w, o).map_err(|e| e.at("runAsGroup"))?,
+                3 => {
+                    c::opt(&mut self.run_as_non_root, r, w, o).map_err(|e| e.at("runAsNonRoot"))?
                 }
-                8 => c::opt(&mut f_windows_options, r, w, o).map_err(|e| e.at("windowsOptions"))?,
-                2 => c::opt(&mut f_run_as_user, r, w, o).map_err(|e| e.at("runAsUser"))?,
-                6 => c::opt(&mut f_run_as_group, r, w, o).map_err(|e| e.at("runAsGroup"))?,
-                3 => c::opt(&mut f_run_as_non_root, r, w, o).map_err(|e| e.at("runAsNonRoot"))?,
-                4 => c::opt_rep(&mut f_supplemental_groups, r, w, o)
+                4 => c::opt_rep(&mut self.supplemental_groups, r, w, o)
                     .map_err(|e| e.at("supplementalGroups"))?,
-                12 => c::opt(&mut f_supplemental_groups_policy, r, w, o)
+                12 => c::opt(&mut self.supplemental_groups_policy, r, w, o)
                     .map_err(|e| e.at("supplementalGroupsPolicy"))?,
-                5 => c::opt(&mut f_fs_group, r, w, o).map_err(|e| e.at("fsGroup"))?,
-                7 => c::opt_rep(&mut f_sysctls, r, w, o).map_err(|e| e.at("sysctls"))?,
-                9 => c::opt(&mut f_fs_group_change_policy, r, w, o)
+                5 => c::opt(&mut self.fs_group, r, w, o).map_err(|e| e.at("fsGroup"))?,
+                7 => c::opt_rep(&mut self.sysctls, r, w, o).map_err(|e| e.at("sysctls"))?,
+                9 => c::opt(&mut self.fs_group_change_policy, r, w, o)
                     .map_err(|e| e.at("fsGroupChangePolicy"))?,
-                10 => {
-                    c::opt(&mut f_seccomp_profile, r, w, o).map_err(|e| e.at("seccompProfile"))?
-                }
-                11 => c::opt(&mut f_app_armor_profile, r, w, o)
+                10 => c::opt(&mut self.seccomp_profile, r, w, o)
+                    .map_err(|e| e.at("seccompProfile"))?,
+                11 => c::opt(&mut self.app_armor_profile, r, w, o)
                     .map_err(|e| e.at("appArmorProfile"))?,
-                13 => c::opt(&mut f_se_linux_change_policy, r, w, o)
+                13 => c::opt(&mut self.se_linux_change_policy, r, w, o)
                     .map_err(|e| e.at("seLinuxChangePolicy"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            se_linux_options: f_se_linux_options,
-            run_as_user: f_run_as_user,
-            run_as_non_root: f_run_as_non_root,
-            supplemental_groups: f_supplemental_groups,
-            fs_group: f_fs_group,
-            run_as_group: f_run_as_group,
-            sysctls: f_sysctls,
-            windows_options: f_windows_options,
-            fs_group_change_policy: f_fs_group_change_policy,
-            seccomp_profile: f_seccomp_profile,
-            app_armor_profile: f_app_armor_profile,
-            supplemental_groups_policy: f_supplemental_groups_policy,
-            se_linux_change_policy: f_se_linux_change_policy,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4639,167 +3718,90 @@ impl Message for k8s_openapi::api::core::v1::PodSecurityContext {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_volumes = None;
-        let mut f_containers = Vec::new();
-        let mut f_restart_policy = None;
-        let mut f_termination_grace_period_seconds = None;
-        let mut f_active_deadline_seconds = None;
-        let mut f_dns_policy = None;
-        let mut f_node_selector = None;
-        let mut f_service_account_name = None;
-        let mut f_service_account = None;
-        let mut f_node_name = None;
-        let mut f_host_network = None;
-        let mut f_host_pid = None;
-        let mut f_host_ipc = None;
-        let mut f_security_context = None;
-        let mut f_image_pull_secrets = None;
-        let mut f_hostname = None;
-        let mut f_subdomain = None;
-        let mut f_affinity = None;
-        let mut f_scheduler_name = None;
-        let mut f_init_containers = None;
-        let mut f_automount_service_account_token = None;
-        let mut f_tolerations = None;
-        let mut f_host_aliases = None;
-        let mut f_priority_class_name = None;
-        let mut f_priority = None;
-        let mut f_dns_config = None;
-        let mut f_share_process_namespace = None;
-        let mut f_readiness_gates = None;
-        let mut f_runtime_class_name = None;
-        let mut f_enable_service_links = None;
-        let mut f_preemption_policy = None;
-        let mut f_overhead = None;
-        let mut f_topology_spread_constraints = None;
-        let mut f_ephemeral_containers = None;
-        let mut f_set_hostname_as_fqdn = None;
-        let mut f_os = None;
-        let mut f_host_users = None;
-        let mut f_scheduling_gates = None;
-        let mut f_resource_claims = None;
-        let mut f_resources = None;
-        let mut f_hostname_override = None;
-        let mut f_scheduling_group = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_volumes, r, w, o).map_err(|e| e.at("volumes"))?,
-                20 => c::opt_rep(&mut f_init_containers, r, w, o)
+                1 => c::opt_rep(&mut self.volumes, r, w, o).map_err(|e| e.at("volumes"))?,
+                20 => c::opt_rep(&mut self.init_containers, r, w, o)
                     .map_err(|e| e.at("initContainers"))?,
-                2 => c::rep(&mut f_containers, r, w, o).map_err(|e| e.at("containers"))?,
-                34 => c::opt_rep(&mut f_ephemeral_containers, r, w, o)
+                2 => c::rep(&mut self.containers, r, w, o).map_err(|e| e.at("containers"))?,
+                34 => c::opt_rep(&mut self.ephemeral_containers, r, w, o)
                     .map_err(|e| e.at("ephemeralContainers"))?,
-                3 => c::opt_nonzero(&mut f_restart_policy, r, w, o)
+                3 => c::opt_nonzero(&mut self.restart_policy, r, w, o)
                     .map_err(|e| e.at("restartPolicy"))?,
-                4 => c::opt(&mut f_termination_grace_period_seconds, r, w, o)
+                4 => c::opt(&mut self.termination_grace_period_seconds, r, w, o)
                     .map_err(|e| e.at("terminationGracePeriodSeconds"))?,
-                5 => c::opt(&mut f_active_deadline_seconds, r, w, o)
+                5 => c::opt(&mut self.active_deadline_seconds, r, w, o)
                     .map_err(|e| e.at("activeDeadlineSeconds"))?,
-                6 => c::opt_nonzero(&mut f_dns_policy, r, w, o).map_err(|e| e.at("dnsPolicy"))?,
-                7 => c::opt_map(&mut f_node_selector, r, w, o).map_err(|e| e.at("nodeSelector"))?,
-                8 => c::opt_nonzero(&mut f_service_account_name, r, w, o)
+                6 => {
+                    c::opt_nonzero(&mut self.dns_policy, r, w, o).map_err(|e| e.at("dnsPolicy"))?
+                }
+                7 => c::opt_map(&mut self.node_selector, r, w, o)
+                    .map_err(|e| e.at("nodeSelector"))?,
+                8 => c::opt_nonzero(&mut self.service_account_name, r, w, o)
                     .map_err(|e| e.at("serviceAccountName"))?,
-                9 => c::opt_nonzero(&mut f_service_account, r, w, o)
+                9 => c::opt_nonzero(&mut self.service_account, r, w, o)
                     .map_err(|e| e.at("serviceAccount"))?,
-                21 => c::opt(&mut f_automount_service_account_token, r, w, o)
+                21 => c::opt(&mut self.automount_service_account_token, r, w, o)
                     .map_err(|e| e.at("automountServiceAccountToken"))?,
-                10 => c::opt_nonzero(&mut f_node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
-                11 => {
-                    c::opt_nonzero(&mut f_host_network, r, w, o).map_err(|e| e.at("hostNetwork"))?
-                }
-                12 => c::opt_nonzero(&mut f_host_pid, r, w, o).map_err(|e| e.at("hostPID"))?,
-                13 => c::opt_nonzero(&mut f_host_ipc, r, w, o).map_err(|e| e.at("hostIPC"))?,
-                27 => c::opt(&mut f_share_process_namespace, r, w, o)
+                10 => c::opt_nonzero(&mut self.node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
+                11 => c::opt_nonzero(&mut self.host_network, r, w, o)
+                    .map_err(|e| e.at("hostNetwork"))?,
+                12 => c::opt_nonzero(&mut self.host_pid, r, w, o).map_err(|e| e.at("hostPID"))?,
+                13 => c::opt_nonzero(&mut self.host_ipc, r, w, o).map_err(|e| e.at("hostIPC"))?,
+                27 => c::opt(&mut self.share_process_namespace, r, w, o)
                     .map_err(|e| e.at("shareProcessNamespace"))?,
-                14 => {
-                    c::opt(&mut f_security_context, r, w, o).map_err(|e| e.at("securityContext"))?
-                }
-                15 => c::opt_rep(&mut f_image_pull_secrets, r, w, o)
+                14 => c::opt(&mut self.security_context, r, w, o)
+                    .map_err(|e| e.at("securityContext"))?,
+                15 => c::opt_rep(&mut self.image_pull_secrets, r, w, o)
                     .map_err(|e| e.at("imagePullSecrets"))?,
-                16 => c::opt_nonzero(&mut f_hostname, r, w, o).map_err(|e| e.at("hostname"))?,
-                17 => c::opt_nonzero(&mut f_subdomain, r, w, o).map_err(|e| e.at("subdomain"))?,
-                18 => c::opt(&mut f_affinity, r, w, o).map_err(|e| e.at("affinity"))?,
-                19 => c::opt_nonzero(&mut f_scheduler_name, r, w, o)
-                    .map_err(|e| e.at("schedulerName"))?,
-                22 => c::opt_rep(&mut f_tolerations, r, w, o).map_err(|e| e.at("tolerations"))?,
-                23 => c::opt_rep(&mut f_host_aliases, r, w, o).map_err(|e| e.at("hostAliases"))?,
-                24 => c::opt_nonzero(&mut f_priority_class_name, r, w, o)
-                    .map_err(|e| e.at("priorityClassName"))?,
-                25 => c::opt(&mut f_priority, r, w, o).map_err(|e| e.at("priority"))?,
-                26 => c::opt(&mut f_dns_config, r, w, o).map_err(|e| e.at("dnsConfig"))?,
-                28 => c::opt_rep(&mut f_readiness_gates, r, w, o)
-                    .map_err(|e| e.at("readinessGates"))?,
-                29 => c::opt(&mut f_runtime_class_name, r, w, o)
-                    .map_err(|e| e.at("runtimeClassName"))?,
-                30 => c::opt(&mut f_enable_service_links, r, w, o)
-                    .map_err(|e| e.at("enableServiceLinks"))?,
-                31 => c::opt(&mut f_preemption_policy, r, w, o)
-                    .map_err(|e| e.at("preemptionPolicy"))?,
-                32 => c::opt_map(&mut f_overhead, r, w, o).map_err(|e| e.at("overhead"))?,
-                33 => c::opt_rep(&mut f_topology_spread_constraints, r, w, o)
-                    .map_err(|e| e.at("topologySpreadConstraints"))?,
-                35 => c::opt(&mut f_set_hostname_as_fqdn, r, w, o)
-                    .map_err(|e| e.at("setHostnameAsFQDN"))?,
-                36 => c::opt(&mut f_os, r, w, o).map_err(|e| e.at("os"))?,
-                37 => c::opt(&mut f_host_users, r, w, o).map_err(|e| e.at("hostUsers"))?,
-                38 => c::opt_rep(&mut f_scheduling_gates, r, w, o)
-                    .map_err(|e| e.at("schedulingGates"))?,
-                39 => c::opt_rep(&mut f_resource_claims, r, w, o)
-                    .map_err(|e| e.at("resourceClaims"))?,
-                40 => c::opt(&mut f_resources, r, w, o).map_err(|e| e.at("resources"))?,
-                41 => c::opt(&mut f_hostname_override, r, w, o)
-                    .map_err(|e| e.at("hostnameOverride"))?,
-                43 => {
-                    c::opt(&mut f_scheduling_group, r, w, o).map_err(|e| e.at("schedulingGroup"))?
+                16 => c::opt_nonzero(&mut self.hostname, r, w, o).map_err(|e| e.at("hostname"))?,
+                17 => {
+                    c::opt_nonzero(&mut self.subdomain, r, w, o).map_err(|e| e.at("subdomain"))?
                 }
+                18 => c::opt(&mut self.affinity, r, w, o).map_err(|e| e.at("affinity"))?,
+                19 => c::opt_nonzero(&mut self.scheduler_name, r, w, o)
+                    .map_err(|e| e.at("schedulerName"))?,
+                22 => {
+                    c::opt_rep(&mut self.tolerations, r, w, o).map_err(|e| e.at("tolerations"))?
+                }
+                23 => {
+                    c::opt_rep(&mut self.host_aliases, r, w, o).map_err(|e| e.at("hostAliases"))?
+                }
+                24 => c::opt_nonzero(&mut self.priority_class_name, r, w, o)
+                    .map_err(|e| e.at("priorityClassName"))?,
+                25 => c::opt(&mut self.priority, r, w, o).map_err(|e| e.at("priority"))?,
+                26 => c::opt(&mut self.dns_config, r, w, o).map_err(|e| e.at("dnsConfig"))?,
+                28 => c::opt_rep(&mut self.readiness_gates, r, w, o)
+                    .map_err(|e| e.at("readinessGates"))?,
+                29 => c::opt(&mut self.runtime_class_name, r, w, o)
+                    .map_err(|e| e.at("runtimeClassName"))?,
+                30 => c::opt(&mut self.enable_service_links, r, w, o)
+                    .map_err(|e| e.at("enableServiceLinks"))?,
+                31 => c::opt(&mut self.preemption_policy, r, w, o)
+                    .map_err(|e| e.at("preemptionPolicy"))?,
+                32 => c::opt_map(&mut self.overhead, r, w, o).map_err(|e| e.at("overhead"))?,
+                33 => c::opt_rep(&mut self.topology_spread_constraints, r, w, o)
+                    .map_err(|e| e.at("topologySpreadConstraints"))?,
+                35 => c::opt(&mut self.set_hostname_as_fqdn, r, w, o)
+                    .map_err(|e| e.at("setHostnameAsFQDN"))?,
+                36 => c::opt(&mut self.os, r, w, o).map_err(|e| e.at("os"))?,
+                37 => c::opt(&mut self.host_users, r, w, o).map_err(|e| e.at("hostUsers"))?,
+                38 => c::opt_rep(&mut self.scheduling_gates, r, w, o)
+                    .map_err(|e| e.at("schedulingGates"))?,
+                39 => c::opt_rep(&mut self.resource_claims, r, w, o)
+                    .map_err(|e| e.at("resourceClaims"))?,
+                40 => c::opt(&mut self.resources, r, w, o).map_err(|e| e.at("resources"))?,
+                41 => c::opt(&mut self.hostname_override, r, w, o)
+                    .map_err(|e| e.at("hostnameOverride"))?,
+                43 => c::opt(&mut self.scheduling_group, r, w, o)
+                    .map_err(|e| e.at("schedulingGroup"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            volumes: f_volumes,
-            containers: f_containers,
-            restart_policy: f_restart_policy,
-            termination_grace_period_seconds: f_termination_grace_period_seconds,
-            active_deadline_seconds: f_active_deadline_seconds,
-            dns_policy: f_dns_policy,
-            node_selector: f_node_selector,
-            service_account_name: f_service_account_name,
-            service_account: f_service_account,
-            node_name: f_node_name,
-            host_network: f_host_network,
-            host_pid: f_host_pid,
-            host_ipc: f_host_ipc,
-            security_context: f_security_context,
-            image_pull_secrets: f_image_pull_secrets,
-            hostname: f_hostname,
-            subdomain: f_subdomain,
-            affinity: f_affinity,
-            scheduler_name: f_scheduler_name,
-            init_containers: f_init_containers,
-            automount_service_account_token: f_automount_service_account_token,
-            tolerations: f_tolerations,
-            host_aliases: f_host_aliases,
-            priority_class_name: f_priority_class_name,
-            priority: f_priority,
-            dns_config: f_dns_config,
-            share_process_namespace: f_share_process_namespace,
-            readiness_gates: f_readiness_gates,
-            runtime_class_name: f_runtime_class_name,
-            enable_service_links: f_enable_service_links,
-            preemption_policy: f_preemption_policy,
-            overhead: f_overhead,
-            topology_spread_constraints: f_topology_spread_constraints,
-            ephemeral_containers: f_ephemeral_containers,
-            set_hostname_as_fqdn: f_set_hostname_as_fqdn,
-            os: f_os,
-            host_users: f_host_users,
-            scheduling_gates: f_scheduling_gates,
-            resource_claims: f_resource_claims,
-            resources: f_resources,
-            hostname_override: f_hostname_override,
-            scheduling_group: f_scheduling_group,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4849,86 +3851,45 @@ impl Message for k8s_openapi::api::core::v1::PodSpec {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_phase = None;
-        let mut f_conditions = None;
-        let mut f_message = None;
-        let mut f_reason = None;
-        let mut f_host_ip = None;
-        let mut f_pod_ip = None;
-        let mut f_start_time = None;
-        let mut f_container_statuses = None;
-        let mut f_qos_class = None;
-        let mut f_init_container_statuses = None;
-        let mut f_nominated_node_name = None;
-        let mut f_pod_ips = None;
-        let mut f_ephemeral_container_statuses = None;
-        let mut f_resize = None;
-        let mut f_resource_claim_statuses = None;
-        let mut f_host_ips = None;
-        let mut f_observed_generation = None;
-        let mut f_extended_resource_claim_status = None;
-        let mut f_allocated_resources = None;
-        let mut f_resources = None;
-        let mut f_node_allocatable_resource_claim_statuses = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                17 => c::opt_nonzero(&mut f_observed_generation, r, w, o)
+                17 => c::opt_nonzero(&mut self.observed_generation, r, w, o)
                     .map_err(|e| e.at("observedGeneration"))?,
-                1 => c::opt_nonzero(&mut f_phase, r, w, o).map_err(|e| e.at("phase"))?,
-                2 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
-                3 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
-                4 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                11 => c::opt_nonzero(&mut f_nominated_node_name, r, w, o)
+                1 => c::opt_nonzero(&mut self.phase, r, w, o).map_err(|e| e.at("phase"))?,
+                2 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                3 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
+                4 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                11 => c::opt_nonzero(&mut self.nominated_node_name, r, w, o)
                     .map_err(|e| e.at("nominatedNodeName"))?,
-                5 => c::opt_nonzero(&mut f_host_ip, r, w, o).map_err(|e| e.at("hostIP"))?,
-                16 => c::opt_rep(&mut f_host_ips, r, w, o).map_err(|e| e.at("hostIPs"))?,
-                6 => c::opt_nonzero(&mut f_pod_ip, r, w, o).map_err(|e| e.at("podIP"))?,
-                12 => c::opt_rep(&mut f_pod_ips, r, w, o).map_err(|e| e.at("podIPs"))?,
-                7 => c::opt(&mut f_start_time, r, w, o).map_err(|e| e.at("startTime"))?,
-                10 => c::opt_rep(&mut f_init_container_statuses, r, w, o)
+                5 => c::opt_nonzero(&mut self.host_ip, r, w, o).map_err(|e| e.at("hostIP"))?,
+                16 => c::opt_rep(&mut self.host_ips, r, w, o).map_err(|e| e.at("hostIPs"))?,
+                6 => c::opt_nonzero(&mut self.pod_ip, r, w, o).map_err(|e| e.at("podIP"))?,
+                12 => c::opt_rep(&mut self.pod_ips, r, w, o).map_err(|e| e.at("podIPs"))?,
+                7 => c::opt(&mut self.start_time, r, w, o).map_err(|e| e.at("startTime"))?,
+                10 => c::opt_rep(&mut self.init_container_statuses, r, w, o)
                     .map_err(|e| e.at("initContainerStatuses"))?,
-                8 => c::opt_rep(&mut f_container_statuses, r, w, o)
+                8 => c::opt_rep(&mut self.container_statuses, r, w, o)
                     .map_err(|e| e.at("containerStatuses"))?,
-                9 => c::opt_nonzero(&mut f_qos_class, r, w, o).map_err(|e| e.at("qosClass"))?,
-                13 => c::opt_rep(&mut f_ephemeral_container_statuses, r, w, o)
+                9 => c::opt_nonzero(&mut self.qos_class, r, w, o).map_err(|e| e.at("qosClass"))?,
+                13 => c::opt_rep(&mut self.ephemeral_container_statuses, r, w, o)
                     .map_err(|e| e.at("ephemeralContainerStatuses"))?,
-                14 => c::opt_nonzero(&mut f_resize, r, w, o).map_err(|e| e.at("resize"))?,
-                15 => c::opt_rep(&mut f_resource_claim_statuses, r, w, o)
+                14 => c::opt_nonzero(&mut self.resize, r, w, o).map_err(|e| e.at("resize"))?,
+                15 => c::opt_rep(&mut self.resource_claim_statuses, r, w, o)
                     .map_err(|e| e.at("resourceClaimStatuses"))?,
-                18 => c::opt(&mut f_extended_resource_claim_status, r, w, o)
+                18 => c::opt(&mut self.extended_resource_claim_status, r, w, o)
                     .map_err(|e| e.at("extendedResourceClaimStatus"))?,
-                19 => c::opt_map(&mut f_allocated_resources, r, w, o)
+                19 => c::opt_map(&mut self.allocated_resources, r, w, o)
                     .map_err(|e| e.at("allocatedResources"))?,
-                20 => c::opt(&mut f_resources, r, w, o).map_err(|e| e.at("resources"))?,
-                21 => c::opt_rep(&mut f_node_allocatable_resource_claim_statuses, r, w, o)
+                20 => c::opt(&mut self.resources, r, w, o).map_err(|e| e.at("resources"))?,
+                21 => c::opt_rep(&mut self.node_allocatable_resource_claim_statuses, r, w, o)
                     .map_err(|e| e.at("nodeAllocatableResourceClaimStatuses"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            phase: f_phase,
-            conditions: f_conditions,
-            message: f_message,
-            reason: f_reason,
-            host_ip: f_host_ip,
-            pod_ip: f_pod_ip,
-            start_time: f_start_time,
-            container_statuses: f_container_statuses,
-            qos_class: f_qos_class,
-            init_container_statuses: f_init_container_statuses,
-            nominated_node_name: f_nominated_node_name,
-            pod_ips: f_pod_ips,
-            ephemeral_container_statuses: f_ephemeral_container_statuses,
-            resize: f_resize,
-            resource_claim_statuses: f_resource_claim_statuses,
-            host_ips: f_host_ips,
-            observed_generation: f_observed_generation,
-            extended_resource_claim_status: f_extended_resource_claim_status,
-            allocated_resources: f_allocated_resources,
-            resources: f_resources,
-            node_allocatable_resource_claim_statuses: f_node_allocatable_resource_claim_statuses,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4957,20 +3918,17 @@ impl Message for k8s_openapi::api::core::v1::PodStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodTemplate {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_template = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_template, r, w, o).map_err(|e| e.at("template"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.template, r, w, o).map_err(|e| e.at("template"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            template: f_template,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -4980,20 +3938,17 @@ impl Message for k8s_openapi::api::core::v1::PodTemplate {
 }
 
 impl Message for k8s_openapi::api::core::v1::PodTemplateSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = None;
-        let mut f_spec = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::opt(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5003,23 +3958,18 @@ impl Message for k8s_openapi::api::core::v1::PodTemplateSpec {
 }
 
 impl Message for k8s_openapi::api::core::v1::PortStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_port = Default::default();
-        let mut f_protocol = Default::default();
-        let mut f_error = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_port, r, w, o).map_err(|e| e.at("port"))?,
-                2 => c::req(&mut f_protocol, r, w, o).map_err(|e| e.at("protocol"))?,
-                3 => c::opt(&mut f_error, r, w, o).map_err(|e| e.at("error"))?,
+                1 => c::req(&mut self.port, r, w, o).map_err(|e| e.at("port"))?,
+                2 => c::req(&mut self.protocol, r, w, o).map_err(|e| e.at("protocol"))?,
+                3 => c::opt(&mut self.error, r, w, o).map_err(|e| e.at("error"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            port: f_port,
-            protocol: f_protocol,
-            error: f_error,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5030,23 +3980,18 @@ impl Message for k8s_openapi::api::core::v1::PortStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::PortworxVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_volume_id = Default::default();
-        let mut f_fs_type = None;
-        let mut f_read_only = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_volume_id, r, w, o).map_err(|e| e.at("volumeID"))?,
-                2 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                3 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                1 => c::req(&mut self.volume_id, r, w, o).map_err(|e| e.at("volumeID"))?,
+                2 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                3 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            volume_id: f_volume_id,
-            fs_type: f_fs_type,
-            read_only: f_read_only,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5057,20 +4002,17 @@ impl Message for k8s_openapi::api::core::v1::PortworxVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::PreferredSchedulingTerm {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_weight = Default::default();
-        let mut f_preference = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_weight, r, w, o).map_err(|e| e.at("weight"))?,
-                2 => c::req(&mut f_preference, r, w, o).map_err(|e| e.at("preference"))?,
+                1 => c::req(&mut self.weight, r, w, o).map_err(|e| e.at("weight"))?,
+                2 => c::req(&mut self.preference, r, w, o).map_err(|e| e.at("preference"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            weight: f_weight,
-            preference: f_preference,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5080,17 +4022,9 @@ impl Message for k8s_openapi::api::core::v1::PreferredSchedulingTerm {
 }
 
 impl Message for k8s_openapi::api::core::v1::Probe {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_exec = None;
-        let mut f_http_get = None;
-        let mut f_tcp_socket = None;
-        let mut f_grpc = None;
-        let mut f_initial_delay_seconds = None;
-        let mut f_timeout_seconds = None;
-        let mut f_period_seconds = None;
-        let mut f_success_threshold = None;
-        let mut f_failure_threshold = None;
-        let mut f_termination_grace_period_seconds = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
                 1 => {
@@ -5098,43 +4032,36 @@ impl Message for k8s_openapi::api::core::v1::Probe {
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => c::opt(&mut f_exec, &mut r1, w1, o).map_err(|e| e.at("exec"))?,
-                            2 => c::opt(&mut f_http_get, &mut r1, w1, o)
+                            1 => {
+                                c::opt(&mut self.exec, &mut r1, w1, o).map_err(|e| e.at("exec"))?
+                            }
+                            2 => c::opt(&mut self.http_get, &mut r1, w1, o)
                                 .map_err(|e| e.at("httpGet"))?,
-                            3 => c::opt(&mut f_tcp_socket, &mut r1, w1, o)
+                            3 => c::opt(&mut self.tcp_socket, &mut r1, w1, o)
                                 .map_err(|e| e.at("tcpSocket"))?,
-                            4 => c::opt(&mut f_grpc, &mut r1, w1, o).map_err(|e| e.at("grpc"))?,
+                            4 => {
+                                c::opt(&mut self.grpc, &mut r1, w1, o).map_err(|e| e.at("grpc"))?
+                            }
                             _ => r1.skip(w1)?,
                         }
                     }
                 }
-                2 => c::opt_nonzero(&mut f_initial_delay_seconds, r, w, o)
+                2 => c::opt_nonzero(&mut self.initial_delay_seconds, r, w, o)
                     .map_err(|e| e.at("initialDelaySeconds"))?,
-                3 => c::opt_nonzero(&mut f_timeout_seconds, r, w, o)
+                3 => c::opt_nonzero(&mut self.timeout_seconds, r, w, o)
                     .map_err(|e| e.at("timeoutSeconds"))?,
-                4 => c::opt_nonzero(&mut f_period_seconds, r, w, o)
+                4 => c::opt_nonzero(&mut self.period_seconds, r, w, o)
                     .map_err(|e| e.at("periodSeconds"))?,
-                5 => c::opt_nonzero(&mut f_success_threshold, r, w, o)
+                5 => c::opt_nonzero(&mut self.success_threshold, r, w, o)
                     .map_err(|e| e.at("successThreshold"))?,
-                6 => c::opt_nonzero(&mut f_failure_threshold, r, w, o)
+                6 => c::opt_nonzero(&mut self.failure_threshold, r, w, o)
                     .map_err(|e| e.at("failureThreshold"))?,
-                7 => c::opt(&mut f_termination_grace_period_seconds, r, w, o)
+                7 => c::opt(&mut self.termination_grace_period_seconds, r, w, o)
                     .map_err(|e| e.at("terminationGracePeriodSeconds"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            exec: f_exec,
-            http_get: f_http_get,
-            tcp_socket: f_tcp_socket,
-            grpc: f_grpc,
-            initial_delay_seconds: f_initial_delay_seconds,
-            timeout_seconds: f_timeout_seconds,
-            period_seconds: f_period_seconds,
-            success_threshold: f_success_threshold,
-            failure_threshold: f_failure_threshold,
-            termination_grace_period_seconds: f_termination_grace_period_seconds,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5154,20 +4081,17 @@ impl Message for k8s_openapi::api::core::v1::Probe {
 }
 
 impl Message for k8s_openapi::api::core::v1::ProjectedVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_sources = None;
-        let mut f_default_mode = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_sources, r, w, o).map_err(|e| e.at("sources"))?,
-                2 => c::opt(&mut f_default_mode, r, w, o).map_err(|e| e.at("defaultMode"))?,
+                1 => c::opt_rep(&mut self.sources, r, w, o).map_err(|e| e.at("sources"))?,
+                2 => c::opt(&mut self.default_mode, r, w, o).map_err(|e| e.at("defaultMode"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            sources: f_sources,
-            default_mode: f_default_mode,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5177,32 +4101,21 @@ impl Message for k8s_openapi::api::core::v1::ProjectedVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::QuobyteVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_registry = Default::default();
-        let mut f_volume = Default::default();
-        let mut f_read_only = None;
-        let mut f_user = None;
-        let mut f_group = None;
-        let mut f_tenant = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_registry, r, w, o).map_err(|e| e.at("registry"))?,
-                2 => c::req(&mut f_volume, r, w, o).map_err(|e| e.at("volume"))?,
-                3 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                4 => c::opt_nonzero(&mut f_user, r, w, o).map_err(|e| e.at("user"))?,
-                5 => c::opt_nonzero(&mut f_group, r, w, o).map_err(|e| e.at("group"))?,
-                6 => c::opt_nonzero(&mut f_tenant, r, w, o).map_err(|e| e.at("tenant"))?,
+                1 => c::req(&mut self.registry, r, w, o).map_err(|e| e.at("registry"))?,
+                2 => c::req(&mut self.volume, r, w, o).map_err(|e| e.at("volume"))?,
+                3 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                4 => c::opt_nonzero(&mut self.user, r, w, o).map_err(|e| e.at("user"))?,
+                5 => c::opt_nonzero(&mut self.group, r, w, o).map_err(|e| e.at("group"))?,
+                6 => c::opt_nonzero(&mut self.tenant, r, w, o).map_err(|e| e.at("tenant"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            registry: f_registry,
-            volume: f_volume,
-            read_only: f_read_only,
-            user: f_user,
-            group: f_group,
-            tenant: f_tenant,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5216,38 +4129,23 @@ impl Message for k8s_openapi::api::core::v1::QuobyteVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::RBDPersistentVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_monitors = Vec::new();
-        let mut f_image = Default::default();
-        let mut f_fs_type = None;
-        let mut f_pool = None;
-        let mut f_user = None;
-        let mut f_keyring = None;
-        let mut f_secret_ref = None;
-        let mut f_read_only = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_monitors, r, w, o).map_err(|e| e.at("monitors"))?,
-                2 => c::req(&mut f_image, r, w, o).map_err(|e| e.at("image"))?,
-                3 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                4 => c::opt_nonzero(&mut f_pool, r, w, o).map_err(|e| e.at("pool"))?,
-                5 => c::opt_nonzero(&mut f_user, r, w, o).map_err(|e| e.at("user"))?,
-                6 => c::opt_nonzero(&mut f_keyring, r, w, o).map_err(|e| e.at("keyring"))?,
-                7 => c::opt(&mut f_secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
-                8 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                1 => c::rep(&mut self.monitors, r, w, o).map_err(|e| e.at("monitors"))?,
+                2 => c::req(&mut self.image, r, w, o).map_err(|e| e.at("image"))?,
+                3 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                4 => c::opt_nonzero(&mut self.pool, r, w, o).map_err(|e| e.at("pool"))?,
+                5 => c::opt_nonzero(&mut self.user, r, w, o).map_err(|e| e.at("user"))?,
+                6 => c::opt_nonzero(&mut self.keyring, r, w, o).map_err(|e| e.at("keyring"))?,
+                7 => c::opt(&mut self.secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
+                8 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            monitors: f_monitors,
-            image: f_image,
-            fs_type: f_fs_type,
-            pool: f_pool,
-            user: f_user,
-            keyring: f_keyring,
-            secret_ref: f_secret_ref,
-            read_only: f_read_only,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5263,38 +4161,23 @@ impl Message for k8s_openapi::api::core::v1::RBDPersistentVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::RBDVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_monitors = Vec::new();
-        let mut f_image = Default::default();
-        let mut f_fs_type = None;
-        let mut f_pool = None;
-        let mut f_user = None;
-        let mut f_keyring = None;
-        let mut f_secret_ref = None;
-        let mut f_read_only = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_monitors, r, w, o).map_err(|e| e.at("monitors"))?,
-                2 => c::req(&mut f_image, r, w, o).map_err(|e| e.at("image"))?,
-                3 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                4 => c::opt_nonzero(&mut f_pool, r, w, o).map_err(|e| e.at("pool"))?,
-                5 => c::opt_nonzero(&mut f_user, r, w, o).map_err(|e| e.at("user"))?,
-                6 => c::opt_nonzero(&mut f_keyring, r, w, o).map_err(|e| e.at("keyring"))?,
-                7 => c::opt(&mut f_secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
-                8 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                1 => c::rep(&mut self.monitors, r, w, o).map_err(|e| e.at("monitors"))?,
+                2 => c::req(&mut self.image, r, w, o).map_err(|e| e.at("image"))?,
+                3 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                4 => c::opt_nonzero(&mut self.pool, r, w, o).map_err(|e| e.at("pool"))?,
+                5 => c::opt_nonzero(&mut self.user, r, w, o).map_err(|e| e.at("user"))?,
+                6 => c::opt_nonzero(&mut self.keyring, r, w, o).map_err(|e| e.at("keyring"))?,
+                7 => c::opt(&mut self.secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
+                8 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            monitors: f_monitors,
-            image: f_image,
-            fs_type: f_fs_type,
-            pool: f_pool,
-            user: f_user,
-            keyring: f_keyring,
-            secret_ref: f_secret_ref,
-            read_only: f_read_only,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5310,23 +4193,18 @@ impl Message for k8s_openapi::api::core::v1::RBDVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::ReplicationController {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5337,30 +4215,21 @@ impl Message for k8s_openapi::api::core::v1::ReplicationController {
 }
 
 impl Message for k8s_openapi::api::core::v1::ReplicationControllerCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_status = Default::default();
-        let mut f_last_transition_time = None;
-        let mut f_reason = None;
-        let mut f_message = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::req(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                3 => c::opt(&mut f_last_transition_time, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::req(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                3 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
-                4 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                5 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                4 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                5 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            last_transition_time: f_last_transition_time,
-            reason: f_reason,
-            message: f_message,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5373,27 +4242,20 @@ impl Message for k8s_openapi::api::core::v1::ReplicationControllerCondition {
 }
 
 impl Message for k8s_openapi::api::core::v1::ReplicationControllerSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_replicas = None;
-        let mut f_selector = None;
-        let mut f_template = None;
-        let mut f_min_ready_seconds = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_replicas, r, w, o).map_err(|e| e.at("replicas"))?,
-                4 => c::opt_nonzero(&mut f_min_ready_seconds, r, w, o)
+                1 => c::opt(&mut self.replicas, r, w, o).map_err(|e| e.at("replicas"))?,
+                4 => c::opt_nonzero(&mut self.min_ready_seconds, r, w, o)
                     .map_err(|e| e.at("minReadySeconds"))?,
-                2 => c::opt_map(&mut f_selector, r, w, o).map_err(|e| e.at("selector"))?,
-                3 => c::opt(&mut f_template, r, w, o).map_err(|e| e.at("template"))?,
+                2 => c::opt_map(&mut self.selector, r, w, o).map_err(|e| e.at("selector"))?,
+                3 => c::opt(&mut self.template, r, w, o).map_err(|e| e.at("template"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            replicas: f_replicas,
-            selector: f_selector,
-            template: f_template,
-            min_ready_seconds: f_min_ready_seconds,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5405,36 +4267,25 @@ impl Message for k8s_openapi::api::core::v1::ReplicationControllerSpec {
 }
 
 impl Message for k8s_openapi::api::core::v1::ReplicationControllerStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_replicas = Default::default();
-        let mut f_fully_labeled_replicas = None;
-        let mut f_observed_generation = None;
-        let mut f_ready_replicas = None;
-        let mut f_available_replicas = None;
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_replicas, r, w, o).map_err(|e| e.at("replicas"))?,
-                2 => c::opt_nonzero(&mut f_fully_labeled_replicas, r, w, o)
+                1 => c::req(&mut self.replicas, r, w, o).map_err(|e| e.at("replicas"))?,
+                2 => c::opt_nonzero(&mut self.fully_labeled_replicas, r, w, o)
                     .map_err(|e| e.at("fullyLabeledReplicas"))?,
-                4 => c::opt_nonzero(&mut f_ready_replicas, r, w, o)
+                4 => c::opt_nonzero(&mut self.ready_replicas, r, w, o)
                     .map_err(|e| e.at("readyReplicas"))?,
-                5 => c::opt_nonzero(&mut f_available_replicas, r, w, o)
+                5 => c::opt_nonzero(&mut self.available_replicas, r, w, o)
                     .map_err(|e| e.at("availableReplicas"))?,
-                3 => c::opt_nonzero(&mut f_observed_generation, r, w, o)
+                3 => c::opt_nonzero(&mut self.observed_generation, r, w, o)
                     .map_err(|e| e.at("observedGeneration"))?,
-                6 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                6 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            replicas: f_replicas,
-            fully_labeled_replicas: f_fully_labeled_replicas,
-            observed_generation: f_observed_generation,
-            ready_replicas: f_ready_replicas,
-            available_replicas: f_available_replicas,
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5448,20 +4299,17 @@ impl Message for k8s_openapi::api::core::v1::ReplicationControllerStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::ResourceClaim {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_request = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt_nonzero(&mut f_request, r, w, o).map_err(|e| e.at("request"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt_nonzero(&mut self.request, r, w, o).map_err(|e| e.at("request"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            request: f_request,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5471,24 +4319,19 @@ impl Message for k8s_openapi::api::core::v1::ResourceClaim {
 }
 
 impl Message for k8s_openapi::api::core::v1::ResourceFieldSelector {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_container_name = None;
-        let mut f_resource = Default::default();
-        let mut f_divisor = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_container_name, r, w, o)
+                1 => c::opt_nonzero(&mut self.container_name, r, w, o)
                     .map_err(|e| e.at("containerName"))?,
-                2 => c::req(&mut f_resource, r, w, o).map_err(|e| e.at("resource"))?,
-                3 => c::opt(&mut f_divisor, r, w, o).map_err(|e| e.at("divisor"))?,
+                2 => c::req(&mut self.resource, r, w, o).map_err(|e| e.at("resource"))?,
+                3 => c::opt(&mut self.divisor, r, w, o).map_err(|e| e.at("divisor"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            container_name: f_container_name,
-            resource: f_resource,
-            divisor: f_divisor,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5499,23 +4342,18 @@ impl Message for k8s_openapi::api::core::v1::ResourceFieldSelector {
 }
 
 impl Message for k8s_openapi::api::core::v1::ResourceHealth {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_resource_id = Default::default();
-        let mut f_health = None;
-        let mut f_message = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_resource_id, r, w, o).map_err(|e| e.at("resourceID"))?,
-                2 => c::opt_nonzero(&mut f_health, r, w, o).map_err(|e| e.at("health"))?,
-                6 => c::opt(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                1 => c::req(&mut self.resource_id, r, w, o).map_err(|e| e.at("resourceID"))?,
+                2 => c::opt_nonzero(&mut self.health, r, w, o).map_err(|e| e.at("health"))?,
+                6 => c::opt(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            resource_id: f_resource_id,
-            health: f_health,
-            message: f_message,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5526,23 +4364,18 @@ impl Message for k8s_openapi::api::core::v1::ResourceHealth {
 }
 
 impl Message for k8s_openapi::api::core::v1::ResourceQuota {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5553,23 +4386,20 @@ impl Message for k8s_openapi::api::core::v1::ResourceQuota {
 }
 
 impl Message for k8s_openapi::api::core::v1::ResourceQuotaSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_hard = None;
-        let mut f_scopes = None;
-        let mut f_scope_selector = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_map(&mut f_hard, r, w, o).map_err(|e| e.at("hard"))?,
-                2 => c::opt_rep(&mut f_scopes, r, w, o).map_err(|e| e.at("scopes"))?,
-                3 => c::opt(&mut f_scope_selector, r, w, o).map_err(|e| e.at("scopeSelector"))?,
+                1 => c::opt_map(&mut self.hard, r, w, o).map_err(|e| e.at("hard"))?,
+                2 => c::opt_rep(&mut self.scopes, r, w, o).map_err(|e| e.at("scopes"))?,
+                3 => {
+                    c::opt(&mut self.scope_selector, r, w, o).map_err(|e| e.at("scopeSelector"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            hard: f_hard,
-            scopes: f_scopes,
-            scope_selector: f_scope_selector,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5580,20 +4410,17 @@ impl Message for k8s_openapi::api::core::v1::ResourceQuotaSpec {
 }
 
 impl Message for k8s_openapi::api::core::v1::ResourceQuotaStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_hard = None;
-        let mut f_used = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_map(&mut f_hard, r, w, o).map_err(|e| e.at("hard"))?,
-                2 => c::opt_map(&mut f_used, r, w, o).map_err(|e| e.at("used"))?,
+                1 => c::opt_map(&mut self.hard, r, w, o).map_err(|e| e.at("hard"))?,
+                2 => c::opt_map(&mut self.used, r, w, o).map_err(|e| e.at("used"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            hard: f_hard,
-            used: f_used,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5603,23 +4430,18 @@ impl Message for k8s_openapi::api::core::v1::ResourceQuotaStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::ResourceRequirements {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_limits = None;
-        let mut f_requests = None;
-        let mut f_claims = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_map(&mut f_limits, r, w, o).map_err(|e| e.at("limits"))?,
-                2 => c::opt_map(&mut f_requests, r, w, o).map_err(|e| e.at("requests"))?,
-                3 => c::opt_rep(&mut f_claims, r, w, o).map_err(|e| e.at("claims"))?,
+                1 => c::opt_map(&mut self.limits, r, w, o).map_err(|e| e.at("limits"))?,
+                2 => c::opt_map(&mut self.requests, r, w, o).map_err(|e| e.at("requests"))?,
+                3 => c::opt_rep(&mut self.claims, r, w, o).map_err(|e| e.at("claims"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            limits: f_limits,
-            requests: f_requests,
-            claims: f_claims,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5630,20 +4452,17 @@ impl Message for k8s_openapi::api::core::v1::ResourceRequirements {
 }
 
 impl Message for k8s_openapi::api::core::v1::ResourceStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_resources = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt_rep(&mut f_resources, r, w, o).map_err(|e| e.at("resources"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt_rep(&mut self.resources, r, w, o).map_err(|e| e.at("resources"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            resources: f_resources,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5653,26 +4472,19 @@ impl Message for k8s_openapi::api::core::v1::ResourceStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::SELinuxOptions {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_user = None;
-        let mut f_role = None;
-        let mut f_type_ = None;
-        let mut f_level = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_user, r, w, o).map_err(|e| e.at("user"))?,
-                2 => c::opt_nonzero(&mut f_role, r, w, o).map_err(|e| e.at("role"))?,
-                3 => c::opt_nonzero(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                4 => c::opt_nonzero(&mut f_level, r, w, o).map_err(|e| e.at("level"))?,
+                1 => c::opt_nonzero(&mut self.user, r, w, o).map_err(|e| e.at("user"))?,
+                2 => c::opt_nonzero(&mut self.role, r, w, o).map_err(|e| e.at("role"))?,
+                3 => c::opt_nonzero(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                4 => c::opt_nonzero(&mut self.level, r, w, o).map_err(|e| e.at("level"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            user: f_user,
-            role: f_role,
-            type_: f_type_,
-            level: f_level,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5684,49 +4496,30 @@ impl Message for k8s_openapi::api::core::v1::SELinuxOptions {
 }
 
 impl Message for k8s_openapi::api::core::v1::ScaleIOPersistentVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_gateway = Default::default();
-        let mut f_system = Default::default();
-        let mut f_secret_ref = Default::default();
-        let mut f_ssl_enabled = None;
-        let mut f_protection_domain = None;
-        let mut f_storage_pool = None;
-        let mut f_storage_mode = None;
-        let mut f_volume_name = None;
-        let mut f_fs_type = None;
-        let mut f_read_only = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_gateway, r, w, o).map_err(|e| e.at("gateway"))?,
-                2 => c::req(&mut f_system, r, w, o).map_err(|e| e.at("system"))?,
-                3 => c::req(&mut f_secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
-                4 => c::opt_nonzero(&mut f_ssl_enabled, r, w, o).map_err(|e| e.at("sslEnabled"))?,
-                5 => c::opt_nonzero(&mut f_protection_domain, r, w, o)
+                1 => c::req(&mut self.gateway, r, w, o).map_err(|e| e.at("gateway"))?,
+                2 => c::req(&mut self.system, r, w, o).map_err(|e| e.at("system"))?,
+                3 => c::req(&mut self.secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
+                4 => c::opt_nonzero(&mut self.ssl_enabled, r, w, o)
+                    .map_err(|e| e.at("sslEnabled"))?,
+                5 => c::opt_nonzero(&mut self.protection_domain, r, w, o)
                     .map_err(|e| e.at("protectionDomain"))?,
-                6 => {
-                    c::opt_nonzero(&mut f_storage_pool, r, w, o).map_err(|e| e.at("storagePool"))?
-                }
-                7 => {
-                    c::opt_nonzero(&mut f_storage_mode, r, w, o).map_err(|e| e.at("storageMode"))?
-                }
-                8 => c::opt_nonzero(&mut f_volume_name, r, w, o).map_err(|e| e.at("volumeName"))?,
-                9 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                10 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                6 => c::opt_nonzero(&mut self.storage_pool, r, w, o)
+                    .map_err(|e| e.at("storagePool"))?,
+                7 => c::opt_nonzero(&mut self.storage_mode, r, w, o)
+                    .map_err(|e| e.at("storageMode"))?,
+                8 => c::opt_nonzero(&mut self.volume_name, r, w, o)
+                    .map_err(|e| e.at("volumeName"))?,
+                9 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                10 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            gateway: f_gateway,
-            system: f_system,
-            secret_ref: f_secret_ref,
-            ssl_enabled: f_ssl_enabled,
-            protection_domain: f_protection_domain,
-            storage_pool: f_storage_pool,
-            storage_mode: f_storage_mode,
-            volume_name: f_volume_name,
-            fs_type: f_fs_type,
-            read_only: f_read_only,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5744,49 +4537,30 @@ impl Message for k8s_openapi::api::core::v1::ScaleIOPersistentVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::ScaleIOVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_gateway = Default::default();
-        let mut f_system = Default::default();
-        let mut f_secret_ref = Default::default();
-        let mut f_ssl_enabled = None;
-        let mut f_protection_domain = None;
-        let mut f_storage_pool = None;
-        let mut f_storage_mode = None;
-        let mut f_volume_name = None;
-        let mut f_fs_type = None;
-        let mut f_read_only = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_gateway, r, w, o).map_err(|e| e.at("gateway"))?,
-                2 => c::req(&mut f_system, r, w, o).map_err(|e| e.at("system"))?,
-                3 => c::req(&mut f_secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
-                4 => c::opt_nonzero(&mut f_ssl_enabled, r, w, o).map_err(|e| e.at("sslEnabled"))?,
-                5 => c::opt_nonzero(&mut f_protection_domain, r, w, o)
+                1 => c::req(&mut self.gateway, r, w, o).map_err(|e| e.at("gateway"))?,
+                2 => c::req(&mut self.system, r, w, o).map_err(|e| e.at("system"))?,
+                3 => c::req(&mut self.secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
+                4 => c::opt_nonzero(&mut self.ssl_enabled, r, w, o)
+                    .map_err(|e| e.at("sslEnabled"))?,
+                5 => c::opt_nonzero(&mut self.protection_domain, r, w, o)
                     .map_err(|e| e.at("protectionDomain"))?,
-                6 => {
-                    c::opt_nonzero(&mut f_storage_pool, r, w, o).map_err(|e| e.at("storagePool"))?
-                }
-                7 => {
-                    c::opt_nonzero(&mut f_storage_mode, r, w, o).map_err(|e| e.at("storageMode"))?
-                }
-                8 => c::opt_nonzero(&mut f_volume_name, r, w, o).map_err(|e| e.at("volumeName"))?,
-                9 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                10 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                6 => c::opt_nonzero(&mut self.storage_pool, r, w, o)
+                    .map_err(|e| e.at("storagePool"))?,
+                7 => c::opt_nonzero(&mut self.storage_mode, r, w, o)
+                    .map_err(|e| e.at("storageMode"))?,
+                8 => c::opt_nonzero(&mut self.volume_name, r, w, o)
+                    .map_err(|e| e.at("volumeName"))?,
+                9 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                10 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            gateway: f_gateway,
-            system: f_system,
-            secret_ref: f_secret_ref,
-            ssl_enabled: f_ssl_enabled,
-            protection_domain: f_protection_domain,
-            storage_pool: f_storage_pool,
-            storage_mode: f_storage_mode,
-            volume_name: f_volume_name,
-            fs_type: f_fs_type,
-            read_only: f_read_only,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5804,18 +4578,17 @@ impl Message for k8s_openapi::api::core::v1::ScaleIOVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::ScopeSelector {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_match_expressions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_match_expressions, r, w, o)
+                1 => c::opt_rep(&mut self.match_expressions, r, w, o)
                     .map_err(|e| e.at("matchExpressions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            match_expressions: f_match_expressions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5824,23 +4597,18 @@ impl Message for k8s_openapi::api::core::v1::ScopeSelector {
 }
 
 impl Message for k8s_openapi::api::core::v1::ScopedResourceSelectorRequirement {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_scope_name = Default::default();
-        let mut f_operator = Default::default();
-        let mut f_values = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_scope_name, r, w, o).map_err(|e| e.at("scopeName"))?,
-                2 => c::req(&mut f_operator, r, w, o).map_err(|e| e.at("operator"))?,
-                3 => c::opt_rep(&mut f_values, r, w, o).map_err(|e| e.at("values"))?,
+                1 => c::req(&mut self.scope_name, r, w, o).map_err(|e| e.at("scopeName"))?,
+                2 => c::req(&mut self.operator, r, w, o).map_err(|e| e.at("operator"))?,
+                3 => c::opt_rep(&mut self.values, r, w, o).map_err(|e| e.at("values"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            scope_name: f_scope_name,
-            operator: f_operator,
-            values: f_values,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5851,21 +4619,18 @@ impl Message for k8s_openapi::api::core::v1::ScopedResourceSelectorRequirement {
 }
 
 impl Message for k8s_openapi::api::core::v1::SeccompProfile {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_localhost_profile = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::opt(&mut f_localhost_profile, r, w, o)
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::opt(&mut self.localhost_profile, r, w, o)
                     .map_err(|e| e.at("localhostProfile"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            localhost_profile: f_localhost_profile,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5875,29 +4640,20 @@ impl Message for k8s_openapi::api::core::v1::SeccompProfile {
 }
 
 impl Message for k8s_openapi::api::core::v1::Secret {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_data = None;
-        let mut f_type_ = None;
-        let mut f_string_data = None;
-        let mut f_immutable = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                5 => c::opt(&mut f_immutable, r, w, o).map_err(|e| e.at("immutable"))?,
-                2 => c::opt_map(&mut f_data, r, w, o).map_err(|e| e.at("data"))?,
-                4 => c::opt_map(&mut f_string_data, r, w, o).map_err(|e| e.at("stringData"))?,
-                3 => c::opt_nonzero(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                5 => c::opt(&mut self.immutable, r, w, o).map_err(|e| e.at("immutable"))?,
+                2 => c::opt_map(&mut self.data, r, w, o).map_err(|e| e.at("data"))?,
+                4 => c::opt_map(&mut self.string_data, r, w, o).map_err(|e| e.at("stringData"))?,
+                3 => c::opt_nonzero(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            data: f_data,
-            type_: f_type_,
-            string_data: f_string_data,
-            immutable: f_immutable,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5910,9 +4666,9 @@ impl Message for k8s_openapi::api::core::v1::Secret {
 }
 
 impl Message for k8s_openapi::api::core::v1::SecretEnvSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_optional = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
                 1 => {
@@ -5920,19 +4676,18 @@ impl Message for k8s_openapi::api::core::v1::SecretEnvSource {
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => c::req(&mut f_name, &mut r1, w1, o).map_err(|e| e.at("name"))?,
+                            1 => {
+                                c::req(&mut self.name, &mut r1, w1, o).map_err(|e| e.at("name"))?
+                            }
                             _ => r1.skip(w1)?,
                         }
                     }
                 }
-                2 => c::opt(&mut f_optional, r, w, o).map_err(|e| e.at("optional"))?,
+                2 => c::opt(&mut self.optional, r, w, o).map_err(|e| e.at("optional"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            optional: f_optional,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5944,10 +4699,9 @@ impl Message for k8s_openapi::api::core::v1::SecretEnvSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::SecretKeySelector {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_key = Default::default();
-        let mut f_optional = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
                 1 => {
@@ -5955,21 +4709,19 @@ impl Message for k8s_openapi::api::core::v1::SecretKeySelector {
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => c::req(&mut f_name, &mut r1, w1, o).map_err(|e| e.at("name"))?,
+                            1 => {
+                                c::req(&mut self.name, &mut r1, w1, o).map_err(|e| e.at("name"))?
+                            }
                             _ => r1.skip(w1)?,
                         }
                     }
                 }
-                2 => c::req(&mut f_key, r, w, o).map_err(|e| e.at("key"))?,
-                3 => c::opt(&mut f_optional, r, w, o).map_err(|e| e.at("optional"))?,
+                2 => c::req(&mut self.key, r, w, o).map_err(|e| e.at("key"))?,
+                3 => c::opt(&mut self.optional, r, w, o).map_err(|e| e.at("optional"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            key: f_key,
-            optional: f_optional,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -5982,10 +4734,9 @@ impl Message for k8s_openapi::api::core::v1::SecretKeySelector {
 }
 
 impl Message for k8s_openapi::api::core::v1::SecretProjection {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_items = None;
-        let mut f_optional = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
                 1 => {
@@ -5993,21 +4744,19 @@ impl Message for k8s_openapi::api::core::v1::SecretProjection {
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => c::req(&mut f_name, &mut r1, w1, o).map_err(|e| e.at("name"))?,
+                            1 => {
+                                c::req(&mut self.name, &mut r1, w1, o).map_err(|e| e.at("name"))?
+                            }
                             _ => r1.skip(w1)?,
                         }
                     }
                 }
-                2 => c::opt_rep(&mut f_items, r, w, o).map_err(|e| e.at("items"))?,
-                4 => c::opt(&mut f_optional, r, w, o).map_err(|e| e.at("optional"))?,
+                2 => c::opt_rep(&mut self.items, r, w, o).map_err(|e| e.at("items"))?,
+                4 => c::opt(&mut self.optional, r, w, o).map_err(|e| e.at("optional"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            items: f_items,
-            optional: f_optional,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6020,20 +4769,17 @@ impl Message for k8s_openapi::api::core::v1::SecretProjection {
 }
 
 impl Message for k8s_openapi::api::core::v1::SecretReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = None;
-        let mut f_namespace = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt_nonzero(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                1 => c::opt_nonzero(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt_nonzero(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            namespace: f_namespace,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6043,26 +4789,20 @@ impl Message for k8s_openapi::api::core::v1::SecretReference {
 }
 
 impl Message for k8s_openapi::api::core::v1::SecretVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_secret_name = None;
-        let mut f_items = None;
-        let mut f_default_mode = None;
-        let mut f_optional = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_secret_name, r, w, o).map_err(|e| e.at("secretName"))?,
-                2 => c::opt_rep(&mut f_items, r, w, o).map_err(|e| e.at("items"))?,
-                3 => c::opt(&mut f_default_mode, r, w, o).map_err(|e| e.at("defaultMode"))?,
-                4 => c::opt(&mut f_optional, r, w, o).map_err(|e| e.at("optional"))?,
+                1 => c::opt_nonzero(&mut self.secret_name, r, w, o)
+                    .map_err(|e| e.at("secretName"))?,
+                2 => c::opt_rep(&mut self.items, r, w, o).map_err(|e| e.at("items"))?,
+                3 => c::opt(&mut self.default_mode, r, w, o).map_err(|e| e.at("defaultMode"))?,
+                4 => c::opt(&mut self.optional, r, w, o).map_err(|e| e.at("optional"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            secret_name: f_secret_name,
-            items: f_items,
-            default_mode: f_default_mode,
-            optional: f_optional,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6074,59 +4814,35 @@ impl Message for k8s_openapi::api::core::v1::SecretVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::SecurityContext {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_capabilities = None;
-        let mut f_privileged = None;
-        let mut f_se_linux_options = None;
-        let mut f_run_as_user = None;
-        let mut f_run_as_non_root = None;
-        let mut f_read_only_root_filesystem = None;
-        let mut f_allow_privilege_escalation = None;
-        let mut f_run_as_group = None;
-        let mut f_proc_mount = None;
-        let mut f_windows_options = None;
-        let mut f_seccomp_profile = None;
-        let mut f_app_armor_profile = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_capabilities, r, w, o).map_err(|e| e.at("capabilities"))?,
-                2 => c::opt(&mut f_privileged, r, w, o).map_err(|e| e.at("privileged"))?,
-                3 => {
-                    c::opt(&mut f_se_linux_options, r, w, o).map_err(|e| e.at("seLinuxOptions"))?
+                1 => c::opt(&mut self.capabilities, r, w, o).map_err(|e| e.at("capabilities"))?,
+                2 => c::opt(&mut self.privileged, r, w, o).map_err(|e| e.at("privileged"))?,
+                3 => c::opt(&mut self.se_linux_options, r, w, o)
+                    .map_err(|e| e.at("seLinuxOptions"))?,
+                10 => c::opt(&mut self.windows_options, r, w, o)
+                    .map_err(|e| e.at("windowsOptions"))?,
+                4 => c::opt(&mut self.run_as_user, r, w, o).map_err(|e| e.at("runAsUser"))?,
+                8 => c::opt(&mut self.run_as_group, r, w, o).map_err(|e| e.at("runAsGroup"))?,
+                5 => {
+                    c::opt(&mut self.run_as_non_root, r, w, o).map_err(|e| e.at("runAsNonRoot"))?
                 }
-                10 => {
-                    c::opt(&mut f_windows_options, r, w, o).map_err(|e| e.at("windowsOptions"))?
-                }
-                4 => c::opt(&mut f_run_as_user, r, w, o).map_err(|e| e.at("runAsUser"))?,
-                8 => c::opt(&mut f_run_as_group, r, w, o).map_err(|e| e.at("runAsGroup"))?,
-                5 => c::opt(&mut f_run_as_non_root, r, w, o).map_err(|e| e.at("runAsNonRoot"))?,
-                6 => c::opt(&mut f_read_only_root_filesystem, r, w, o)
+                6 => c::opt(&mut self.read_only_root_filesystem, r, w, o)
                     .map_err(|e| e.at("readOnlyRootFilesystem"))?,
-                7 => c::opt(&mut f_allow_privilege_escalation, r, w, o)
+                7 => c::opt(&mut self.allow_privilege_escalation, r, w, o)
                     .map_err(|e| e.at("allowPrivilegeEscalation"))?,
-                9 => c::opt(&mut f_proc_mount, r, w, o).map_err(|e| e.at("procMount"))?,
-                11 => {
-                    c::opt(&mut f_seccomp_profile, r, w, o).map_err(|e| e.at("seccompProfile"))?
-                }
-                12 => c::opt(&mut f_app_armor_profile, r, w, o)
+                9 => c::opt(&mut self.proc_mount, r, w, o).map_err(|e| e.at("procMount"))?,
+                11 => c::opt(&mut self.seccomp_profile, r, w, o)
+                    .map_err(|e| e.at("seccompProfile"))?,
+                12 => c::opt(&mut self.app_armor_profile, r, w, o)
                     .map_err(|e| e.at("appArmorProfile"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            capabilities: f_capabilities,
-            privileged: f_privileged,
-            se_linux_options: f_se_linux_options,
-            run_as_user: f_run_as_user,
-            run_as_non_root: f_run_as_non_root,
-            read_only_root_filesystem: f_read_only_root_filesystem,
-            allow_privilege_escalation: f_allow_privilege_escalation,
-            run_as_group: f_run_as_group,
-            proc_mount: f_proc_mount,
-            windows_options: f_windows_options,
-            seccomp_profile: f_seccomp_profile,
-            app_armor_profile: f_app_armor_profile,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6146,23 +4862,18 @@ impl Message for k8s_openapi::api::core::v1::SecurityContext {
 }
 
 impl Message for k8s_openapi::api::core::v1::Service {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6173,28 +4884,21 @@ impl Message for k8s_openapi::api::core::v1::Service {
 }
 
 impl Message for k8s_openapi::api::core::v1::ServiceAccount {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_secrets = None;
-        let mut f_image_pull_secrets = None;
-        let mut f_automount_service_account_token = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt_rep(&mut f_secrets, r, w, o).map_err(|e| e.at("secrets"))?,
-                3 => c::opt_rep(&mut f_image_pull_secrets, r, w, o)
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt_rep(&mut self.secrets, r, w, o).map_err(|e| e.at("secrets"))?,
+                3 => c::opt_rep(&mut self.image_pull_secrets, r, w, o)
                     .map_err(|e| e.at("imagePullSecrets"))?,
-                4 => c::opt(&mut f_automount_service_account_token, r, w, o)
+                4 => c::opt(&mut self.automount_service_account_token, r, w, o)
                     .map_err(|e| e.at("automountServiceAccountToken"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            secrets: f_secrets,
-            image_pull_secrets: f_image_pull_secrets,
-            automount_service_account_token: f_automount_service_account_token,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6206,24 +4910,19 @@ impl Message for k8s_openapi::api::core::v1::ServiceAccount {
 }
 
 impl Message for k8s_openapi::api::core::v1::ServiceAccountTokenProjection {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_audience = None;
-        let mut f_expiration_seconds = None;
-        let mut f_path = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_audience, r, w, o).map_err(|e| e.at("audience"))?,
-                2 => c::opt(&mut f_expiration_seconds, r, w, o)
+                1 => c::opt_nonzero(&mut self.audience, r, w, o).map_err(|e| e.at("audience"))?,
+                2 => c::opt(&mut self.expiration_seconds, r, w, o)
                     .map_err(|e| e.at("expirationSeconds"))?,
-                3 => c::req(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
+                3 => c::req(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            audience: f_audience,
-            expiration_seconds: f_expiration_seconds,
-            path: f_path,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6234,32 +4933,21 @@ impl Message for k8s_openapi::api::core::v1::ServiceAccountTokenProjection {
 }
 
 impl Message for k8s_openapi::api::core::v1::ServicePort {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = None;
-        let mut f_protocol = None;
-        let mut f_port = Default::default();
-        let mut f_target_port = None;
-        let mut f_node_port = None;
-        let mut f_app_protocol = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt_nonzero(&mut f_protocol, r, w, o).map_err(|e| e.at("protocol"))?,
-                6 => c::opt(&mut f_app_protocol, r, w, o).map_err(|e| e.at("appProtocol"))?,
-                3 => c::req(&mut f_port, r, w, o).map_err(|e| e.at("port"))?,
-                4 => c::opt(&mut f_target_port, r, w, o).map_err(|e| e.at("targetPort"))?,
-                5 => c::opt_nonzero(&mut f_node_port, r, w, o).map_err(|e| e.at("nodePort"))?,
+                1 => c::opt_nonzero(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt_nonzero(&mut self.protocol, r, w, o).map_err(|e| e.at("protocol"))?,
+                6 => c::opt(&mut self.app_protocol, r, w, o).map_err(|e| e.at("appProtocol"))?,
+                3 => c::req(&mut self.port, r, w, o).map_err(|e| e.at("port"))?,
+                4 => c::opt(&mut self.target_port, r, w, o).map_err(|e| e.at("targetPort"))?,
+                5 => c::opt_nonzero(&mut self.node_port, r, w, o).map_err(|e| e.at("nodePort"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            protocol: f_protocol,
-            port: f_port,
-            target_port: f_target_port,
-            node_port: f_node_port,
-            app_protocol: f_app_protocol,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6273,88 +4961,52 @@ impl Message for k8s_openapi::api::core::v1::ServicePort {
 }
 
 impl Message for k8s_openapi::api::core::v1::ServiceSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_ports = None;
-        let mut f_selector = None;
-        let mut f_cluster_ip = None;
-        let mut f_type_ = None;
-        let mut f_external_ips = None;
-        let mut f_session_affinity = None;
-        let mut f_load_balancer_ip = None;
-        let mut f_load_balancer_source_ranges = None;
-        let mut f_external_name = None;
-        let mut f_external_traffic_policy = None;
-        let mut f_health_check_node_port = None;
-        let mut f_publish_not_ready_addresses = None;
-        let mut f_session_affinity_config = None;
-        let mut f_ip_family_policy = None;
-        let mut f_cluster_ips = None;
-        let mut f_ip_families = None;
-        let mut f_allocate_load_balancer_node_ports = None;
-        let mut f_load_balancer_class = None;
-        let mut f_internal_traffic_policy = None;
-        let mut f_traffic_distribution = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_ports, r, w, o).map_err(|e| e.at("ports"))?,
-                2 => c::opt_map(&mut f_selector, r, w, o).map_err(|e| e.at("selector"))?,
-                3 => c::opt_nonzero(&mut f_cluster_ip, r, w, o).map_err(|e| e.at("clusterIP"))?,
-                18 => c::opt_rep(&mut f_cluster_ips, r, w, o).map_err(|e| e.at("clusterIPs"))?,
-                4 => c::opt_nonzero(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                5 => c::opt_rep(&mut f_external_ips, r, w, o).map_err(|e| e.at("externalIPs"))?,
-                7 => c::opt_nonzero(&mut f_session_affinity, r, w, o)
-                    .map_err(|e| e.at("sessionAffinity"))?,
-                8 => c::opt_nonzero(&mut f_load_balancer_ip, r, w, o)
-                    .map_err(|e| e.at("loadBalancerIP"))?,
-                9 => c::opt_rep(&mut f_load_balancer_source_ranges, r, w, o)
-                    .map_err(|e| e.at("loadBalancerSourceRanges"))?,
-                10 => c::opt_nonzero(&mut f_external_name, r, w, o)
-                    .map_err(|e| e.at("externalName"))?,
-                11 => c::opt_nonzero(&mut f_external_traffic_policy, r, w, o)
-                    .map_err(|e| e.at("externalTrafficPolicy"))?,
-                12 => c::opt_nonzero(&mut f_health_check_node_port, r, w, o)
-                    .map_err(|e| e.at("healthCheckNodePort"))?,
-                13 => c::opt_nonzero(&mut f_publish_not_ready_addresses, r, w, o)
-                    .map_err(|e| e.at("publishNotReadyAddresses"))?,
-                14 => c::opt(&mut f_session_affinity_config, r, w, o)
-                    .map_err(|e| e.at("sessionAffinityConfig"))?,
-                19 => c::opt_rep(&mut f_ip_families, r, w, o).map_err(|e| e.at("ipFamilies"))?,
-                17 => {
-                    c::opt(&mut f_ip_family_policy, r, w, o).map_err(|e| e.at("ipFamilyPolicy"))?
+                1 => c::opt_rep(&mut self.ports, r, w, o).map_err(|e| e.at("ports"))?,
+                2 => c::opt_map(&mut self.selector, r, w, o).map_err(|e| e.at("selector"))?,
+                3 => {
+                    c::opt_nonzero(&mut self.cluster_ip, r, w, o).map_err(|e| e.at("clusterIP"))?
                 }
-                20 => c::opt(&mut f_allocate_load_balancer_node_ports, r, w, o)
+                18 => c::opt_rep(&mut self.cluster_ips, r, w, o).map_err(|e| e.at("clusterIPs"))?,
+                4 => c::opt_nonzero(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                5 => {
+                    c::opt_rep(&mut self.external_ips, r, w, o).map_err(|e| e.at("externalIPs"))?
+                }
+                7 => c::opt_nonzero(&mut self.session_affinity, r, w, o)
+                    .map_err(|e| e.at("sessionAffinity"))?,
+                8 => c::opt_nonzero(&mut self.load_balancer_ip, r, w, o)
+                    .map_err(|e| e.at("loadBalancerIP"))?,
+                9 => c::opt_rep(&mut self.load_balancer_source_ranges, r, w, o)
+                    .map_err(|e| e.at("loadBalancerSourceRanges"))?,
+                10 => c::opt_nonzero(&mut self.external_name, r, w, o)
+                    .map_err(|e| e.at("externalName"))?,
+                11 => c::opt_nonzero(&mut self.external_traffic_policy, r, w, o)
+                    .map_err(|e| e.at("externalTrafficPolicy"))?,
+                12 => c::opt_nonzero(&mut self.health_check_node_port, r, w, o)
+                    .map_err(|e| e.at("healthCheckNodePort"))?,
+                13 => c::opt_nonzero(&mut self.publish_not_ready_addresses, r, w, o)
+                    .map_err(|e| e.at("publishNotReadyAddresses"))?,
+                14 => c::opt(&mut self.session_affinity_config, r, w, o)
+                    .map_err(|e| e.at("sessionAffinityConfig"))?,
+                19 => c::opt_rep(&mut self.ip_families, r, w, o).map_err(|e| e.at("ipFamilies"))?,
+                17 => c::opt(&mut self.ip_family_policy, r, w, o)
+                    .map_err(|e| e.at("ipFamilyPolicy"))?,
+                20 => c::opt(&mut self.allocate_load_balancer_node_ports, r, w, o)
                     .map_err(|e| e.at("allocateLoadBalancerNodePorts"))?,
-                21 => c::opt(&mut f_load_balancer_class, r, w, o)
+                21 => c::opt(&mut self.load_balancer_class, r, w, o)
                     .map_err(|e| e.at("loadBalancerClass"))?,
-                22 => c::opt(&mut f_internal_traffic_policy, r, w, o)
+                22 => c::opt(&mut self.internal_traffic_policy, r, w, o)
                     .map_err(|e| e.at("internalTrafficPolicy"))?,
-                23 => c::opt(&mut f_traffic_distribution, r, w, o)
+                23 => c::opt(&mut self.traffic_distribution, r, w, o)
                     .map_err(|e| e.at("trafficDistribution"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            ports: f_ports,
-            selector: f_selector,
-            cluster_ip: f_cluster_ip,
-            type_: f_type_,
-            external_ips: f_external_ips,
-            session_affinity: f_session_affinity,
-            load_balancer_ip: f_load_balancer_ip,
-            load_balancer_source_ranges: f_load_balancer_source_ranges,
-            external_name: f_external_name,
-            external_traffic_policy: f_external_traffic_policy,
-            health_check_node_port: f_health_check_node_port,
-            publish_not_ready_addresses: f_publish_not_ready_addresses,
-            session_affinity_config: f_session_affinity_config,
-            ip_family_policy: f_ip_family_policy,
-            cluster_ips: f_cluster_ips,
-            ip_families: f_ip_families,
-            allocate_load_balancer_node_ports: f_allocate_load_balancer_node_ports,
-            load_balancer_class: f_load_balancer_class,
-            internal_traffic_policy: f_internal_traffic_policy,
-            traffic_distribution: f_traffic_distribution,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6382,20 +5034,17 @@ impl Message for k8s_openapi::api::core::v1::ServiceSpec {
 }
 
 impl Message for k8s_openapi::api::core::v1::ServiceStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_load_balancer = None;
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_load_balancer, r, w, o).map_err(|e| e.at("loadBalancer"))?,
-                2 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                1 => c::opt(&mut self.load_balancer, r, w, o).map_err(|e| e.at("loadBalancer"))?,
+                2 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            load_balancer: f_load_balancer,
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6405,17 +5054,16 @@ impl Message for k8s_openapi::api::core::v1::ServiceStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::SessionAffinityConfig {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_client_ip = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_client_ip, r, w, o).map_err(|e| e.at("clientIP"))?,
+                1 => c::opt(&mut self.client_ip, r, w, o).map_err(|e| e.at("clientIP"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            client_ip: f_client_ip,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6424,15 +5072,16 @@ impl Message for k8s_openapi::api::core::v1::SessionAffinityConfig {
 }
 
 impl Message for k8s_openapi::api::core::v1::SleepAction {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_seconds = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_seconds, r, w, o).map_err(|e| e.at("seconds"))?,
+                1 => c::req(&mut self.seconds, r, w, o).map_err(|e| e.at("seconds"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { seconds: f_seconds })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6441,30 +5090,22 @@ impl Message for k8s_openapi::api::core::v1::SleepAction {
 }
 
 impl Message for k8s_openapi::api::core::v1::StorageOSPersistentVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_volume_name = None;
-        let mut f_volume_namespace = None;
-        let mut f_fs_type = None;
-        let mut f_read_only = None;
-        let mut f_secret_ref = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_volume_name, r, w, o).map_err(|e| e.at("volumeName"))?,
-                2 => c::opt_nonzero(&mut f_volume_namespace, r, w, o)
+                1 => c::opt_nonzero(&mut self.volume_name, r, w, o)
+                    .map_err(|e| e.at("volumeName"))?,
+                2 => c::opt_nonzero(&mut self.volume_namespace, r, w, o)
                     .map_err(|e| e.at("volumeNamespace"))?,
-                3 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                4 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                5 => c::opt(&mut f_secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
+                3 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                4 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                5 => c::opt(&mut self.secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            volume_name: f_volume_name,
-            volume_namespace: f_volume_namespace,
-            fs_type: f_fs_type,
-            read_only: f_read_only,
-            secret_ref: f_secret_ref,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6477,30 +5118,22 @@ impl Message for k8s_openapi::api::core::v1::StorageOSPersistentVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::StorageOSVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_volume_name = None;
-        let mut f_volume_namespace = None;
-        let mut f_fs_type = None;
-        let mut f_read_only = None;
-        let mut f_secret_ref = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_volume_name, r, w, o).map_err(|e| e.at("volumeName"))?,
-                2 => c::opt_nonzero(&mut f_volume_namespace, r, w, o)
+                1 => c::opt_nonzero(&mut self.volume_name, r, w, o)
+                    .map_err(|e| e.at("volumeName"))?,
+                2 => c::opt_nonzero(&mut self.volume_namespace, r, w, o)
                     .map_err(|e| e.at("volumeNamespace"))?,
-                3 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                4 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                5 => c::opt(&mut f_secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
+                3 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                4 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                5 => c::opt(&mut self.secret_ref, r, w, o).map_err(|e| e.at("secretRef"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            volume_name: f_volume_name,
-            volume_namespace: f_volume_namespace,
-            fs_type: f_fs_type,
-            read_only: f_read_only,
-            secret_ref: f_secret_ref,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6513,20 +5146,17 @@ impl Message for k8s_openapi::api::core::v1::StorageOSVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::Sysctl {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_value = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_value, r, w, o).map_err(|e| e.at("value"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.value, r, w, o).map_err(|e| e.at("value"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            value: f_value,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6536,20 +5166,17 @@ impl Message for k8s_openapi::api::core::v1::Sysctl {
 }
 
 impl Message for k8s_openapi::api::core::v1::TCPSocketAction {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_port = Default::default();
-        let mut f_host = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_port, r, w, o).map_err(|e| e.at("port"))?,
-                2 => c::opt_nonzero(&mut f_host, r, w, o).map_err(|e| e.at("host"))?,
+                1 => c::req(&mut self.port, r, w, o).map_err(|e| e.at("port"))?,
+                2 => c::opt_nonzero(&mut self.host, r, w, o).map_err(|e| e.at("host"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            port: f_port,
-            host: f_host,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6559,26 +5186,19 @@ impl Message for k8s_openapi::api::core::v1::TCPSocketAction {
 }
 
 impl Message for k8s_openapi::api::core::v1::Taint {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_key = Default::default();
-        let mut f_value = None;
-        let mut f_effect = Default::default();
-        let mut f_time_added = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_key, r, w, o).map_err(|e| e.at("key"))?,
-                2 => c::opt_nonzero(&mut f_value, r, w, o).map_err(|e| e.at("value"))?,
-                3 => c::req(&mut f_effect, r, w, o).map_err(|e| e.at("effect"))?,
-                4 => c::opt(&mut f_time_added, r, w, o).map_err(|e| e.at("timeAdded"))?,
+                1 => c::req(&mut self.key, r, w, o).map_err(|e| e.at("key"))?,
+                2 => c::opt_nonzero(&mut self.value, r, w, o).map_err(|e| e.at("value"))?,
+                3 => c::req(&mut self.effect, r, w, o).map_err(|e| e.at("effect"))?,
+                4 => c::opt(&mut self.time_added, r, w, o).map_err(|e| e.at("timeAdded"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            key: f_key,
-            value: f_value,
-            effect: f_effect,
-            time_added: f_time_added,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6590,30 +5210,21 @@ impl Message for k8s_openapi::api::core::v1::Taint {
 }
 
 impl Message for k8s_openapi::api::core::v1::Toleration {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_key = None;
-        let mut f_operator = None;
-        let mut f_value = None;
-        let mut f_effect = None;
-        let mut f_toleration_seconds = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_key, r, w, o).map_err(|e| e.at("key"))?,
-                2 => c::opt_nonzero(&mut f_operator, r, w, o).map_err(|e| e.at("operator"))?,
-                3 => c::opt_nonzero(&mut f_value, r, w, o).map_err(|e| e.at("value"))?,
-                4 => c::opt_nonzero(&mut f_effect, r, w, o).map_err(|e| e.at("effect"))?,
-                5 => c::opt(&mut f_toleration_seconds, r, w, o)
+                1 => c::opt_nonzero(&mut self.key, r, w, o).map_err(|e| e.at("key"))?,
+                2 => c::opt_nonzero(&mut self.operator, r, w, o).map_err(|e| e.at("operator"))?,
+                3 => c::opt_nonzero(&mut self.value, r, w, o).map_err(|e| e.at("value"))?,
+                4 => c::opt_nonzero(&mut self.effect, r, w, o).map_err(|e| e.at("effect"))?,
+                5 => c::opt(&mut self.toleration_seconds, r, w, o)
                     .map_err(|e| e.at("tolerationSeconds"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            key: f_key,
-            operator: f_operator,
-            value: f_value,
-            effect: f_effect,
-            toleration_seconds: f_toleration_seconds,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6626,20 +5237,17 @@ impl Message for k8s_openapi::api::core::v1::Toleration {
 }
 
 impl Message for k8s_openapi::api::core::v1::TopologySelectorLabelRequirement {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_key = Default::default();
-        let mut f_values = Vec::new();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_key, r, w, o).map_err(|e| e.at("key"))?,
-                2 => c::rep(&mut f_values, r, w, o).map_err(|e| e.at("values"))?,
+                1 => c::req(&mut self.key, r, w, o).map_err(|e| e.at("key"))?,
+                2 => c::rep(&mut self.values, r, w, o).map_err(|e| e.at("values"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            key: f_key,
-            values: f_values,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6649,18 +5257,17 @@ impl Message for k8s_openapi::api::core::v1::TopologySelectorLabelRequirement {
 }
 
 impl Message for k8s_openapi::api::core::v1::TopologySelectorTerm {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_match_label_expressions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_match_label_expressions, r, w, o)
+                1 => c::opt_rep(&mut self.match_label_expressions, r, w, o)
                     .map_err(|e| e.at("matchLabelExpressions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            match_label_expressions: f_match_label_expressions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6669,42 +5276,29 @@ impl Message for k8s_openapi::api::core::v1::TopologySelectorTerm {
 }
 
 impl Message for k8s_openapi::api::core::v1::TopologySpreadConstraint {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_max_skew = Default::default();
-        let mut f_topology_key = Default::default();
-        let mut f_when_unsatisfiable = Default::default();
-        let mut f_label_selector = None;
-        let mut f_min_domains = None;
-        let mut f_node_affinity_policy = None;
-        let mut f_node_taints_policy = None;
-        let mut f_match_label_keys = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_max_skew, r, w, o).map_err(|e| e.at("maxSkew"))?,
-                2 => c::req(&mut f_topology_key, r, w, o).map_err(|e| e.at("topologyKey"))?,
-                3 => c::req(&mut f_when_unsatisfiable, r, w, o)
+                1 => c::req(&mut self.max_skew, r, w, o).map_err(|e| e.at("maxSkew"))?,
+                2 => c::req(&mut self.topology_key, r, w, o).map_err(|e| e.at("topologyKey"))?,
+                3 => c::req(&mut self.when_unsatisfiable, r, w, o)
                     .map_err(|e| e.at("whenUnsatisfiable"))?,
-                4 => c::opt(&mut f_label_selector, r, w, o).map_err(|e| e.at("labelSelector"))?,
-                5 => c::opt(&mut f_min_domains, r, w, o).map_err(|e| e.at("minDomains"))?,
-                6 => c::opt(&mut f_node_affinity_policy, r, w, o)
+                4 => {
+                    c::opt(&mut self.label_selector, r, w, o).map_err(|e| e.at("labelSelector"))?
+                }
+                5 => c::opt(&mut self.min_domains, r, w, o).map_err(|e| e.at("minDomains"))?,
+                6 => c::opt(&mut self.node_affinity_policy, r, w, o)
                     .map_err(|e| e.at("nodeAffinityPolicy"))?,
-                7 => c::opt(&mut f_node_taints_policy, r, w, o)
+                7 => c::opt(&mut self.node_taints_policy, r, w, o)
                     .map_err(|e| e.at("nodeTaintsPolicy"))?,
-                8 => c::opt_rep(&mut f_match_label_keys, r, w, o)
+                8 => c::opt_rep(&mut self.match_label_keys, r, w, o)
                     .map_err(|e| e.at("matchLabelKeys"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            max_skew: f_max_skew,
-            topology_key: f_topology_key,
-            when_unsatisfiable: f_when_unsatisfiable,
-            label_selector: f_label_selector,
-            min_domains: f_min_domains,
-            node_affinity_policy: f_node_affinity_policy,
-            node_taints_policy: f_node_taints_policy,
-            match_label_keys: f_match_label_keys,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6720,23 +5314,18 @@ impl Message for k8s_openapi::api::core::v1::TopologySpreadConstraint {
 }
 
 impl Message for k8s_openapi::api::core::v1::TypedLocalObjectReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_api_group = None;
-        let mut f_kind = Default::default();
-        let mut f_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_api_group, r, w, o).map_err(|e| e.at("apiGroup"))?,
-                2 => c::req(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
-                3 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
+                1 => c::opt(&mut self.api_group, r, w, o).map_err(|e| e.at("apiGroup"))?,
+                2 => c::req(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
+                3 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            api_group: f_api_group,
-            kind: f_kind,
-            name: f_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6747,26 +5336,19 @@ impl Message for k8s_openapi::api::core::v1::TypedLocalObjectReference {
 }
 
 impl Message for k8s_openapi::api::core::v1::TypedObjectReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_api_group = None;
-        let mut f_kind = Default::default();
-        let mut f_name = Default::default();
-        let mut f_namespace = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_api_group, r, w, o).map_err(|e| e.at("apiGroup"))?,
-                2 => c::req(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
-                3 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                4 => c::opt(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                1 => c::opt(&mut self.api_group, r, w, o).map_err(|e| e.at("apiGroup"))?,
+                2 => c::req(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
+                3 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                4 => c::opt(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            api_group: f_api_group,
-            kind: f_kind,
-            name: f_name,
-            namespace: f_namespace,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6778,105 +5360,73 @@ impl Message for k8s_openapi::api::core::v1::TypedObjectReference {
 }
 
 impl Message for k8s_openapi::api::core::v1::Volume {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_host_path = None;
-        let mut f_empty_dir = None;
-        let mut f_gce_persistent_disk = None;
-        let mut f_aws_elastic_block_store = None;
-        let mut f_git_repo = None;
-        let mut f_secret = None;
-        let mut f_nfs = None;
-        let mut f_iscsi = None;
-        let mut f_glusterfs = None;
-        let mut f_persistent_volume_claim = None;
-        let mut f_rbd = None;
-        let mut f_flex_volume = None;
-        let mut f_cinder = None;
-        let mut f_cephfs = None;
-        let mut f_flocker = None;
-        let mut f_downward_api = None;
-        let mut f_fc = None;
-        let mut f_azure_file = None;
-        let mut f_config_map = None;
-        let mut f_vsphere_volume = None;
-        let mut f_quobyte = None;
-        let mut f_azure_disk = None;
-        let mut f_photon_persistent_disk = None;
-        let mut f_portworx_volume = None;
-        let mut f_scale_io = None;
-        let mut f_projected = None;
-        let mut f_storageos = None;
-        let mut f_csi = None;
-        let mut f_ephemeral = None;
-        let mut f_image = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
                 2 => {
                     r.expect(w, WireType::Len)?;
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => c::opt(&mut f_host_path, &mut r1, w1, o)
+                            1 => c::opt(&mut self.host_path, &mut r1, w1, o)
                                 .map_err(|e| e.at("hostPath"))?,
-                            2 => c::opt(&mut f_empty_dir, &mut r1, w1, o)
+                            2 => c::opt(&mut self.empty_dir, &mut r1, w1, o)
                                 .map_err(|e| e.at("emptyDir"))?,
-                            3 => c::opt(&mut f_gce_persistent_disk, &mut r1, w1, o)
+                            3 => c::opt(&mut self.gce_persistent_disk, &mut r1, w1, o)
                                 .map_err(|e| e.at("gcePersistentDisk"))?,
-                            4 => c::opt(&mut f_aws_elastic_block_store, &mut r1, w1, o)
+                            4 => c::opt(&mut self.aws_elastic_block_store, &mut r1, w1, o)
                                 .map_err(|e| e.at("awsElasticBlockStore"))?,
-                            5 => c::opt(&mut f_git_repo, &mut r1, w1, o)
+                            5 => c::opt(&mut self.git_repo, &mut r1, w1, o)
                                 .map_err(|e| e.at("gitRepo"))?,
-                            6 => {
-                                c::opt(&mut f_secret, &mut r1, w1, o).map_err(|e| e.at("secret"))?
-                            }
-                            7 => c::opt(&mut f_nfs, &mut r1, w1, o).map_err(|e| e.at("nfs"))?,
-                            8 => c::opt(&mut f_iscsi, &mut r1, w1, o).map_err(|e| e.at("iscsi"))?,
-                            9 => c::opt(&mut f_glusterfs, &mut r1, w1, o)
+                            6 => c::opt(&mut self.secret, &mut r1, w1, o)
+                                .map_err(|e| e.at("secret"))?,
+                            7 => c::opt(&mut self.nfs, &mut r1, w1, o).map_err(|e| e.at("nfs"))?,
+                            8 => c::opt(&mut self.iscsi, &mut r1, w1, o)
+                                .map_err(|e| e.at("iscsi"))?,
+                            9 => c::opt(&mut self.glusterfs, &mut r1, w1, o)
                                 .map_err(|e| e.at("glusterfs"))?,
-                            10 => c::opt(&mut f_persistent_volume_claim, &mut r1, w1, o)
+                            10 => c::opt(&mut self.persistent_volume_claim, &mut r1, w1, o)
                                 .map_err(|e| e.at("persistentVolumeClaim"))?,
-                            11 => c::opt(&mut f_rbd, &mut r1, w1, o).map_err(|e| e.at("rbd"))?,
-                            12 => c::opt(&mut f_flex_volume, &mut r1, w1, o)
+                            11 => c::opt(&mut self.rbd, &mut r1, w1, o).map_err(|e| e.at("rbd"))?,
+                            12 => c::opt(&mut self.flex_volume, &mut r1, w1, o)
                                 .map_err(|e| e.at("flexVolume"))?,
-                            13 => {
-                                c::opt(&mut f_cinder, &mut r1, w1, o).map_err(|e| e.at("cinder"))?
-                            }
-                            14 => {
-                                c::opt(&mut f_cephfs, &mut r1, w1, o).map_err(|e| e.at("cephfs"))?
-                            }
-                            15 => c::opt(&mut f_flocker, &mut r1, w1, o)
+                            13 => c::opt(&mut self.cinder, &mut r1, w1, o)
+                                .map_err(|e| e.at("cinder"))?,
+                            14 => c::opt(&mut self.cephfs, &mut r1, w1, o)
+                                .map_err(|e| e.at("cephfs"))?,
+                            15 => c::opt(&mut self.flocker, &mut r1, w1, o)
                                 .map_err(|e| e.at("flocker"))?,
-                            16 => c::opt(&mut f_downward_api, &mut r1, w1, o)
+                            16 => c::opt(&mut self.downward_api, &mut r1, w1, o)
                                 .map_err(|e| e.at("downwardAPI"))?,
-                            17 => c::opt(&mut f_fc, &mut r1, w1, o).map_err(|e| e.at("fc"))?,
-                            18 => c::opt(&mut f_azure_file, &mut r1, w1, o)
+                            17 => c::opt(&mut self.fc, &mut r1, w1, o).map_err(|e| e.at("fc"))?,
+                            18 => c::opt(&mut self.azure_file, &mut r1, w1, o)
                                 .map_err(|e| e.at("azureFile"))?,
-                            19 => c::opt(&mut f_config_map, &mut r1, w1, o)
+                            19 => c::opt(&mut self.config_map, &mut r1, w1, o)
                                 .map_err(|e| e.at("configMap"))?,
-                            20 => c::opt(&mut f_vsphere_volume, &mut r1, w1, o)
+                            20 => c::opt(&mut self.vsphere_volume, &mut r1, w1, o)
                                 .map_err(|e| e.at("vsphereVolume"))?,
-                            21 => c::opt(&mut f_quobyte, &mut r1, w1, o)
+                            21 => c::opt(&mut self.quobyte, &mut r1, w1, o)
                                 .map_err(|e| e.at("quobyte"))?,
-                            22 => c::opt(&mut f_azure_disk, &mut r1, w1, o)
+                            22 => c::opt(&mut self.azure_disk, &mut r1, w1, o)
                                 .map_err(|e| e.at("azureDisk"))?,
-                            23 => c::opt(&mut f_photon_persistent_disk, &mut r1, w1, o)
+                            23 => c::opt(&mut self.photon_persistent_disk, &mut r1, w1, o)
                                 .map_err(|e| e.at("photonPersistentDisk"))?,
-                            26 => c::opt(&mut f_projected, &mut r1, w1, o)
+                            26 => c::opt(&mut self.projected, &mut r1, w1, o)
                                 .map_err(|e| e.at("projected"))?,
-                            24 => c::opt(&mut f_portworx_volume, &mut r1, w1, o)
+                            24 => c::opt(&mut self.portworx_volume, &mut r1, w1, o)
                                 .map_err(|e| e.at("portworxVolume"))?,
-                            25 => c::opt(&mut f_scale_io, &mut r1, w1, o)
+                            25 => c::opt(&mut self.scale_io, &mut r1, w1, o)
                                 .map_err(|e| e.at("scaleIO"))?,
-                            27 => c::opt(&mut f_storageos, &mut r1, w1, o)
+                            27 => c::opt(&mut self.storageos, &mut r1, w1, o)
                                 .map_err(|e| e.at("storageos"))?,
-                            28 => c::opt(&mut f_csi, &mut r1, w1, o).map_err(|e| e.at("csi"))?,
-                            29 => c::opt(&mut f_ephemeral, &mut r1, w1, o)
+                            28 => c::opt(&mut self.csi, &mut r1, w1, o).map_err(|e| e.at("csi"))?,
+                            29 => c::opt(&mut self.ephemeral, &mut r1, w1, o)
                                 .map_err(|e| e.at("ephemeral"))?,
-                            30 => {
-                                c::opt(&mut f_image, &mut r1, w1, o).map_err(|e| e.at("image"))?
-                            }
+                            30 => c::opt(&mut self.image, &mut r1, w1, o)
+                                .map_err(|e| e.at("image"))?,
                             _ => r1.skip(w1)?,
                         }
                     }
@@ -6884,39 +5434,7 @@ impl Message for k8s_openapi::api::core::v1::Volume {
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            host_path: f_host_path,
-            empty_dir: f_empty_dir,
-            gce_persistent_disk: f_gce_persistent_disk,
-            aws_elastic_block_store: f_aws_elastic_block_store,
-            git_repo: f_git_repo,
-            secret: f_secret,
-            nfs: f_nfs,
-            iscsi: f_iscsi,
-            glusterfs: f_glusterfs,
-            persistent_volume_claim: f_persistent_volume_claim,
-            rbd: f_rbd,
-            flex_volume: f_flex_volume,
-            cinder: f_cinder,
-            cephfs: f_cephfs,
-            flocker: f_flocker,
-            downward_api: f_downward_api,
-            fc: f_fc,
-            azure_file: f_azure_file,
-            config_map: f_config_map,
-            vsphere_volume: f_vsphere_volume,
-            quobyte: f_quobyte,
-            azure_disk: f_azure_disk,
-            photon_persistent_disk: f_photon_persistent_disk,
-            portworx_volume: f_portworx_volume,
-            scale_io: f_scale_io,
-            projected: f_projected,
-            storageos: f_storageos,
-            csi: f_csi,
-            ephemeral: f_ephemeral,
-            image: f_image,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6957,20 +5475,17 @@ impl Message for k8s_openapi::api::core::v1::Volume {
 }
 
 impl Message for k8s_openapi::api::core::v1::VolumeDevice {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_device_path = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_device_path, r, w, o).map_err(|e| e.at("devicePath"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.device_path, r, w, o).map_err(|e| e.at("devicePath"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            device_path: f_device_path,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -6980,38 +5495,25 @@ impl Message for k8s_openapi::api::core::v1::VolumeDevice {
 }
 
 impl Message for k8s_openapi::api::core::v1::VolumeMount {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_read_only = None;
-        let mut f_mount_path = Default::default();
-        let mut f_sub_path = None;
-        let mut f_mount_propagation = None;
-        let mut f_sub_path_expr = None;
-        let mut f_recursive_read_only = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                7 => c::opt(&mut f_recursive_read_only, r, w, o)
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                7 => c::opt(&mut self.recursive_read_only, r, w, o)
                     .map_err(|e| e.at("recursiveReadOnly"))?,
-                3 => c::req(&mut f_mount_path, r, w, o).map_err(|e| e.at("mountPath"))?,
-                4 => c::opt_nonzero(&mut f_sub_path, r, w, o).map_err(|e| e.at("subPath"))?,
-                5 => c::opt(&mut f_mount_propagation, r, w, o)
+                3 => c::req(&mut self.mount_path, r, w, o).map_err(|e| e.at("mountPath"))?,
+                4 => c::opt_nonzero(&mut self.sub_path, r, w, o).map_err(|e| e.at("subPath"))?,
+                5 => c::opt(&mut self.mount_propagation, r, w, o)
                     .map_err(|e| e.at("mountPropagation"))?,
-                6 => c::opt_nonzero(&mut f_sub_path_expr, r, w, o)
+                6 => c::opt_nonzero(&mut self.sub_path_expr, r, w, o)
                     .map_err(|e| e.at("subPathExpr"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            read_only: f_read_only,
-            mount_path: f_mount_path,
-            sub_path: f_sub_path,
-            mount_propagation: f_mount_propagation,
-            sub_path_expr: f_sub_path_expr,
-            recursive_read_only: f_recursive_read_only,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -7026,30 +5528,21 @@ impl Message for k8s_openapi::api::core::v1::VolumeMount {
 }
 
 impl Message for k8s_openapi::api::core::v1::VolumeMountStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_mount_path = Default::default();
-        let mut f_read_only = None;
-        let mut f_recursive_read_only = None;
-        let mut f_volume_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_mount_path, r, w, o).map_err(|e| e.at("mountPath"))?,
-                3 => c::opt_nonzero(&mut f_read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
-                4 => c::opt(&mut f_recursive_read_only, r, w, o)
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.mount_path, r, w, o).map_err(|e| e.at("mountPath"))?,
+                3 => c::opt_nonzero(&mut self.read_only, r, w, o).map_err(|e| e.at("readOnly"))?,
+                4 => c::opt(&mut self.recursive_read_only, r, w, o)
                     .map_err(|e| e.at("recursiveReadOnly"))?,
-                5 => c::opt(&mut f_volume_status, r, w, o).map_err(|e| e.at("volumeStatus"))?,
+                5 => c::opt(&mut self.volume_status, r, w, o).map_err(|e| e.at("volumeStatus"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            mount_path: f_mount_path,
-            read_only: f_read_only,
-            recursive_read_only: f_recursive_read_only,
-            volume_status: f_volume_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -7062,17 +5555,16 @@ impl Message for k8s_openapi::api::core::v1::VolumeMountStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::VolumeNodeAffinity {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_required = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_required, r, w, o).map_err(|e| e.at("required"))?,
+                1 => c::opt(&mut self.required, r, w, o).map_err(|e| e.at("required"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            required: f_required,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -7081,34 +5573,24 @@ impl Message for k8s_openapi::api::core::v1::VolumeNodeAffinity {
 }
 
 impl Message for k8s_openapi::api::core::v1::VolumeProjection {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_secret = None;
-        let mut f_downward_api = None;
-        let mut f_config_map = None;
-        let mut f_service_account_token = None;
-        let mut f_cluster_trust_bundle = None;
-        let mut f_pod_certificate = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_secret, r, w, o).map_err(|e| e.at("secret"))?,
-                2 => c::opt(&mut f_downward_api, r, w, o).map_err(|e| e.at("downwardAPI"))?,
-                3 => c::opt(&mut f_config_map, r, w, o).map_err(|e| e.at("configMap"))?,
-                4 => c::opt(&mut f_service_account_token, r, w, o)
+                1 => c::opt(&mut self.secret, r, w, o).map_err(|e| e.at("secret"))?,
+                2 => c::opt(&mut self.downward_api, r, w, o).map_err(|e| e.at("downwardAPI"))?,
+                3 => c::opt(&mut self.config_map, r, w, o).map_err(|e| e.at("configMap"))?,
+                4 => c::opt(&mut self.service_account_token, r, w, o)
                     .map_err(|e| e.at("serviceAccountToken"))?,
-                5 => c::opt(&mut f_cluster_trust_bundle, r, w, o)
+                5 => c::opt(&mut self.cluster_trust_bundle, r, w, o)
                     .map_err(|e| e.at("clusterTrustBundle"))?,
-                6 => c::opt(&mut f_pod_certificate, r, w, o).map_err(|e| e.at("podCertificate"))?,
+                6 => c::opt(&mut self.pod_certificate, r, w, o)
+                    .map_err(|e| e.at("podCertificate"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            secret: f_secret,
-            downward_api: f_downward_api,
-            config_map: f_config_map,
-            service_account_token: f_service_account_token,
-            cluster_trust_bundle: f_cluster_trust_bundle,
-            pod_certificate: f_pod_certificate,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -7122,20 +5604,17 @@ impl Message for k8s_openapi::api::core::v1::VolumeProjection {
 }
 
 impl Message for k8s_openapi::api::core::v1::VolumeResourceRequirements {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_limits = None;
-        let mut f_requests = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_map(&mut f_limits, r, w, o).map_err(|e| e.at("limits"))?,
-                2 => c::opt_map(&mut f_requests, r, w, o).map_err(|e| e.at("requests"))?,
+                1 => c::opt_map(&mut self.limits, r, w, o).map_err(|e| e.at("limits"))?,
+                2 => c::opt_map(&mut self.requests, r, w, o).map_err(|e| e.at("requests"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            limits: f_limits,
-            requests: f_requests,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -7145,15 +5624,16 @@ impl Message for k8s_openapi::api::core::v1::VolumeResourceRequirements {
 }
 
 impl Message for k8s_openapi::api::core::v1::VolumeStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_image = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_image, r, w, o).map_err(|e| e.at("image"))?,
+                1 => c::opt(&mut self.image, r, w, o).map_err(|e| e.at("image"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { image: f_image })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -7162,28 +5642,21 @@ impl Message for k8s_openapi::api::core::v1::VolumeStatus {
 }
 
 impl Message for k8s_openapi::api::core::v1::VsphereVirtualDiskVolumeSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_volume_path = Default::default();
-        let mut f_fs_type = None;
-        let mut f_storage_policy_name = None;
-        let mut f_storage_policy_id = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_volume_path, r, w, o).map_err(|e| e.at("volumePath"))?,
-                2 => c::opt_nonzero(&mut f_fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
-                3 => c::opt_nonzero(&mut f_storage_policy_name, r, w, o)
+                1 => c::req(&mut self.volume_path, r, w, o).map_err(|e| e.at("volumePath"))?,
+                2 => c::opt_nonzero(&mut self.fs_type, r, w, o).map_err(|e| e.at("fsType"))?,
+                3 => c::opt_nonzero(&mut self.storage_policy_name, r, w, o)
                     .map_err(|e| e.at("storagePolicyName"))?,
-                4 => c::opt_nonzero(&mut f_storage_policy_id, r, w, o)
+                4 => c::opt_nonzero(&mut self.storage_policy_id, r, w, o)
                     .map_err(|e| e.at("storagePolicyID"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            volume_path: f_volume_path,
-            fs_type: f_fs_type,
-            storage_policy_name: f_storage_policy_name,
-            storage_policy_id: f_storage_policy_id,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -7195,21 +5668,18 @@ impl Message for k8s_openapi::api::core::v1::VsphereVirtualDiskVolumeSource {
 }
 
 impl Message for k8s_openapi::api::core::v1::WeightedPodAffinityTerm {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_weight = Default::default();
-        let mut f_pod_affinity_term = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_weight, r, w, o).map_err(|e| e.at("weight"))?,
-                2 => c::req(&mut f_pod_affinity_term, r, w, o)
+                1 => c::req(&mut self.weight, r, w, o).map_err(|e| e.at("weight"))?,
+                2 => c::req(&mut self.pod_affinity_term, r, w, o)
                     .map_err(|e| e.at("podAffinityTerm"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            weight: f_weight,
-            pod_affinity_term: f_pod_affinity_term,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -7219,28 +5689,22 @@ impl Message for k8s_openapi::api::core::v1::WeightedPodAffinityTerm {
 }
 
 impl Message for k8s_openapi::api::core::v1::WindowsSecurityContextOptions {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_gmsa_credential_spec_name = None;
-        let mut f_gmsa_credential_spec = None;
-        let mut f_run_as_user_name = None;
-        let mut f_host_process = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_gmsa_credential_spec_name, r, w, o)
+                1 => c::opt(&mut self.gmsa_credential_spec_name, r, w, o)
                     .map_err(|e| e.at("gmsaCredentialSpecName"))?,
-                2 => c::opt(&mut f_gmsa_credential_spec, r, w, o)
+                2 => c::opt(&mut self.gmsa_credential_spec, r, w, o)
                     .map_err(|e| e.at("gmsaCredentialSpec"))?,
-                3 => c::opt(&mut f_run_as_user_name, r, w, o).map_err(|e| e.at("runAsUserName"))?,
-                4 => c::opt(&mut f_host_process, r, w, o).map_err(|e| e.at("hostProcess"))?,
+                3 => c::opt(&mut self.run_as_user_name, r, w, o)
+                    .map_err(|e| e.at("runAsUserName"))?,
+                4 => c::opt(&mut self.host_process, r, w, o).map_err(|e| e.at("hostProcess"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            gmsa_credential_spec_name: f_gmsa_credential_spec_name,
-            gmsa_credential_spec: f_gmsa_credential_spec,
-            run_as_user_name: f_run_as_user_name,
-            host_process: f_host_process,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

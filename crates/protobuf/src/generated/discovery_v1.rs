@@ -8,39 +8,24 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::discovery::v1::Endpoint {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_addresses = Vec::new();
-        let mut f_conditions = None;
-        let mut f_hostname = None;
-        let mut f_target_ref = None;
-        let mut f_deprecated_topology = None;
-        let mut f_node_name = None;
-        let mut f_zone = None;
-        let mut f_hints = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_addresses, r, w, o).map_err(|e| e.at("addresses"))?,
-                2 => c::opt(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
-                3 => c::opt(&mut f_hostname, r, w, o).map_err(|e| e.at("hostname"))?,
-                4 => c::opt(&mut f_target_ref, r, w, o).map_err(|e| e.at("targetRef"))?,
-                5 => c::opt_map(&mut f_deprecated_topology, r, w, o)
+                1 => c::rep(&mut self.addresses, r, w, o).map_err(|e| e.at("addresses"))?,
+                2 => c::opt(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                3 => c::opt(&mut self.hostname, r, w, o).map_err(|e| e.at("hostname"))?,
+                4 => c::opt(&mut self.target_ref, r, w, o).map_err(|e| e.at("targetRef"))?,
+                5 => c::opt_map(&mut self.deprecated_topology, r, w, o)
                     .map_err(|e| e.at("deprecatedTopology"))?,
-                6 => c::opt(&mut f_node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
-                7 => c::opt(&mut f_zone, r, w, o).map_err(|e| e.at("zone"))?,
-                8 => c::opt(&mut f_hints, r, w, o).map_err(|e| e.at("hints"))?,
+                6 => c::opt(&mut self.node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
+                7 => c::opt(&mut self.zone, r, w, o).map_err(|e| e.at("zone"))?,
+                8 => c::opt(&mut self.hints, r, w, o).map_err(|e| e.at("hints"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            addresses: f_addresses,
-            conditions: f_conditions,
-            hostname: f_hostname,
-            target_ref: f_target_ref,
-            deprecated_topology: f_deprecated_topology,
-            node_name: f_node_name,
-            zone: f_zone,
-            hints: f_hints,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -56,23 +41,18 @@ impl Message for k8s_openapi::api::discovery::v1::Endpoint {
 }
 
 impl Message for k8s_openapi::api::discovery::v1::EndpointConditions {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_ready = None;
-        let mut f_serving = None;
-        let mut f_terminating = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_ready, r, w, o).map_err(|e| e.at("ready"))?,
-                2 => c::opt(&mut f_serving, r, w, o).map_err(|e| e.at("serving"))?,
-                3 => c::opt(&mut f_terminating, r, w, o).map_err(|e| e.at("terminating"))?,
+                1 => c::opt(&mut self.ready, r, w, o).map_err(|e| e.at("ready"))?,
+                2 => c::opt(&mut self.serving, r, w, o).map_err(|e| e.at("serving"))?,
+                3 => c::opt(&mut self.terminating, r, w, o).map_err(|e| e.at("terminating"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            ready: f_ready,
-            serving: f_serving,
-            terminating: f_terminating,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -83,20 +63,17 @@ impl Message for k8s_openapi::api::discovery::v1::EndpointConditions {
 }
 
 impl Message for k8s_openapi::api::discovery::v1::EndpointHints {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_for_zones = None;
-        let mut f_for_nodes = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_for_zones, r, w, o).map_err(|e| e.at("forZones"))?,
-                2 => c::opt_rep(&mut f_for_nodes, r, w, o).map_err(|e| e.at("forNodes"))?,
+                1 => c::opt_rep(&mut self.for_zones, r, w, o).map_err(|e| e.at("forZones"))?,
+                2 => c::opt_rep(&mut self.for_nodes, r, w, o).map_err(|e| e.at("forNodes"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            for_zones: f_for_zones,
-            for_nodes: f_for_nodes,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -106,26 +83,19 @@ impl Message for k8s_openapi::api::discovery::v1::EndpointHints {
 }
 
 impl Message for k8s_openapi::api::discovery::v1::EndpointPort {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = None;
-        let mut f_protocol = None;
-        let mut f_port = None;
-        let mut f_app_protocol = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt(&mut f_protocol, r, w, o).map_err(|e| e.at("protocol"))?,
-                3 => c::opt(&mut f_port, r, w, o).map_err(|e| e.at("port"))?,
-                4 => c::opt(&mut f_app_protocol, r, w, o).map_err(|e| e.at("appProtocol"))?,
+                1 => c::opt(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt(&mut self.protocol, r, w, o).map_err(|e| e.at("protocol"))?,
+                3 => c::opt(&mut self.port, r, w, o).map_err(|e| e.at("port"))?,
+                4 => c::opt(&mut self.app_protocol, r, w, o).map_err(|e| e.at("appProtocol"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            protocol: f_protocol,
-            port: f_port,
-            app_protocol: f_app_protocol,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -137,26 +107,19 @@ impl Message for k8s_openapi::api::discovery::v1::EndpointPort {
 }
 
 impl Message for k8s_openapi::api::discovery::v1::EndpointSlice {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_endpoints = None;
-        let mut f_ports = None;
-        let mut f_address_type = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                4 => c::req(&mut f_address_type, r, w, o).map_err(|e| e.at("addressType"))?,
-                2 => c::opt_rep(&mut f_endpoints, r, w, o).map_err(|e| e.at("endpoints"))?,
-                3 => c::opt_rep(&mut f_ports, r, w, o).map_err(|e| e.at("ports"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                4 => c::req(&mut self.address_type, r, w, o).map_err(|e| e.at("addressType"))?,
+                2 => c::opt_rep(&mut self.endpoints, r, w, o).map_err(|e| e.at("endpoints"))?,
+                3 => c::opt_rep(&mut self.ports, r, w, o).map_err(|e| e.at("ports"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            endpoints: f_endpoints,
-            ports: f_ports,
-            address_type: f_address_type,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -168,15 +131,16 @@ impl Message for k8s_openapi::api::discovery::v1::EndpointSlice {
 }
 
 impl Message for k8s_openapi::api::discovery::v1::ForNode {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { name: f_name })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -185,15 +149,16 @@ impl Message for k8s_openapi::api::discovery::v1::ForNode {
 }
 
 impl Message for k8s_openapi::api::discovery::v1::ForZone {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { name: f_name })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

@@ -8,65 +8,36 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::events::v1::Event {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_event_time = None;
-        let mut f_series = None;
-        let mut f_reporting_controller = None;
-        let mut f_reporting_instance = None;
-        let mut f_action = None;
-        let mut f_reason = None;
-        let mut f_regarding = None;
-        let mut f_related = None;
-        let mut f_note = None;
-        let mut f_type_ = None;
-        let mut f_deprecated_source = None;
-        let mut f_deprecated_first_timestamp = None;
-        let mut f_deprecated_last_timestamp = None;
-        let mut f_deprecated_count = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_event_time, r, w, o).map_err(|e| e.at("eventTime"))?,
-                3 => c::opt(&mut f_series, r, w, o).map_err(|e| e.at("series"))?,
-                4 => c::opt_nonzero(&mut f_reporting_controller, r, w, o)
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.event_time, r, w, o).map_err(|e| e.at("eventTime"))?,
+                3 => c::opt(&mut self.series, r, w, o).map_err(|e| e.at("series"))?,
+                4 => c::opt_nonzero(&mut self.reporting_controller, r, w, o)
                     .map_err(|e| e.at("reportingController"))?,
-                5 => c::opt_nonzero(&mut f_reporting_instance, r, w, o)
+                5 => c::opt_nonzero(&mut self.reporting_instance, r, w, o)
                     .map_err(|e| e.at("reportingInstance"))?,
-                6 => c::opt_nonzero(&mut f_action, r, w, o).map_err(|e| e.at("action"))?,
-                7 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                8 => c::opt(&mut f_regarding, r, w, o).map_err(|e| e.at("regarding"))?,
-                9 => c::opt(&mut f_related, r, w, o).map_err(|e| e.at("related"))?,
-                10 => c::opt_nonzero(&mut f_note, r, w, o).map_err(|e| e.at("note"))?,
-                11 => c::opt_nonzero(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                12 => c::opt(&mut f_deprecated_source, r, w, o)
+                6 => c::opt_nonzero(&mut self.action, r, w, o).map_err(|e| e.at("action"))?,
+                7 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                8 => c::opt(&mut self.regarding, r, w, o).map_err(|e| e.at("regarding"))?,
+                9 => c::opt(&mut self.related, r, w, o).map_err(|e| e.at("related"))?,
+                10 => c::opt_nonzero(&mut self.note, r, w, o).map_err(|e| e.at("note"))?,
+                11 => c::opt_nonzero(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                12 => c::opt(&mut self.deprecated_source, r, w, o)
                     .map_err(|e| e.at("deprecatedSource"))?,
-                13 => c::opt(&mut f_deprecated_first_timestamp, r, w, o)
+                13 => c::opt(&mut self.deprecated_first_timestamp, r, w, o)
                     .map_err(|e| e.at("deprecatedFirstTimestamp"))?,
-                14 => c::opt(&mut f_deprecated_last_timestamp, r, w, o)
+                14 => c::opt(&mut self.deprecated_last_timestamp, r, w, o)
                     .map_err(|e| e.at("deprecatedLastTimestamp"))?,
-                15 => c::opt_nonzero(&mut f_deprecated_count, r, w, o)
+                15 => c::opt_nonzero(&mut self.deprecated_count, r, w, o)
                     .map_err(|e| e.at("deprecatedCount"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            event_time: f_event_time,
-            series: f_series,
-            reporting_controller: f_reporting_controller,
-            reporting_instance: f_reporting_instance,
-            action: f_action,
-            reason: f_reason,
-            regarding: f_regarding,
-            related: f_related,
-            note: f_note,
-            type_: f_type_,
-            deprecated_source: f_deprecated_source,
-            deprecated_first_timestamp: f_deprecated_first_timestamp,
-            deprecated_last_timestamp: f_deprecated_last_timestamp,
-            deprecated_count: f_deprecated_count,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

@@ -8,23 +8,19 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::flowcontrol::v1::ExemptPriorityLevelConfiguration {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_nominal_concurrency_shares = None;
-        let mut f_lendable_percent = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_nominal_concurrency_shares, r, w, o)
+                1 => c::opt(&mut self.nominal_concurrency_shares, r, w, o)
                     .map_err(|e| e.at("nominalConcurrencyShares"))?,
-                2 => {
-                    c::opt(&mut f_lendable_percent, r, w, o).map_err(|e| e.at("lendablePercent"))?
-                }
+                2 => c::opt(&mut self.lendable_percent, r, w, o)
+                    .map_err(|e| e.at("lendablePercent"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            nominal_concurrency_shares: f_nominal_concurrency_shares,
-            lendable_percent: f_lendable_percent,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -34,15 +30,16 @@ impl Message for k8s_openapi::api::flowcontrol::v1::ExemptPriorityLevelConfigura
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::FlowDistinguisherMethod {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { type_: f_type_ })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -51,23 +48,18 @@ impl Message for k8s_openapi::api::flowcontrol::v1::FlowDistinguisherMethod {
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::FlowSchema {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -78,30 +70,21 @@ impl Message for k8s_openapi::api::flowcontrol::v1::FlowSchema {
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::FlowSchemaCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = None;
-        let mut f_status = None;
-        let mut f_last_transition_time = None;
-        let mut f_reason = None;
-        let mut f_message = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::opt_nonzero(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                3 => c::opt(&mut f_last_transition_time, r, w, o)
+                1 => c::opt_nonzero(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::opt_nonzero(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                3 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
-                4 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                5 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                4 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                5 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            last_transition_time: f_last_transition_time,
-            reason: f_reason,
-            message: f_message,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -114,29 +97,22 @@ impl Message for k8s_openapi::api::flowcontrol::v1::FlowSchemaCondition {
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::FlowSchemaSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_priority_level_configuration = Default::default();
-        let mut f_matching_precedence = None;
-        let mut f_distinguisher_method = None;
-        let mut f_rules = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_priority_level_configuration, r, w, o)
+                1 => c::req(&mut self.priority_level_configuration, r, w, o)
                     .map_err(|e| e.at("priorityLevelConfiguration"))?,
-                2 => c::opt(&mut f_matching_precedence, r, w, o)
+                2 => c::opt(&mut self.matching_precedence, r, w, o)
                     .map_err(|e| e.at("matchingPrecedence"))?,
-                3 => c::opt(&mut f_distinguisher_method, r, w, o)
+                3 => c::opt(&mut self.distinguisher_method, r, w, o)
                     .map_err(|e| e.at("distinguisherMethod"))?,
-                4 => c::opt_rep(&mut f_rules, r, w, o).map_err(|e| e.at("rules"))?,
+                4 => c::opt_rep(&mut self.rules, r, w, o).map_err(|e| e.at("rules"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            priority_level_configuration: f_priority_level_configuration,
-            matching_precedence: f_matching_precedence,
-            distinguisher_method: f_distinguisher_method,
-            rules: f_rules,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -148,17 +124,16 @@ impl Message for k8s_openapi::api::flowcontrol::v1::FlowSchemaSpec {
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::FlowSchemaStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                1 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -167,15 +142,16 @@ impl Message for k8s_openapi::api::flowcontrol::v1::FlowSchemaStatus {
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::GroupSubject {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { name: f_name })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -184,20 +160,17 @@ impl Message for k8s_openapi::api::flowcontrol::v1::GroupSubject {
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::LimitResponse {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_queuing = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::opt(&mut f_queuing, r, w, o).map_err(|e| e.at("queuing"))?,
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::opt(&mut self.queuing, r, w, o).map_err(|e| e.at("queuing"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            queuing: f_queuing,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -207,30 +180,24 @@ impl Message for k8s_openapi::api::flowcontrol::v1::LimitResponse {
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::LimitedPriorityLevelConfiguration {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_nominal_concurrency_shares = None;
-        let mut f_limit_response = None;
-        let mut f_lendable_percent = None;
-        let mut f_borrowing_limit_percent = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_nominal_concurrency_shares, r, w, o)
+                1 => c::opt(&mut self.nominal_concurrency_shares, r, w, o)
                     .map_err(|e| e.at("nominalConcurrencyShares"))?,
-                2 => c::opt(&mut f_limit_response, r, w, o).map_err(|e| e.at("limitResponse"))?,
-                3 => {
-                    c::opt(&mut f_lendable_percent, r, w, o).map_err(|e| e.at("lendablePercent"))?
+                2 => {
+                    c::opt(&mut self.limit_response, r, w, o).map_err(|e| e.at("limitResponse"))?
                 }
-                4 => c::opt(&mut f_borrowing_limit_percent, r, w, o)
+                3 => c::opt(&mut self.lendable_percent, r, w, o)
+                    .map_err(|e| e.at("lendablePercent"))?,
+                4 => c::opt(&mut self.borrowing_limit_percent, r, w, o)
                     .map_err(|e| e.at("borrowingLimitPercent"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            nominal_concurrency_shares: f_nominal_concurrency_shares,
-            limit_response: f_limit_response,
-            lendable_percent: f_lendable_percent,
-            borrowing_limit_percent: f_borrowing_limit_percent,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -242,21 +209,18 @@ impl Message for k8s_openapi::api::flowcontrol::v1::LimitedPriorityLevelConfigur
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::NonResourcePolicyRule {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_verbs = Vec::new();
-        let mut f_non_resource_urls = Vec::new();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_verbs, r, w, o).map_err(|e| e.at("verbs"))?,
-                6 => c::rep(&mut f_non_resource_urls, r, w, o)
+                1 => c::rep(&mut self.verbs, r, w, o).map_err(|e| e.at("verbs"))?,
+                6 => c::rep(&mut self.non_resource_urls, r, w, o)
                     .map_err(|e| e.at("nonResourceURLs"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            verbs: f_verbs,
-            non_resource_urls: f_non_resource_urls,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -266,26 +230,20 @@ impl Message for k8s_openapi::api::flowcontrol::v1::NonResourcePolicyRule {
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::PolicyRulesWithSubjects {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_subjects = Vec::new();
-        let mut f_resource_rules = None;
-        let mut f_non_resource_rules = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_subjects, r, w, o).map_err(|e| e.at("subjects"))?,
-                2 => {
-                    c::opt_rep(&mut f_resource_rules, r, w, o).map_err(|e| e.at("resourceRules"))?
-                }
-                3 => c::opt_rep(&mut f_non_resource_rules, r, w, o)
+                1 => c::rep(&mut self.subjects, r, w, o).map_err(|e| e.at("subjects"))?,
+                2 => c::opt_rep(&mut self.resource_rules, r, w, o)
+                    .map_err(|e| e.at("resourceRules"))?,
+                3 => c::opt_rep(&mut self.non_resource_rules, r, w, o)
                     .map_err(|e| e.at("nonResourceRules"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            subjects: f_subjects,
-            resource_rules: f_resource_rules,
-            non_resource_rules: f_non_resource_rules,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -296,23 +254,18 @@ impl Message for k8s_openapi::api::flowcontrol::v1::PolicyRulesWithSubjects {
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::PriorityLevelConfiguration {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -323,30 +276,21 @@ impl Message for k8s_openapi::api::flowcontrol::v1::PriorityLevelConfiguration {
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::PriorityLevelConfigurationCondition {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = None;
-        let mut f_status = None;
-        let mut f_last_transition_time = None;
-        let mut f_reason = None;
-        let mut f_message = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::opt_nonzero(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                3 => c::opt(&mut f_last_transition_time, r, w, o)
+                1 => c::opt_nonzero(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::opt_nonzero(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                3 => c::opt(&mut self.last_transition_time, r, w, o)
                     .map_err(|e| e.at("lastTransitionTime"))?,
-                4 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                5 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
+                4 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                5 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            status: f_status,
-            last_transition_time: f_last_transition_time,
-            reason: f_reason,
-            message: f_message,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -359,15 +303,16 @@ impl Message for k8s_openapi::api::flowcontrol::v1::PriorityLevelConfigurationCo
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::PriorityLevelConfigurationReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { name: f_name })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -376,23 +321,18 @@ impl Message for k8s_openapi::api::flowcontrol::v1::PriorityLevelConfigurationRe
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::PriorityLevelConfigurationSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_type_ = Default::default();
-        let mut f_limited = None;
-        let mut f_exempt = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_type_, r, w, o).map_err(|e| e.at("type"))?,
-                2 => c::opt(&mut f_limited, r, w, o).map_err(|e| e.at("limited"))?,
-                3 => c::opt(&mut f_exempt, r, w, o).map_err(|e| e.at("exempt"))?,
+                1 => c::req(&mut self.type_, r, w, o).map_err(|e| e.at("type"))?,
+                2 => c::opt(&mut self.limited, r, w, o).map_err(|e| e.at("limited"))?,
+                3 => c::opt(&mut self.exempt, r, w, o).map_err(|e| e.at("exempt"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            type_: f_type_,
-            limited: f_limited,
-            exempt: f_exempt,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -403,17 +343,16 @@ impl Message for k8s_openapi::api::flowcontrol::v1::PriorityLevelConfigurationSp
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::PriorityLevelConfigurationStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                1 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -422,24 +361,19 @@ impl Message for k8s_openapi::api::flowcontrol::v1::PriorityLevelConfigurationSt
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::QueuingConfiguration {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_queues = None;
-        let mut f_hand_size = None;
-        let mut f_queue_length_limit = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_queues, r, w, o).map_err(|e| e.at("queues"))?,
-                2 => c::opt(&mut f_hand_size, r, w, o).map_err(|e| e.at("handSize"))?,
-                3 => c::opt(&mut f_queue_length_limit, r, w, o)
+                1 => c::opt(&mut self.queues, r, w, o).map_err(|e| e.at("queues"))?,
+                2 => c::opt(&mut self.hand_size, r, w, o).map_err(|e| e.at("handSize"))?,
+                3 => c::opt(&mut self.queue_length_limit, r, w, o)
                     .map_err(|e| e.at("queueLengthLimit"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            queues: f_queues,
-            hand_size: f_hand_size,
-            queue_length_limit: f_queue_length_limit,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -450,30 +384,21 @@ impl Message for k8s_openapi::api::flowcontrol::v1::QueuingConfiguration {
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::ResourcePolicyRule {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_verbs = Vec::new();
-        let mut f_api_groups = Vec::new();
-        let mut f_resources = Vec::new();
-        let mut f_cluster_scope = None;
-        let mut f_namespaces = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_verbs, r, w, o).map_err(|e| e.at("verbs"))?,
-                2 => c::rep(&mut f_api_groups, r, w, o).map_err(|e| e.at("apiGroups"))?,
-                3 => c::rep(&mut f_resources, r, w, o).map_err(|e| e.at("resources"))?,
-                4 => c::opt_nonzero(&mut f_cluster_scope, r, w, o)
+                1 => c::rep(&mut self.verbs, r, w, o).map_err(|e| e.at("verbs"))?,
+                2 => c::rep(&mut self.api_groups, r, w, o).map_err(|e| e.at("apiGroups"))?,
+                3 => c::rep(&mut self.resources, r, w, o).map_err(|e| e.at("resources"))?,
+                4 => c::opt_nonzero(&mut self.cluster_scope, r, w, o)
                     .map_err(|e| e.at("clusterScope"))?,
-                5 => c::opt_rep(&mut f_namespaces, r, w, o).map_err(|e| e.at("namespaces"))?,
+                5 => c::opt_rep(&mut self.namespaces, r, w, o).map_err(|e| e.at("namespaces"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            verbs: f_verbs,
-            api_groups: f_api_groups,
-            resources: f_resources,
-            cluster_scope: f_cluster_scope,
-            namespaces: f_namespaces,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -486,20 +411,17 @@ impl Message for k8s_openapi::api::flowcontrol::v1::ResourcePolicyRule {
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::ServiceAccountSubject {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_namespace = Default::default();
-        let mut f_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
-                2 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
+                1 => c::req(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                2 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            namespace: f_namespace,
-            name: f_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -509,26 +431,20 @@ impl Message for k8s_openapi::api::flowcontrol::v1::ServiceAccountSubject {
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::Subject {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_kind = Default::default();
-        let mut f_user = None;
-        let mut f_group = None;
-        let mut f_service_account = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
-                2 => c::opt(&mut f_user, r, w, o).map_err(|e| e.at("user"))?,
-                3 => c::opt(&mut f_group, r, w, o).map_err(|e| e.at("group"))?,
-                4 => c::opt(&mut f_service_account, r, w, o).map_err(|e| e.at("serviceAccount"))?,
+                1 => c::req(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
+                2 => c::opt(&mut self.user, r, w, o).map_err(|e| e.at("user"))?,
+                3 => c::opt(&mut self.group, r, w, o).map_err(|e| e.at("group"))?,
+                4 => c::opt(&mut self.service_account, r, w, o)
+                    .map_err(|e| e.at("serviceAccount"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            kind: f_kind,
-            user: f_user,
-            group: f_group,
-            service_account: f_service_account,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -540,15 +456,16 @@ impl Message for k8s_openapi::api::flowcontrol::v1::Subject {
 }
 
 impl Message for k8s_openapi::api::flowcontrol::v1::UserSubject {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { name: f_name })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

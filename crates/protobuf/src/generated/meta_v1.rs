@@ -8,28 +8,21 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroup {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_versions = Vec::new();
-        let mut f_preferred_version = None;
-        let mut f_server_address_by_client_cidrs = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::rep(&mut f_versions, r, w, o).map_err(|e| e.at("versions"))?,
-                3 => c::opt(&mut f_preferred_version, r, w, o)
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::rep(&mut self.versions, r, w, o).map_err(|e| e.at("versions"))?,
+                3 => c::opt(&mut self.preferred_version, r, w, o)
                     .map_err(|e| e.at("preferredVersion"))?,
-                4 => c::opt_rep(&mut f_server_address_by_client_cidrs, r, w, o)
+                4 => c::opt_rep(&mut self.server_address_by_client_cidrs, r, w, o)
                     .map_err(|e| e.at("serverAddressByClientCIDRs"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            versions: f_versions,
-            preferred_version: f_preferred_version,
-            server_address_by_client_cidrs: f_server_address_by_client_cidrs,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -41,15 +34,16 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroup {
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroupList {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_groups = Vec::new();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_groups, r, w, o).map_err(|e| e.at("groups"))?,
+                1 => c::rep(&mut self.groups, r, w, o).map_err(|e| e.at("groups"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { groups: f_groups })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -58,45 +52,26 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroupList {
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_namespaced = Default::default();
-        let mut f_kind = Default::default();
-        let mut f_verbs = Vec::new();
-        let mut f_short_names = None;
-        let mut f_singular_name = Default::default();
-        let mut f_categories = None;
-        let mut f_group = None;
-        let mut f_version = None;
-        let mut f_storage_version_hash = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                6 => c::req(&mut f_singular_name, r, w, o).map_err(|e| e.at("singularName"))?,
-                2 => c::req(&mut f_namespaced, r, w, o).map_err(|e| e.at("namespaced"))?,
-                8 => c::opt_nonzero(&mut f_group, r, w, o).map_err(|e| e.at("group"))?,
-                9 => c::opt_nonzero(&mut f_version, r, w, o).map_err(|e| e.at("version"))?,
-                3 => c::req(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
-                4 => c::items(&mut f_verbs, r, w, o).map_err(|e| e.at("verbs"))?,
-                5 => c::opt_rep(&mut f_short_names, r, w, o).map_err(|e| e.at("shortNames"))?,
-                7 => c::opt_rep(&mut f_categories, r, w, o).map_err(|e| e.at("categories"))?,
-                10 => c::opt_nonzero(&mut f_storage_version_hash, r, w, o)
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                6 => c::req(&mut self.singular_name, r, w, o).map_err(|e| e.at("singularName"))?,
+                2 => c::req(&mut self.namespaced, r, w, o).map_err(|e| e.at("namespaced"))?,
+                8 => c::opt_nonzero(&mut self.group, r, w, o).map_err(|e| e.at("group"))?,
+                9 => c::opt_nonzero(&mut self.version, r, w, o).map_err(|e| e.at("version"))?,
+                3 => c::req(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
+                4 => c::items(&mut self.verbs, r, w, o).map_err(|e| e.at("verbs"))?,
+                5 => c::opt_rep(&mut self.short_names, r, w, o).map_err(|e| e.at("shortNames"))?,
+                7 => c::opt_rep(&mut self.categories, r, w, o).map_err(|e| e.at("categories"))?,
+                10 => c::opt_nonzero(&mut self.storage_version_hash, r, w, o)
                     .map_err(|e| e.at("storageVersionHash"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            namespaced: f_namespaced,
-            kind: f_kind,
-            verbs: f_verbs,
-            short_names: f_short_names,
-            singular_name: f_singular_name,
-            categories: f_categories,
-            group: f_group,
-            version: f_version,
-            storage_version_hash: f_storage_version_hash,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -114,20 +89,17 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResource {
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_group_version = Default::default();
-        let mut f_resources = Vec::new();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_group_version, r, w, o).map_err(|e| e.at("groupVersion"))?,
-                2 => c::rep(&mut f_resources, r, w, o).map_err(|e| e.at("resources"))?,
+                1 => c::req(&mut self.group_version, r, w, o).map_err(|e| e.at("groupVersion"))?,
+                2 => c::rep(&mut self.resources, r, w, o).map_err(|e| e.at("resources"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            group_version: f_group_version,
-            resources: f_resources,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -137,21 +109,18 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::APIVersions {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_versions = Vec::new();
-        let mut f_server_address_by_client_cidrs = Vec::new();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_versions, r, w, o).map_err(|e| e.at("versions"))?,
-                2 => c::rep(&mut f_server_address_by_client_cidrs, r, w, o)
+                1 => c::rep(&mut self.versions, r, w, o).map_err(|e| e.at("versions"))?,
+                2 => c::rep(&mut self.server_address_by_client_cidrs, r, w, o)
                     .map_err(|e| e.at("serverAddressByClientCIDRs"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            versions: f_versions,
-            server_address_by_client_cidrs: f_server_address_by_client_cidrs,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -202,25 +171,21 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::DeleteOptions {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_grace_period_seconds = None;
-        let mut f_preconditions = None;
-        let mut f_orphan_dependents = None;
-        let mut f_propagation_policy = None;
-        let mut f_dry_run = None;
-        let mut f_ignore_store_read_error_with_cluster_breaking_potential = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_grace_period_seconds, r, w, o)
+                1 => c::opt(&mut self.grace_period_seconds, r, w, o)
                     .map_err(|e| e.at("gracePeriodSeconds"))?,
-                2 => c::opt(&mut f_preconditions, r, w, o).map_err(|e| e.at("preconditions"))?,
-                3 => c::opt(&mut f_orphan_dependents, r, w, o)
+                2 => c::opt(&mut self.preconditions, r, w, o).map_err(|e| e.at("preconditions"))?,
+                3 => c::opt(&mut self.orphan_dependents, r, w, o)
                     .map_err(|e| e.at("orphanDependents"))?,
-                4 => c::opt(&mut f_propagation_policy, r, w, o)
+                4 => c::opt(&mut self.propagation_policy, r, w, o)
                     .map_err(|e| e.at("propagationPolicy"))?,
-                5 => c::opt_rep(&mut f_dry_run, r, w, o).map_err(|e| e.at("dryRun"))?,
+                5 => c::opt_rep(&mut self.dry_run, r, w, o).map_err(|e| e.at("dryRun"))?,
                 6 => c::opt(
-                    &mut f_ignore_store_read_error_with_cluster_breaking_potential,
+                    &mut self.ignore_store_read_error_with_cluster_breaking_potential,
                     r,
                     w,
                     o,
@@ -229,17 +194,7 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::DeleteOptions {
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            grace_period_seconds: f_grace_period_seconds,
-            preconditions: f_preconditions,
-            orphan_dependents: f_orphan_dependents,
-            propagation_policy: f_propagation_policy,
-            dry_run: f_dry_run,
-            ignore_store_read_error_with_cluster_breaking_potential:
-                f_ignore_store_read_error_with_cluster_breaking_potential,
-            api_version: None,
-            kind: None,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -257,23 +212,18 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::DeleteOptions {
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::FieldSelectorRequirement {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_key = Default::default();
-        let mut f_operator = Default::default();
-        let mut f_values = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_key, r, w, o).map_err(|e| e.at("key"))?,
-                2 => c::req(&mut f_operator, r, w, o).map_err(|e| e.at("operator"))?,
-                3 => c::opt_rep(&mut f_values, r, w, o).map_err(|e| e.at("values"))?,
+                1 => c::req(&mut self.key, r, w, o).map_err(|e| e.at("key"))?,
+                2 => c::req(&mut self.operator, r, w, o).map_err(|e| e.at("operator"))?,
+                3 => c::opt_rep(&mut self.values, r, w, o).map_err(|e| e.at("values"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            key: f_key,
-            operator: f_operator,
-            values: f_values,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -284,20 +234,17 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::FieldSelectorRe
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::GroupResource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_group = Default::default();
-        let mut f_resource = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_group, r, w, o).map_err(|e| e.at("group"))?,
-                2 => c::req(&mut f_resource, r, w, o).map_err(|e| e.at("resource"))?,
+                1 => c::req(&mut self.group, r, w, o).map_err(|e| e.at("group"))?,
+                2 => c::req(&mut self.resource, r, w, o).map_err(|e| e.at("resource"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            group: f_group,
-            resource: f_resource,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -307,20 +254,17 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::GroupResource {
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::GroupVersionForDiscovery {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_group_version = Default::default();
-        let mut f_version = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_group_version, r, w, o).map_err(|e| e.at("groupVersion"))?,
-                2 => c::req(&mut f_version, r, w, o).map_err(|e| e.at("version"))?,
+                1 => c::req(&mut self.group_version, r, w, o).map_err(|e| e.at("groupVersion"))?,
+                2 => c::req(&mut self.version, r, w, o).map_err(|e| e.at("version"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            group_version: f_group_version,
-            version: f_version,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -330,21 +274,20 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::GroupVersionFor
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_match_labels = None;
-        let mut f_match_expressions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_map(&mut f_match_labels, r, w, o).map_err(|e| e.at("matchLabels"))?,
-                2 => c::opt_rep(&mut f_match_expressions, r, w, o)
+                1 => {
+                    c::opt_map(&mut self.match_labels, r, w, o).map_err(|e| e.at("matchLabels"))?
+                }
+                2 => c::opt_rep(&mut self.match_expressions, r, w, o)
                     .map_err(|e| e.at("matchExpressions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            match_labels: f_match_labels,
-            match_expressions: f_match_expressions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -354,23 +297,18 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_key = Default::default();
-        let mut f_operator = Default::default();
-        let mut f_values = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_key, r, w, o).map_err(|e| e.at("key"))?,
-                2 => c::req(&mut f_operator, r, w, o).map_err(|e| e.at("operator"))?,
-                3 => c::opt_rep(&mut f_values, r, w, o).map_err(|e| e.at("values"))?,
+                1 => c::req(&mut self.key, r, w, o).map_err(|e| e.at("key"))?,
+                2 => c::req(&mut self.operator, r, w, o).map_err(|e| e.at("operator"))?,
+                3 => c::opt_rep(&mut self.values, r, w, o).map_err(|e| e.at("values"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            key: f_key,
-            operator: f_operator,
-            values: f_values,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -381,31 +319,22 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRe
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_self_link = None;
-        let mut f_resource_version = None;
-        let mut f_continue_ = None;
-        let mut f_remaining_item_count = None;
-        let mut f_shard_info = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_self_link, r, w, o).map_err(|e| e.at("selfLink"))?,
-                2 => c::opt_nonzero(&mut f_resource_version, r, w, o)
+                1 => c::opt_nonzero(&mut self.self_link, r, w, o).map_err(|e| e.at("selfLink"))?,
+                2 => c::opt_nonzero(&mut self.resource_version, r, w, o)
                     .map_err(|e| e.at("resourceVersion"))?,
-                3 => c::opt_nonzero(&mut f_continue_, r, w, o).map_err(|e| e.at("continue"))?,
-                4 => c::opt(&mut f_remaining_item_count, r, w, o)
+                3 => c::opt_nonzero(&mut self.continue_, r, w, o).map_err(|e| e.at("continue"))?,
+                4 => c::opt(&mut self.remaining_item_count, r, w, o)
                     .map_err(|e| e.at("remainingItemCount"))?,
-                5 => c::opt(&mut f_shard_info, r, w, o).map_err(|e| e.at("shardInfo"))?,
+                5 => c::opt(&mut self.shard_info, r, w, o).map_err(|e| e.at("shardInfo"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            self_link: f_self_link,
-            resource_version: f_resource_version,
-            continue_: f_continue_,
-            remaining_item_count: f_remaining_item_count,
-            shard_info: f_shard_info,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -418,37 +347,25 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta {
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_manager = None;
-        let mut f_operation = None;
-        let mut f_api_version = None;
-        let mut f_time = None;
-        let mut f_fields_type = None;
-        let mut f_fields_v1 = None;
-        let mut f_subresource = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_manager, r, w, o).map_err(|e| e.at("manager"))?,
-                2 => c::opt_nonzero(&mut f_operation, r, w, o).map_err(|e| e.at("operation"))?,
-                3 => c::opt_nonzero(&mut f_api_version, r, w, o).map_err(|e| e.at("apiVersion"))?,
-                4 => c::opt(&mut f_time, r, w, o).map_err(|e| e.at("time"))?,
-                6 => c::opt_nonzero(&mut f_fields_type, r, w, o).map_err(|e| e.at("fieldsType"))?,
-                7 => c::opt(&mut f_fields_v1, r, w, o).map_err(|e| e.at("fieldsV1"))?,
-                8 => {
-                    c::opt_nonzero(&mut f_subresource, r, w, o).map_err(|e| e.at("subresource"))?
-                }
+                1 => c::opt_nonzero(&mut self.manager, r, w, o).map_err(|e| e.at("manager"))?,
+                2 => c::opt_nonzero(&mut self.operation, r, w, o).map_err(|e| e.at("operation"))?,
+                3 => c::opt_nonzero(&mut self.api_version, r, w, o)
+                    .map_err(|e| e.at("apiVersion"))?,
+                4 => c::opt(&mut self.time, r, w, o).map_err(|e| e.at("time"))?,
+                6 => c::opt_nonzero(&mut self.fields_type, r, w, o)
+                    .map_err(|e| e.at("fieldsType"))?,
+                7 => c::opt(&mut self.fields_v1, r, w, o).map_err(|e| e.at("fieldsV1"))?,
+                8 => c::opt_nonzero(&mut self.subresource, r, w, o)
+                    .map_err(|e| e.at("subresource"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            manager: f_manager,
-            operation: f_operation,
-            api_version: f_api_version,
-            time: f_time,
-            fields_type: f_fields_type,
-            fields_v1: f_fields_v1,
-            subresource: f_subresource,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -463,72 +380,47 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEn
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = None;
-        let mut f_generate_name = None;
-        let mut f_namespace = None;
-        let mut f_self_link = None;
-        let mut f_uid = None;
-        let mut f_resource_version = None;
-        let mut f_generation = None;
-        let mut f_creation_timestamp = None;
-        let mut f_deletion_timestamp = None;
-        let mut f_deletion_grace_period_seconds = None;
-        let mut f_labels = None;
-        let mut f_annotations = None;
-        let mut f_owner_references = None;
-        let mut f_finalizers = None;
-        let mut f_managed_fields = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt_nonzero(&mut f_generate_name, r, w, o)
+                1 => c::opt_nonzero(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt_nonzero(&mut self.generate_name, r, w, o)
                     .map_err(|e| e.at("generateName"))?,
-                3 => c::opt_nonzero(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
-                4 => c::opt_nonzero(&mut f_self_link, r, w, o).map_err(|e| e.at("selfLink"))?,
-                5 => c::opt_nonzero(&mut f_uid, r, w, o).map_err(|e| e.at("uid"))?,
-                6 => c::opt_nonzero(&mut f_resource_version, r, w, o)
+                3 => c::opt_nonzero(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                4 => c::opt_nonzero(&mut self.self_link, r, w, o).map_err(|e| e.at("selfLink"))?,
+                5 => c::opt_nonzero(&mut self.uid, r, w, o).map_err(|e| e.at("uid"))?,
+                6 => c::opt_nonzero(&mut self.resource_version, r, w, o)
                     .map_err(|e| e.at("resourceVersion"))?,
-                7 => c::opt_nonzero(&mut f_generation, r, w, o).map_err(|e| e.at("generation"))?,
-                8 => c::opt(&mut f_creation_timestamp, r, w, o)
+                7 => {
+                    c::opt_nonzero(&mut self.generation, r, w, o).map_err(|e| e.at("generation"))?
+                }
+                8 => c::opt(&mut self.creation_timestamp, r, w, o)
                     .map_err(|e| e.at("creationTimestamp"))?,
-                9 => c::opt(&mut f_deletion_timestamp, r, w, o)
+                9 => c::opt(&mut self.deletion_timestamp, r, w, o)
                     .map_err(|e| e.at("deletionTimestamp"))?,
-                10 => c::opt(&mut f_deletion_grace_period_seconds, r, w, o)
+                10 => c::opt(&mut self.deletion_grace_period_seconds, r, w, o)
                     .map_err(|e| e.at("deletionGracePeriodSeconds"))?,
-                11 => c::opt_map(&mut f_labels, r, w, o).map_err(|e| e.at("labels"))?,
-                12 => c::opt_map(&mut f_annotations, r, w, o).map_err(|e| e.at("annotations"))?,
-                13 => c::opt_rep(&mut f_owner_references, r, w, o)
+                11 => c::opt_map(&mut self.labels, r, w, o).map_err(|e| e.at("labels"))?,
+                12 => {
+                    c::opt_map(&mut self.annotations, r, w, o).map_err(|e| e.at("annotations"))?
+                }
+                13 => c::opt_rep(&mut self.owner_references, r, w, o)
                     .map_err(|e| e.at("ownerReferences"))?,
-                14 => c::opt_rep(&mut f_finalizers, r, w, o).map_err(|e| e.at("finalizers"))?,
+                14 => c::opt_rep(&mut self.finalizers, r, w, o).map_err(|e| e.at("finalizers"))?,
                 17 => {
                     if o.drop_managed_fields {
                         r.skip(w)?
                     } else {
-                        c::opt_rep(&mut f_managed_fields, r, w, o)
+                        c::opt_rep(&mut self.managed_fields, r, w, o)
                             .map_err(|e| e.at("managedFields"))?
                     }
                 }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            generate_name: f_generate_name,
-            namespace: f_namespace,
-            self_link: f_self_link,
-            uid: f_uid,
-            resource_version: f_resource_version,
-            generation: f_generation,
-            creation_timestamp: f_creation_timestamp,
-            deletion_timestamp: f_deletion_timestamp,
-            deletion_grace_period_seconds: f_deletion_grace_period_seconds,
-            labels: f_labels,
-            annotations: f_annotations,
-            owner_references: f_owner_references,
-            finalizers: f_finalizers,
-            managed_fields: f_managed_fields,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -551,33 +443,22 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_kind = Default::default();
-        let mut f_name = Default::default();
-        let mut f_uid = Default::default();
-        let mut f_api_version = Default::default();
-        let mut f_controller = None;
-        let mut f_block_owner_deletion = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                5 => c::req(&mut f_api_version, r, w, o).map_err(|e| e.at("apiVersion"))?,
-                1 => c::req(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
-                3 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                4 => c::req(&mut f_uid, r, w, o).map_err(|e| e.at("uid"))?,
-                6 => c::opt(&mut f_controller, r, w, o).map_err(|e| e.at("controller"))?,
-                7 => c::opt(&mut f_block_owner_deletion, r, w, o)
+                5 => c::req(&mut self.api_version, r, w, o).map_err(|e| e.at("apiVersion"))?,
+                1 => c::req(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
+                3 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                4 => c::req(&mut self.uid, r, w, o).map_err(|e| e.at("uid"))?,
+                6 => c::opt(&mut self.controller, r, w, o).map_err(|e| e.at("controller"))?,
+                7 => c::opt(&mut self.block_owner_deletion, r, w, o)
                     .map_err(|e| e.at("blockOwnerDeletion"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            kind: f_kind,
-            name: f_name,
-            uid: f_uid,
-            api_version: f_api_version,
-            controller: f_controller,
-            block_owner_deletion: f_block_owner_deletion,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -591,22 +472,18 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference 
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::Preconditions {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_uid = None;
-        let mut f_resource_version = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_uid, r, w, o).map_err(|e| e.at("uid"))?,
-                2 => {
-                    c::opt(&mut f_resource_version, r, w, o).map_err(|e| e.at("resourceVersion"))?
-                }
+                1 => c::opt(&mut self.uid, r, w, o).map_err(|e| e.at("uid"))?,
+                2 => c::opt(&mut self.resource_version, r, w, o)
+                    .map_err(|e| e.at("resourceVersion"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            uid: f_uid,
-            resource_version: f_resource_version,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -616,20 +493,19 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::Preconditions {
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::ServerAddressByClientCIDR {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_client_cidr = Default::default();
-        let mut f_server_address = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_client_cidr, r, w, o).map_err(|e| e.at("clientCIDR"))?,
-                2 => c::req(&mut f_server_address, r, w, o).map_err(|e| e.at("serverAddress"))?,
+                1 => c::req(&mut self.client_cidr, r, w, o).map_err(|e| e.at("clientCIDR"))?,
+                2 => {
+                    c::req(&mut self.server_address, r, w, o).map_err(|e| e.at("serverAddress"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            client_cidr: f_client_cidr,
-            server_address: f_server_address,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -639,17 +515,16 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::ServerAddressBy
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::ShardInfo {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_selector = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_selector, r, w, o).map_err(|e| e.at("selector"))?,
+                1 => c::req(&mut self.selector, r, w, o).map_err(|e| e.at("selector"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            selector: f_selector,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -658,32 +533,21 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::ShardInfo {
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::Status {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_status = None;
-        let mut f_message = None;
-        let mut f_reason = None;
-        let mut f_details = None;
-        let mut f_code = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt_nonzero(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
-                3 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
-                4 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                5 => c::opt(&mut f_details, r, w, o).map_err(|e| e.at("details"))?,
-                6 => c::opt_nonzero(&mut f_code, r, w, o).map_err(|e| e.at("code"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt_nonzero(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
+                3 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
+                4 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                5 => c::opt(&mut self.details, r, w, o).map_err(|e| e.at("details"))?,
+                6 => c::opt_nonzero(&mut self.code, r, w, o).map_err(|e| e.at("code"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            status: f_status,
-            message: f_message,
-            reason: f_reason,
-            details: f_details,
-            code: f_code,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -697,23 +561,18 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::Status {
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusCause {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_reason = None;
-        let mut f_message = None;
-        let mut f_field = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_reason, r, w, o).map_err(|e| e.at("reason"))?,
-                2 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
-                3 => c::opt_nonzero(&mut f_field, r, w, o).map_err(|e| e.at("field"))?,
+                1 => c::opt_nonzero(&mut self.reason, r, w, o).map_err(|e| e.at("reason"))?,
+                2 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
+                3 => c::opt_nonzero(&mut self.field, r, w, o).map_err(|e| e.at("field"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            reason: f_reason,
-            message: f_message,
-            field: f_field,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -724,33 +583,22 @@ impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusCause {
 }
 
 impl Message for k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusDetails {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = None;
-        let mut f_group = None;
-        let mut f_kind = None;
-        let mut f_causes = None;
-        let mut f_retry_after_seconds = None;
-        let mut f_uid = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt_nonzero(&mut f_group, r, w, o).map_err(|e| e.at("group"))?,
-                3 => c::opt_nonzero(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
-                6 => c::opt_nonzero(&mut f_uid, r, w, o).map_err(|e| e.at("uid"))?,
-                4 => c::opt_rep(&mut f_causes, r, w, o).map_err(|e| e.at("causes"))?,
-                5 => c::opt_nonzero(&mut f_retry_after_seconds, r, w, o)
+                1 => c::opt_nonzero(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt_nonzero(&mut self.group, r, w, o).map_err(|e| e.at("group"))?,
+                3 => c::opt_nonzero(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
+                6 => c::opt_nonzero(&mut self.uid, r, w, o).map_err(|e| e.at("uid"))?,
+                4 => c::opt_rep(&mut self.causes, r, w, o).map_err(|e| e.at("causes"))?,
+                5 => c::opt_nonzero(&mut self.retry_after_seconds, r, w, o)
                     .map_err(|e| e.at("retryAfterSeconds"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            group: f_group,
-            kind: f_kind,
-            causes: f_causes,
-            retry_after_seconds: f_retry_after_seconds,
-            uid: f_uid,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

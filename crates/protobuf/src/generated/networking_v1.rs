@@ -8,23 +8,18 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::{Reader, WireType};
 
 impl Message for k8s_openapi::api::networking::v1::HTTPIngressPath {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_path = None;
-        let mut f_backend = Default::default();
-        let mut f_path_type = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_path, r, w, o).map_err(|e| e.at("path"))?,
-                3 => c::req(&mut f_path_type, r, w, o).map_err(|e| e.at("pathType"))?,
-                2 => c::req(&mut f_backend, r, w, o).map_err(|e| e.at("backend"))?,
+                1 => c::opt_nonzero(&mut self.path, r, w, o).map_err(|e| e.at("path"))?,
+                3 => c::req(&mut self.path_type, r, w, o).map_err(|e| e.at("pathType"))?,
+                2 => c::req(&mut self.backend, r, w, o).map_err(|e| e.at("backend"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            path: f_path,
-            backend: f_backend,
-            path_type: f_path_type,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -35,15 +30,16 @@ impl Message for k8s_openapi::api::networking::v1::HTTPIngressPath {
 }
 
 impl Message for k8s_openapi::api::networking::v1::HTTPIngressRuleValue {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_paths = Vec::new();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_paths, r, w, o).map_err(|e| e.at("paths"))?,
+                1 => c::rep(&mut self.paths, r, w, o).map_err(|e| e.at("paths"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { paths: f_paths })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -52,20 +48,17 @@ impl Message for k8s_openapi::api::networking::v1::HTTPIngressRuleValue {
 }
 
 impl Message for k8s_openapi::api::networking::v1::IPAddress {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -75,17 +68,16 @@ impl Message for k8s_openapi::api::networking::v1::IPAddress {
 }
 
 impl Message for k8s_openapi::api::networking::v1::IPAddressSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_parent_ref = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_parent_ref, r, w, o).map_err(|e| e.at("parentRef"))?,
+                1 => c::req(&mut self.parent_ref, r, w, o).map_err(|e| e.at("parentRef"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            parent_ref: f_parent_ref,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -94,20 +86,17 @@ impl Message for k8s_openapi::api::networking::v1::IPAddressSpec {
 }
 
 impl Message for k8s_openapi::api::networking::v1::IPBlock {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_cidr = Default::default();
-        let mut f_except = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_cidr, r, w, o).map_err(|e| e.at("cidr"))?,
-                2 => c::opt_rep(&mut f_except, r, w, o).map_err(|e| e.at("except"))?,
+                1 => c::req(&mut self.cidr, r, w, o).map_err(|e| e.at("cidr"))?,
+                2 => c::opt_rep(&mut self.except, r, w, o).map_err(|e| e.at("except"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            cidr: f_cidr,
-            except: f_except,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -117,23 +106,18 @@ impl Message for k8s_openapi::api::networking::v1::IPBlock {
 }
 
 impl Message for k8s_openapi::api::networking::v1::Ingress {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -144,20 +128,17 @@ impl Message for k8s_openapi::api::networking::v1::Ingress {
 }
 
 impl Message for k8s_openapi::api::networking::v1::IngressBackend {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_resource = None;
-        let mut f_service = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                4 => c::opt(&mut f_service, r, w, o).map_err(|e| e.at("service"))?,
-                3 => c::opt(&mut f_resource, r, w, o).map_err(|e| e.at("resource"))?,
+                4 => c::opt(&mut self.service, r, w, o).map_err(|e| e.at("service"))?,
+                3 => c::opt(&mut self.resource, r, w, o).map_err(|e| e.at("resource"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            resource: f_resource,
-            service: f_service,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -167,20 +148,17 @@ impl Message for k8s_openapi::api::networking::v1::IngressBackend {
 }
 
 impl Message for k8s_openapi::api::networking::v1::IngressClass {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -190,29 +168,20 @@ impl Message for k8s_openapi::api::networking::v1::IngressClass {
 }
 
 impl Message for k8s_openapi::api::networking::v1::IngressClassParametersReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_api_group = None;
-        let mut f_kind = Default::default();
-        let mut f_name = Default::default();
-        let mut f_scope = None;
-        let mut f_namespace = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_api_group, r, w, o).map_err(|e| e.at("apiGroup"))?,
-                2 => c::req(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
-                3 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                4 => c::opt(&mut f_scope, r, w, o).map_err(|e| e.at("scope"))?,
-                5 => c::opt(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                1 => c::opt(&mut self.api_group, r, w, o).map_err(|e| e.at("apiGroup"))?,
+                2 => c::req(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
+                3 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                4 => c::opt(&mut self.scope, r, w, o).map_err(|e| e.at("scope"))?,
+                5 => c::opt(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            api_group: f_api_group,
-            kind: f_kind,
-            name: f_name,
-            scope: f_scope,
-            namespace: f_namespace,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -225,20 +194,19 @@ impl Message for k8s_openapi::api::networking::v1::IngressClassParametersReferen
 }
 
 impl Message for k8s_openapi::api::networking::v1::IngressClassSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_controller = None;
-        let mut f_parameters = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_controller, r, w, o).map_err(|e| e.at("controller"))?,
-                2 => c::opt(&mut f_parameters, r, w, o).map_err(|e| e.at("parameters"))?,
+                1 => {
+                    c::opt_nonzero(&mut self.controller, r, w, o).map_err(|e| e.at("controller"))?
+                }
+                2 => c::opt(&mut self.parameters, r, w, o).map_err(|e| e.at("parameters"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            controller: f_controller,
-            parameters: f_parameters,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -248,23 +216,18 @@ impl Message for k8s_openapi::api::networking::v1::IngressClassSpec {
 }
 
 impl Message for k8s_openapi::api::networking::v1::IngressLoadBalancerIngress {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_ip = None;
-        let mut f_hostname = None;
-        let mut f_ports = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_ip, r, w, o).map_err(|e| e.at("ip"))?,
-                2 => c::opt_nonzero(&mut f_hostname, r, w, o).map_err(|e| e.at("hostname"))?,
-                4 => c::opt_rep(&mut f_ports, r, w, o).map_err(|e| e.at("ports"))?,
+                1 => c::opt_nonzero(&mut self.ip, r, w, o).map_err(|e| e.at("ip"))?,
+                2 => c::opt_nonzero(&mut self.hostname, r, w, o).map_err(|e| e.at("hostname"))?,
+                4 => c::opt_rep(&mut self.ports, r, w, o).map_err(|e| e.at("ports"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            ip: f_ip,
-            hostname: f_hostname,
-            ports: f_ports,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -275,15 +238,16 @@ impl Message for k8s_openapi::api::networking::v1::IngressLoadBalancerIngress {
 }
 
 impl Message for k8s_openapi::api::networking::v1::IngressLoadBalancerStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_ingress = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_ingress, r, w, o).map_err(|e| e.at("ingress"))?,
+                1 => c::opt_rep(&mut self.ingress, r, w, o).map_err(|e| e.at("ingress"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { ingress: f_ingress })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -292,23 +256,18 @@ impl Message for k8s_openapi::api::networking::v1::IngressLoadBalancerStatus {
 }
 
 impl Message for k8s_openapi::api::networking::v1::IngressPortStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_port = Default::default();
-        let mut f_protocol = Default::default();
-        let mut f_error = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_port, r, w, o).map_err(|e| e.at("port"))?,
-                2 => c::req(&mut f_protocol, r, w, o).map_err(|e| e.at("protocol"))?,
-                3 => c::opt(&mut f_error, r, w, o).map_err(|e| e.at("error"))?,
+                1 => c::req(&mut self.port, r, w, o).map_err(|e| e.at("port"))?,
+                2 => c::req(&mut self.protocol, r, w, o).map_err(|e| e.at("protocol"))?,
+                3 => c::opt(&mut self.error, r, w, o).map_err(|e| e.at("error"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            port: f_port,
-            protocol: f_protocol,
-            error: f_error,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -319,18 +278,20 @@ impl Message for k8s_openapi::api::networking::v1::IngressPortStatus {
 }
 
 impl Message for k8s_openapi::api::networking::v1::IngressRule {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_host = None;
-        let mut f_http = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_host, r, w, o).map_err(|e| e.at("host"))?,
+                1 => c::opt_nonzero(&mut self.host, r, w, o).map_err(|e| e.at("host"))?,
                 2 => {
                     r.expect(w, WireType::Len)?;
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => c::opt(&mut f_http, &mut r1, w1, o).map_err(|e| e.at("http"))?,
+                            1 => {
+                                c::opt(&mut self.http, &mut r1, w1, o).map_err(|e| e.at("http"))?
+                            }
                             _ => r1.skip(w1)?,
                         }
                     }
@@ -338,10 +299,7 @@ impl Message for k8s_openapi::api::networking::v1::IngressRule {
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            host: f_host,
-            http: f_http,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -353,20 +311,17 @@ impl Message for k8s_openapi::api::networking::v1::IngressRule {
 }
 
 impl Message for k8s_openapi::api::networking::v1::IngressServiceBackend {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_port = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt(&mut f_port, r, w, o).map_err(|e| e.at("port"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt(&mut self.port, r, w, o).map_err(|e| e.at("port"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            port: f_port,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -376,27 +331,21 @@ impl Message for k8s_openapi::api::networking::v1::IngressServiceBackend {
 }
 
 impl Message for k8s_openapi::api::networking::v1::IngressSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_default_backend = None;
-        let mut f_tls = None;
-        let mut f_rules = None;
-        let mut f_ingress_class_name = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                4 => c::opt(&mut f_ingress_class_name, r, w, o)
+                4 => c::opt(&mut self.ingress_class_name, r, w, o)
                     .map_err(|e| e.at("ingressClassName"))?,
-                1 => c::opt(&mut f_default_backend, r, w, o).map_err(|e| e.at("defaultBackend"))?,
-                2 => c::opt_rep(&mut f_tls, r, w, o).map_err(|e| e.at("tls"))?,
-                3 => c::opt_rep(&mut f_rules, r, w, o).map_err(|e| e.at("rules"))?,
+                1 => c::opt(&mut self.default_backend, r, w, o)
+                    .map_err(|e| e.at("defaultBackend"))?,
+                2 => c::opt_rep(&mut self.tls, r, w, o).map_err(|e| e.at("tls"))?,
+                3 => c::opt_rep(&mut self.rules, r, w, o).map_err(|e| e.at("rules"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            default_backend: f_default_backend,
-            tls: f_tls,
-            rules: f_rules,
-            ingress_class_name: f_ingress_class_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -408,17 +357,16 @@ impl Message for k8s_openapi::api::networking::v1::IngressSpec {
 }
 
 impl Message for k8s_openapi::api::networking::v1::IngressStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_load_balancer = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_load_balancer, r, w, o).map_err(|e| e.at("loadBalancer"))?,
+                1 => c::opt(&mut self.load_balancer, r, w, o).map_err(|e| e.at("loadBalancer"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            load_balancer: f_load_balancer,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -427,20 +375,18 @@ impl Message for k8s_openapi::api::networking::v1::IngressStatus {
 }
 
 impl Message for k8s_openapi::api::networking::v1::IngressTLS {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_hosts = None;
-        let mut f_secret_name = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_hosts, r, w, o).map_err(|e| e.at("hosts"))?,
-                2 => c::opt_nonzero(&mut f_secret_name, r, w, o).map_err(|e| e.at("secretName"))?,
+                1 => c::opt_rep(&mut self.hosts, r, w, o).map_err(|e| e.at("hosts"))?,
+                2 => c::opt_nonzero(&mut self.secret_name, r, w, o)
+                    .map_err(|e| e.at("secretName"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            hosts: f_hosts,
-            secret_name: f_secret_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -450,20 +396,17 @@ impl Message for k8s_openapi::api::networking::v1::IngressTLS {
 }
 
 impl Message for k8s_openapi::api::networking::v1::NetworkPolicy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -473,20 +416,17 @@ impl Message for k8s_openapi::api::networking::v1::NetworkPolicy {
 }
 
 impl Message for k8s_openapi::api::networking::v1::NetworkPolicyEgressRule {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_ports = None;
-        let mut f_to = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_ports, r, w, o).map_err(|e| e.at("ports"))?,
-                2 => c::opt_rep(&mut f_to, r, w, o).map_err(|e| e.at("to"))?,
+                1 => c::opt_rep(&mut self.ports, r, w, o).map_err(|e| e.at("ports"))?,
+                2 => c::opt_rep(&mut self.to, r, w, o).map_err(|e| e.at("to"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            ports: f_ports,
-            to: f_to,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -496,20 +436,17 @@ impl Message for k8s_openapi::api::networking::v1::NetworkPolicyEgressRule {
 }
 
 impl Message for k8s_openapi::api::networking::v1::NetworkPolicyIngressRule {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_ports = None;
-        let mut f_from = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_ports, r, w, o).map_err(|e| e.at("ports"))?,
-                2 => c::opt_rep(&mut f_from, r, w, o).map_err(|e| e.at("from"))?,
+                1 => c::opt_rep(&mut self.ports, r, w, o).map_err(|e| e.at("ports"))?,
+                2 => c::opt_rep(&mut self.from, r, w, o).map_err(|e| e.at("from"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            ports: f_ports,
-            from: f_from,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -519,24 +456,19 @@ impl Message for k8s_openapi::api::networking::v1::NetworkPolicyIngressRule {
 }
 
 impl Message for k8s_openapi::api::networking::v1::NetworkPolicyPeer {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_pod_selector = None;
-        let mut f_namespace_selector = None;
-        let mut f_ip_block = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_pod_selector, r, w, o).map_err(|e| e.at("podSelector"))?,
-                2 => c::opt(&mut f_namespace_selector, r, w, o)
+                1 => c::opt(&mut self.pod_selector, r, w, o).map_err(|e| e.at("podSelector"))?,
+                2 => c::opt(&mut self.namespace_selector, r, w, o)
                     .map_err(|e| e.at("namespaceSelector"))?,
-                3 => c::opt(&mut f_ip_block, r, w, o).map_err(|e| e.at("ipBlock"))?,
+                3 => c::opt(&mut self.ip_block, r, w, o).map_err(|e| e.at("ipBlock"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            pod_selector: f_pod_selector,
-            namespace_selector: f_namespace_selector,
-            ip_block: f_ip_block,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -547,23 +479,18 @@ impl Message for k8s_openapi::api::networking::v1::NetworkPolicyPeer {
 }
 
 impl Message for k8s_openapi::api::networking::v1::NetworkPolicyPort {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_protocol = None;
-        let mut f_port = None;
-        let mut f_end_port = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_protocol, r, w, o).map_err(|e| e.at("protocol"))?,
-                2 => c::opt(&mut f_port, r, w, o).map_err(|e| e.at("port"))?,
-                3 => c::opt(&mut f_end_port, r, w, o).map_err(|e| e.at("endPort"))?,
+                1 => c::opt(&mut self.protocol, r, w, o).map_err(|e| e.at("protocol"))?,
+                2 => c::opt(&mut self.port, r, w, o).map_err(|e| e.at("port"))?,
+                3 => c::opt(&mut self.end_port, r, w, o).map_err(|e| e.at("endPort"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            protocol: f_protocol,
-            port: f_port,
-            end_port: f_end_port,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -574,26 +501,21 @@ impl Message for k8s_openapi::api::networking::v1::NetworkPolicyPort {
 }
 
 impl Message for k8s_openapi::api::networking::v1::NetworkPolicySpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_pod_selector = None;
-        let mut f_ingress = None;
-        let mut f_egress = None;
-        let mut f_policy_types = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_pod_selector, r, w, o).map_err(|e| e.at("podSelector"))?,
-                2 => c::opt_rep(&mut f_ingress, r, w, o).map_err(|e| e.at("ingress"))?,
-                3 => c::opt_rep(&mut f_egress, r, w, o).map_err(|e| e.at("egress"))?,
-                4 => c::opt_rep(&mut f_policy_types, r, w, o).map_err(|e| e.at("policyTypes"))?,
+                1 => c::opt(&mut self.pod_selector, r, w, o).map_err(|e| e.at("podSelector"))?,
+                2 => c::opt_rep(&mut self.ingress, r, w, o).map_err(|e| e.at("ingress"))?,
+                3 => c::opt_rep(&mut self.egress, r, w, o).map_err(|e| e.at("egress"))?,
+                4 => {
+                    c::opt_rep(&mut self.policy_types, r, w, o).map_err(|e| e.at("policyTypes"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            pod_selector: f_pod_selector,
-            ingress: f_ingress,
-            egress: f_egress,
-            policy_types: f_policy_types,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -605,26 +527,19 @@ impl Message for k8s_openapi::api::networking::v1::NetworkPolicySpec {
 }
 
 impl Message for k8s_openapi::api::networking::v1::ParentReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_group = None;
-        let mut f_resource = Default::default();
-        let mut f_namespace = None;
-        let mut f_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_group, r, w, o).map_err(|e| e.at("group"))?,
-                2 => c::req(&mut f_resource, r, w, o).map_err(|e| e.at("resource"))?,
-                3 => c::opt_nonzero(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
-                4 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
+                1 => c::opt_nonzero(&mut self.group, r, w, o).map_err(|e| e.at("group"))?,
+                2 => c::req(&mut self.resource, r, w, o).map_err(|e| e.at("resource"))?,
+                3 => c::opt_nonzero(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                4 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            group: f_group,
-            resource: f_resource,
-            namespace: f_namespace,
-            name: f_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -636,20 +551,17 @@ impl Message for k8s_openapi::api::networking::v1::ParentReference {
 }
 
 impl Message for k8s_openapi::api::networking::v1::ServiceBackendPort {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = None;
-        let mut f_number = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt_nonzero(&mut f_number, r, w, o).map_err(|e| e.at("number"))?,
+                1 => c::opt_nonzero(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt_nonzero(&mut self.number, r, w, o).map_err(|e| e.at("number"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            number: f_number,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -659,23 +571,18 @@ impl Message for k8s_openapi::api::networking::v1::ServiceBackendPort {
 }
 
 impl Message for k8s_openapi::api::networking::v1::ServiceCIDR {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -686,15 +593,16 @@ impl Message for k8s_openapi::api::networking::v1::ServiceCIDR {
 }
 
 impl Message for k8s_openapi::api::networking::v1::ServiceCIDRSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_cidrs = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_cidrs, r, w, o).map_err(|e| e.at("cidrs"))?,
+                1 => c::opt_rep(&mut self.cidrs, r, w, o).map_err(|e| e.at("cidrs"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { cidrs: f_cidrs })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -703,17 +611,16 @@ impl Message for k8s_openapi::api::networking::v1::ServiceCIDRSpec {
 }
 
 impl Message for k8s_openapi::api::networking::v1::ServiceCIDRStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                1 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

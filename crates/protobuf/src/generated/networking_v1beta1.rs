@@ -8,20 +8,17 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::networking::v1beta1::IPAddress {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -31,17 +28,16 @@ impl Message for k8s_openapi::api::networking::v1beta1::IPAddress {
 }
 
 impl Message for k8s_openapi::api::networking::v1beta1::IPAddressSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_parent_ref = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_parent_ref, r, w, o).map_err(|e| e.at("parentRef"))?,
+                1 => c::req(&mut self.parent_ref, r, w, o).map_err(|e| e.at("parentRef"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            parent_ref: f_parent_ref,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -50,26 +46,19 @@ impl Message for k8s_openapi::api::networking::v1beta1::IPAddressSpec {
 }
 
 impl Message for k8s_openapi::api::networking::v1beta1::ParentReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_group = None;
-        let mut f_resource = Default::default();
-        let mut f_namespace = None;
-        let mut f_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_group, r, w, o).map_err(|e| e.at("group"))?,
-                2 => c::req(&mut f_resource, r, w, o).map_err(|e| e.at("resource"))?,
-                3 => c::opt_nonzero(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
-                4 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
+                1 => c::opt_nonzero(&mut self.group, r, w, o).map_err(|e| e.at("group"))?,
+                2 => c::req(&mut self.resource, r, w, o).map_err(|e| e.at("resource"))?,
+                3 => c::opt_nonzero(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                4 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            group: f_group,
-            resource: f_resource,
-            namespace: f_namespace,
-            name: f_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -81,23 +70,18 @@ impl Message for k8s_openapi::api::networking::v1beta1::ParentReference {
 }
 
 impl Message for k8s_openapi::api::networking::v1beta1::ServiceCIDR {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -108,15 +92,16 @@ impl Message for k8s_openapi::api::networking::v1beta1::ServiceCIDR {
 }
 
 impl Message for k8s_openapi::api::networking::v1beta1::ServiceCIDRSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_cidrs = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_cidrs, r, w, o).map_err(|e| e.at("cidrs"))?,
+                1 => c::opt_rep(&mut self.cidrs, r, w, o).map_err(|e| e.at("cidrs"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { cidrs: f_cidrs })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -125,17 +110,16 @@ impl Message for k8s_openapi::api::networking::v1beta1::ServiceCIDRSpec {
 }
 
 impl Message for k8s_openapi::api::networking::v1beta1::ServiceCIDRStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                1 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

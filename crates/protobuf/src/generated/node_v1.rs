@@ -8,17 +8,16 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::node::v1::Overhead {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_pod_fixed = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_map(&mut f_pod_fixed, r, w, o).map_err(|e| e.at("podFixed"))?,
+                1 => c::opt_map(&mut self.pod_fixed, r, w, o).map_err(|e| e.at("podFixed"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            pod_fixed: f_pod_fixed,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -27,26 +26,19 @@ impl Message for k8s_openapi::api::node::v1::Overhead {
 }
 
 impl Message for k8s_openapi::api::node::v1::RuntimeClass {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_handler = Default::default();
-        let mut f_overhead = None;
-        let mut f_scheduling = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_handler, r, w, o).map_err(|e| e.at("handler"))?,
-                3 => c::opt(&mut f_overhead, r, w, o).map_err(|e| e.at("overhead"))?,
-                4 => c::opt(&mut f_scheduling, r, w, o).map_err(|e| e.at("scheduling"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.handler, r, w, o).map_err(|e| e.at("handler"))?,
+                3 => c::opt(&mut self.overhead, r, w, o).map_err(|e| e.at("overhead"))?,
+                4 => c::opt(&mut self.scheduling, r, w, o).map_err(|e| e.at("scheduling"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            handler: f_handler,
-            overhead: f_overhead,
-            scheduling: f_scheduling,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -58,20 +50,18 @@ impl Message for k8s_openapi::api::node::v1::RuntimeClass {
 }
 
 impl Message for k8s_openapi::api::node::v1::Scheduling {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_node_selector = None;
-        let mut f_tolerations = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_map(&mut f_node_selector, r, w, o).map_err(|e| e.at("nodeSelector"))?,
-                2 => c::opt_rep(&mut f_tolerations, r, w, o).map_err(|e| e.at("tolerations"))?,
+                1 => c::opt_map(&mut self.node_selector, r, w, o)
+                    .map_err(|e| e.at("nodeSelector"))?,
+                2 => c::opt_rep(&mut self.tolerations, r, w, o).map_err(|e| e.at("tolerations"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            node_selector: f_node_selector,
-            tolerations: f_tolerations,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

@@ -8,20 +8,19 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::policy::v1::Eviction {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_delete_options = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_delete_options, r, w, o).map_err(|e| e.at("deleteOptions"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => {
+                    c::opt(&mut self.delete_options, r, w, o).map_err(|e| e.at("deleteOptions"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            delete_options: f_delete_options,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -31,23 +30,18 @@ impl Message for k8s_openapi::api::policy::v1::Eviction {
 }
 
 impl Message for k8s_openapi::api::policy::v1::PodDisruptionBudget {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = None;
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -58,27 +52,21 @@ impl Message for k8s_openapi::api::policy::v1::PodDisruptionBudget {
 }
 
 impl Message for k8s_openapi::api::policy::v1::PodDisruptionBudgetSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_min_available = None;
-        let mut f_selector = None;
-        let mut f_max_unavailable = None;
-        let mut f_unhealthy_pod_eviction_policy = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_min_available, r, w, o).map_err(|e| e.at("minAvailable"))?,
-                2 => c::opt(&mut f_selector, r, w, o).map_err(|e| e.at("selector"))?,
-                3 => c::opt(&mut f_max_unavailable, r, w, o).map_err(|e| e.at("maxUnavailable"))?,
-                4 => c::opt(&mut f_unhealthy_pod_eviction_policy, r, w, o)
+                1 => c::opt(&mut self.min_available, r, w, o).map_err(|e| e.at("minAvailable"))?,
+                2 => c::opt(&mut self.selector, r, w, o).map_err(|e| e.at("selector"))?,
+                3 => c::opt(&mut self.max_unavailable, r, w, o)
+                    .map_err(|e| e.at("maxUnavailable"))?,
+                4 => c::opt(&mut self.unhealthy_pod_eviction_policy, r, w, o)
                     .map_err(|e| e.at("unhealthyPodEvictionPolicy"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            min_available: f_min_available,
-            selector: f_selector,
-            max_unavailable: f_max_unavailable,
-            unhealthy_pod_eviction_policy: f_unhealthy_pod_eviction_policy,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -90,38 +78,27 @@ impl Message for k8s_openapi::api::policy::v1::PodDisruptionBudgetSpec {
 }
 
 impl Message for k8s_openapi::api::policy::v1::PodDisruptionBudgetStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_observed_generation = None;
-        let mut f_disrupted_pods = None;
-        let mut f_disruptions_allowed = None;
-        let mut f_current_healthy = None;
-        let mut f_desired_healthy = None;
-        let mut f_expected_pods = None;
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_observed_generation, r, w, o)
+                1 => c::opt_nonzero(&mut self.observed_generation, r, w, o)
                     .map_err(|e| e.at("observedGeneration"))?,
-                2 => c::opt_map_strict(&mut f_disrupted_pods, r, w, o)
+                2 => c::opt_map_strict(&mut self.disrupted_pods, r, w, o)
                     .map_err(|e| e.at("disruptedPods"))?,
-                3 => c::opt(&mut f_disruptions_allowed, r, w, o)
+                3 => c::opt(&mut self.disruptions_allowed, r, w, o)
                     .map_err(|e| e.at("disruptionsAllowed"))?,
-                4 => c::opt(&mut f_current_healthy, r, w, o).map_err(|e| e.at("currentHealthy"))?,
-                5 => c::opt(&mut f_desired_healthy, r, w, o).map_err(|e| e.at("desiredHealthy"))?,
-                6 => c::opt(&mut f_expected_pods, r, w, o).map_err(|e| e.at("expectedPods"))?,
-                7 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                4 => c::opt(&mut self.current_healthy, r, w, o)
+                    .map_err(|e| e.at("currentHealthy"))?,
+                5 => c::opt(&mut self.desired_healthy, r, w, o)
+                    .map_err(|e| e.at("desiredHealthy"))?,
+                6 => c::opt(&mut self.expected_pods, r, w, o).map_err(|e| e.at("expectedPods"))?,
+                7 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            observed_generation: f_observed_generation,
-            disrupted_pods: f_disrupted_pods,
-            disruptions_allowed: f_disruptions_allowed,
-            current_healthy: f_current_healthy,
-            desired_healthy: f_desired_healthy,
-            expected_pods: f_expected_pods,
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

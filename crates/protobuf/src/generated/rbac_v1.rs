@@ -8,18 +8,17 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::rbac::v1::AggregationRule {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_cluster_role_selectors = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_cluster_role_selectors, r, w, o)
+                1 => c::opt_rep(&mut self.cluster_role_selectors, r, w, o)
                     .map_err(|e| e.at("clusterRoleSelectors"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            cluster_role_selectors: f_cluster_role_selectors,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -28,25 +27,19 @@ impl Message for k8s_openapi::api::rbac::v1::AggregationRule {
 }
 
 impl Message for k8s_openapi::api::rbac::v1::ClusterRole {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_rules = None;
-        let mut f_aggregation_rule = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt_rep(&mut f_rules, r, w, o).map_err(|e| e.at("rules"))?,
-                3 => {
-                    c::opt(&mut f_aggregation_rule, r, w, o).map_err(|e| e.at("aggregationRule"))?
-                }
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt_rep(&mut self.rules, r, w, o).map_err(|e| e.at("rules"))?,
+                3 => c::opt(&mut self.aggregation_rule, r, w, o)
+                    .map_err(|e| e.at("aggregationRule"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            rules: f_rules,
-            aggregation_rule: f_aggregation_rule,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -57,23 +50,18 @@ impl Message for k8s_openapi::api::rbac::v1::ClusterRole {
 }
 
 impl Message for k8s_openapi::api::rbac::v1::ClusterRoleBinding {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_subjects = None;
-        let mut f_role_ref = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt_rep(&mut f_subjects, r, w, o).map_err(|e| e.at("subjects"))?,
-                3 => c::req(&mut f_role_ref, r, w, o).map_err(|e| e.at("roleRef"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt_rep(&mut self.subjects, r, w, o).map_err(|e| e.at("subjects"))?,
+                3 => c::req(&mut self.role_ref, r, w, o).map_err(|e| e.at("roleRef"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            subjects: f_subjects,
-            role_ref: f_role_ref,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -84,32 +72,22 @@ impl Message for k8s_openapi::api::rbac::v1::ClusterRoleBinding {
 }
 
 impl Message for k8s_openapi::api::rbac::v1::PolicyRule {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_verbs = Vec::new();
-        let mut f_api_groups = None;
-        let mut f_resources = None;
-        let mut f_resource_names = None;
-        let mut f_non_resource_urls = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_verbs, r, w, o).map_err(|e| e.at("verbs"))?,
-                2 => c::opt_rep(&mut f_api_groups, r, w, o).map_err(|e| e.at("apiGroups"))?,
-                3 => c::opt_rep(&mut f_resources, r, w, o).map_err(|e| e.at("resources"))?,
-                4 => {
-                    c::opt_rep(&mut f_resource_names, r, w, o).map_err(|e| e.at("resourceNames"))?
-                }
-                5 => c::opt_rep(&mut f_non_resource_urls, r, w, o)
+                1 => c::rep(&mut self.verbs, r, w, o).map_err(|e| e.at("verbs"))?,
+                2 => c::opt_rep(&mut self.api_groups, r, w, o).map_err(|e| e.at("apiGroups"))?,
+                3 => c::opt_rep(&mut self.resources, r, w, o).map_err(|e| e.at("resources"))?,
+                4 => c::opt_rep(&mut self.resource_names, r, w, o)
+                    .map_err(|e| e.at("resourceNames"))?,
+                5 => c::opt_rep(&mut self.non_resource_urls, r, w, o)
                     .map_err(|e| e.at("nonResourceURLs"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            verbs: f_verbs,
-            api_groups: f_api_groups,
-            resources: f_resources,
-            resource_names: f_resource_names,
-            non_resource_urls: f_non_resource_urls,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -122,20 +100,17 @@ impl Message for k8s_openapi::api::rbac::v1::PolicyRule {
 }
 
 impl Message for k8s_openapi::api::rbac::v1::Role {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_rules = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt_rep(&mut f_rules, r, w, o).map_err(|e| e.at("rules"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt_rep(&mut self.rules, r, w, o).map_err(|e| e.at("rules"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            rules: f_rules,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -145,23 +120,18 @@ impl Message for k8s_openapi::api::rbac::v1::Role {
 }
 
 impl Message for k8s_openapi::api::rbac::v1::RoleBinding {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_subjects = None;
-        let mut f_role_ref = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt_rep(&mut f_subjects, r, w, o).map_err(|e| e.at("subjects"))?,
-                3 => c::req(&mut f_role_ref, r, w, o).map_err(|e| e.at("roleRef"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt_rep(&mut self.subjects, r, w, o).map_err(|e| e.at("subjects"))?,
+                3 => c::req(&mut self.role_ref, r, w, o).map_err(|e| e.at("roleRef"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            subjects: f_subjects,
-            role_ref: f_role_ref,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -172,23 +142,18 @@ impl Message for k8s_openapi::api::rbac::v1::RoleBinding {
 }
 
 impl Message for k8s_openapi::api::rbac::v1::RoleRef {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_api_group = None;
-        let mut f_kind = Default::default();
-        let mut f_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_api_group, r, w, o).map_err(|e| e.at("apiGroup"))?,
-                2 => c::req(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
-                3 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
+                1 => c::opt(&mut self.api_group, r, w, o).map_err(|e| e.at("apiGroup"))?,
+                2 => c::req(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
+                3 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            api_group: f_api_group,
-            kind: f_kind,
-            name: f_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -199,26 +164,19 @@ impl Message for k8s_openapi::api::rbac::v1::RoleRef {
 }
 
 impl Message for k8s_openapi::api::rbac::v1::Subject {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_kind = Default::default();
-        let mut f_api_group = None;
-        let mut f_name = Default::default();
-        let mut f_namespace = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
-                2 => c::opt_nonzero(&mut f_api_group, r, w, o).map_err(|e| e.at("apiGroup"))?,
-                3 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                4 => c::opt_nonzero(&mut f_namespace, r, w, o).map_err(|e| e.at("namespace"))?,
+                1 => c::req(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
+                2 => c::opt_nonzero(&mut self.api_group, r, w, o).map_err(|e| e.at("apiGroup"))?,
+                3 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                4 => c::opt_nonzero(&mut self.namespace, r, w, o).map_err(|e| e.at("namespace"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            kind: f_kind,
-            api_group: f_api_group,
-            name: f_name,
-            namespace: f_namespace,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

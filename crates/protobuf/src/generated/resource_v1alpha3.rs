@@ -8,26 +8,19 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::resource::v1alpha3::DeviceTaint {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_key = Default::default();
-        let mut f_value = None;
-        let mut f_effect = Default::default();
-        let mut f_time_added = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_key, r, w, o).map_err(|e| e.at("key"))?,
-                2 => c::opt_nonzero(&mut f_value, r, w, o).map_err(|e| e.at("value"))?,
-                3 => c::req(&mut f_effect, r, w, o).map_err(|e| e.at("effect"))?,
-                4 => c::opt(&mut f_time_added, r, w, o).map_err(|e| e.at("timeAdded"))?,
+                1 => c::req(&mut self.key, r, w, o).map_err(|e| e.at("key"))?,
+                2 => c::opt_nonzero(&mut self.value, r, w, o).map_err(|e| e.at("value"))?,
+                3 => c::req(&mut self.effect, r, w, o).map_err(|e| e.at("effect"))?,
+                4 => c::opt(&mut self.time_added, r, w, o).map_err(|e| e.at("timeAdded"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            key: f_key,
-            value: f_value,
-            effect: f_effect,
-            time_added: f_time_added,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -39,23 +32,18 @@ impl Message for k8s_openapi::api::resource::v1alpha3::DeviceTaint {
 }
 
 impl Message for k8s_openapi::api::resource::v1alpha3::DeviceTaintRule {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -66,20 +54,18 @@ impl Message for k8s_openapi::api::resource::v1alpha3::DeviceTaintRule {
 }
 
 impl Message for k8s_openapi::api::resource::v1alpha3::DeviceTaintRuleSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_device_selector = None;
-        let mut f_taint = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_device_selector, r, w, o).map_err(|e| e.at("deviceSelector"))?,
-                2 => c::req(&mut f_taint, r, w, o).map_err(|e| e.at("taint"))?,
+                1 => c::opt(&mut self.device_selector, r, w, o)
+                    .map_err(|e| e.at("deviceSelector"))?,
+                2 => c::req(&mut self.taint, r, w, o).map_err(|e| e.at("taint"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            device_selector: f_device_selector,
-            taint: f_taint,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -89,17 +75,16 @@ impl Message for k8s_openapi::api::resource::v1alpha3::DeviceTaintRuleSpec {
 }
 
 impl Message for k8s_openapi::api::resource::v1alpha3::DeviceTaintRuleStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                1 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -108,23 +93,18 @@ impl Message for k8s_openapi::api::resource::v1alpha3::DeviceTaintRuleStatus {
 }
 
 impl Message for k8s_openapi::api::resource::v1alpha3::DeviceTaintSelector {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_driver = None;
-        let mut f_pool = None;
-        let mut f_device = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                2 => c::opt(&mut f_driver, r, w, o).map_err(|e| e.at("driver"))?,
-                3 => c::opt(&mut f_pool, r, w, o).map_err(|e| e.at("pool"))?,
-                4 => c::opt(&mut f_device, r, w, o).map_err(|e| e.at("device"))?,
+                2 => c::opt(&mut self.driver, r, w, o).map_err(|e| e.at("driver"))?,
+                3 => c::opt(&mut self.pool, r, w, o).map_err(|e| e.at("pool"))?,
+                4 => c::opt(&mut self.device, r, w, o).map_err(|e| e.at("device"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            driver: f_driver,
-            pool: f_pool,
-            device: f_device,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -135,50 +115,30 @@ impl Message for k8s_openapi::api::resource::v1alpha3::DeviceTaintSelector {
 }
 
 impl Message for k8s_openapi::api::resource::v1alpha3::PoolStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_driver = Default::default();
-        let mut f_pool_name = Default::default();
-        let mut f_node_name = None;
-        let mut f_total_devices = None;
-        let mut f_allocated_devices = None;
-        let mut f_available_devices = None;
-        let mut f_unavailable_devices = None;
-        let mut f_resource_slice_count = None;
-        let mut f_generation = Default::default();
-        let mut f_validation_error = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_driver, r, w, o).map_err(|e| e.at("driver"))?,
-                2 => c::req(&mut f_pool_name, r, w, o).map_err(|e| e.at("poolName"))?,
-                9 => c::req(&mut f_generation, r, w, o).map_err(|e| e.at("generation"))?,
-                8 => c::opt(&mut f_resource_slice_count, r, w, o)
+                1 => c::req(&mut self.driver, r, w, o).map_err(|e| e.at("driver"))?,
+                2 => c::req(&mut self.pool_name, r, w, o).map_err(|e| e.at("poolName"))?,
+                9 => c::req(&mut self.generation, r, w, o).map_err(|e| e.at("generation"))?,
+                8 => c::opt(&mut self.resource_slice_count, r, w, o)
                     .map_err(|e| e.at("resourceSliceCount"))?,
-                4 => c::opt(&mut f_total_devices, r, w, o).map_err(|e| e.at("totalDevices"))?,
-                5 => c::opt(&mut f_allocated_devices, r, w, o)
+                4 => c::opt(&mut self.total_devices, r, w, o).map_err(|e| e.at("totalDevices"))?,
+                5 => c::opt(&mut self.allocated_devices, r, w, o)
                     .map_err(|e| e.at("allocatedDevices"))?,
-                6 => c::opt(&mut f_available_devices, r, w, o)
+                6 => c::opt(&mut self.available_devices, r, w, o)
                     .map_err(|e| e.at("availableDevices"))?,
-                7 => c::opt(&mut f_unavailable_devices, r, w, o)
+                7 => c::opt(&mut self.unavailable_devices, r, w, o)
                     .map_err(|e| e.at("unavailableDevices"))?,
-                3 => c::opt(&mut f_node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
-                10 => {
-                    c::opt(&mut f_validation_error, r, w, o).map_err(|e| e.at("validationError"))?
-                }
+                3 => c::opt(&mut self.node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
+                10 => c::opt(&mut self.validation_error, r, w, o)
+                    .map_err(|e| e.at("validationError"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            driver: f_driver,
-            pool_name: f_pool_name,
-            node_name: f_node_name,
-            total_devices: f_total_devices,
-            allocated_devices: f_allocated_devices,
-            available_devices: f_available_devices,
-            unavailable_devices: f_unavailable_devices,
-            resource_slice_count: f_resource_slice_count,
-            generation: f_generation,
-            validation_error: f_validation_error,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -196,23 +156,18 @@ impl Message for k8s_openapi::api::resource::v1alpha3::PoolStatus {
 }
 
 impl Message for k8s_openapi::api::resource::v1alpha3::ResourcePoolStatusRequest {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -223,23 +178,18 @@ impl Message for k8s_openapi::api::resource::v1alpha3::ResourcePoolStatusRequest
 }
 
 impl Message for k8s_openapi::api::resource::v1alpha3::ResourcePoolStatusRequestSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_driver = Default::default();
-        let mut f_pool_name = None;
-        let mut f_limit = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_driver, r, w, o).map_err(|e| e.at("driver"))?,
-                2 => c::opt(&mut f_pool_name, r, w, o).map_err(|e| e.at("poolName"))?,
-                3 => c::opt(&mut f_limit, r, w, o).map_err(|e| e.at("limit"))?,
+                1 => c::req(&mut self.driver, r, w, o).map_err(|e| e.at("driver"))?,
+                2 => c::opt(&mut self.pool_name, r, w, o).map_err(|e| e.at("poolName"))?,
+                3 => c::opt(&mut self.limit, r, w, o).map_err(|e| e.at("limit"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            driver: f_driver,
-            pool_name: f_pool_name,
-            limit: f_limit,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -250,23 +200,18 @@ impl Message for k8s_openapi::api::resource::v1alpha3::ResourcePoolStatusRequest
 }
 
 impl Message for k8s_openapi::api::resource::v1alpha3::ResourcePoolStatusRequestStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_pools = None;
-        let mut f_conditions = None;
-        let mut f_pool_count = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                6 => c::req(&mut f_pool_count, r, w, o).map_err(|e| e.at("poolCount"))?,
-                2 => c::opt_rep(&mut f_pools, r, w, o).map_err(|e| e.at("pools"))?,
-                3 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                6 => c::req(&mut self.pool_count, r, w, o).map_err(|e| e.at("poolCount"))?,
+                2 => c::opt_rep(&mut self.pools, r, w, o).map_err(|e| e.at("pools"))?,
+                3 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            pools: f_pools,
-            conditions: f_conditions,
-            pool_count: f_pool_count,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

@@ -8,35 +8,22 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::{Reader, WireType};
 
 impl Message for k8s_openapi::api::resource::v1beta2::AllocatedDeviceStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_driver = Default::default();
-        let mut f_pool = Default::default();
-        let mut f_device = Default::default();
-        let mut f_conditions = None;
-        let mut f_data = None;
-        let mut f_network_data = None;
-        let mut f_share_id = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_driver, r, w, o).map_err(|e| e.at("driver"))?,
-                2 => c::req(&mut f_pool, r, w, o).map_err(|e| e.at("pool"))?,
-                3 => c::req(&mut f_device, r, w, o).map_err(|e| e.at("device"))?,
-                7 => c::opt(&mut f_share_id, r, w, o).map_err(|e| e.at("shareID"))?,
-                4 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
-                5 => c::opt(&mut f_data, r, w, o).map_err(|e| e.at("data"))?,
-                6 => c::opt(&mut f_network_data, r, w, o).map_err(|e| e.at("networkData"))?,
+                1 => c::req(&mut self.driver, r, w, o).map_err(|e| e.at("driver"))?,
+                2 => c::req(&mut self.pool, r, w, o).map_err(|e| e.at("pool"))?,
+                3 => c::req(&mut self.device, r, w, o).map_err(|e| e.at("device"))?,
+                7 => c::opt(&mut self.share_id, r, w, o).map_err(|e| e.at("shareID"))?,
+                4 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                5 => c::opt(&mut self.data, r, w, o).map_err(|e| e.at("data"))?,
+                6 => c::opt(&mut self.network_data, r, w, o).map_err(|e| e.at("networkData"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            driver: f_driver,
-            pool: f_pool,
-            device: f_device,
-            conditions: f_conditions,
-            data: f_data,
-            network_data: f_network_data,
-            share_id: f_share_id,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -51,24 +38,19 @@ impl Message for k8s_openapi::api::resource::v1beta2::AllocatedDeviceStatus {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::AllocationResult {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_devices = None;
-        let mut f_node_selector = None;
-        let mut f_allocation_timestamp = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_devices, r, w, o).map_err(|e| e.at("devices"))?,
-                3 => c::opt(&mut f_node_selector, r, w, o).map_err(|e| e.at("nodeSelector"))?,
-                5 => c::opt(&mut f_allocation_timestamp, r, w, o)
+                1 => c::opt(&mut self.devices, r, w, o).map_err(|e| e.at("devices"))?,
+                3 => c::opt(&mut self.node_selector, r, w, o).map_err(|e| e.at("nodeSelector"))?,
+                5 => c::opt(&mut self.allocation_timestamp, r, w, o)
                     .map_err(|e| e.at("allocationTimestamp"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            devices: f_devices,
-            node_selector: f_node_selector,
-            allocation_timestamp: f_allocation_timestamp,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -79,17 +61,16 @@ impl Message for k8s_openapi::api::resource::v1beta2::AllocationResult {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::CELDeviceSelector {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_expression = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_expression, r, w, o).map_err(|e| e.at("expression"))?,
+                1 => c::req(&mut self.expression, r, w, o).map_err(|e| e.at("expression"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            expression: f_expression,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -98,23 +79,20 @@ impl Message for k8s_openapi::api::resource::v1beta2::CELDeviceSelector {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::CapacityRequestPolicy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_default = None;
-        let mut f_valid_values = None;
-        let mut f_valid_range = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_default, r, w, o).map_err(|e| e.at("default"))?,
-                3 => c::opt_rep(&mut f_valid_values, r, w, o).map_err(|e| e.at("validValues"))?,
-                4 => c::opt(&mut f_valid_range, r, w, o).map_err(|e| e.at("validRange"))?,
+                1 => c::opt(&mut self.default, r, w, o).map_err(|e| e.at("default"))?,
+                3 => {
+                    c::opt_rep(&mut self.valid_values, r, w, o).map_err(|e| e.at("validValues"))?
+                }
+                4 => c::opt(&mut self.valid_range, r, w, o).map_err(|e| e.at("validRange"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            default: f_default,
-            valid_values: f_valid_values,
-            valid_range: f_valid_range,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -125,23 +103,18 @@ impl Message for k8s_openapi::api::resource::v1beta2::CapacityRequestPolicy {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::CapacityRequestPolicyRange {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_min = Default::default();
-        let mut f_max = None;
-        let mut f_step = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_min, r, w, o).map_err(|e| e.at("min"))?,
-                2 => c::opt(&mut f_max, r, w, o).map_err(|e| e.at("max"))?,
-                3 => c::opt(&mut f_step, r, w, o).map_err(|e| e.at("step"))?,
+                1 => c::req(&mut self.min, r, w, o).map_err(|e| e.at("min"))?,
+                2 => c::opt(&mut self.max, r, w, o).map_err(|e| e.at("max"))?,
+                3 => c::opt(&mut self.step, r, w, o).map_err(|e| e.at("step"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            min: f_min,
-            max: f_max,
-            step: f_step,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -152,17 +125,16 @@ impl Message for k8s_openapi::api::resource::v1beta2::CapacityRequestPolicyRange
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::CapacityRequirements {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_requests = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_map(&mut f_requests, r, w, o).map_err(|e| e.at("requests"))?,
+                1 => c::opt_map(&mut self.requests, r, w, o).map_err(|e| e.at("requests"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            requests: f_requests,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -171,15 +143,16 @@ impl Message for k8s_openapi::api::resource::v1beta2::CapacityRequirements {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::Counter {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_value = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_value, r, w, o).map_err(|e| e.at("value"))?,
+                1 => c::req(&mut self.value, r, w, o).map_err(|e| e.at("value"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { value: f_value })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -188,20 +161,17 @@ impl Message for k8s_openapi::api::resource::v1beta2::Counter {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::CounterSet {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_counters = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::map(&mut f_counters, r, w, o).map_err(|e| e.at("counters"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::map(&mut self.counters, r, w, o).map_err(|e| e.at("counters"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            counters: f_counters,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -211,58 +181,33 @@ impl Message for k8s_openapi::api::resource::v1beta2::CounterSet {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::Device {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_attributes = None;
-        let mut f_capacity = None;
-        let mut f_consumes_counters = None;
-        let mut f_node_name = None;
-        let mut f_node_selector = None;
-        let mut f_all_nodes = None;
-        let mut f_taints = None;
-        let mut f_binds_to_node = None;
-        let mut f_binding_conditions = None;
-        let mut f_binding_failure_conditions = None;
-        let mut f_allow_multiple_allocations = None;
-        let mut f_node_allocatable_resource_mappings = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt_map(&mut f_attributes, r, w, o).map_err(|e| e.at("attributes"))?,
-                3 => c::opt_map(&mut f_capacity, r, w, o).map_err(|e| e.at("capacity"))?,
-                4 => c::opt_rep(&mut f_consumes_counters, r, w, o)
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt_map(&mut self.attributes, r, w, o).map_err(|e| e.at("attributes"))?,
+                3 => c::opt_map(&mut self.capacity, r, w, o).map_err(|e| e.at("capacity"))?,
+                4 => c::opt_rep(&mut self.consumes_counters, r, w, o)
                     .map_err(|e| e.at("consumesCounters"))?,
-                5 => c::opt(&mut f_node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
-                6 => c::opt(&mut f_node_selector, r, w, o).map_err(|e| e.at("nodeSelector"))?,
-                7 => c::opt(&mut f_all_nodes, r, w, o).map_err(|e| e.at("allNodes"))?,
-                8 => c::opt_rep(&mut f_taints, r, w, o).map_err(|e| e.at("taints"))?,
-                9 => c::opt(&mut f_binds_to_node, r, w, o).map_err(|e| e.at("bindsToNode"))?,
-                10 => c::opt_rep(&mut f_binding_conditions, r, w, o)
+                5 => c::opt(&mut self.node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
+                6 => c::opt(&mut self.node_selector, r, w, o).map_err(|e| e.at("nodeSelector"))?,
+                7 => c::opt(&mut self.all_nodes, r, w, o).map_err(|e| e.at("allNodes"))?,
+                8 => c::opt_rep(&mut self.taints, r, w, o).map_err(|e| e.at("taints"))?,
+                9 => c::opt(&mut self.binds_to_node, r, w, o).map_err(|e| e.at("bindsToNode"))?,
+                10 => c::opt_rep(&mut self.binding_conditions, r, w, o)
                     .map_err(|e| e.at("bindingConditions"))?,
-                11 => c::opt_rep(&mut f_binding_failure_conditions, r, w, o)
+                11 => c::opt_rep(&mut self.binding_failure_conditions, r, w, o)
                     .map_err(|e| e.at("bindingFailureConditions"))?,
-                12 => c::opt(&mut f_allow_multiple_allocations, r, w, o)
+                12 => c::opt(&mut self.allow_multiple_allocations, r, w, o)
                     .map_err(|e| e.at("allowMultipleAllocations"))?,
-                13 => c::opt_map(&mut f_node_allocatable_resource_mappings, r, w, o)
+                13 => c::opt_map(&mut self.node_allocatable_resource_mappings, r, w, o)
                     .map_err(|e| e.at("nodeAllocatableResourceMappings"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            attributes: f_attributes,
-            capacity: f_capacity,
-            consumes_counters: f_consumes_counters,
-            node_name: f_node_name,
-            node_selector: f_node_selector,
-            all_nodes: f_all_nodes,
-            taints: f_taints,
-            binds_to_node: f_binds_to_node,
-            binding_conditions: f_binding_conditions,
-            binding_failure_conditions: f_binding_failure_conditions,
-            allow_multiple_allocations: f_allow_multiple_allocations,
-            node_allocatable_resource_mappings: f_node_allocatable_resource_mappings,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -283,22 +228,20 @@ impl Message for k8s_openapi::api::resource::v1beta2::Device {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceAllocationConfiguration {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_source = Default::default();
-        let mut f_requests = None;
-        let mut f_opaque = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_source, r, w, o).map_err(|e| e.at("source"))?,
-                2 => c::opt_rep(&mut f_requests, r, w, o).map_err(|e| e.at("requests"))?,
+                1 => c::req(&mut self.source, r, w, o).map_err(|e| e.at("source"))?,
+                2 => c::opt_rep(&mut self.requests, r, w, o).map_err(|e| e.at("requests"))?,
                 3 => {
                     r.expect(w, WireType::Len)?;
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => {
-                                c::opt(&mut f_opaque, &mut r1, w1, o).map_err(|e| e.at("opaque"))?
-                            }
+                            1 => c::opt(&mut self.opaque, &mut r1, w1, o)
+                                .map_err(|e| e.at("opaque"))?,
                             _ => r1.skip(w1)?,
                         }
                     }
@@ -306,11 +249,7 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceAllocationConfigurat
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            source: f_source,
-            requests: f_requests,
-            opaque: f_opaque,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -323,20 +262,17 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceAllocationConfigurat
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceAllocationResult {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_results = None;
-        let mut f_config = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_results, r, w, o).map_err(|e| e.at("results"))?,
-                2 => c::opt_rep(&mut f_config, r, w, o).map_err(|e| e.at("config"))?,
+                1 => c::opt_rep(&mut self.results, r, w, o).map_err(|e| e.at("results"))?,
+                2 => c::opt_rep(&mut self.config, r, w, o).map_err(|e| e.at("config"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            results: f_results,
-            config: f_config,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -346,38 +282,23 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceAllocationResult {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceAttribute {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_int = None;
-        let mut f_bool = None;
-        let mut f_string = None;
-        let mut f_version = None;
-        let mut f_ints = None;
-        let mut f_bools = None;
-        let mut f_strings = None;
-        let mut f_versions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                2 => c::opt(&mut f_int, r, w, o).map_err(|e| e.at("int"))?,
-                3 => c::opt(&mut f_bool, r, w, o).map_err(|e| e.at("bool"))?,
-                4 => c::opt(&mut f_string, r, w, o).map_err(|e| e.at("string"))?,
-                5 => c::opt(&mut f_version, r, w, o).map_err(|e| e.at("version"))?,
-                6 => c::opt_rep(&mut f_ints, r, w, o).map_err(|e| e.at("ints"))?,
-                7 => c::opt_rep(&mut f_bools, r, w, o).map_err(|e| e.at("bools"))?,
-                8 => c::opt_rep(&mut f_strings, r, w, o).map_err(|e| e.at("strings"))?,
-                9 => c::opt_rep(&mut f_versions, r, w, o).map_err(|e| e.at("versions"))?,
+                2 => c::opt(&mut self.int, r, w, o).map_err(|e| e.at("int"))?,
+                3 => c::opt(&mut self.bool, r, w, o).map_err(|e| e.at("bool"))?,
+                4 => c::opt(&mut self.string, r, w, o).map_err(|e| e.at("string"))?,
+                5 => c::opt(&mut self.version, r, w, o).map_err(|e| e.at("version"))?,
+                6 => c::opt_rep(&mut self.ints, r, w, o).map_err(|e| e.at("ints"))?,
+                7 => c::opt_rep(&mut self.bools, r, w, o).map_err(|e| e.at("bools"))?,
+                8 => c::opt_rep(&mut self.strings, r, w, o).map_err(|e| e.at("strings"))?,
+                9 => c::opt_rep(&mut self.versions, r, w, o).map_err(|e| e.at("versions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            int: f_int,
-            bool: f_bool,
-            string: f_string,
-            version: f_version,
-            ints: f_ints,
-            bools: f_bools,
-            strings: f_strings,
-            versions: f_versions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -393,20 +314,19 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceAttribute {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceCapacity {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_value = Default::default();
-        let mut f_request_policy = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_value, r, w, o).map_err(|e| e.at("value"))?,
-                2 => c::opt(&mut f_request_policy, r, w, o).map_err(|e| e.at("requestPolicy"))?,
+                1 => c::req(&mut self.value, r, w, o).map_err(|e| e.at("value"))?,
+                2 => {
+                    c::opt(&mut self.request_policy, r, w, o).map_err(|e| e.at("requestPolicy"))?
+                }
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            value: f_value,
-            request_policy: f_request_policy,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -416,23 +336,18 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceCapacity {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceClaim {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_requests = None;
-        let mut f_constraints = None;
-        let mut f_config = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_requests, r, w, o).map_err(|e| e.at("requests"))?,
-                2 => c::opt_rep(&mut f_constraints, r, w, o).map_err(|e| e.at("constraints"))?,
-                3 => c::opt_rep(&mut f_config, r, w, o).map_err(|e| e.at("config"))?,
+                1 => c::opt_rep(&mut self.requests, r, w, o).map_err(|e| e.at("requests"))?,
+                2 => c::opt_rep(&mut self.constraints, r, w, o).map_err(|e| e.at("constraints"))?,
+                3 => c::opt_rep(&mut self.config, r, w, o).map_err(|e| e.at("config"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            requests: f_requests,
-            constraints: f_constraints,
-            config: f_config,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -443,20 +358,19 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceClaim {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceClaimConfiguration {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_requests = None;
-        let mut f_opaque = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_requests, r, w, o).map_err(|e| e.at("requests"))?,
+                1 => c::opt_rep(&mut self.requests, r, w, o).map_err(|e| e.at("requests"))?,
                 2 => {
                     r.expect(w, WireType::Len)?;
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => {
-                                c::opt(&mut f_opaque, &mut r1, w1, o).map_err(|e| e.at("opaque"))?
-                            }
+                            1 => c::opt(&mut self.opaque, &mut r1, w1, o)
+                                .map_err(|e| e.at("opaque"))?,
                             _ => r1.skip(w1)?,
                         }
                     }
@@ -464,10 +378,7 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceClaimConfiguration {
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            requests: f_requests,
-            opaque: f_opaque,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -479,20 +390,17 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceClaimConfiguration {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceClass {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -502,8 +410,9 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceClass {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceClassConfiguration {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_opaque = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
                 1 => {
@@ -511,9 +420,8 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceClassConfiguration {
                     let mut r1 = r.message()?;
                     while let Some((field, w1)) = r1.field()? {
                         match field {
-                            1 => {
-                                c::opt(&mut f_opaque, &mut r1, w1, o).map_err(|e| e.at("opaque"))?
-                            }
+                            1 => c::opt(&mut self.opaque, &mut r1, w1, o)
+                                .map_err(|e| e.at("opaque"))?,
                             _ => r1.skip(w1)?,
                         }
                     }
@@ -521,7 +429,7 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceClassConfiguration {
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { opaque: f_opaque })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -532,24 +440,19 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceClassConfiguration {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceClassSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_selectors = None;
-        let mut f_config = None;
-        let mut f_extended_resource_name = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_selectors, r, w, o).map_err(|e| e.at("selectors"))?,
-                2 => c::opt_rep(&mut f_config, r, w, o).map_err(|e| e.at("config"))?,
-                4 => c::opt(&mut f_extended_resource_name, r, w, o)
+                1 => c::opt_rep(&mut self.selectors, r, w, o).map_err(|e| e.at("selectors"))?,
+                2 => c::opt_rep(&mut self.config, r, w, o).map_err(|e| e.at("config"))?,
+                4 => c::opt(&mut self.extended_resource_name, r, w, o)
                     .map_err(|e| e.at("extendedResourceName"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            selectors: f_selectors,
-            config: f_config,
-            extended_resource_name: f_extended_resource_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -560,24 +463,20 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceClassSpec {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceConstraint {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_requests = None;
-        let mut f_match_attribute = None;
-        let mut f_distinct_attribute = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_requests, r, w, o).map_err(|e| e.at("requests"))?,
-                2 => c::opt(&mut f_match_attribute, r, w, o).map_err(|e| e.at("matchAttribute"))?,
-                3 => c::opt(&mut f_distinct_attribute, r, w, o)
+                1 => c::opt_rep(&mut self.requests, r, w, o).map_err(|e| e.at("requests"))?,
+                2 => c::opt(&mut self.match_attribute, r, w, o)
+                    .map_err(|e| e.at("matchAttribute"))?,
+                3 => c::opt(&mut self.distinct_attribute, r, w, o)
                     .map_err(|e| e.at("distinctAttribute"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            requests: f_requests,
-            match_attribute: f_match_attribute,
-            distinct_attribute: f_distinct_attribute,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -588,20 +487,17 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceConstraint {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceCounterConsumption {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_counter_set = Default::default();
-        let mut f_counters = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_counter_set, r, w, o).map_err(|e| e.at("counterSet"))?,
-                2 => c::map(&mut f_counters, r, w, o).map_err(|e| e.at("counters"))?,
+                1 => c::req(&mut self.counter_set, r, w, o).map_err(|e| e.at("counterSet"))?,
+                2 => c::map(&mut self.counters, r, w, o).map_err(|e| e.at("counters"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            counter_set: f_counter_set,
-            counters: f_counters,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -611,24 +507,19 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceCounterConsumption {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceRequest {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_exactly = None;
-        let mut f_first_available = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt(&mut f_exactly, r, w, o).map_err(|e| e.at("exactly"))?,
-                3 => c::opt_rep(&mut f_first_available, r, w, o)
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt(&mut self.exactly, r, w, o).map_err(|e| e.at("exactly"))?,
+                3 => c::opt_rep(&mut self.first_available, r, w, o)
                     .map_err(|e| e.at("firstAvailable"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            exactly: f_exactly,
-            first_available: f_first_available,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -639,47 +530,28 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceRequest {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceRequestAllocationResult {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_request = Default::default();
-        let mut f_driver = Default::default();
-        let mut f_pool = Default::default();
-        let mut f_device = Default::default();
-        let mut f_admin_access = None;
-        let mut f_tolerations = None;
-        let mut f_binding_conditions = None;
-        let mut f_binding_failure_conditions = None;
-        let mut f_share_id = None;
-        let mut f_consumed_capacity = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_request, r, w, o).map_err(|e| e.at("request"))?,
-                2 => c::req(&mut f_driver, r, w, o).map_err(|e| e.at("driver"))?,
-                3 => c::req(&mut f_pool, r, w, o).map_err(|e| e.at("pool"))?,
-                4 => c::req(&mut f_device, r, w, o).map_err(|e| e.at("device"))?,
-                5 => c::opt(&mut f_admin_access, r, w, o).map_err(|e| e.at("adminAccess"))?,
-                6 => c::opt_rep(&mut f_tolerations, r, w, o).map_err(|e| e.at("tolerations"))?,
-                7 => c::opt_rep(&mut f_binding_conditions, r, w, o)
+                1 => c::req(&mut self.request, r, w, o).map_err(|e| e.at("request"))?,
+                2 => c::req(&mut self.driver, r, w, o).map_err(|e| e.at("driver"))?,
+                3 => c::req(&mut self.pool, r, w, o).map_err(|e| e.at("pool"))?,
+                4 => c::req(&mut self.device, r, w, o).map_err(|e| e.at("device"))?,
+                5 => c::opt(&mut self.admin_access, r, w, o).map_err(|e| e.at("adminAccess"))?,
+                6 => c::opt_rep(&mut self.tolerations, r, w, o).map_err(|e| e.at("tolerations"))?,
+                7 => c::opt_rep(&mut self.binding_conditions, r, w, o)
                     .map_err(|e| e.at("bindingConditions"))?,
-                8 => c::opt_rep(&mut f_binding_failure_conditions, r, w, o)
+                8 => c::opt_rep(&mut self.binding_failure_conditions, r, w, o)
                     .map_err(|e| e.at("bindingFailureConditions"))?,
-                9 => c::opt(&mut f_share_id, r, w, o).map_err(|e| e.at("shareID"))?,
-                10 => c::opt_map(&mut f_consumed_capacity, r, w, o)
+                9 => c::opt(&mut self.share_id, r, w, o).map_err(|e| e.at("shareID"))?,
+                10 => c::opt_map(&mut self.consumed_capacity, r, w, o)
                     .map_err(|e| e.at("consumedCapacity"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            request: f_request,
-            driver: f_driver,
-            pool: f_pool,
-            device: f_device,
-            admin_access: f_admin_access,
-            tolerations: f_tolerations,
-            binding_conditions: f_binding_conditions,
-            binding_failure_conditions: f_binding_failure_conditions,
-            share_id: f_share_id,
-            consumed_capacity: f_consumed_capacity,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -697,15 +569,16 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceRequestAllocationRes
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceSelector {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_cel = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_cel, r, w, o).map_err(|e| e.at("cel"))?,
+                1 => c::opt(&mut self.cel, r, w, o).map_err(|e| e.at("cel"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { cel: f_cel })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -714,37 +587,24 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceSelector {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceSubRequest {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_device_class_name = Default::default();
-        let mut f_selectors = None;
-        let mut f_allocation_mode = None;
-        let mut f_count = None;
-        let mut f_tolerations = None;
-        let mut f_capacity = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_device_class_name, r, w, o)
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.device_class_name, r, w, o)
                     .map_err(|e| e.at("deviceClassName"))?,
-                3 => c::opt_rep(&mut f_selectors, r, w, o).map_err(|e| e.at("selectors"))?,
-                4 => c::opt_nonzero(&mut f_allocation_mode, r, w, o)
+                3 => c::opt_rep(&mut self.selectors, r, w, o).map_err(|e| e.at("selectors"))?,
+                4 => c::opt_nonzero(&mut self.allocation_mode, r, w, o)
                     .map_err(|e| e.at("allocationMode"))?,
-                5 => c::opt_nonzero(&mut f_count, r, w, o).map_err(|e| e.at("count"))?,
-                6 => c::opt_rep(&mut f_tolerations, r, w, o).map_err(|e| e.at("tolerations"))?,
-                7 => c::opt(&mut f_capacity, r, w, o).map_err(|e| e.at("capacity"))?,
+                5 => c::opt_nonzero(&mut self.count, r, w, o).map_err(|e| e.at("count"))?,
+                6 => c::opt_rep(&mut self.tolerations, r, w, o).map_err(|e| e.at("tolerations"))?,
+                7 => c::opt(&mut self.capacity, r, w, o).map_err(|e| e.at("capacity"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            device_class_name: f_device_class_name,
-            selectors: f_selectors,
-            allocation_mode: f_allocation_mode,
-            count: f_count,
-            tolerations: f_tolerations,
-            capacity: f_capacity,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -759,26 +619,19 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceSubRequest {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceTaint {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_key = Default::default();
-        let mut f_value = None;
-        let mut f_effect = Default::default();
-        let mut f_time_added = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_key, r, w, o).map_err(|e| e.at("key"))?,
-                2 => c::opt_nonzero(&mut f_value, r, w, o).map_err(|e| e.at("value"))?,
-                3 => c::req(&mut f_effect, r, w, o).map_err(|e| e.at("effect"))?,
-                4 => c::opt(&mut f_time_added, r, w, o).map_err(|e| e.at("timeAdded"))?,
+                1 => c::req(&mut self.key, r, w, o).map_err(|e| e.at("key"))?,
+                2 => c::opt_nonzero(&mut self.value, r, w, o).map_err(|e| e.at("value"))?,
+                3 => c::req(&mut self.effect, r, w, o).map_err(|e| e.at("effect"))?,
+                4 => c::opt(&mut self.time_added, r, w, o).map_err(|e| e.at("timeAdded"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            key: f_key,
-            value: f_value,
-            effect: f_effect,
-            time_added: f_time_added,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -790,23 +643,18 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceTaint {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceTaintRule {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -817,20 +665,18 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceTaintRule {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceTaintRuleSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_device_selector = None;
-        let mut f_taint = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_device_selector, r, w, o).map_err(|e| e.at("deviceSelector"))?,
-                2 => c::req(&mut f_taint, r, w, o).map_err(|e| e.at("taint"))?,
+                1 => c::opt(&mut self.device_selector, r, w, o)
+                    .map_err(|e| e.at("deviceSelector"))?,
+                2 => c::req(&mut self.taint, r, w, o).map_err(|e| e.at("taint"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            device_selector: f_device_selector,
-            taint: f_taint,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -840,17 +686,16 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceTaintRuleSpec {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceTaintRuleStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_conditions = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                1 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            conditions: f_conditions,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -859,23 +704,18 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceTaintRuleStatus {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceTaintSelector {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_driver = None;
-        let mut f_pool = None;
-        let mut f_device = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                2 => c::opt(&mut f_driver, r, w, o).map_err(|e| e.at("driver"))?,
-                3 => c::opt(&mut f_pool, r, w, o).map_err(|e| e.at("pool"))?,
-                4 => c::opt(&mut f_device, r, w, o).map_err(|e| e.at("device"))?,
+                2 => c::opt(&mut self.driver, r, w, o).map_err(|e| e.at("driver"))?,
+                3 => c::opt(&mut self.pool, r, w, o).map_err(|e| e.at("pool"))?,
+                4 => c::opt(&mut self.device, r, w, o).map_err(|e| e.at("device"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            driver: f_driver,
-            pool: f_pool,
-            device: f_device,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -886,30 +726,21 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceTaintSelector {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::DeviceToleration {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_key = None;
-        let mut f_operator = None;
-        let mut f_value = None;
-        let mut f_effect = None;
-        let mut f_toleration_seconds = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_key, r, w, o).map_err(|e| e.at("key"))?,
-                2 => c::opt_nonzero(&mut f_operator, r, w, o).map_err(|e| e.at("operator"))?,
-                3 => c::opt_nonzero(&mut f_value, r, w, o).map_err(|e| e.at("value"))?,
-                4 => c::opt_nonzero(&mut f_effect, r, w, o).map_err(|e| e.at("effect"))?,
-                5 => c::opt(&mut f_toleration_seconds, r, w, o)
+                1 => c::opt_nonzero(&mut self.key, r, w, o).map_err(|e| e.at("key"))?,
+                2 => c::opt_nonzero(&mut self.operator, r, w, o).map_err(|e| e.at("operator"))?,
+                3 => c::opt_nonzero(&mut self.value, r, w, o).map_err(|e| e.at("value"))?,
+                4 => c::opt_nonzero(&mut self.effect, r, w, o).map_err(|e| e.at("effect"))?,
+                5 => c::opt(&mut self.toleration_seconds, r, w, o)
                     .map_err(|e| e.at("tolerationSeconds"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            key: f_key,
-            operator: f_operator,
-            value: f_value,
-            effect: f_effect,
-            toleration_seconds: f_toleration_seconds,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -922,37 +753,24 @@ impl Message for k8s_openapi::api::resource::v1beta2::DeviceToleration {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::ExactDeviceRequest {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_device_class_name = Default::default();
-        let mut f_selectors = None;
-        let mut f_allocation_mode = None;
-        let mut f_count = None;
-        let mut f_admin_access = None;
-        let mut f_tolerations = None;
-        let mut f_capacity = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_device_class_name, r, w, o)
+                1 => c::req(&mut self.device_class_name, r, w, o)
                     .map_err(|e| e.at("deviceClassName"))?,
-                2 => c::opt_rep(&mut f_selectors, r, w, o).map_err(|e| e.at("selectors"))?,
-                3 => c::opt_nonzero(&mut f_allocation_mode, r, w, o)
+                2 => c::opt_rep(&mut self.selectors, r, w, o).map_err(|e| e.at("selectors"))?,
+                3 => c::opt_nonzero(&mut self.allocation_mode, r, w, o)
                     .map_err(|e| e.at("allocationMode"))?,
-                4 => c::opt_nonzero(&mut f_count, r, w, o).map_err(|e| e.at("count"))?,
-                5 => c::opt(&mut f_admin_access, r, w, o).map_err(|e| e.at("adminAccess"))?,
-                6 => c::opt_rep(&mut f_tolerations, r, w, o).map_err(|e| e.at("tolerations"))?,
-                7 => c::opt(&mut f_capacity, r, w, o).map_err(|e| e.at("capacity"))?,
+                4 => c::opt_nonzero(&mut self.count, r, w, o).map_err(|e| e.at("count"))?,
+                5 => c::opt(&mut self.admin_access, r, w, o).map_err(|e| e.at("adminAccess"))?,
+                6 => c::opt_rep(&mut self.tolerations, r, w, o).map_err(|e| e.at("tolerations"))?,
+                7 => c::opt(&mut self.capacity, r, w, o).map_err(|e| e.at("capacity"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            device_class_name: f_device_class_name,
-            selectors: f_selectors,
-            allocation_mode: f_allocation_mode,
-            count: f_count,
-            admin_access: f_admin_access,
-            tolerations: f_tolerations,
-            capacity: f_capacity,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -967,25 +785,20 @@ impl Message for k8s_openapi::api::resource::v1beta2::ExactDeviceRequest {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::NetworkDeviceData {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_interface_name = None;
-        let mut f_ips = None;
-        let mut f_hardware_address = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_interface_name, r, w, o)
+                1 => c::opt_nonzero(&mut self.interface_name, r, w, o)
                     .map_err(|e| e.at("interfaceName"))?,
-                2 => c::opt_rep(&mut f_ips, r, w, o).map_err(|e| e.at("ips"))?,
-                3 => c::opt_nonzero(&mut f_hardware_address, r, w, o)
+                2 => c::opt_rep(&mut self.ips, r, w, o).map_err(|e| e.at("ips"))?,
+                3 => c::opt_nonzero(&mut self.hardware_address, r, w, o)
                     .map_err(|e| e.at("hardwareAddress"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            interface_name: f_interface_name,
-            ips: f_ips,
-            hardware_address: f_hardware_address,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -996,21 +809,18 @@ impl Message for k8s_openapi::api::resource::v1beta2::NetworkDeviceData {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::NodeAllocatableResourceMapping {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_capacity_key = None;
-        let mut f_allocation_multiplier = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_capacity_key, r, w, o).map_err(|e| e.at("capacityKey"))?,
-                2 => c::opt(&mut f_allocation_multiplier, r, w, o)
+                1 => c::opt(&mut self.capacity_key, r, w, o).map_err(|e| e.at("capacityKey"))?,
+                2 => c::opt(&mut self.allocation_multiplier, r, w, o)
                     .map_err(|e| e.at("allocationMultiplier"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            capacity_key: f_capacity_key,
-            allocation_multiplier: f_allocation_multiplier,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1020,20 +830,17 @@ impl Message for k8s_openapi::api::resource::v1beta2::NodeAllocatableResourceMap
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::OpaqueDeviceConfiguration {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_driver = Default::default();
-        let mut f_parameters = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_driver, r, w, o).map_err(|e| e.at("driver"))?,
-                2 => c::req(&mut f_parameters, r, w, o).map_err(|e| e.at("parameters"))?,
+                1 => c::req(&mut self.driver, r, w, o).map_err(|e| e.at("driver"))?,
+                2 => c::req(&mut self.parameters, r, w, o).map_err(|e| e.at("parameters"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            driver: f_driver,
-            parameters: f_parameters,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1043,23 +850,18 @@ impl Message for k8s_openapi::api::resource::v1beta2::OpaqueDeviceConfiguration 
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::ResourceClaim {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1070,26 +872,19 @@ impl Message for k8s_openapi::api::resource::v1beta2::ResourceClaim {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::ResourceClaimConsumerReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_api_group = None;
-        let mut f_resource = Default::default();
-        let mut f_name = Default::default();
-        let mut f_uid = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_api_group, r, w, o).map_err(|e| e.at("apiGroup"))?,
-                3 => c::req(&mut f_resource, r, w, o).map_err(|e| e.at("resource"))?,
-                4 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                5 => c::req(&mut f_uid, r, w, o).map_err(|e| e.at("uid"))?,
+                1 => c::opt_nonzero(&mut self.api_group, r, w, o).map_err(|e| e.at("apiGroup"))?,
+                3 => c::req(&mut self.resource, r, w, o).map_err(|e| e.at("resource"))?,
+                4 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                5 => c::req(&mut self.uid, r, w, o).map_err(|e| e.at("uid"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            api_group: f_api_group,
-            resource: f_resource,
-            name: f_name,
-            uid: f_uid,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1101,15 +896,16 @@ impl Message for k8s_openapi::api::resource::v1beta2::ResourceClaimConsumerRefer
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::ResourceClaimSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_devices = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_devices, r, w, o).map_err(|e| e.at("devices"))?,
+                1 => c::opt(&mut self.devices, r, w, o).map_err(|e| e.at("devices"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { devices: f_devices })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1118,23 +914,20 @@ impl Message for k8s_openapi::api::resource::v1beta2::ResourceClaimSpec {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::ResourceClaimStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_allocation = None;
-        let mut f_reserved_for = None;
-        let mut f_devices = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_allocation, r, w, o).map_err(|e| e.at("allocation"))?,
-                2 => c::opt_rep(&mut f_reserved_for, r, w, o).map_err(|e| e.at("reservedFor"))?,
-                4 => c::opt_rep(&mut f_devices, r, w, o).map_err(|e| e.at("devices"))?,
+                1 => c::opt(&mut self.allocation, r, w, o).map_err(|e| e.at("allocation"))?,
+                2 => {
+                    c::opt_rep(&mut self.reserved_for, r, w, o).map_err(|e| e.at("reservedFor"))?
+                }
+                4 => c::opt_rep(&mut self.devices, r, w, o).map_err(|e| e.at("devices"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            allocation: f_allocation,
-            reserved_for: f_reserved_for,
-            devices: f_devices,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1145,20 +938,17 @@ impl Message for k8s_openapi::api::resource::v1beta2::ResourceClaimStatus {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::ResourceClaimTemplate {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1168,20 +958,17 @@ impl Message for k8s_openapi::api::resource::v1beta2::ResourceClaimTemplate {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::ResourceClaimTemplateSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = None;
-        let mut f_spec = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::opt(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1191,24 +978,19 @@ impl Message for k8s_openapi::api::resource::v1beta2::ResourceClaimTemplateSpec 
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::ResourcePool {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_generation = Default::default();
-        let mut f_resource_slice_count = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_generation, r, w, o).map_err(|e| e.at("generation"))?,
-                3 => c::req(&mut f_resource_slice_count, r, w, o)
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.generation, r, w, o).map_err(|e| e.at("generation"))?,
+                3 => c::req(&mut self.resource_slice_count, r, w, o)
                     .map_err(|e| e.at("resourceSliceCount"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            generation: f_generation,
-            resource_slice_count: f_resource_slice_count,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1219,20 +1001,17 @@ impl Message for k8s_openapi::api::resource::v1beta2::ResourcePool {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::ResourceSlice {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -1242,40 +1021,25 @@ impl Message for k8s_openapi::api::resource::v1beta2::ResourceSlice {
 }
 
 impl Message for k8s_openapi::api::resource::v1beta2::ResourceSliceSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_driver = Default::default();
-        let mut f_pool = Default::default();
-        let mut f_node_name = None;
-        let mut f_node_selector = None;
-        let mut f_all_nodes = None;
-        let mut f_devices = None;
-        let mut f_per_device_node_selection = None;
-        let mut f_shared_counters = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_driver, r, w, o).map_err(|e| e.at("driver"))?,
-                2 => c::req(&mut f_pool, r, w, o).map_err(|e| e.at("pool"))?,
-                3 => c::opt(&mut f_node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
-                4 => c::opt(&mut f_node_selector, r, w, o).map_err(|e| e.at("nodeSelector"))?,
-                5 => c::opt(&mut f_all_nodes, r, w, o).map_err(|e| e.at("allNodes"))?,
-                6 => c::opt_rep(&mut f_devices, r, w, o).map_err(|e| e.at("devices"))?,
-                7 => c::opt(&mut f_per_device_node_selection, r, w, o)
+                1 => c::req(&mut self.driver, r, w, o).map_err(|e| e.at("driver"))?,
+                2 => c::req(&mut self.pool, r, w, o).map_err(|e| e.at("pool"))?,
+                3 => c::opt(&mut self.node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
+                4 => c::opt(&mut self.node_selector, r, w, o).map_err(|e| e.at("nodeSelector"))?,
+                5 => c::opt(&mut self.all_nodes, r, w, o).map_err(|e| e.at("allNodes"))?,
+                6 => c::opt_rep(&mut self.devices, r, w, o).map_err(|e| e.at("devices"))?,
+                7 => c::opt(&mut self.per_device_node_selection, r, w, o)
                     .map_err(|e| e.at("perDeviceNodeSelection"))?,
-                8 => c::opt_rep(&mut f_shared_counters, r, w, o)
+                8 => c::opt_rep(&mut self.shared_counters, r, w, o)
                     .map_err(|e| e.at("sharedCounters"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            driver: f_driver,
-            pool: f_pool,
-            node_name: f_node_name,
-            node_selector: f_node_selector,
-            all_nodes: f_all_nodes,
-            devices: f_devices,
-            per_device_node_selection: f_per_device_node_selection,
-            shared_counters: f_shared_counters,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

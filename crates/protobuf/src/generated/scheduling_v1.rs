@@ -8,33 +8,23 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::scheduling::v1::PriorityClass {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_value = None;
-        let mut f_global_default = None;
-        let mut f_description = None;
-        let mut f_preemption_policy = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_value, r, w, o).map_err(|e| e.at("value"))?,
-                3 => c::opt_nonzero(&mut f_global_default, r, w, o)
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.value, r, w, o).map_err(|e| e.at("value"))?,
+                3 => c::opt_nonzero(&mut self.global_default, r, w, o)
                     .map_err(|e| e.at("globalDefault"))?,
-                4 => {
-                    c::opt_nonzero(&mut f_description, r, w, o).map_err(|e| e.at("description"))?
-                }
-                5 => c::opt(&mut f_preemption_policy, r, w, o)
+                4 => c::opt_nonzero(&mut self.description, r, w, o)
+                    .map_err(|e| e.at("description"))?,
+                5 => c::opt(&mut self.preemption_policy, r, w, o)
                     .map_err(|e| e.at("preemptionPolicy"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            value: f_value,
-            global_default: f_global_default,
-            description: f_description,
-            preemption_policy: f_preemption_policy,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

@@ -19,17 +19,16 @@ impl Message for k8s_openapi::api::scheduling::v1alpha2::BasicSchedulingPolicy {
 }
 
 impl Message for k8s_openapi::api::scheduling::v1alpha2::GangSchedulingPolicy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_min_count = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_min_count, r, w, o).map_err(|e| e.at("minCount"))?,
+                1 => c::req(&mut self.min_count, r, w, o).map_err(|e| e.at("minCount"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            min_count: f_min_count,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -38,23 +37,18 @@ impl Message for k8s_openapi::api::scheduling::v1alpha2::GangSchedulingPolicy {
 }
 
 impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroup {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -65,25 +59,20 @@ impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroup {
 }
 
 impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupResourceClaim {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_resource_claim_name = None;
-        let mut f_resource_claim_template_name = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt(&mut f_resource_claim_name, r, w, o)
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt(&mut self.resource_claim_name, r, w, o)
                     .map_err(|e| e.at("resourceClaimName"))?,
-                3 => c::opt(&mut f_resource_claim_template_name, r, w, o)
+                3 => c::opt(&mut self.resource_claim_template_name, r, w, o)
                     .map_err(|e| e.at("resourceClaimTemplateName"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            resource_claim_name: f_resource_claim_name,
-            resource_claim_template_name: f_resource_claim_template_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -94,21 +83,18 @@ impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupResourceClaim {
 }
 
 impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupResourceClaimStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_resource_claim_name = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::opt(&mut f_resource_claim_name, r, w, o)
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::opt(&mut self.resource_claim_name, r, w, o)
                     .map_err(|e| e.at("resourceClaimName"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            resource_claim_name: f_resource_claim_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -118,17 +104,16 @@ impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupResourceClaimSt
 }
 
 impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupSchedulingConstraints {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_topology = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_topology, r, w, o).map_err(|e| e.at("topology"))?,
+                1 => c::opt_rep(&mut self.topology, r, w, o).map_err(|e| e.at("topology"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            topology: f_topology,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -137,20 +122,17 @@ impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupSchedulingConst
 }
 
 impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupSchedulingPolicy {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_basic = None;
-        let mut f_gang = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_basic, r, w, o).map_err(|e| e.at("basic"))?,
-                2 => c::opt(&mut f_gang, r, w, o).map_err(|e| e.at("gang"))?,
+                1 => c::opt(&mut self.basic, r, w, o).map_err(|e| e.at("basic"))?,
+                2 => c::opt(&mut self.gang, r, w, o).map_err(|e| e.at("gang"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            basic: f_basic,
-            gang: f_gang,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -160,40 +142,28 @@ impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupSchedulingPolic
 }
 
 impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_pod_group_template_ref = None;
-        let mut f_scheduling_policy = Default::default();
-        let mut f_scheduling_constraints = None;
-        let mut f_resource_claims = None;
-        let mut f_disruption_mode = None;
-        let mut f_priority_class_name = None;
-        let mut f_priority = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_pod_group_template_ref, r, w, o)
+                1 => c::opt(&mut self.pod_group_template_ref, r, w, o)
                     .map_err(|e| e.at("podGroupTemplateRef"))?,
-                2 => c::req(&mut f_scheduling_policy, r, w, o)
+                2 => c::req(&mut self.scheduling_policy, r, w, o)
                     .map_err(|e| e.at("schedulingPolicy"))?,
-                3 => c::opt(&mut f_scheduling_constraints, r, w, o)
+                3 => c::opt(&mut self.scheduling_constraints, r, w, o)
                     .map_err(|e| e.at("schedulingConstraints"))?,
-                4 => c::opt_rep(&mut f_resource_claims, r, w, o)
+                4 => c::opt_rep(&mut self.resource_claims, r, w, o)
                     .map_err(|e| e.at("resourceClaims"))?,
-                5 => c::opt(&mut f_disruption_mode, r, w, o).map_err(|e| e.at("disruptionMode"))?,
-                6 => c::opt_nonzero(&mut f_priority_class_name, r, w, o)
+                5 => c::opt(&mut self.disruption_mode, r, w, o)
+                    .map_err(|e| e.at("disruptionMode"))?,
+                6 => c::opt_nonzero(&mut self.priority_class_name, r, w, o)
                     .map_err(|e| e.at("priorityClassName"))?,
-                7 => c::opt(&mut f_priority, r, w, o).map_err(|e| e.at("priority"))?,
+                7 => c::opt(&mut self.priority, r, w, o).map_err(|e| e.at("priority"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            pod_group_template_ref: f_pod_group_template_ref,
-            scheduling_policy: f_scheduling_policy,
-            scheduling_constraints: f_scheduling_constraints,
-            resource_claims: f_resource_claims,
-            disruption_mode: f_disruption_mode,
-            priority_class_name: f_priority_class_name,
-            priority: f_priority,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -208,21 +178,18 @@ impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupSpec {
 }
 
 impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_conditions = None;
-        let mut f_resource_claim_statuses = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_rep(&mut f_conditions, r, w, o).map_err(|e| e.at("conditions"))?,
-                2 => c::opt_rep(&mut f_resource_claim_statuses, r, w, o)
+                1 => c::opt_rep(&mut self.conditions, r, w, o).map_err(|e| e.at("conditions"))?,
+                2 => c::opt_rep(&mut self.resource_claim_statuses, r, w, o)
                     .map_err(|e| e.at("resourceClaimStatuses"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            conditions: f_conditions,
-            resource_claim_statuses: f_resource_claim_statuses,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -232,39 +199,27 @@ impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupStatus {
 }
 
 impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupTemplate {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_scheduling_policy = Default::default();
-        let mut f_scheduling_constraints = None;
-        let mut f_resource_claims = None;
-        let mut f_disruption_mode = None;
-        let mut f_priority_class_name = None;
-        let mut f_priority = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_scheduling_policy, r, w, o)
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.scheduling_policy, r, w, o)
                     .map_err(|e| e.at("schedulingPolicy"))?,
-                3 => c::opt(&mut f_scheduling_constraints, r, w, o)
+                3 => c::opt(&mut self.scheduling_constraints, r, w, o)
                     .map_err(|e| e.at("schedulingConstraints"))?,
-                4 => c::opt_rep(&mut f_resource_claims, r, w, o)
+                4 => c::opt_rep(&mut self.resource_claims, r, w, o)
                     .map_err(|e| e.at("resourceClaims"))?,
-                5 => c::opt(&mut f_disruption_mode, r, w, o).map_err(|e| e.at("disruptionMode"))?,
-                6 => c::opt_nonzero(&mut f_priority_class_name, r, w, o)
+                5 => c::opt(&mut self.disruption_mode, r, w, o)
+                    .map_err(|e| e.at("disruptionMode"))?,
+                6 => c::opt_nonzero(&mut self.priority_class_name, r, w, o)
                     .map_err(|e| e.at("priorityClassName"))?,
-                7 => c::opt(&mut f_priority, r, w, o).map_err(|e| e.at("priority"))?,
+                7 => c::opt(&mut self.priority, r, w, o).map_err(|e| e.at("priority"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            scheduling_policy: f_scheduling_policy,
-            scheduling_constraints: f_scheduling_constraints,
-            resource_claims: f_resource_claims,
-            disruption_mode: f_disruption_mode,
-            priority_class_name: f_priority_class_name,
-            priority: f_priority,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -279,17 +234,16 @@ impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupTemplate {
 }
 
 impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupTemplateReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_workload = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_workload, r, w, o).map_err(|e| e.at("workload"))?,
+                1 => c::opt(&mut self.workload, r, w, o).map_err(|e| e.at("workload"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            workload: f_workload,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -298,15 +252,16 @@ impl Message for k8s_openapi::api::scheduling::v1alpha2::PodGroupTemplateReferen
 }
 
 impl Message for k8s_openapi::api::scheduling::v1alpha2::TopologyConstraint {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_key = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_key, r, w, o).map_err(|e| e.at("key"))?,
+                1 => c::req(&mut self.key, r, w, o).map_err(|e| e.at("key"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { key: f_key })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -315,23 +270,18 @@ impl Message for k8s_openapi::api::scheduling::v1alpha2::TopologyConstraint {
 }
 
 impl Message for k8s_openapi::api::scheduling::v1alpha2::TypedLocalObjectReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_api_group = None;
-        let mut f_kind = Default::default();
-        let mut f_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt_nonzero(&mut f_api_group, r, w, o).map_err(|e| e.at("apiGroup"))?,
-                2 => c::req(&mut f_kind, r, w, o).map_err(|e| e.at("kind"))?,
-                3 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
+                1 => c::opt_nonzero(&mut self.api_group, r, w, o).map_err(|e| e.at("apiGroup"))?,
+                2 => c::req(&mut self.kind, r, w, o).map_err(|e| e.at("kind"))?,
+                3 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            api_group: f_api_group,
-            kind: f_kind,
-            name: f_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -342,20 +292,17 @@ impl Message for k8s_openapi::api::scheduling::v1alpha2::TypedLocalObjectReferen
 }
 
 impl Message for k8s_openapi::api::scheduling::v1alpha2::Workload {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -365,21 +312,18 @@ impl Message for k8s_openapi::api::scheduling::v1alpha2::Workload {
 }
 
 impl Message for k8s_openapi::api::scheduling::v1alpha2::WorkloadPodGroupTemplateReference {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_workload_name = Default::default();
-        let mut f_pod_group_template_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_workload_name, r, w, o).map_err(|e| e.at("workloadName"))?,
-                2 => c::req(&mut f_pod_group_template_name, r, w, o)
+                1 => c::req(&mut self.workload_name, r, w, o).map_err(|e| e.at("workloadName"))?,
+                2 => c::req(&mut self.pod_group_template_name, r, w, o)
                     .map_err(|e| e.at("podGroupTemplateName"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            workload_name: f_workload_name,
-            pod_group_template_name: f_pod_group_template_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -389,21 +333,20 @@ impl Message for k8s_openapi::api::scheduling::v1alpha2::WorkloadPodGroupTemplat
 }
 
 impl Message for k8s_openapi::api::scheduling::v1alpha2::WorkloadSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_controller_ref = None;
-        let mut f_pod_group_templates = Vec::new();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_controller_ref, r, w, o).map_err(|e| e.at("controllerRef"))?,
-                2 => c::rep(&mut f_pod_group_templates, r, w, o)
+                1 => {
+                    c::opt(&mut self.controller_ref, r, w, o).map_err(|e| e.at("controllerRef"))?
+                }
+                2 => c::rep(&mut self.pod_group_templates, r, w, o)
                     .map_err(|e| e.at("podGroupTemplates"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            controller_ref: f_controller_ref,
-            pod_group_templates: f_pod_group_templates,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

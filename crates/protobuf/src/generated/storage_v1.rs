@@ -8,20 +8,17 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::storage::v1::CSIDriver {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -31,58 +28,37 @@ impl Message for k8s_openapi::api::storage::v1::CSIDriver {
 }
 
 impl Message for k8s_openapi::api::storage::v1::CSIDriverSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_attach_required = None;
-        let mut f_pod_info_on_mount = None;
-        let mut f_volume_lifecycle_modes = None;
-        let mut f_storage_capacity = None;
-        let mut f_fs_group_policy = None;
-        let mut f_token_requests = None;
-        let mut f_requires_republish = None;
-        let mut f_se_linux_mount = None;
-        let mut f_node_allocatable_update_period_seconds = None;
-        let mut f_service_account_token_in_secrets = None;
-        let mut f_prevent_pod_scheduling_if_missing = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_attach_required, r, w, o).map_err(|e| e.at("attachRequired"))?,
-                2 => {
-                    c::opt(&mut f_pod_info_on_mount, r, w, o).map_err(|e| e.at("podInfoOnMount"))?
-                }
-                3 => c::opt_rep(&mut f_volume_lifecycle_modes, r, w, o)
+                1 => c::opt(&mut self.attach_required, r, w, o)
+                    .map_err(|e| e.at("attachRequired"))?,
+                2 => c::opt(&mut self.pod_info_on_mount, r, w, o)
+                    .map_err(|e| e.at("podInfoOnMount"))?,
+                3 => c::opt_rep(&mut self.volume_lifecycle_modes, r, w, o)
                     .map_err(|e| e.at("volumeLifecycleModes"))?,
-                4 => {
-                    c::opt(&mut f_storage_capacity, r, w, o).map_err(|e| e.at("storageCapacity"))?
+                4 => c::opt(&mut self.storage_capacity, r, w, o)
+                    .map_err(|e| e.at("storageCapacity"))?,
+                5 => {
+                    c::opt(&mut self.fs_group_policy, r, w, o).map_err(|e| e.at("fsGroupPolicy"))?
                 }
-                5 => c::opt(&mut f_fs_group_policy, r, w, o).map_err(|e| e.at("fsGroupPolicy"))?,
-                6 => {
-                    c::opt_rep(&mut f_token_requests, r, w, o).map_err(|e| e.at("tokenRequests"))?
-                }
-                7 => c::opt(&mut f_requires_republish, r, w, o)
+                6 => c::opt_rep(&mut self.token_requests, r, w, o)
+                    .map_err(|e| e.at("tokenRequests"))?,
+                7 => c::opt(&mut self.requires_republish, r, w, o)
                     .map_err(|e| e.at("requiresRepublish"))?,
-                8 => c::opt(&mut f_se_linux_mount, r, w, o).map_err(|e| e.at("seLinuxMount"))?,
-                9 => c::opt(&mut f_node_allocatable_update_period_seconds, r, w, o)
+                8 => c::opt(&mut self.se_linux_mount, r, w, o).map_err(|e| e.at("seLinuxMount"))?,
+                9 => c::opt(&mut self.node_allocatable_update_period_seconds, r, w, o)
                     .map_err(|e| e.at("nodeAllocatableUpdatePeriodSeconds"))?,
-                10 => c::opt(&mut f_service_account_token_in_secrets, r, w, o)
+                10 => c::opt(&mut self.service_account_token_in_secrets, r, w, o)
                     .map_err(|e| e.at("serviceAccountTokenInSecrets"))?,
-                11 => c::opt(&mut f_prevent_pod_scheduling_if_missing, r, w, o)
+                11 => c::opt(&mut self.prevent_pod_scheduling_if_missing, r, w, o)
                     .map_err(|e| e.at("preventPodSchedulingIfMissing"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            attach_required: f_attach_required,
-            pod_info_on_mount: f_pod_info_on_mount,
-            volume_lifecycle_modes: f_volume_lifecycle_modes,
-            storage_capacity: f_storage_capacity,
-            fs_group_policy: f_fs_group_policy,
-            token_requests: f_token_requests,
-            requires_republish: f_requires_republish,
-            se_linux_mount: f_se_linux_mount,
-            node_allocatable_update_period_seconds: f_node_allocatable_update_period_seconds,
-            service_account_token_in_secrets: f_service_account_token_in_secrets,
-            prevent_pod_scheduling_if_missing: f_prevent_pod_scheduling_if_missing,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -101,20 +77,17 @@ impl Message for k8s_openapi::api::storage::v1::CSIDriverSpec {
 }
 
 impl Message for k8s_openapi::api::storage::v1::CSINode {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -124,26 +97,20 @@ impl Message for k8s_openapi::api::storage::v1::CSINode {
 }
 
 impl Message for k8s_openapi::api::storage::v1::CSINodeDriver {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_name = Default::default();
-        let mut f_node_id = Default::default();
-        let mut f_topology_keys = None;
-        let mut f_allocatable = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_name, r, w, o).map_err(|e| e.at("name"))?,
-                2 => c::req(&mut f_node_id, r, w, o).map_err(|e| e.at("nodeID"))?,
-                3 => c::opt_rep(&mut f_topology_keys, r, w, o).map_err(|e| e.at("topologyKeys"))?,
-                4 => c::opt(&mut f_allocatable, r, w, o).map_err(|e| e.at("allocatable"))?,
+                1 => c::req(&mut self.name, r, w, o).map_err(|e| e.at("name"))?,
+                2 => c::req(&mut self.node_id, r, w, o).map_err(|e| e.at("nodeID"))?,
+                3 => c::opt_rep(&mut self.topology_keys, r, w, o)
+                    .map_err(|e| e.at("topologyKeys"))?,
+                4 => c::opt(&mut self.allocatable, r, w, o).map_err(|e| e.at("allocatable"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            name: f_name,
-            node_id: f_node_id,
-            topology_keys: f_topology_keys,
-            allocatable: f_allocatable,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -155,15 +122,16 @@ impl Message for k8s_openapi::api::storage::v1::CSINodeDriver {
 }
 
 impl Message for k8s_openapi::api::storage::v1::CSINodeSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_drivers = Vec::new();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::rep(&mut f_drivers, r, w, o).map_err(|e| e.at("drivers"))?,
+                1 => c::rep(&mut self.drivers, r, w, o).map_err(|e| e.at("drivers"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { drivers: f_drivers })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -172,31 +140,22 @@ impl Message for k8s_openapi::api::storage::v1::CSINodeSpec {
 }
 
 impl Message for k8s_openapi::api::storage::v1::CSIStorageCapacity {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_node_topology = None;
-        let mut f_storage_class_name = Default::default();
-        let mut f_capacity = None;
-        let mut f_maximum_volume_size = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::opt(&mut f_node_topology, r, w, o).map_err(|e| e.at("nodeTopology"))?,
-                3 => c::req(&mut f_storage_class_name, r, w, o)
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::opt(&mut self.node_topology, r, w, o).map_err(|e| e.at("nodeTopology"))?,
+                3 => c::req(&mut self.storage_class_name, r, w, o)
                     .map_err(|e| e.at("storageClassName"))?,
-                4 => c::opt(&mut f_capacity, r, w, o).map_err(|e| e.at("capacity"))?,
-                5 => c::opt(&mut f_maximum_volume_size, r, w, o)
+                4 => c::opt(&mut self.capacity, r, w, o).map_err(|e| e.at("capacity"))?,
+                5 => c::opt(&mut self.maximum_volume_size, r, w, o)
                     .map_err(|e| e.at("maximumVolumeSize"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            node_topology: f_node_topology,
-            storage_class_name: f_storage_class_name,
-            capacity: f_capacity,
-            maximum_volume_size: f_maximum_volume_size,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -209,41 +168,29 @@ impl Message for k8s_openapi::api::storage::v1::CSIStorageCapacity {
 }
 
 impl Message for k8s_openapi::api::storage::v1::StorageClass {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_provisioner = Default::default();
-        let mut f_parameters = None;
-        let mut f_reclaim_policy = None;
-        let mut f_mount_options = None;
-        let mut f_allow_volume_expansion = None;
-        let mut f_volume_binding_mode = None;
-        let mut f_allowed_topologies = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_provisioner, r, w, o).map_err(|e| e.at("provisioner"))?,
-                3 => c::opt_map(&mut f_parameters, r, w, o).map_err(|e| e.at("parameters"))?,
-                4 => c::opt(&mut f_reclaim_policy, r, w, o).map_err(|e| e.at("reclaimPolicy"))?,
-                5 => c::opt_rep(&mut f_mount_options, r, w, o).map_err(|e| e.at("mountOptions"))?,
-                6 => c::opt(&mut f_allow_volume_expansion, r, w, o)
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.provisioner, r, w, o).map_err(|e| e.at("provisioner"))?,
+                3 => c::opt_map(&mut self.parameters, r, w, o).map_err(|e| e.at("parameters"))?,
+                4 => {
+                    c::opt(&mut self.reclaim_policy, r, w, o).map_err(|e| e.at("reclaimPolicy"))?
+                }
+                5 => c::opt_rep(&mut self.mount_options, r, w, o)
+                    .map_err(|e| e.at("mountOptions"))?,
+                6 => c::opt(&mut self.allow_volume_expansion, r, w, o)
                     .map_err(|e| e.at("allowVolumeExpansion"))?,
-                7 => c::opt(&mut f_volume_binding_mode, r, w, o)
+                7 => c::opt(&mut self.volume_binding_mode, r, w, o)
                     .map_err(|e| e.at("volumeBindingMode"))?,
-                8 => c::opt_rep(&mut f_allowed_topologies, r, w, o)
+                8 => c::opt_rep(&mut self.allowed_topologies, r, w, o)
                     .map_err(|e| e.at("allowedTopologies"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            provisioner: f_provisioner,
-            parameters: f_parameters,
-            reclaim_policy: f_reclaim_policy,
-            mount_options: f_mount_options,
-            allow_volume_expansion: f_allow_volume_expansion,
-            volume_binding_mode: f_volume_binding_mode,
-            allowed_topologies: f_allowed_topologies,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -259,21 +206,18 @@ impl Message for k8s_openapi::api::storage::v1::StorageClass {
 }
 
 impl Message for k8s_openapi::api::storage::v1::TokenRequest {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_audience = Default::default();
-        let mut f_expiration_seconds = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_audience, r, w, o).map_err(|e| e.at("audience"))?,
-                2 => c::opt(&mut f_expiration_seconds, r, w, o)
+                1 => c::req(&mut self.audience, r, w, o).map_err(|e| e.at("audience"))?,
+                2 => c::opt(&mut self.expiration_seconds, r, w, o)
                     .map_err(|e| e.at("expirationSeconds"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            audience: f_audience,
-            expiration_seconds: f_expiration_seconds,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -283,23 +227,18 @@ impl Message for k8s_openapi::api::storage::v1::TokenRequest {
 }
 
 impl Message for k8s_openapi::api::storage::v1::VolumeAttachment {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_spec = Default::default();
-        let mut f_status = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_spec, r, w, o).map_err(|e| e.at("spec"))?,
-                3 => c::opt(&mut f_status, r, w, o).map_err(|e| e.at("status"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.spec, r, w, o).map_err(|e| e.at("spec"))?,
+                3 => c::opt(&mut self.status, r, w, o).map_err(|e| e.at("status"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            spec: f_spec,
-            status: f_status,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -310,22 +249,19 @@ impl Message for k8s_openapi::api::storage::v1::VolumeAttachment {
 }
 
 impl Message for k8s_openapi::api::storage::v1::VolumeAttachmentSource {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_persistent_volume_name = None;
-        let mut f_inline_volume_spec = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_persistent_volume_name, r, w, o)
+                1 => c::opt(&mut self.persistent_volume_name, r, w, o)
                     .map_err(|e| e.at("persistentVolumeName"))?,
-                2 => c::opt(&mut f_inline_volume_spec, r, w, o)
+                2 => c::opt(&mut self.inline_volume_spec, r, w, o)
                     .map_err(|e| e.at("inlineVolumeSpec"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            persistent_volume_name: f_persistent_volume_name,
-            inline_volume_spec: f_inline_volume_spec,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -335,23 +271,18 @@ impl Message for k8s_openapi::api::storage::v1::VolumeAttachmentSource {
 }
 
 impl Message for k8s_openapi::api::storage::v1::VolumeAttachmentSpec {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_attacher = Default::default();
-        let mut f_source = Default::default();
-        let mut f_node_name = Default::default();
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_attacher, r, w, o).map_err(|e| e.at("attacher"))?,
-                2 => c::req(&mut f_source, r, w, o).map_err(|e| e.at("source"))?,
-                3 => c::req(&mut f_node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
+                1 => c::req(&mut self.attacher, r, w, o).map_err(|e| e.at("attacher"))?,
+                2 => c::req(&mut self.source, r, w, o).map_err(|e| e.at("source"))?,
+                3 => c::req(&mut self.node_name, r, w, o).map_err(|e| e.at("nodeName"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            attacher: f_attacher,
-            source: f_source,
-            node_name: f_node_name,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -362,27 +293,20 @@ impl Message for k8s_openapi::api::storage::v1::VolumeAttachmentSpec {
 }
 
 impl Message for k8s_openapi::api::storage::v1::VolumeAttachmentStatus {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_attached = Default::default();
-        let mut f_attachment_metadata = None;
-        let mut f_attach_error = None;
-        let mut f_detach_error = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_attached, r, w, o).map_err(|e| e.at("attached"))?,
-                2 => c::opt_map(&mut f_attachment_metadata, r, w, o)
+                1 => c::req(&mut self.attached, r, w, o).map_err(|e| e.at("attached"))?,
+                2 => c::opt_map(&mut self.attachment_metadata, r, w, o)
                     .map_err(|e| e.at("attachmentMetadata"))?,
-                3 => c::opt(&mut f_attach_error, r, w, o).map_err(|e| e.at("attachError"))?,
-                4 => c::opt(&mut f_detach_error, r, w, o).map_err(|e| e.at("detachError"))?,
+                3 => c::opt(&mut self.attach_error, r, w, o).map_err(|e| e.at("attachError"))?,
+                4 => c::opt(&mut self.detach_error, r, w, o).map_err(|e| e.at("detachError"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            attached: f_attached,
-            attachment_metadata: f_attachment_metadata,
-            attach_error: f_attach_error,
-            detach_error: f_detach_error,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -394,23 +318,18 @@ impl Message for k8s_openapi::api::storage::v1::VolumeAttachmentStatus {
 }
 
 impl Message for k8s_openapi::api::storage::v1::VolumeAttributesClass {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_driver_name = Default::default();
-        let mut f_parameters = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_driver_name, r, w, o).map_err(|e| e.at("driverName"))?,
-                3 => c::opt_map(&mut f_parameters, r, w, o).map_err(|e| e.at("parameters"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.driver_name, r, w, o).map_err(|e| e.at("driverName"))?,
+                3 => c::opt_map(&mut self.parameters, r, w, o).map_err(|e| e.at("parameters"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            driver_name: f_driver_name,
-            parameters: f_parameters,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -421,23 +340,18 @@ impl Message for k8s_openapi::api::storage::v1::VolumeAttributesClass {
 }
 
 impl Message for k8s_openapi::api::storage::v1::VolumeError {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_time = None;
-        let mut f_message = None;
-        let mut f_error_code = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_time, r, w, o).map_err(|e| e.at("time"))?,
-                2 => c::opt_nonzero(&mut f_message, r, w, o).map_err(|e| e.at("message"))?,
-                3 => c::opt(&mut f_error_code, r, w, o).map_err(|e| e.at("errorCode"))?,
+                1 => c::opt(&mut self.time, r, w, o).map_err(|e| e.at("time"))?,
+                2 => c::opt_nonzero(&mut self.message, r, w, o).map_err(|e| e.at("message"))?,
+                3 => c::opt(&mut self.error_code, r, w, o).map_err(|e| e.at("errorCode"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            time: f_time,
-            message: f_message,
-            error_code: f_error_code,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
@@ -448,15 +362,16 @@ impl Message for k8s_openapi::api::storage::v1::VolumeError {
 }
 
 impl Message for k8s_openapi::api::storage::v1::VolumeNodeResources {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_count = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::opt(&mut f_count, r, w, o).map_err(|e| e.at("count"))?,
+                1 => c::opt(&mut self.count, r, w, o).map_err(|e| e.at("count"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self { count: f_count })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {

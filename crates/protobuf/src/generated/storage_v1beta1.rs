@@ -8,23 +8,18 @@ use crate::codec::{self as c, Message, Result};
 use crate::wire::Reader;
 
 impl Message for k8s_openapi::api::storage::v1beta1::VolumeAttributesClass {
-    fn decode_message(r: &mut Reader<'_>, o: &DecodeOptions) -> Result<Self> {
-        let mut f_metadata = Default::default();
-        let mut f_driver_name = Default::default();
-        let mut f_parameters = None;
+    c::in_place!();
+
+    fn merge_message(&mut self, r: &mut Reader<'_>, o: &DecodeOptions) -> Result<()> {
         while let Some((field, w)) = r.field()? {
             match field {
-                1 => c::req(&mut f_metadata, r, w, o).map_err(|e| e.at("metadata"))?,
-                2 => c::req(&mut f_driver_name, r, w, o).map_err(|e| e.at("driverName"))?,
-                3 => c::opt_map(&mut f_parameters, r, w, o).map_err(|e| e.at("parameters"))?,
+                1 => c::req(&mut self.metadata, r, w, o).map_err(|e| e.at("metadata"))?,
+                2 => c::req(&mut self.driver_name, r, w, o).map_err(|e| e.at("driverName"))?,
+                3 => c::opt_map(&mut self.parameters, r, w, o).map_err(|e| e.at("parameters"))?,
                 _ => r.skip(w)?,
             }
         }
-        Ok(Self {
-            metadata: f_metadata,
-            driver_name: f_driver_name,
-            parameters: f_parameters,
-        })
+        Ok(())
     }
 
     fn encode_message(&self, out: &mut Vec<u8>) {
