@@ -11,7 +11,7 @@ bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release/$target
 scratch=${FUZZ_SCRATCH:-/tmp/kubecto-fuzz}/$target
 case $target in
   list_body | watch) max_len=8192 ;;
-  kubeconfig | patches) max_len=4096 ;;
+  kubeconfig | patches | protobuf) max_len=4096 ;;
   *) max_len=1024 ;;
 esac
 fresh=$(mktemp -d)

@@ -8,14 +8,17 @@ cd "$(dirname "$0")"
 target=$1 seconds=$2
 shift 2
 features=()
-case $target in selectors | patches) features=(--features testserver) ;; esac
+case $target in
+  selectors | patches) features=(--features testserver) ;;
+  protobuf) features=(--features protobuf) ;;
+esac
 cargo fuzz build --sanitizer none -O "${features[@]}" "$target"
 bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release/$target
 scratch=${FUZZ_SCRATCH:-/tmp/kubecto-fuzz}/$target
 mkdir -p "$scratch" "artifacts/$target"
 case $target in
   list_body | watch) max_len=8192 ;;
-  kubeconfig | patches) max_len=4096 ;;
+  kubeconfig | patches | protobuf) max_len=4096 ;;
   *) max_len=1024 ;;
 esac
 /usr/bin/time -f "cpu_seconds %U user %S sys" nice -n 19 "$bin" -max_total_time="$seconds" \

@@ -13,3 +13,7 @@ pub mod config;
 #[cfg(feature = "testserver")]
 #[path = "../checks/testserver.rs"]
 pub mod testserver;
+
+#[cfg(feature = "protobuf")]
+#[path = "../checks/protobuf.rs"]
+pub mod protobuf;
