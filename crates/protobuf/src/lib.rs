@@ -41,6 +41,25 @@
 //!
 //! The codecs are generated for Kubernetes 1.36: the final binary enables k8s-openapi's
 //! `v1_36` feature (any other version is a compile error that says so).
+//!
+//! # Cost
+//!
+//! Decoding the recorded 3.5 KB pod (`examples/decode_bench.rs`, instructions counted by
+//! callgrind, object dropped afterwards) takes about 132 K instructions against
+//! serde_json's 219 K into the same `Pod` (1.7x fewer), and 55 K with
+//! [`drop_managed_fields`](DecodeOptions::drop_managed_fields) (4x fewer). What is left
+//! with managed fields is mostly `fieldsV1`: k8s-openapi holds it as a
+//! `serde_json::Value` tree (a map and a string per `"f:name"`), which must be built
+//! whatever the wire format; most of the rest is the allocations of the strings, maps and
+//! lists the k8s-openapi types own.
+//!
+//! # Not covered
+//!
+//! - A `RawExtension` whose bytes are a protobuf object in its own envelope, rather than
+//!   the JSON kube-apiserver passes through, has no JSON form without its type: it is a
+//!   [`DecodeErrorKind::UnsupportedEncoding`] error.
+//! - A watch `ERROR` event whose object is not a `Status`.
+//! - Custom resources: kube-apiserver has no protobuf for them.
 
 mod codec;
 pub mod envelope;

@@ -224,3 +224,29 @@ fn nesting_deeper_than_the_limit_is_an_error_not_a_stack_overflow() {
         ok
     );
 }
+
+#[test]
+fn a_message_that_arrives_twice_merges_and_a_scalar_is_replaced() {
+    use k8s_openapi::api::core::v1::PodSpec;
+    let first = Pod {
+        spec: Some(PodSpec {
+            node_name: Some("a".into()),
+            // A Go pointer: absent from the second message.
+            active_deadline_seconds: Some(5),
+            ..PodSpec::default()
+        }),
+        ..Pod::default()
+    };
+    let second = Pod {
+        spec: Some(PodSpec {
+            node_name: Some("b".into()),
+            ..PodSpec::default()
+        }),
+        ..Pod::default()
+    };
+    let mut bytes = first.encode_to_vec();
+    bytes.extend(second.encode_to_vec());
+    let spec = Pod::decode(&bytes, &opts()).unwrap().spec.unwrap();
+    assert_eq!(spec.node_name.as_deref(), Some("b"));
+    assert_eq!(spec.active_deadline_seconds, Some(5));
+}
