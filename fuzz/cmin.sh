@@ -21,5 +21,10 @@ nice -n 19 "$bin" -set_cover_merge=1 -use_counters=0 -use_cmp=0 -rss_limit_mb=20
   "$fresh" "corpus/$target" "$scratch" 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files'
 rm -rf "corpus/$target"
 mv "$fresh" "corpus/$target"
+# At most $CAP inputs (400): the seeds and regressions, then those adding the most edges.
+nice -n 19 "$bin" -merge=1 -merge_control_file="$fresh.mcf" -use_counters=0 -use_cmp=0 \
+  -rss_limit_mb=2048 -timeout=10 -max_len=$max_len "$(mktemp -d)" "corpus/$target" >/dev/null 2>&1
+python3 cap.py "$fresh.mcf" "corpus/$target" "${CAP:-400}"
+rm -f "$fresh.mcf"
 chmod 755 "corpus/$target"
 echo "$target: $(ls "corpus/$target" | wc -l) files, $(du -sh "corpus/$target" | cut -f1)"
