@@ -418,7 +418,9 @@ pub fn rep<T: Value>(
 }
 
 /// One element of an optional repeated field (`Option<Vec<T>>`, `None` when no element
-/// arrives, as Go's JSON omits an empty list).
+/// arrives, as Go's JSON omits an empty list). An empty packed run adds no element and
+/// leaves the field `None`, as Go leaves the slice nil (it was `Some([])`, which its JSON
+/// twin never is and which encoding drops; found by the `protobuf` fuzz target).
 ///
 /// # Errors
 /// A wrong wire type or malformed value.
@@ -429,7 +431,12 @@ pub fn opt_rep<T: Value>(
     w: WireType,
     o: &DecodeOptions,
 ) -> Result<()> {
-    rep(slot.get_or_insert_with(Vec::new), r, w, o)
+    let list = slot.get_or_insert_with(Vec::new);
+    let result = rep(list, r, w, o);
+    if list.is_empty() {
+        *slot = None;
+    }
+    result
 }
 
 /// One entry of a map field: a message with the key in field 1 and the value in field 2,

@@ -250,3 +250,17 @@ fn a_message_that_arrives_twice_merges_and_a_scalar_is_replaced() {
     assert_eq!(spec.node_name.as_deref(), Some("b"));
     assert_eq!(spec.active_deadline_seconds, Some(5));
 }
+
+/// Found by the `protobuf` fuzz target: an empty packed run decoded as `Some([])` where Go
+/// leaves the slice nil (its JSON twin has no such field), and encoding dropped it, so a
+/// decoded pod changed when encoded and decoded again.
+#[test]
+fn an_empty_packed_run_is_no_list() {
+    use k8s_openapi::api::core::v1::PodSecurityContext;
+    // runAsGroup (6) = 55, then supplementalGroups (4) packed with no element.
+    let ctx = PodSecurityContext::decode(&[0x30, 0x37, 0x22, 0x00], &opts()).unwrap();
+    assert_eq!(ctx.run_as_group, Some(55));
+    assert_eq!(ctx.supplemental_groups, None);
+    let ctx = PodSecurityContext::decode(&[0x22, 0x01, 0x07, 0x22, 0x00], &opts()).unwrap();
+    assert_eq!(ctx.supplemental_groups, Some(vec![7]));
+}
