@@ -342,8 +342,7 @@ fn has_null(v: &Value) -> bool {
 ///   pruned).
 /// - Strategic merge patch, with the Pod's patch metadata or none: never panics and
 ///   gives an object or a 400/422/500; with no metadata and a patch without `null`s or
-///   `$` directives, it gives exactly what a merge patch gives; with the Pod's metadata
-///   and no directives, applying it again gives the same object (or fails: see below).
+///   `$` directives, it gives exactly what a merge patch gives.
 pub fn patches(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
         return;
@@ -433,17 +432,8 @@ fn check_strategic(target: &Value, patch: &Value, pod: bool) {
             "strategic without metadata vs merge: {target} {patch}"
         );
     }
-    // A second application may fail where the first did not, as in Go: a patch value
-    // for a field the target lacks is taken whole, unchecked, and a merge list in it
-    // whose elements lack the merge key fails only once there is a list to merge into.
-    if pod
-        && patch.is_object()
-        && !has_null_or_directive(patch)
-        && let Ok(twice) = hooks::strategic_merge_patch(&once, patch, kind)
-    {
-        assert_eq!(
-            twice, once,
-            "a strategic merge patch applied twice: {target} {patch}"
-        );
-    }
+    // Not asserted: that applying it again changes nothing. Go's strategic merge patch is
+    // not idempotent where the target lacks a field: the patch's value is taken whole,
+    // unchecked, and merged by key only the second time (elements without their merge
+    // key then fail, elements sharing one merge into the first).
 }
