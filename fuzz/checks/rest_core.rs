@@ -962,3 +962,298 @@ pub fn request_url(data: &[u8]) {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Protobuf streams: watch frames and LIST items
+// ---------------------------------------------------------------------------
+
+/// What a protobuf watch or list yielded, item by item (objects as their raw messages).
+#[derive(Debug, PartialEq)]
+enum PbSeen {
+    Added(Vec<u8>),
+    Modified(Vec<u8>),
+    Deleted(Vec<u8>),
+    Bookmark(kubecto_rest_core::Bookmark),
+    /// An ERROR event's Status: code, reason, message.
+    Api(u16, String, String),
+    Item(Vec<u8>),
+    /// A malformed event or item, a framing error, an oversized frame.
+    Decode,
+    Other(String),
+}
+
+fn pb_seen<T: Into<Vec<u8>>>(item: kubecto_rest_core::Result<WatchEvent<T>>) -> PbSeen {
+    match item {
+        Ok(WatchEvent::Added(o)) => PbSeen::Added(o.into()),
+        Ok(WatchEvent::Modified(o)) => PbSeen::Modified(o.into()),
+        Ok(WatchEvent::Deleted(o)) => PbSeen::Deleted(o.into()),
+        Ok(WatchEvent::Bookmark(b)) => PbSeen::Bookmark(b),
+        Err(e) => pb_error(e),
+    }
+}
+
+fn pb_error(e: Error) -> PbSeen {
+    match e {
+        Error::Api(s) => PbSeen::Api(s.code, s.reason, s.message),
+        Error::Decode { .. } => PbSeen::Decode,
+        e => PbSeen::Other(e.to_string()),
+    }
+}
+
+/// A protobuf watch over `chunks`, every event's object kept as its raw message.
+fn pb_watch_all(chunks: Vec<Bytes>, max_event: Option<usize>) -> Vec<PbSeen> {
+    let mut config = plain_config();
+    if let Some(max) = max_event {
+        config = config.with_max_event_size(max);
+    }
+    let client = client_over(chunks, StatusCode::OK, config);
+    block_on(async {
+        let resp = match client.get().send().await {
+            Ok(r) => r,
+            Err(e) => return vec![PbSeen::Other(e.to_string())],
+        };
+        let events = resp.protobuf_watch_events(|raw| Ok(raw.to_vec()));
+        futures_util::pin_mut!(events);
+        let mut out = Vec::new();
+        while let Some(item) = events.next().await {
+            out.push(pb_seen(item));
+            assert!(out.len() <= 100_000, "a runaway watch stream");
+        }
+        out
+    })
+}
+
+/// A list's resourceVersion and continue token.
+type ListEnd = (Option<String>, Option<String>);
+
+/// A protobuf LIST over `chunks`: its items, then its resourceVersion and continue token
+/// if it ended cleanly.
+fn pb_list_all(chunks: Vec<Bytes>, max_event: Option<usize>) -> (Vec<PbSeen>, Option<ListEnd>) {
+    let mut config = plain_config();
+    if let Some(max) = max_event {
+        config = config.with_max_event_size(max);
+    }
+    let client = client_over(chunks, StatusCode::OK, config);
+    block_on(async {
+        let resp = match client.get().send().await {
+            Ok(r) => r,
+            Err(e) => return (vec![PbSeen::Other(e.to_string())], None),
+        };
+        let mut items = resp.protobuf_list_stream(|raw| Ok(raw.to_vec()));
+        let mut out = Vec::new();
+        let mut failed = false;
+        while let Some(item) = items.next().await {
+            failed |= item.is_err();
+            out.push(match item {
+                Ok(raw) => PbSeen::Item(raw),
+                Err(e) => pb_error(e),
+            });
+            assert!(out.len() <= 100_000, "a runaway list stream");
+        }
+        let meta = items
+            .metadata()
+            .map(|m| (m.resource_version.clone(), m.continue_token.clone()));
+        (out, if failed { None } else { meta })
+    })
+}
+
+/// Protobuf writing, independent of rest-core's reader: a varint, a tag, a field.
+fn pb_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn pb_bytes(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
+    pb_varint(out, u64::from(field) << 3 | 2);
+    pb_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+/// `k8s\0` and a `runtime.Unknown` holding `raw` as an object of `kind`.
+fn pb_envelope(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
+    let mut type_meta = Vec::new();
+    pb_bytes(&mut type_meta, 1, api_version.as_bytes());
+    pb_bytes(&mut type_meta, 2, kind.as_bytes());
+    let mut out = b"k8s\0".to_vec();
+    pb_bytes(&mut out, 1, &type_meta);
+    pb_bytes(&mut out, 2, raw);
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The events the input describes (a type byte, a length byte, that many bytes of
+/// payload), each encoded as kube-apiserver frames it, and what the watch must yield.
+fn pb_watch_script(mut script: &[u8]) -> (Vec<u8>, Vec<PbSeen>) {
+    let (mut body, mut want) = (Vec::new(), Vec::new());
+    while let [t, n, rest @ ..] = script {
+        let n = usize::from(*n).min(rest.len());
+        let (payload, tail) = rest.split_at(n);
+        script = tail;
+        let (kind, object, seen) = match t % 6 {
+            0 => (
+                "ADDED",
+                pb_envelope("v1", "Pod", payload),
+                PbSeen::Added(payload.to_vec()),
+            ),
+            1 => (
+                "MODIFIED",
+                pb_envelope("v1", "Pod", payload),
+                PbSeen::Modified(payload.to_vec()),
+            ),
+            2 => (
+                "DELETED",
+                pb_envelope("v1", "Pod", payload),
+                PbSeen::Deleted(payload.to_vec()),
+            ),
+            3 => {
+                // A Pod whose metadata (1) carries only its resourceVersion (6).
+                let rv = hex(payload);
+                let mut meta = Vec::new();
+                pb_bytes(&mut meta, 6, rv.as_bytes());
+                let mut pod = Vec::new();
+                pb_bytes(&mut pod, 1, &meta);
+                let mut b = kubecto_rest_core::Bookmark::default();
+                b.resource_version = rv;
+                (
+                    "BOOKMARK",
+                    pb_envelope("v1", "Pod", &pod),
+                    PbSeen::Bookmark(b),
+                )
+            }
+            4 => {
+                // A Status: status (2), message (3), code (6).
+                let code = 400 + u16::from(payload.first().copied().unwrap_or(10));
+                let message = hex(payload);
+                let mut status = Vec::new();
+                pb_bytes(&mut status, 2, b"Failure");
+                pb_bytes(&mut status, 3, message.as_bytes());
+                pb_varint(&mut status, 6 << 3);
+                pb_varint(&mut status, u64::from(code));
+                let reason = if code == 410 { "Expired" } else { "" };
+                (
+                    "ERROR",
+                    pb_envelope("v1", "Status", &status),
+                    PbSeen::Api(code, reason.to_owned(), message),
+                )
+            }
+            _ => (
+                "SOMETHING",
+                pb_envelope("v1", "Pod", payload),
+                PbSeen::Decode,
+            ),
+        };
+        let mut raw_extension = Vec::new();
+        pb_bytes(&mut raw_extension, 1, &object);
+        let mut event = Vec::new();
+        pb_bytes(&mut event, 1, kind.as_bytes());
+        pb_bytes(&mut event, 2, &raw_extension);
+        body.extend_from_slice(&(event.len() as u32).to_be_bytes());
+        body.extend_from_slice(&event);
+        want.push(seen);
+    }
+    (body, want)
+}
+
+/// The list the input describes (a resourceVersion's length and bytes, then items as a
+/// length byte and that many bytes), encoded as kube-apiserver sends a PodList, and its
+/// items and metadata.
+fn pb_list_script(script: &[u8]) -> (Vec<u8>, Vec<PbSeen>, ListEnd) {
+    let (rv, mut script) = match script {
+        [n, rest @ ..] => rest.split_at(usize::from(*n % 16).min(rest.len())),
+        [] => (&[][..], &[][..]),
+    };
+    let rv = hex(rv);
+    let mut meta = Vec::new();
+    pb_bytes(&mut meta, 2, rv.as_bytes());
+    pb_bytes(&mut meta, 3, b"");
+    let mut list = Vec::new();
+    pb_bytes(&mut list, 1, &meta);
+    let mut want = Vec::new();
+    while let [n, rest @ ..] = script {
+        let n = usize::from(*n).min(rest.len());
+        let (item, tail) = rest.split_at(n);
+        script = tail;
+        pb_bytes(&mut list, 2, item);
+        want.push(PbSeen::Item(item.to_vec()));
+    }
+    let rv = Some(rv).filter(|v| !v.is_empty());
+    (pb_envelope("v1", "PodList", &list), want, (rv, None))
+}
+
+/// The `protobuf_stream` target: protobuf watch frames and LIST items read from bodies in
+/// arbitrary chunks. Whatever the bytes, cutting them differently changes nothing; and a
+/// stream the input describes, encoded here independently, decodes to what it describes.
+/// The first byte picks the mode (bits 0-1: raw watch, described watch, raw list,
+/// described list; bit 2: a small event-size limit, its size from the other bits), the
+/// next eight seed the chunking.
+pub fn protobuf_stream(data: &[u8]) {
+    let ([flags, s0, s1, s2, s3, s4, s5, s6, s7], input) = header::<9>(data);
+    let seed = u64::from_le_bytes([s0, s1, s2, s3, s4, s5, s6, s7]);
+    let max_event = (flags & 4 == 4).then(|| 1 + usize::from(flags >> 3) * 8);
+    let mode = flags & 3;
+    let (body, want_watch, want_list) = match mode {
+        1 => {
+            let (body, want) = pb_watch_script(input);
+            (body, Some(want), None)
+        }
+        3 => {
+            let (body, items, meta) = pb_list_script(input);
+            (body, None, Some((items, meta)))
+        }
+        _ => (input.to_vec(), None, None),
+    };
+    let whole_chunks = vec![Bytes::copy_from_slice(&body)];
+    if mode & 2 == 0 {
+        let whole = pb_watch_all(whole_chunks, max_event);
+        let pieces = pb_watch_all(chunked(&body, seed), max_event);
+        assert_eq!(
+            whole,
+            pieces,
+            "chunking changed the protobuf watch: {}",
+            hex(&body)
+        );
+        if let Some(e) = whole.iter().find(|s| matches!(s, PbSeen::Other(_))) {
+            panic!(
+                "a protobuf watch over a fixed body failed with {e:?}: {}",
+                hex(&body)
+            );
+        }
+        if let (Some(want), None) = (want_watch, max_event) {
+            assert_eq!(
+                whole,
+                want,
+                "the described watch decoded otherwise: {}",
+                hex(&body)
+            );
+        }
+    } else {
+        let whole = pb_list_all(whole_chunks, max_event);
+        let pieces = pb_list_all(chunked(&body, seed), max_event);
+        assert_eq!(
+            whole,
+            pieces,
+            "chunking changed the protobuf list: {}",
+            hex(&body)
+        );
+        if let Some(e) = whole.0.iter().find(|s| matches!(s, PbSeen::Other(_))) {
+            panic!(
+                "a protobuf list over a fixed body failed with {e:?}: {}",
+                hex(&body)
+            );
+        }
+        if let (Some((items, meta)), None) = (want_list, max_event) {
+            assert_eq!(
+                whole,
+                (items, Some(meta)),
+                "the described list decoded otherwise: {}",
+                hex(&body)
+            );
+        }
+    }
+}

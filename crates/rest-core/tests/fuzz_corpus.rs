@@ -42,6 +42,11 @@ fn watch_corpus() {
 }
 
 #[test]
+fn protobuf_stream_corpus() {
+    replay("protobuf_stream", checks::protobuf_stream);
+}
+
+#[test]
 fn status_corpus() {
     replay("status", checks::status);
 }
