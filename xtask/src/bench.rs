@@ -13,6 +13,9 @@
 //! - `cargo xtask bench testserver [--quick]`: kubecto-testserver's own throughput
 //!   (`bench/testserver`, another workspace, so the test server's serde_json features do
 //!   not leak into the client comparison).
+//! - `cargo xtask bench testserver-memory [ARGS]`: the test server's peak RSS after
+//!   100,000 updates of one ConfigMap, then of 1,000 (its `history_memory` example in
+//!   release, each run in a fresh process); what bounds it is the history compaction.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -22,6 +25,7 @@ use crate::{cargo, workspace_root};
 const USAGE: &str = "\
 usage: cargo xtask bench [--quick] [--runs N] [--workload NAME[,NAME..]] [--json PATH]
        cargo xtask bench testserver [--quick] [--updates N] [--writers N] [--lists N]
+       cargo xtask bench testserver-memory [--updates N] [--writers N] [--history N]
 
   --quick      fewer runs (3) and smaller GET/watch counts; for a first look, not for figures
   --runs N     runs per client per workload (default 5)
@@ -36,6 +40,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
     }
     let result = match args.first().map(String::as_str) {
         Some("testserver") => testserver(&args[1..]),
+        Some("testserver-memory") => testserver_memory(&args[1..]),
         _ => compare(args),
     };
     match result {
@@ -108,6 +113,36 @@ fn compare(args: &[String]) -> Result<ExitCode, String> {
         .status()
         .map_err(|e| format!("cannot run {}: {e}", driver.display()))?;
     Ok(exit_code(status))
+}
+
+/// Peak RSS after `--updates` writes to 1, then 1,000 ConfigMaps: the test server's
+/// `history_memory` example, built in release in the main workspace's target.
+fn testserver_memory(args: &[String]) -> Result<ExitCode, String> {
+    let example = ["-p", "kubecto-testserver", "--example", "history_memory"];
+    let status = cargo()
+        .args(["build", "--release"])
+        .args(example)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "building the history_memory example failed ({status})"
+        ));
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from);
+    let program = target.join("release/examples/history_memory");
+    for objects in ["1", "1000"] {
+        let status = Command::new(&program)
+            .args(["--objects", objects])
+            .args(args)
+            .status()
+            .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+        if !status.success() {
+            return Ok(exit_code(status));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn testserver(args: &[String]) -> Result<ExitCode, String> {

@@ -7,7 +7,8 @@
 //! - `ci`: format check, clippy with warnings denied, docs, tests; in that order,
 //!   stopping at the first failure.
 //! - `bench`: kubecto against kube-rs, side by side (the `bench/` workspace), and the
-//!   test server's own throughput (`bench testserver`).
+//!   test server's own throughput (`bench testserver`) and peak memory under 100,000
+//!   updates (`bench testserver-memory`).
 //! - `codegen`: regenerate the clientset's accessors and the protobuf codecs (`--check`:
 //!   fail when stale).
 //! - `soak`: writers, watchers and informers against the test server under random faults,
@@ -35,7 +36,8 @@ tasks:
             target/conformance-venv when missing, then cargo test --workspace --no-fail-fast
             (arguments replace --workspace: `test -p kubecto-testserver --test conformance_python`)
   ci        cargo fmt --check, clippy -D warnings, doc -D warnings, tests (stops at the first failure)
-  bench     kubecto vs kube-rs ratios (`bench --help` for workloads; `bench testserver`)
+  bench     kubecto vs kube-rs ratios (`bench --help` for workloads; `bench testserver`;
+            `bench testserver-memory`: peak RSS after 100,000 updates)
   codegen   regenerate crates/clientset/src/generated and crates/protobuf/src/generated
             (`--check`: fail when stale; `--import-protos DIR TAG`: re-vendor the protos)
   soak      writers, watchers and informers under random faults for a while (default

@@ -144,7 +144,10 @@ async fn main() {
     )
     .expect("fixture JSON");
     let server = TestServer::builder()
+        // The replay below needs every update's event: no compaction by count or bytes.
         .watch_history(o.updates as usize + 1000)
+        .history_bytes(usize::MAX)
+        .history_age(None)
         .start()
         .await
         .expect("test server");

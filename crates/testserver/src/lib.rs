@@ -77,7 +77,7 @@ pub use server::traffic::RecordedRequest;
 #[must_use]
 pub struct TestServerBuilder {
     addr: SocketAddr,
-    watch_history: usize,
+    history: storage::store::HistoryLimits,
     bookmark_interval: Duration,
     security: server::auth::Options,
 }
@@ -86,7 +86,7 @@ impl Default for TestServerBuilder {
     fn default() -> Self {
         TestServerBuilder {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            watch_history: 10_000,
+            history: storage::store::HistoryLimits::DEFAULT,
             bookmark_interval: Duration::from_secs(60),
             security: server::auth::Options::default(),
         }
@@ -107,9 +107,37 @@ impl TestServerBuilder {
     }
 
     /// How many writes the server remembers for watch resumption and paginated
-    /// snapshots (default 10,000). Older resourceVersions get 410 Expired.
+    /// snapshots (default 10,000; at least 1).
+    ///
+    /// The history is compacted as etcd and kube-apiserver's watch cache compact theirs:
+    /// when it holds more than this many events, more than
+    /// [`history_bytes`](TestServerBuilder::history_bytes) or events older than
+    /// [`history_age`](TestServerBuilder::history_age), the oldest writes are forgotten.
+    /// A watch from a forgotten resourceVersion then gets an ERROR event `410 Expired`
+    /// (`too old resource version: X (Y)`, Y being the oldest it can start from), and a
+    /// LIST with a `continue` token or `resourceVersion`+`resourceVersionMatch=Exact`
+    /// from before it gets `410 Expired`, worded as kube-apiserver words them. Events
+    /// share the stored objects with the current state, so the history costs about one
+    /// object body per write it keeps.
     pub fn watch_history(mut self, events: usize) -> Self {
-        self.watch_history = events;
+        self.history.events = events;
+        self
+    }
+
+    /// At most about this many bytes of history: the bodies of the objects its events
+    /// hold, plus 1 KiB per event (default 32 MiB). This is what bounds the
+    /// server's memory under a long stream of writes whatever the size of the objects:
+    /// 10,000 events of 7 KB pods would otherwise hold 70 MB. The newest event is always
+    /// kept.
+    pub fn history_bytes(mut self, bytes: usize) -> Self {
+        self.history.bytes = bytes;
+        self
+    }
+
+    /// Forget writes older than this (default 5 minutes, kube-apiserver's etcd
+    /// compaction interval; `None`: keep them until the other limits drop them).
+    pub fn history_age(mut self, age: impl Into<Option<Duration>>) -> Self {
+        self.history.age = age.into();
         self
     }
 
@@ -197,7 +225,7 @@ impl TestServerBuilder {
             source,
         })?;
         let state = Arc::new(State::new(
-            self.watch_history,
+            self.history,
             addr.to_string(),
             self.bookmark_interval,
             controllers::all(),

@@ -81,7 +81,9 @@ pub(crate) fn list(
     let (at, after) = match req.param("continue").filter(|c| !c.is_empty()) {
         Some(token) => {
             let (rv, start) = decode_continue(token)?;
-            (Some(rv), Some(start))
+            // `None`: a token kube-apiserver hands out with a 410 (resourceVersion -1)
+            // continues at the latest resourceVersion.
+            (rv, Some(start))
         }
         None => match (
             req.param("resourceVersion").filter(|r| !r.is_empty()),
@@ -103,13 +105,10 @@ pub(crate) fn list(
             _ => (None, None),
         },
     };
-    let (rv, items) = state.store.list(&info.storage_key(), namespace, at).map_err(|_| {
-        if after.is_some() {
-            ApiError::expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.")
-        } else {
-            ApiError::expired(format!("too old resource version: {} ({})", at.unwrap_or_default(), state.store.current_rv()))
-        }
-    })?;
+    let (rv, items) = state
+        .store
+        .list(&info.storage_key(), namespace, at)
+        .map_err(|_| compacted(after.as_ref()))?;
     let selected = !labels.is_empty() || !fields.is_empty();
     let mut matching = items
         .into_iter()
@@ -153,15 +152,33 @@ pub(crate) fn list(
     Ok(json_value(StatusCode::OK, &body))
 }
 
-/// The continue token: which snapshot, and the last key returned.
+/// The 410 for a snapshot the history no longer reaches, as etcd3's store answers a
+/// compacted revision (`interpretListError`): for a page, with a token that continues
+/// at the latest resourceVersion in `metadata.continue`.
+fn compacted(after: Option<&ObjKey>) -> ApiError {
+    let Some(after) = after else {
+        return ApiError::expired("The resourceVersion for the provided list is too old.");
+    };
+    let mut err = ApiError::expired(
+        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+    );
+    err.body["metadata"] = json!({"continue": continue_token(-1, after)});
+    err
+}
+
+/// The continue token: which snapshot (-1: the latest), and the last key returned.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ContinueToken {
     v: String,
-    rv: u64,
+    rv: i64,
     start: String,
 }
 
 fn encode_continue(rv: u64, last: &ObjKey) -> String {
+    continue_token(i64::try_from(rv).unwrap_or(i64::MAX), last)
+}
+
+fn continue_token(rv: i64, last: &ObjKey) -> String {
     use base64::Engine as _;
     let token = ContinueToken {
         v: "meta.k8s.io/v1".into(),
@@ -172,7 +189,8 @@ fn encode_continue(rv: u64, last: &ObjKey) -> String {
         .encode(serde_json::to_vec(&token).unwrap_or_default())
 }
 
-fn decode_continue(s: &str) -> Result<(u64, ObjKey), ApiError> {
+/// The snapshot a token names (`None`: the latest) and the key it continues after.
+fn decode_continue(s: &str) -> Result<(Option<u64>, ObjKey), ApiError> {
     use base64::Engine as _;
     let bad = |why: &str| ApiError::bad_request(format!("continue key is not valid: {why}"));
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -181,10 +199,17 @@ fn decode_continue(s: &str) -> Result<(u64, ObjKey), ApiError> {
     let token: ContinueToken =
         serde_json::from_slice(&raw).map_err(|_| bad("not a continue token"))?;
     if token.v != "meta.k8s.io/v1" {
-        return Err(bad(
-            "incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
-        ));
+        return Err(bad(&format!(
+            "server does not recognize this encoded version {:?}",
+            token.v
+        )));
     }
+    let rv = match token.rv {
+        -1 => None,
+        rv => Some(u64::try_from(rv).ok().filter(|rv| *rv > 0).ok_or_else(|| {
+            bad("incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+        })?),
+    };
     let start = token
         .start
         .strip_suffix('\u{0}')
@@ -192,7 +217,7 @@ fn decode_continue(s: &str) -> Result<(u64, ObjKey), ApiError> {
     let (ns, name) = start
         .split_once('/')
         .ok_or_else(|| bad("malformed start key"))?;
-    Ok((token.rv, (ns.to_owned(), name.to_owned())))
+    Ok((rv, (ns.to_owned(), name.to_owned())))
 }
 
 fn parse_rv(s: &str) -> Result<u64, ApiError> {

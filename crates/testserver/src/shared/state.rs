@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::shared::watches::Watches;
 use crate::storage::logs::Logs;
 use crate::storage::registry::{Registry, ResourceInfo};
-use crate::storage::store::{EventType, Obj, Store};
+use crate::storage::store::{EventType, HistoryLimits, Obj, Store};
 
 /// Something that follows writes the way a controller of kube-controller-manager
 /// follows kube-apiserver: after each write it is told what changed and may write in
@@ -39,7 +39,7 @@ impl State {
     /// A state serving the built-in resources, with an empty store that keeps `history`
     /// events, and these controllers following its writes (in this order).
     pub(crate) fn new(
-        history: usize,
+        history: HistoryLimits,
         server_address: String,
         bookmark_interval: Duration,
         controllers: Vec<Box<dyn Controller>>,
