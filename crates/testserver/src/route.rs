@@ -41,6 +41,7 @@ pub(crate) async fn route(state: &Arc<State>, req: Req) -> Response<ResBody> {
     match segs.as_slice() {
         ["version"] => discovery::version(),
         ["healthz" | "livez" | "readyz"] => discovery::health(),
+        ["openapi", "v2"] => openapi::v2(state, &req),
         ["openapi", "v3"] => openapi::index(state),
         ["openapi", "v3", rest @ ..] => openapi::document(state, &req, &rest.join("/")),
         ["api"] => discovery::core(state, &req),

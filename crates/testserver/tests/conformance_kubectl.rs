@@ -4,6 +4,8 @@
 //! `target/conformance-venv`, else the one on PATH) and, where the Google Cloud SDK
 //! ships them, the oldest and newest versioned kubectl binaries beside it. Without a
 //! kubectl of at least v1.27 this fails with one line that says to run `cargo xtask test`.
+//! Every kubectl runs with validation on: before 1.29 kubectl validates and computes the
+//! patches of `apply` with the `/openapi/v2` document in protobuf, newer ones with v3.
 
 #[path = "common/binary.rs"]
 mod binary;
@@ -54,24 +56,6 @@ struct Kubectl<'a> {
 }
 
 impl Kubectl<'_> {
-    /// kubectl before 1.29 validates (and computes client-side apply patches) with the
-    /// OpenAPI v2 document in protobuf, which the server does not serve; newer ones use v3.
-    fn validate_flag(&self) -> &'static [&'static str] {
-        if self.minor < 29 {
-            &["--validate=false"]
-        } else {
-            &[]
-        }
-    }
-
-    /// `args` with the validation flag this kubectl needs inserted after the verb.
-    fn with_validate<'s>(&self, args: &[&'s str]) -> Vec<&'s str> {
-        let mut out = vec![args[0]];
-        out.extend_from_slice(self.validate_flag());
-        out.extend_from_slice(&args[1..]);
-        out
-    }
-
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(self.bin);
         cmd.arg("--kubeconfig")
@@ -149,10 +133,7 @@ fn scenario(bin: &Path, minor: u32) {
     let manifest = server.kubeconfig.with_file_name("pod.yaml");
     std::fs::write(&manifest, POD).unwrap();
     let manifest = manifest.to_str().unwrap();
-    assert_eq!(
-        k.ok(&k.with_validate(&["create", "-f", manifest])).trim(),
-        "pod/web created"
-    );
+    assert_eq!(k.ok(&["create", "-f", manifest]).trim(), "pod/web created");
 
     let json: serde_json::Value =
         serde_json::from_str(&k.ok(&["get", "pods", "-o", "json"])).unwrap();
@@ -203,11 +184,11 @@ fn scenario(bin: &Path, minor: u32) {
     // apply: the second apply is a no-op.
     std::fs::write(manifest, POD.replace("name: web", "name: applied")).unwrap();
     assert_eq!(
-        k.ok(&k.with_validate(&["apply", "-f", manifest])).trim(),
+        k.ok(&["apply", "-f", manifest]).trim(),
         "pod/applied created"
     );
     assert_eq!(
-        k.ok(&k.with_validate(&["apply", "-f", manifest])).trim(),
+        k.ok(&["apply", "-f", manifest]).trim(),
         "pod/applied unchanged"
     );
 
@@ -279,11 +260,11 @@ fn workloads(k: &Kubectl<'_>, server: &ServerProcess) {
     };
     let deployment = write("deployment.yaml", DEPLOYMENT);
     assert_eq!(
-        k.ok(&k.with_validate(&["apply", "-f", &deployment])).trim(),
+        k.ok(&["apply", "-f", &deployment]).trim(),
         "deployment.apps/web created"
     );
     assert_eq!(
-        k.ok(&k.with_validate(&["apply", "-f", &deployment])).trim(),
+        k.ok(&["apply", "-f", &deployment]).trim(),
         "deployment.apps/web unchanged"
     );
     let get = |jsonpath: &str| {
@@ -382,7 +363,7 @@ fn workloads(k: &Kubectl<'_>, server: &ServerProcess) {
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: owned\n  ownerReferences:\n  - {{apiVersion: apps/v1, kind: Deployment, name: web, uid: {uid}}}\ndata: {{a: b}}\n"
         ),
     );
-    k.ok(&k.with_validate(&["apply", "-f", &owned]));
+    k.ok(&["apply", "-f", &owned]);
     assert_deleted(
         &k.ok(&["delete", "deployment", "web", "--cascade=foreground"]),
         "deployment.apps \"web\"",
@@ -393,7 +374,7 @@ fn workloads(k: &Kubectl<'_>, server: &ServerProcess) {
 
     // A CRD: established, served, printed with its columns, in api-resources.
     let crd = write("crd.yaml", CRD);
-    k.ok(&k.with_validate(&["apply", "-f", &crd]));
+    k.ok(&["apply", "-f", &crd]);
     k.ok(&[
         "wait",
         "--for",
@@ -404,7 +385,7 @@ fn workloads(k: &Kubectl<'_>, server: &ServerProcess) {
         "widget.yaml",
         "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 3}\n",
     );
-    k.ok(&k.with_validate(&["apply", "-f", &widget]));
+    k.ok(&["apply", "-f", &widget]);
     let widgets = k.ok(&["get", "wd"]);
     assert_eq!(
         widgets

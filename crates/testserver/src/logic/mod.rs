@@ -12,11 +12,15 @@
 //! - [`scale`]: the `autoscaling/v1` `Scale` view of an object.
 //! - [`crd`]: a CRD's defaults, validation, served resources and OpenAPI document.
 //! - [`openapi`]: the recorded OpenAPI v3 documents and the schemas in them.
+//! - [`openapi_v2`]: the Swagger 2.0 document built from them, and [`gnostic`], its
+//!   protobuf form.
 
 pub(crate) mod apply;
 pub(crate) mod crd;
 pub(crate) mod defaults;
+pub(crate) mod gnostic;
 pub(crate) mod openapi;
+pub(crate) mod openapi_v2;
 pub(crate) mod patch;
 pub(crate) mod scale;
 pub(crate) mod selector;

@@ -193,6 +193,11 @@ const N: usize = DOCS.len();
 
 static PARSED: [OnceLock<Value>; N] = [const { OnceLock::new() }; N];
 
+/// Every recorded document's bytes.
+pub(crate) fn documents() -> impl Iterator<Item = &'static [u8]> {
+    DOCS.iter().map(|(_, bytes)| *bytes)
+}
+
 /// A document's bytes by its index path.
 pub(crate) fn document(path: &str) -> Option<&'static [u8]> {
     DOCS.iter().find(|(p, _)| *p == path).map(|(_, b)| *b)

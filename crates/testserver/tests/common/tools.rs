@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The oldest kubectl minor version the conformance tests pass with. 1.27 (the
-/// oldest the Google Cloud SDK ships) passes with `--validate=false`; 1.20, Debian
-/// 12's, does not.
+/// oldest the Google Cloud SDK ships) passes, validating with the `/openapi/v2` document
+/// in protobuf as kubectl before 1.29 does; 1.20, Debian 12's, does not.
 pub const KUBECTL_MIN_MINOR: u32 = 27;
 
 /// The virtual environment `cargo xtask test` installs into, relative to the workspace.
