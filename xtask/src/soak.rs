@@ -1,8 +1,9 @@
 //! `cargo xtask soak`: writers, raw watchers and informers against an in-process test
 //! server for a set time, while random faults land (connections cut mid-body, 429 and 503
-//! storms with `Retry-After`, stalls, every open watch cut at once as a restarting server
-//! cuts them). At the end it checks and prints what a controller that runs for months
-//! needs:
+//! storms with `Retry-After`, stalls, every open watch cut at once, and now and then a
+//! server restart: every connection cut, connections refused for up to a second, the
+//! watch history gone so that resumed watches may get 410 and list again). At the end it
+//! checks and prints what a controller that runs for months needs:
 //!
 //! - no duplicated create: every create carries a name used once, so a `409
 //!   AlreadyExists` on a create is a create the server had already done and that was sent
@@ -173,7 +174,7 @@ async fn soak(duration: Duration, writers: usize) -> Result<(), Vec<String>> {
         samples.push(sample(start));
     }
     stop.store(true, Ordering::Relaxed);
-    let (faults, watches_cut) = faults_task.await.unwrap_or_default();
+    let injected = faults_task.await.unwrap_or_default();
     server.clear_faults();
     for t in writer_tasks {
         let _ = t.await;
@@ -224,14 +225,15 @@ async fn soak(duration: Duration, writers: usize) -> Result<(), Vec<String>> {
     let w = &writes;
     let duplicated = w.duplicated.load(Ordering::Relaxed);
     println!(
-        "writes: {} created ({} unsure in transit), {} updated, {} deleted, {} failed; {} faults injected, {} open watches cut",
+        "writes: {} created ({} unsure in transit), {} updated, {} deleted, {} failed; {} faults injected, {} open watches cut, {} restarts",
         w.created.load(Ordering::Relaxed),
         w.unsure.load(Ordering::Relaxed),
         w.updated.load(Ordering::Relaxed),
         w.deleted.load(Ordering::Relaxed),
         w.failed.load(Ordering::Relaxed),
-        faults,
-        watches_cut,
+        injected.faults,
+        injected.watches_cut,
+        injected.restarts,
     );
     println!(
         "final state: {} config maps, equal in every watcher",
@@ -518,14 +520,31 @@ fn record_into(state: &mut State, cm: &ConfigMap) {
     );
 }
 
-/// A fault every 100–400 ms until `stop`; the count injected.
-async fn inject_faults(server: Arc<TestServer>, stop: Arc<AtomicBool>) -> (usize, usize) {
+/// What [`inject_faults`] did.
+#[derive(Debug, Default)]
+struct Injected {
+    faults: usize,
+    watches_cut: usize,
+    restarts: usize,
+}
+
+/// A fault every 100–400 ms until `stop`, and a restart about every 12 s.
+async fn inject_faults(server: Arc<TestServer>, stop: Arc<AtomicBool>) -> Injected {
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    let (mut injected, mut watches_cut) = (0, 0);
+    let mut done = Injected::default();
     while !stop.load(Ordering::Relaxed) {
-        // Every open watch cut mid-stream now and then, as a restarting server does.
+        // Every open watch cut mid-stream now and then.
         if rng.next(10) == 0 {
-            watches_cut += server.drop_open_watches();
+            done.watches_cut += server.drop_open_watches();
+        }
+        // A restart: everything cut, nothing accepted while down, the history gone.
+        if rng.next(50) == 0 {
+            let down = Duration::from_millis(100 + rng.next(900));
+            if let Err(e) = server.restart(down).await {
+                eprintln!("soak: the test server did not come back: {e}");
+                return done;
+            }
+            done.restarts += 1;
         }
         // Storms and stalls are rarer than cuts, or the writers would mostly wait.
         let fault = match rng.next(12) {
@@ -542,8 +561,8 @@ async fn inject_faults(server: Arc<TestServer>, stop: Arc<AtomicBool>) -> (usize
             _ => Fault::status(410).method("GET"),
         };
         server.inject(fault.path(PATH));
-        injected += 1;
+        done.faults += 1;
         tokio::time::sleep(Duration::from_millis(100 + rng.next(300))).await;
     }
-    (injected, watches_cut)
+    done
 }

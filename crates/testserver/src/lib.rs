@@ -234,22 +234,44 @@ impl TestServerBuilder {
             let obj = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
             seed::seed_one(&state, obj)?;
         }
-        let (stop, stopped) = signal::channel(false);
         let traffic = Arc::new(Traffic::default());
         let service = Arc::new(server::serve::Service {
             state: Arc::clone(&state),
             traffic: Arc::clone(&traffic),
             security: Arc::clone(&security),
         });
-        let task = tokio::spawn(server::serve::serve(listener, service, stopped));
+        let serving = Serving::start(listener, Arc::clone(&service));
         Ok(TestServer {
             addr,
             state,
             traffic,
             security,
+            service,
+            serving: std::sync::Mutex::new(serving),
+        })
+    }
+}
+
+/// The accept loop of a listening server and the switch that stops it.
+struct Serving {
+    stop: signal::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Serving {
+    fn start(listener: TcpListener, service: Arc<server::serve::Service>) -> Serving {
+        let (stop, stopped) = signal::channel(false);
+        let task = tokio::spawn(server::serve::serve(listener, service, stopped));
+        Serving {
             stop,
             task: Some(task),
-        })
+        }
+    }
+
+    /// Stops accepting and closes every connection; the task to wait for.
+    fn stop(&mut self) -> Option<tokio::task::JoinHandle<()>> {
+        let _ = self.stop.send(true);
+        self.task.take()
     }
 }
 
@@ -259,8 +281,8 @@ pub struct TestServer {
     state: Arc<State>,
     traffic: Arc<Traffic>,
     security: Arc<server::auth::Security>,
-    stop: signal::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    service: Arc<server::serve::Service>,
+    serving: std::sync::Mutex<Serving>,
 }
 
 impl std::fmt::Debug for TestServer {
@@ -539,10 +561,49 @@ impl TestServer {
             .clear();
     }
 
+    /// Restart the server the way a kube-apiserver restarts over an etcd that keeps
+    /// running: it stops listening and closes every connection (requests in flight and
+    /// open watches are cut, as by a crash), refuses connections for `down`, then listens
+    /// again on the same address. Stored objects and resourceVersions survive; the watch
+    /// history does not, as a new kube-apiserver's watch cache starts at the current
+    /// resourceVersion: a client resuming a watch from before the last write gets `410
+    /// Expired` and must list again. Faults, tokens and recorded requests are kept.
+    ///
+    /// # Errors
+    /// [`Error::Bind`] when the address cannot be bound again (another process took the
+    /// port while the server was down); the server then stays down.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), kubecto_testserver::Error> {
+    /// let server = kubecto_testserver::TestServer::start().await?;
+    /// server.restart(std::time::Duration::from_millis(200)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn restart(&self, down: Duration) -> Result<(), Error> {
+        let task = self.serving().stop();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+        self.state.store.forget_history();
+        tokio::time::sleep(down).await;
+        let listener = TcpListener::bind(self.addr)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: self.addr,
+                source,
+            })?;
+        *self.serving() = Serving::start(listener, Arc::clone(&self.service));
+        Ok(())
+    }
+
+    fn serving(&self) -> std::sync::MutexGuard<'_, Serving> {
+        self.serving.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Stop accepting, close every connection and wait for the server task.
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
+    pub async fn shutdown(self) {
+        let task = self.serving().stop();
+        if let Some(task) = task {
             let _ = task.await;
         }
     }
@@ -550,6 +611,6 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        let _ = self.stop.send(true);
+        self.serving().stop();
     }
 }

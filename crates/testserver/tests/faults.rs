@@ -259,3 +259,61 @@ async fn ended_watches_finish_cleanly_after_the_events_already_sent() {
     until_no_watch_is_open(&server).await;
     assert_eq!(server.end_open_watches(), 0);
 }
+
+#[tokio::test]
+async fn a_restart_cuts_every_connection_refuses_while_down_and_keeps_the_objects() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    let (url, addr) = (server.url(), server.addr());
+    let rv_of = |a: &Answer| {
+        a.json()["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let a = rv_of(&http.post(CMS, &configmap("a")).await);
+    let b = rv_of(&http.post(CMS, &configmap("b")).await);
+    let mut watch =
+        WatchStream::open(&http, &format!("{CMS}?watch=true&resourceVersion={b}")).await;
+    assert_eq!(server.open_watches(), 1);
+
+    let down = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::net::TcpStream::connect(addr).await
+    };
+    let (restarted, while_down) = tokio::join!(server.restart(Duration::from_millis(400)), down);
+    restarted.unwrap();
+    assert!(
+        while_down.is_err(),
+        "a connection was accepted while the server was down"
+    );
+    // The open watch was cut, not ended.
+    assert!(matches!(watch.next().await, Next::Cut));
+    until_no_watch_is_open(&server).await;
+
+    // Same address, same objects and resourceVersions.
+    assert_eq!(server.url(), url);
+    let got = http.get(&format!("{CMS}/a")).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(rv_of(&got), a);
+    // The history is gone: a watch from before the last write is expired...
+    let old = http
+        .get(&format!("{CMS}?watch=true&resourceVersion={a}"))
+        .await;
+    let expired = old.status == 410
+        || (old.status == 200 && {
+            let event: serde_json::Value =
+                serde_json::from_slice(old.body.split(|c| *c == b'\n').next().unwrap()).unwrap();
+            event["type"] == "ERROR" && event["object"]["code"] == 410
+        });
+    assert!(
+        expired,
+        "a watch from before the restart: {} {:?}",
+        old.status, old.body
+    );
+    // ...and one from the last write sees what follows.
+    let mut again =
+        WatchStream::open(&http, &format!("{CMS}?watch=true&resourceVersion={b}")).await;
+    http.post(CMS, &configmap("c")).await;
+    assert_eq!(again.added().await, "c");
+}

@@ -190,6 +190,15 @@ impl Store {
         self.lock().rv
     }
 
+    /// Drops the history, as a restarted kube-apiserver's watch cache starts empty at the
+    /// current resourceVersion: watches and lists from before it are then 410 Expired.
+    pub(crate) fn forget_history(&self) {
+        let mut inner = self.lock();
+        inner.history.clear();
+        inner.history_bytes = 0;
+        inner.history_floor = inner.rv;
+    }
+
     /// A receiver woken after each write.
     pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
