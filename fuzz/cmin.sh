@@ -10,7 +10,7 @@ target=$1
 bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release/$target
 scratch=${FUZZ_SCRATCH:-/tmp/kubecto-fuzz}/$target
 case $target in
-  list_body | watch) max_len=8192 ;;
+  list_body | watch | protobuf_stream) max_len=8192 ;;
   kubeconfig | patches | protobuf) max_len=4096 ;;
   *) max_len=1024 ;;
 esac
