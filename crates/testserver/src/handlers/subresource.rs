@@ -12,6 +12,7 @@ use crate::handlers::input::{
 use crate::logic::apply;
 use crate::objects;
 use crate::objects::delete::delete_one;
+use crate::objects::disruption;
 use crate::objects::update::{How, Mode, write_update};
 use crate::objects::{schema_of, with_type};
 use crate::shared::body::ResBody;
@@ -91,8 +92,8 @@ fn check_name(sent: &Value, name: &str, kind: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `POST pods/{name}/eviction`: delete the pod with the eviction's `deleteOptions`.
-/// PodDisruptionBudgets are not consulted (every eviction is allowed).
+/// `POST pods/{name}/eviction`: delete the pod with the eviction's `deleteOptions`,
+/// unless the PodDisruptionBudget that selects it allows no disruption now (429).
 fn evict(
     state: &State,
     req: &Req,
@@ -108,6 +109,8 @@ fn evict(
         _ => return Err(ApiError::bad_request("deleteOptions must be an object")),
     };
     let opts = delete_opts_from(req, &opts_body)?;
+    let pod = objects::get(state, info, namespace, name)?;
+    disruption::check_eviction(state, &pod.value())?;
     let (obj, kind) = delete_one(state, info, namespace, name, &opts)?;
     if !opts.dry_run {
         state.after_write(info, &obj, kind);

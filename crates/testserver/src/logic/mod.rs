@@ -11,6 +11,7 @@
 //! - [`table`]: `Table` and `PartialObjectMetadata` printing.
 //! - [`scale`]: the `autoscaling/v1` `Scale` view of an object.
 //! - [`crd`]: a CRD's defaults, validation, served resources and OpenAPI document.
+//! - [`disruption`]: PodDisruptionBudgets: which select a pod, what they allow.
 //! - [`openapi`]: the recorded OpenAPI v3 documents and the schemas in them.
 //! - [`openapi_v2`]: the Swagger 2.0 document built from them, and [`gnostic`], its
 //!   protobuf form.
@@ -18,6 +19,7 @@
 pub(crate) mod apply;
 pub(crate) mod crd;
 pub(crate) mod defaults;
+pub(crate) mod disruption;
 pub(crate) mod gnostic;
 pub(crate) mod openapi;
 pub(crate) mod openapi_v2;

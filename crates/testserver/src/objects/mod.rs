@@ -7,12 +7,14 @@
 //! - [`create`]: a new object (POST, apply to a missing object, seeding).
 //! - [`update`]: read-modify-write of an existing object (PUT, PATCH, subresources).
 //! - [`delete`]: deletion with preconditions, grace, finalizers and propagation.
+//! - [`disruption`]: whether an eviction may delete a pod (PodDisruptionBudgets).
 //!
 //! Handlers call in here; this imports `logic`, `shared` and `storage`, never handlers
 //! or controllers.
 
 pub(crate) mod create;
 pub(crate) mod delete;
+pub(crate) mod disruption;
 pub(crate) mod update;
 
 use std::sync::Arc;
