@@ -1069,6 +1069,15 @@ fn generate(root: &Path) -> Result<BTreeMap<String, String>, String> {
     for module in &modules {
         let _ = writeln!(m, "mod {module};");
     }
+    let _ = writeln!(
+        m,
+        "\n/// Registers the codec of every type above (see `crate::registry`).\n\
+         pub(crate) fn register(r: &mut crate::registry::Registry) {{"
+    );
+    for (path, _) in &generated {
+        let _ = writeln!(m, "r.add::<{path}>();");
+    }
+    let _ = writeln!(m, "}}");
     if !ctx.unread.is_empty() {
         let _ = writeln!(
             m,

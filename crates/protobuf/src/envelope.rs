@@ -166,11 +166,17 @@ pub fn decode<T: Protobuf + Resource>(body: &[u8], opts: &DecodeOptions) -> Resu
 /// Appends a whole protobuf body holding `obj`: the magic, then an envelope naming `T`'s
 /// apiVersion and kind around its message.
 pub fn encode<T: Protobuf + Resource>(obj: &T, out: &mut Vec<u8>) {
-    let raw = obj.encode_to_vec();
+    encode_raw(T::API_VERSION, T::KIND, &obj.encode_to_vec(), out);
+}
+
+/// Appends a whole protobuf body: the magic, then an envelope naming `api_version` and
+/// `kind` around `raw`, an object's own message (from [`Protobuf::encode`] or
+/// [`Codec::encode`](crate::Codec::encode)).
+pub fn encode_raw(api_version: &str, kind: &str, raw: &[u8], out: &mut Vec<u8>) {
     Unknown {
-        api_version: T::API_VERSION,
-        kind: T::KIND,
-        raw: &raw,
+        api_version,
+        kind,
+        raw,
         ..Unknown::default()
     }
     .encode(out);

@@ -10,6 +10,8 @@
 //!   [`list`]: a LIST's items one at a time; [`watch`]: a watch event's message into
 //!   k8s-openapi's `WatchEvent`. Frames, streaming and content negotiation belong to
 //!   `kubecto-rest-core`, which hands each object's bytes to this crate.
+//! - [`Codec`]: a type's codec found at run time, for code generic over types that may
+//!   have no message (kubecto-clientset's `Api<K>`, where `K` may be a custom resource).
 //! - [`DecodeOptions::drop_managed_fields`]: skip `metadata.managedFields` while decoding
 //!   (GET, LIST, watch), so that half of a typical pod's memory is never allocated.
 //!
@@ -71,11 +73,13 @@ mod error;
 mod generated;
 mod jsonschema;
 pub mod list;
+mod registry;
 mod special;
 pub mod watch;
 mod wire;
 
 pub use error::{DecodeError, DecodeErrorKind};
+pub use registry::Codec;
 pub use wire::MAX_DEPTH;
 
 k8s_openapi::k8s_if_le_1_35! {

@@ -9,7 +9,7 @@ mod generated;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
-use kubecto_protobuf::{DecodeOptions, Protobuf};
+use kubecto_protobuf::{Codec, DecodeOptions, Protobuf};
 use serde_json::{Value, json};
 
 /// How deep optional nested objects are filled (JSON schemas nest without end).
@@ -160,7 +160,7 @@ impl Samples {
 
 fn round_trip<T>(def: &str, samples: &mut Samples, failures: &mut Vec<String>)
 where
-    T: Protobuf + serde::de::DeserializeOwned + serde::Serialize + PartialEq + Debug,
+    T: Protobuf + serde::de::DeserializeOwned + serde::Serialize + PartialEq + Debug + 'static,
 {
     let Some(json) = samples.object(def, 0) else {
         failures.push(format!("{def}: no sample"));
@@ -176,6 +176,18 @@ where
         }
     };
     let bytes = object.encode_to_vec();
+    // The codec found at run time is the type's own.
+    match Codec::<T>::find() {
+        None => failures.push(format!("{def}: Codec::find does not know it")),
+        Some(codec) => {
+            let mut erased = Vec::new();
+            codec.encode(&object, &mut erased);
+            let back = codec.decode(&bytes, &DecodeOptions::default());
+            if erased != bytes || back.as_ref().ok() != Some(&object) {
+                failures.push(format!("{def}: Codec differs from the Protobuf impl"));
+            }
+        }
+    }
     match T::decode(&bytes, &DecodeOptions::default()) {
         Ok(back) if back == object => {
             if back.encode_to_vec() != bytes {
