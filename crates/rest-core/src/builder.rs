@@ -154,6 +154,8 @@ impl RestClientBuilder {
                     .warnings
                     .unwrap_or_else(|| Arc::new(LogWarningsOnce::default())),
                 metrics: self.metrics,
+                disable_protobuf: config.disable_protobuf,
+                no_protobuf: crate::protobuf::Refusals::default(),
             }),
         })
     }

@@ -51,6 +51,10 @@ pub(crate) struct Inner {
     pub(crate) retry: Arc<dyn RetryPolicy>,
     pub(crate) warnings: Arc<dyn WarningHandler>,
     pub(crate) metrics: Option<Arc<dyn Metrics>>,
+    /// [`Config::disable_protobuf`].
+    pub(crate) disable_protobuf: bool,
+    /// Resources that refused protobuf; see [`RestClient::refuses_protobuf`].
+    pub(crate) no_protobuf: crate::protobuf::Refusals,
 }
 
 #[derive(Default)]

@@ -366,6 +366,12 @@ pub struct Config {
     /// kube-apiserver honours for answers over 128 KiB). Off by default, as in client-go;
     /// compressed answers are inflated as they are read, whatever reads them.
     pub disable_compression: bool,
+    /// Do not let typed clients speak protobuf. kubecto-clientset asks for protobuf
+    /// (`application/vnd.kubernetes.protobuf, application/json`) and sends protobuf
+    /// bodies for built-in types, as client-go's clientset does; with this set it uses
+    /// JSON for everything. A bare [`RestClient`](crate::RestClient) sends
+    /// [`accept`](Self::accept) and [`content_type`](Self::content_type) either way.
+    pub disable_protobuf: bool,
     /// The largest body read whole ([`Response::bytes`](crate::Response::bytes),
     /// [`Response::into`](crate::Response::into)), in bytes. Default 1 GiB; a LIST larger
     /// than that is read item by item ([`Response::into_list`](crate::Response::into_list)),
@@ -409,6 +415,7 @@ impl fmt::Debug for Config {
             .field("max_event_size", &self.max_event_size)
             .field("max_body_size", &self.max_body_size)
             .field("disable_compression", &self.disable_compression)
+            .field("disable_protobuf", &self.disable_protobuf)
             .field("tls", &self.tls)
             .field("auth", &self.auth)
             .field("credential_provider", &self.credential_provider)
@@ -463,6 +470,7 @@ impl Config {
             max_event_size: DEFAULT_MAX_EVENT_SIZE,
             max_body_size: DEFAULT_MAX_BODY_SIZE,
             disable_compression: false,
+            disable_protobuf: false,
             tls: TlsConfig::default(),
             auth: Auth::None,
             credential_provider: None,
@@ -512,6 +520,13 @@ impl Config {
     /// [`disable_compression`](Self::disable_compression)).
     pub fn without_compression(mut self) -> Self {
         self.disable_compression = true;
+        self
+    }
+
+    /// Makes typed clients speak JSON only (see
+    /// [`disable_protobuf`](Self::disable_protobuf)).
+    pub fn without_protobuf(mut self) -> Self {
+        self.disable_protobuf = true;
         self
     }
 

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use crate::error::Result;
 use crate::list::{ListStream, ObjectList};
 use crate::params::ListOptions;
+use crate::protobuf::ProtobufDecoder;
 use crate::request::Request;
 
 /// Default page size, as client-go's pager.
@@ -65,7 +66,25 @@ where
     ///
     /// # Errors
     /// The first failing page's error (after the fallback, if it applies).
-    pub async fn list<T: DeserializeOwned>(&self, options: ListOptions) -> Result<ObjectList<T>> {
+    pub async fn list<T: DeserializeOwned + 'static>(
+        &self,
+        options: ListOptions,
+    ) -> Result<ObjectList<T>> {
+        self.list_negotiated(options, None).await
+    }
+
+    /// [`list`](Self::list), each page read in the format the server chose: with
+    /// `protobuf` when it answered in protobuf, as JSON otherwise (see
+    /// [`Response::list_stream_negotiated`](crate::Response::list_stream_negotiated)).
+    ///
+    /// # Errors
+    /// As [`list`](Self::list).
+    pub async fn list_negotiated<T: DeserializeOwned + 'static>(
+        &self,
+        options: ListOptions,
+        protobuf: Option<ProtobufDecoder<T>>,
+    ) -> Result<ObjectList<T>> {
+        let protobuf = protobuf.as_ref();
         let requested_rv = options.resource_version.clone();
         let requested_match = options.resource_version_match.clone();
         let mut opts = options;
@@ -74,7 +93,7 @@ where
         }
         let mut all: Vec<T> = Vec::new();
         loop {
-            let page = match self.page::<T>(opts.clone()).await {
+            let page = match self.page::<T>(opts.clone(), protobuf).await {
                 Ok(p) => p,
                 Err(e)
                     if e.is_expired()
@@ -86,7 +105,7 @@ where
                     opts.continue_token = None;
                     opts.resource_version = requested_rv;
                     opts.resource_version_match = requested_match;
-                    return self.page::<T>(opts).await;
+                    return self.page::<T>(opts, protobuf).await;
                 }
                 Err(e) => return Err(e),
             };
@@ -110,8 +129,17 @@ where
         }
     }
 
-    async fn page<T: DeserializeOwned>(&self, opts: ListOptions) -> Result<ObjectList<T>> {
-        (self.make)(opts).send().await?.into_list().await
+    async fn page<T: DeserializeOwned + 'static>(
+        &self,
+        opts: ListOptions,
+        protobuf: Option<&ProtobufDecoder<T>>,
+    ) -> Result<ObjectList<T>> {
+        (self.make)(opts)
+            .send()
+            .await?
+            .list_stream_negotiated(protobuf)
+            .into_list()
+            .await
     }
 }
 
@@ -132,25 +160,46 @@ where
     where
         T: DeserializeOwned + Send + 'static,
     {
+        self.items_negotiated(options, None)
+    }
+
+    /// [`items`](Self::items), each page read in the format the server chose (see
+    /// [`list_negotiated`](Self::list_negotiated)).
+    pub fn items_negotiated<T>(
+        self,
+        options: ListOptions,
+        protobuf: Option<ProtobufDecoder<T>>,
+    ) -> impl Stream<Item = Result<T>> + Send + 'static
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
         let mut opts = options;
         if opts.limit.is_none() {
             opts.limit = Some(self.page_size);
         }
         futures_util::stream::unfold(
-            (self, PageState::<T>::Next(opts)),
-            |(pager, mut state)| async move {
+            (self, protobuf, PageState::<T>::Next(opts)),
+            |(pager, protobuf, mut state)| async move {
                 loop {
                     state = match state {
                         PageState::Done => return None,
                         PageState::Next(opts) => match (pager.make)(opts.clone()).send().await {
-                            Ok(resp) => PageState::In(Box::new(resp.list_stream()), opts),
-                            Err(e) => return Some((Err(e), (pager, PageState::Done))),
+                            Ok(resp) => PageState::In(
+                                Box::new(resp.list_stream_negotiated(protobuf.as_ref())),
+                                opts,
+                            ),
+                            Err(e) => return Some((Err(e), (pager, protobuf, PageState::Done))),
                         },
                         PageState::In(mut stream, mut opts) => match stream.next().await {
                             Some(Ok(item)) => {
-                                return Some((Ok(item), (pager, PageState::In(stream, opts))));
+                                return Some((
+                                    Ok(item),
+                                    (pager, protobuf, PageState::In(stream, opts)),
+                                ));
                             }
-                            Some(Err(e)) => return Some((Err(e), (pager, PageState::Done))),
+                            Some(Err(e)) => {
+                                return Some((Err(e), (pager, protobuf, PageState::Done)));
+                            }
                             None => match stream.metadata().and_then(|m| m.next_page()) {
                                 Some(token) => {
                                     opts.continue_token = Some(token.to_owned());

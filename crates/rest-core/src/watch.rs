@@ -454,14 +454,19 @@ impl Request {
     where
         T: DeserializeOwned + Send + 'static,
     {
-        let req = if self.has_param("watch") {
+        self.with_watch_param()
+            .send()
+            .map_ok(Response::watch_events::<T>)
+            .try_flatten_stream()
+    }
+
+    /// This request with `watch=true`, unless a `watch` parameter is set.
+    pub(crate) fn with_watch_param(self) -> Self {
+        if self.has_param("watch") {
             self
         } else {
             self.param("watch", "true")
-        };
-        req.send()
-            .map_ok(Response::watch_events::<T>)
-            .try_flatten_stream()
+        }
     }
 }
 

@@ -332,3 +332,121 @@ async fn hostile_bytes_are_errors_at_their_offset() {
     let events: Vec<_> = resp.protobuf_watch_events(name_of).collect().await;
     assert!(events.last().unwrap().is_err(), "the cut frame is reported");
 }
+
+/// What the negotiated readers decode to, from JSON or (through [`name_of`]) protobuf.
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct Named {
+    metadata: NamedMeta,
+}
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct NamedMeta {
+    name: String,
+}
+
+fn named(raw: &[u8]) -> Result<Named, BoxError> {
+    Ok(Named {
+        metadata: NamedMeta {
+            name: name_of(raw)?,
+        },
+    })
+}
+
+#[tokio::test]
+async fn negotiated_readers_decode_whichever_format_the_server_chose() {
+    let decoder: kubecto_rest_core::protobuf::ProtobufDecoder<Named> = std::sync::Arc::new(named);
+    for (bin, twin) in [
+        ("get-pod.bin", "get-pod.json"),
+        ("get-service.bin", "get-service.json"),
+    ] {
+        let want = json(twin)["metadata"]["name"].as_str().unwrap().to_owned();
+        for (content_type, body) in [(PROTOBUF, sample(bin)), ("application/json", sample(twin))] {
+            let client = serving(200, content_type, body, 7);
+            let resp = client
+                .get()
+                .resource("pods")
+                .name("x")
+                .send()
+                .await
+                .unwrap();
+            let got: Named = resp.into_negotiated(Some(&decoder)).await.unwrap();
+            assert_eq!(got.metadata.name, want, "{bin} as {content_type}");
+        }
+    }
+    // Without a decoder a protobuf answer is not JSON: a decode error, not a wrong value.
+    let client = serving(200, PROTOBUF, sample("get-pod.bin"), 64);
+    let resp = client
+        .get()
+        .resource("pods")
+        .name("x")
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(
+        resp.into_negotiated::<Named>(None).await,
+        Err(Error::Decode { .. })
+    ));
+
+    // Lists through the pager, in either format.
+    let names = |twin: &str| -> Vec<String> {
+        json(twin)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (content_type, body) in [
+        (PROTOBUF, sample("list-pods.bin")),
+        ("application/json", sample("list-pods.json")),
+    ] {
+        let client = serving(200, content_type, body, 3);
+        let pager =
+            kubecto_rest_core::Pager::new(move |opts| client.get().resource("pods").params(&opts));
+        let list = pager
+            .list_negotiated(kubecto_rest_core::ListOptions::new(), Some(decoder.clone()))
+            .await
+            .unwrap();
+        let got: Vec<String> = list.items.into_iter().map(|n| n.metadata.name).collect();
+        assert_eq!(got, names("list-pods.json"), "a list as {content_type}");
+    }
+
+    // A protobuf watch.
+    let client = serving(
+        200,
+        "application/vnd.kubernetes.protobuf;stream=watch",
+        sample("watch-pods-stream.bin"),
+        5,
+    );
+    let events: Vec<_> = client
+        .get()
+        .resource("pods")
+        .watch_negotiated(Some(decoder.clone()))
+        .collect()
+        .await;
+    assert!(!events.is_empty());
+    assert!(
+        events.iter().all(|e| matches!(
+            e,
+            Ok(WatchEvent::Added(_)
+                | WatchEvent::Modified(_)
+                | WatchEvent::Deleted(_)
+                | WatchEvent::Bookmark(_))
+        )),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn refusals_are_remembered_per_resource_and_the_config_can_turn_protobuf_off() {
+    let client = RestClient::new(Config::new("http://unused.invalid")).unwrap();
+    let pods = "/api/v1/pods";
+    assert!(client.protobuf_allowed(pods));
+    client.remember_refuses_protobuf("/apis/example.com/v1/widgets");
+    let clone = client.clone();
+    assert!(!clone.protobuf_allowed("/apis/example.com/v1/widgets"));
+    assert!(clone.protobuf_allowed(pods));
+    let json_only =
+        RestClient::new(Config::new("http://unused.invalid").without_protobuf()).unwrap();
+    assert!(!json_only.protobuf_allowed(pods));
+}

@@ -7,6 +7,7 @@
 //! content negotiation, not the types.
 
 mod meta;
+mod negotiated;
 pub(crate) mod stream;
 mod wire;
 
@@ -18,6 +19,8 @@ use futures_util::Stream;
 use http_body::Body;
 
 pub use self::meta::{MAGIC, Unknown};
+pub use self::negotiated::ProtobufDecoder;
+pub(crate) use self::negotiated::Refusals;
 use self::wire::WireError;
 use crate::error::{BoxError, Error, Result};
 use crate::response::{Response, ResponseBody};
