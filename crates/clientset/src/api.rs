@@ -4,10 +4,11 @@
 //! watch across every namespace) only namespaced ones.
 
 use std::fmt;
-use std::marker::PhantomData;
 
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope, Resource};
 use kubecto_rest_core::{Error, PatchType, Request, RestClient, Result};
+
+use crate::wire::Wire;
 
 /// The versioned API path of `K`: `/api/v1` for the core group, `/apis/{group}/{version}`
 /// for every other.
@@ -37,6 +38,8 @@ pub(crate) struct Target {
     prefix: String,
     namespace: Option<String>,
     resource: &'static str,
+    /// `{prefix}/{resource}`: what the client remembers a refusal of protobuf under.
+    key: String,
 }
 
 impl fmt::Debug for Target {
@@ -51,12 +54,24 @@ impl fmt::Debug for Target {
 
 impl Target {
     fn new<K: Resource>(client: RestClient, namespace: Option<String>) -> Self {
+        let prefix = api_prefix::<K>();
         Self {
             client,
-            prefix: api_prefix::<K>(),
+            key: format!("{prefix}/{}", K::URL_PATH_SEGMENT),
+            prefix,
             namespace,
             resource: K::URL_PATH_SEGMENT,
         }
+    }
+
+    /// Whether the client may speak protobuf to this resource (see [`crate::wire`]).
+    pub(crate) fn protobuf_allowed(&self) -> bool {
+        self.client.protobuf_allowed(&self.key)
+    }
+
+    /// Remembers that this resource refused protobuf.
+    pub(crate) fn refuse_protobuf(&self) {
+        self.client.remember_refuses_protobuf(&self.key);
     }
 
     /// Fails when a namespaced target was given an empty namespace.
@@ -114,16 +129,19 @@ impl Target {
 /// Works for every `k8s-openapi` resource and for your own custom resources: implement
 /// `k8s_openapi::Resource` (and `k8s_openapi::Metadata`, `k8s_openapi::ListableResource`,
 /// [`HasStatus`](crate::HasStatus) as they apply) for the type; see the crate docs.
+///
+/// Built-in kinds speak protobuf on the wire, as client-go's clientset does: see
+/// [`json`](Self::json) and [`drop_managed_fields`](Self::drop_managed_fields).
 pub struct Api<K> {
     pub(crate) target: Target,
-    _kind: PhantomData<fn() -> K>,
+    pub(crate) wire: Wire<K>,
 }
 
 impl<K> Clone for Api<K> {
     fn clone(&self) -> Self {
         Self {
             target: self.target.clone(),
-            _kind: PhantomData,
+            wire: self.wire.clone(),
         }
     }
 }
@@ -134,7 +152,7 @@ impl<K> fmt::Debug for Api<K> {
     }
 }
 
-impl<K: Resource<Scope = NamespaceResourceScope>> Api<K> {
+impl<K: Resource<Scope = NamespaceResourceScope> + 'static> Api<K> {
     /// A client for the namespaced resource `K` in `namespace`. Only namespaced kinds
     /// compile here. An empty namespace makes every call fail with
     /// [`Error::InvalidRequest`]; to list or watch every namespace use
@@ -142,19 +160,48 @@ impl<K: Resource<Scope = NamespaceResourceScope>> Api<K> {
     pub fn namespaced(client: RestClient, namespace: &str) -> Self {
         Self {
             target: Target::new::<K>(client, Some(namespace.to_owned())),
-            _kind: PhantomData,
+            wire: Wire::new(),
         }
     }
 }
 
-impl<K: Resource<Scope = ClusterResourceScope>> Api<K> {
+impl<K: Resource<Scope = ClusterResourceScope> + 'static> Api<K> {
     /// A client for the cluster-scoped resource `K`. Only cluster-scoped kinds compile
     /// here, and there is no way to give one a namespace.
     pub fn cluster(client: RestClient) -> Self {
         Self {
             target: Target::new::<K>(client, None),
-            _kind: PhantomData,
+            wire: Wire::new(),
         }
+    }
+}
+
+impl<K: 'static> Api<K> {
+    /// This client speaking JSON only, whatever `K` is (built-in kinds speak protobuf by
+    /// default; [`Config::without_protobuf`](kubecto_rest_core::Config::without_protobuf)
+    /// does the same for every client of a config).
+    #[must_use]
+    pub fn json(mut self) -> Self {
+        self.wire = Wire::json();
+        self
+    }
+
+    /// Skip `metadata.managedFields` while decoding protobuf answers (get, list, watch),
+    /// so that their memory (about half of a typical pod's) is never allocated: the
+    /// objects come back with `managed_fields: None`. Answers that arrive in JSON (custom
+    /// resources, a server without protobuf) keep them.
+    #[must_use]
+    pub fn drop_managed_fields(mut self, drop: bool) -> Self {
+        self.wire = self
+            .wire
+            .decoding(kubecto_protobuf::DecodeOptions::default().drop_managed_fields(drop));
+        self
+    }
+
+    /// Whether this client speaks protobuf to the server when it may: `K` is a built-in
+    /// kind and [`json`](Self::json) was not called.
+    pub fn speaks_protobuf(&self) -> bool {
+        self.wire.has_codec()
     }
 }
 
@@ -174,14 +221,14 @@ impl<K> Api<K> {
 /// only (`/api/v1/pods`), as the API server allows nothing else there.
 pub struct AllNamespaces<K> {
     pub(crate) target: Target,
-    _kind: PhantomData<fn() -> K>,
+    pub(crate) wire: Wire<K>,
 }
 
 impl<K> Clone for AllNamespaces<K> {
     fn clone(&self) -> Self {
         Self {
             target: self.target.clone(),
-            _kind: PhantomData,
+            wire: self.wire.clone(),
         }
     }
 }
@@ -194,13 +241,30 @@ impl<K> fmt::Debug for AllNamespaces<K> {
     }
 }
 
-impl<K: Resource<Scope = NamespaceResourceScope>> AllNamespaces<K> {
+impl<K: Resource<Scope = NamespaceResourceScope> + 'static> AllNamespaces<K> {
     /// A client listing and watching `K` in every namespace.
     pub fn new(client: RestClient) -> Self {
         Self {
             target: Target::new::<K>(client, None),
-            _kind: PhantomData,
+            wire: Wire::new(),
         }
+    }
+
+    /// This client speaking JSON only (see [`Api::json`]).
+    #[must_use]
+    pub fn json(mut self) -> Self {
+        self.wire = Wire::json();
+        self
+    }
+
+    /// Skip `metadata.managedFields` while decoding protobuf answers (see
+    /// [`Api::drop_managed_fields`]).
+    #[must_use]
+    pub fn drop_managed_fields(mut self, drop: bool) -> Self {
+        self.wire = self
+            .wire
+            .decoding(kubecto_protobuf::DecodeOptions::default().drop_managed_fields(drop));
+        self
     }
 }
 

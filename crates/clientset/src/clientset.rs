@@ -56,7 +56,7 @@ impl Clientset {
     }
 
     /// A typed client for any namespaced kind `K` in `namespace`, built-in or custom.
-    pub fn namespaced<K: Resource<Scope = NamespaceResourceScope>>(
+    pub fn namespaced<K: Resource<Scope = NamespaceResourceScope> + 'static>(
         &self,
         namespace: &str,
     ) -> Api<K> {
@@ -64,12 +64,14 @@ impl Clientset {
     }
 
     /// A typed client for any cluster-scoped kind `K`, built-in or custom.
-    pub fn cluster<K: Resource<Scope = ClusterResourceScope>>(&self) -> Api<K> {
+    pub fn cluster<K: Resource<Scope = ClusterResourceScope> + 'static>(&self) -> Api<K> {
         Api::cluster(self.client.clone())
     }
 
     /// A list-and-watch client for any namespaced kind `K` across every namespace.
-    pub fn all_namespaces<K: Resource<Scope = NamespaceResourceScope>>(&self) -> AllNamespaces<K> {
+    pub fn all_namespaces<K: Resource<Scope = NamespaceResourceScope> + 'static>(
+        &self,
+    ) -> AllNamespaces<K> {
         AllNamespaces::new(self.client.clone())
     }
 }

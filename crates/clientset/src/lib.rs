@@ -77,6 +77,7 @@ mod patch;
 mod status;
 mod subresource;
 mod verbs;
+mod wire;
 
 pub use api::{AllNamespaces, Api};
 pub use clientset::Clientset;

@@ -11,65 +11,76 @@ use kubecto_rest_core::{
 use serde::de::DeserializeOwned;
 
 use crate::api::{AllNamespaces, Api, Target, Verb};
+use crate::wire::Wire;
 
-async fn list<K: DeserializeOwned>(
+async fn list<K: DeserializeOwned + 'static>(
     target: &Target,
+    wire: &Wire<K>,
     options: &ListOptions,
 ) -> Result<ObjectList<K>> {
-    target
-        .request(Verb::Get)?
-        .params(options)
+    let req = target.request(Verb::Get)?.params(options);
+    wire.accepting(target, req)
         .send()
         .await?
+        .list_stream_negotiated(wire.decoder())
         .into_list()
         .await
 }
 
 /// A pager over `target`; the first request is built here so that a bad target fails
 /// before the pager runs.
-fn pager(
+fn pager<K: 'static>(
     target: &Target,
+    wire: &Wire<K>,
     page_size: u64,
 ) -> Result<Pager<impl Fn(ListOptions) -> kubecto_rest_core::Request + Send + 'static>> {
     target.check()?;
-    let target = target.clone();
-    Ok(
-        Pager::new(move |opts: ListOptions| target.collection(Verb::Get).params(&opts))
-            .page_size(page_size),
-    )
+    let (target, wire) = (target.clone(), wire.clone());
+    Ok(Pager::new(move |opts: ListOptions| {
+        wire.accepting(&target, target.collection(Verb::Get).params(&opts))
+    })
+    .page_size(page_size))
 }
 
-async fn list_paged<K: DeserializeOwned>(
+async fn list_paged<K: DeserializeOwned + 'static>(
     target: &Target,
+    wire: &Wire<K>,
     options: &ListOptions,
     page_size: u64,
 ) -> Result<ObjectList<K>> {
-    pager(target, page_size)?.list(options.clone()).await
+    pager(target, wire, page_size)?
+        .list_negotiated(options.clone(), wire.decoder().cloned())
+        .await
 }
 
 fn list_stream<K>(
     target: &Target,
+    wire: &Wire<K>,
     options: &ListOptions,
     page_size: u64,
 ) -> impl Stream<Item = Result<K>> + Send + 'static
 where
     K: DeserializeOwned + Send + 'static,
 {
-    match pager(target, page_size) {
-        Ok(p) => Either::Left(p.items(options.clone())),
+    match pager(target, wire, page_size) {
+        Ok(p) => Either::Left(p.items_negotiated(options.clone(), wire.decoder().cloned())),
         Err(e) => Either::Right(futures_util::stream::once(async move { Err(e) })),
     }
 }
 
 fn watch<K>(
     target: &Target,
+    wire: &Wire<K>,
     options: &WatchOptions,
 ) -> impl Stream<Item = Result<WatchEvent<K>>> + Send + 'static
 where
     K: DeserializeOwned + Send + 'static,
 {
     match target.request(Verb::Get) {
-        Ok(r) => Either::Left(r.params(options).watch::<K>()),
+        Ok(r) => Either::Left(
+            wire.accepting(target, r.params(options))
+                .watch_negotiated(wire.decoder().cloned()),
+        ),
         Err(e) => Either::Right(futures_util::stream::once(async move { Err(e) })),
     }
 }
@@ -87,7 +98,7 @@ macro_rules! list_verbs {
             /// [`Error::Api`](kubecto_rest_core::Error::Api) from the server (`is_invalid()`
             /// for a bad selector), transport and decode errors.
             pub async fn list(&self, options: &ListOptions) -> Result<ObjectList<K>> {
-                list(&self.target, options).await
+                list(&self.target, &self.wire, options).await
             }
 
             /// LIST every page (500 items a page unless `options.limit` says otherwise),
@@ -97,7 +108,7 @@ macro_rules! list_verbs {
             /// # Errors
             /// The first failing page's error.
             pub async fn list_paged(&self, options: &ListOptions) -> Result<ObjectList<K>> {
-                list_paged(&self.target, options, DEFAULT_PAGE_SIZE).await
+                list_paged(&self.target, &self.wire, options, DEFAULT_PAGE_SIZE).await
             }
 
             /// Every item of every page as a stream, one decoded item at a time; pages of
@@ -107,7 +118,7 @@ macro_rules! list_verbs {
                 &self,
                 options: &ListOptions,
             ) -> impl Stream<Item = Result<K>> + Send + 'static {
-                list_stream(&self.target, options, DEFAULT_PAGE_SIZE)
+                list_stream(&self.target, &self.wire, options, DEFAULT_PAGE_SIZE)
             }
 
             /// WATCH: a stream of ADDED, MODIFIED, DELETED and BOOKMARK events decoded as
@@ -117,7 +128,7 @@ macro_rules! list_verbs {
                 &self,
                 options: &WatchOptions,
             ) -> impl Stream<Item = Result<WatchEvent<K>>> + Send + 'static {
-                watch(&self.target, options)
+                watch(&self.target, &self.wire, options)
             }
         }
     };

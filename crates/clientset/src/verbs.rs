@@ -101,7 +101,7 @@ pub(crate) async fn object_or_status<K: DeserializeOwned>(
 
 impl<K> Api<K>
 where
-    K: Resource + DeserializeOwned,
+    K: Resource + DeserializeOwned + 'static,
 {
     /// GET one object by name.
     ///
@@ -109,11 +109,12 @@ where
     /// [`Error::Api`] from the server (`is_not_found()` when there is no such object),
     /// transport and decode errors as rest-core reports them.
     pub async fn get(&self, name: &str) -> Result<K> {
-        self.target
-            .named(Verb::Get, name)?
+        let req = self.target.named(Verb::Get, name)?;
+        self.wire
+            .accepting(&self.target, req)
             .send()
             .await?
-            .into()
+            .into_negotiated(self.wire.decoder())
             .await
     }
 
@@ -122,12 +123,12 @@ where
     /// # Errors
     /// As [`get`](Self::get).
     pub async fn get_with(&self, name: &str, options: &GetOptions) -> Result<K> {
-        self.target
-            .named(Verb::Get, name)?
-            .params(options)
+        let req = self.target.named(Verb::Get, name)?.params(options);
+        self.wire
+            .accepting(&self.target, req)
             .send()
             .await?
-            .into()
+            .into_negotiated(self.wire.decoder())
             .await
     }
 
@@ -202,7 +203,7 @@ where
 
 impl<K> Api<K>
 where
-    K: Resource + Serialize + DeserializeOwned,
+    K: Resource + Serialize + DeserializeOwned + 'static,
 {
     /// POST a new object. Its `metadata.name` (or `generateName`) names it; the answer is
     /// the object as stored, with the server's defaults.
@@ -210,20 +211,18 @@ where
     /// # Errors
     /// [`Error::Api`]: `is_already_exists()`, `is_invalid()`, `is_forbidden()`.
     pub async fn create(&self, object: &K, options: &CreateOptions) -> Result<K> {
-        self.target
-            .request(Verb::Post)?
-            .params(options)
-            .body(to_body(K::KIND, object)?)
-            .send()
+        let make = || Ok(self.target.request(Verb::Post)?.params(options));
+        self.wire
+            .send_object(&self.target, make, object)
             .await?
-            .into()
+            .into_negotiated(self.wire.decoder())
             .await
     }
 }
 
 impl<K> Api<K>
 where
-    K: Resource + Metadata<Ty = ObjectMeta> + Serialize + DeserializeOwned,
+    K: Resource + Metadata<Ty = ObjectMeta> + Serialize + DeserializeOwned + 'static,
 {
     /// PUT (replace) an object, addressed by its `metadata.name`. With a
     /// `metadata.resourceVersion` the server refuses a stale object with a Conflict.
@@ -232,13 +231,12 @@ where
     /// [`Error::InvalidRequest`] when the object has no name; [`Error::Api`]:
     /// `is_conflict()` for a stale resourceVersion, `is_not_found()`, `is_invalid()`.
     pub async fn update(&self, object: &K, options: &UpdateOptions) -> Result<K> {
-        self.target
-            .named(Verb::Put, object_name(object)?)?
-            .params(options)
-            .body(to_body(K::KIND, object)?)
-            .send()
+        let name = object_name(object)?;
+        let make = || Ok(self.target.named(Verb::Put, name)?.params(options));
+        self.wire
+            .send_object(&self.target, make, object)
             .await?
-            .into()
+            .into_negotiated(self.wire.decoder())
             .await
     }
 
