@@ -631,6 +631,22 @@ pub fn status(data: &[u8]) {
             if want.reason.is_empty() {
                 want.reason = st.reason.clone();
             }
+            if code == StatusCode::UNAUTHORIZED {
+                // A 401 says whose credentials were refused, after the server's words.
+                let server = if sent.message.is_empty() {
+                    "Unauthorized"
+                } else {
+                    &sent.message
+                };
+                want.message = format!("{server}: the server refused ");
+                assert!(
+                    st.message.starts_with(&want.message),
+                    "a 401's message: {:?}: {}",
+                    st.message,
+                    show(body)
+                );
+                want.message.clone_from(&st.message);
+            }
             assert_eq!(
                 **st,
                 want,
