@@ -234,6 +234,11 @@ impl TestServerBuilder {
             let obj = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
             seed::seed_one(&state, obj)?;
         }
+        // The watch window opens now, as a new kube-apiserver's watch cache starts at the
+        // resourceVersion it lists at: a watch from before it is 410 Expired.
+        state.store.forget_history();
+        // The kubelet's part of graceful pod deletion: removing pods whose grace is over.
+        tokio::spawn(objects::grace::expire_grace_periods(Arc::downgrade(&state)));
         let traffic = Arc::new(Traffic::default());
         let service = Arc::new(server::serve::Service {
             state: Arc::clone(&state),

@@ -215,7 +215,12 @@ async fn label_selector_watch_reports_transitions() {
     let obj = http.put(&format!("{CMS}/a"), &obj).await.json();
     let left = events.next().await.unwrap();
     assert_eq!(summary(&left), ("DELETED".into(), "a".into()));
-    assert_eq!(left["object"]["metadata"]["labels"]["team"], "y");
+    // As it was before the write that took it out, with that write's resourceVersion.
+    assert_eq!(left["object"]["metadata"]["labels"]["team"], "x");
+    assert_eq!(
+        left["object"]["metadata"]["resourceVersion"],
+        obj["metadata"]["resourceVersion"]
+    );
     let mut back = obj.clone();
     back["metadata"]["labels"]["team"] = json!("x");
     http.put(&format!("{CMS}/a"), &back).await;

@@ -7,10 +7,10 @@ use serde_json::json;
 
 use crate::handlers::input::{apply_patch_doc, parse_patch};
 use crate::logic::patch::strategic_unsupported;
-use crate::logic::{apply, validation};
+use crate::logic::{apply, types, validation};
 use crate::objects::create::{Managed, create_managed};
 use crate::objects::update::{How, Mode, write_update};
-use crate::objects::{self, check_type, meta_mut, schema_of, str_field, with_type};
+use crate::objects::{self, meta_mut, schema_of, str_field, with_type};
 use crate::shared::body::ResBody;
 use crate::shared::request::Req;
 use crate::shared::response::{json_raw, render, with_warnings};
@@ -42,8 +42,8 @@ pub(crate) fn patch(
                 p.doc
             )));
         }
-        // kind and apiVersion, when given, must be the URL's.
-        check_type(info, &mut p.doc.clone())?;
+        // The configuration names the URL's apiVersion and kind (versionCheckManager).
+        types::check_applied(info, &p.doc)?;
     }
     // An applied configuration is checked as sent; other patches once applied.
     let mut warnings = if p.is_apply {
@@ -112,6 +112,14 @@ pub(crate) fn patch(
             )?
         } else {
             let mut patched = apply_patch_doc(&p, full, schema)?;
+            if p.ct != "application/strategic-merge-patch+json" {
+                // What a JSON or merge patch made of the type must still decode.
+                let registry = state.registry.read().unwrap_or_else(|e| e.into_inner());
+                let served = |api_version: &str, kind: &str| {
+                    registry.resource_for_kind(api_version, kind).is_some()
+                };
+                types::check_patched(info, name, &patched, &served)?;
+            }
             warnings = validation::prune(info, &mut patched, validate)?;
             patched
         };

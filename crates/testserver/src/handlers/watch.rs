@@ -195,7 +195,7 @@ impl Watcher {
                         for ev in events {
                             cursor = ev.rv;
                             if let Some((kind, obj)) = self.translate(&ev)
-                                && !self.send(kind, self.encode(obj)).await
+                                && !self.send(kind, self.encode(&obj)).await
                             {
                                 return;
                             }
@@ -220,8 +220,10 @@ impl Watcher {
     }
 
     /// What this watcher reports for a write, if anything: selector transitions
-    /// turn a MODIFIED into ADDED or DELETED, as kube-apiserver does.
-    fn translate<'e>(&self, ev: &'e Event) -> Option<(&'static str, &'e Arc<Obj>)> {
+    /// turn a MODIFIED into ADDED or DELETED, as kube-apiserver's cacheWatcher does. An
+    /// object that stops matching leaves as it was before the write (the previous
+    /// object with the write's resourceVersion), the state the watcher last matched.
+    fn translate(&self, ev: &Event) -> Option<(&'static str, Arc<Obj>)> {
         if *ev.collection != *self.info.storage_key() {
             return None;
         }
@@ -236,14 +238,14 @@ impl Watcher {
             .as_ref()
             .is_some_and(|p| matches_selectors(p, &self.labels, &self.fields, &self.info));
         match ev.kind {
-            EventType::Added if now => Some(("ADDED", &ev.obj)),
+            EventType::Added if now => Some(("ADDED", Arc::clone(&ev.obj))),
             EventType::Modified => match (before, now) {
-                (true, true) => Some(("MODIFIED", &ev.obj)),
-                (false, true) => Some(("ADDED", &ev.obj)),
-                (true, false) => Some(("DELETED", &ev.obj)),
+                (true, true) => Some(("MODIFIED", Arc::clone(&ev.obj))),
+                (false, true) => Some(("ADDED", Arc::clone(&ev.obj))),
+                (true, false) => Some(("DELETED", as_it_was(ev))),
                 (false, false) => None,
             },
-            EventType::Deleted if now || before => Some(("DELETED", &ev.obj)),
+            EventType::Deleted if now || before => Some(("DELETED", Arc::clone(&ev.obj))),
             _ => None,
         }
     }
@@ -288,4 +290,19 @@ impl Watcher {
         line.extend_from_slice(b"}\n");
         self.tx.send(Bytes::from(line)).await.is_ok()
     }
+}
+
+/// The object before a write, with the write's resourceVersion.
+fn as_it_was(ev: &Event) -> Arc<Obj> {
+    let Some(prev) = &ev.prev else {
+        return Arc::clone(&ev.obj);
+    };
+    let mut value = prev.value();
+    if let Some(meta) = value
+        .get_mut("metadata")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        meta.insert("resourceVersion".into(), json!(ev.rv.to_string()));
+    }
+    Arc::new(Obj::from_value(&value, ev.rv))
 }

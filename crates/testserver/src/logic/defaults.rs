@@ -177,6 +177,12 @@ fn obj<'a>(v: &'a mut Value, key: &str) -> &'a mut Map<String, Value> {
 }
 
 /// Pod spec defaults; `admission` adds what admission plugins add to real pods (not templates).
+/// The defaults a pod's spec gets again on update: decoding defaults every body, and the
+/// admission plugins that set tolerations and priority run on updates too.
+pub(crate) fn pod_spec_update(spec: &mut Value) {
+    pod_spec(spec, true);
+}
+
 fn pod_spec(spec: &mut Value, admission: bool) {
     let Some(spec) = spec.as_object_mut() else {
         return;

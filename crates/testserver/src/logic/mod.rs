@@ -15,6 +15,10 @@
 //! - [`openapi`]: the recorded OpenAPI v3 documents and the schemas in them.
 //! - [`openapi_v2`]: the Swagger 2.0 document built from them, and [`gnostic`], its
 //!   protobuf form.
+//! - [`types`]: whether a patch keeps the object's group, version and kind.
+//! - [`rules`]: the validation every write of a complete object gets: finalizers of an
+//!   object being deleted, [`pods`] (what a pod update may change), and a custom
+//!   resource's CRD [`schema`].
 
 pub(crate) mod apply;
 pub(crate) mod crd;
@@ -24,7 +28,11 @@ pub(crate) mod gnostic;
 pub(crate) mod openapi;
 pub(crate) mod openapi_v2;
 pub(crate) mod patch;
+pub(crate) mod pods;
+pub(crate) mod rules;
 pub(crate) mod scale;
+pub(crate) mod schema;
 pub(crate) mod selector;
 pub(crate) mod table;
+pub(crate) mod types;
 pub(crate) mod validation;

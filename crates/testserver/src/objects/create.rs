@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::logic::{apply, crd, defaults};
+use crate::logic::{apply, crd, defaults, rules};
 use crate::objects::{check_type, meta_mut, normalize, schema_of};
 use crate::shared::keys::collection;
 use crate::shared::meta;
@@ -119,6 +119,7 @@ pub(crate) fn create_managed(
         value["status"] = crd::initial_status(&value);
     }
     defaults::apply(&info.group, &info.kind, &mut value, || state.service_ip());
+    rules::check_create(info, &value)?;
     match managed {
         Managed::None => {}
         Managed::Update(manager) => {

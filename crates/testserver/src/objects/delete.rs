@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::objects::normalize;
+use crate::objects::{grace, normalize};
 use crate::shared::keys::{collection, key};
-use crate::shared::meta;
 use crate::shared::state::State;
 use crate::shared::status::{ApiError, qualified};
 use crate::storage::registry::ResourceInfo;
@@ -73,7 +72,7 @@ pub(crate) fn delete_one(
     let k = key(info, namespace, name);
     let on_missing = || ApiError::not_found(&info.plural, &info.group, name);
     let mut preview = None;
-    let (obj, kind, _) = state.store.update(&collection(info), &k, on_missing, |cur, cur_val| {
+    let (obj, kind, changed) = state.store.update(&collection(info), &k, on_missing, |cur, cur_val| {
         if let Some(uid) = &opts.uid
             && *uid != cur.uid
         {
@@ -132,20 +131,23 @@ pub(crate) fn delete_one(
             return Ok(Update::Unchanged);
         }
         let is_pod = info.group.is_empty() && info.plural == "pods";
+        // A pod waiting out its grace period: a DELETE may only shorten it (0: now).
+        if is_pod && terminating && !added {
+            return Ok(match grace::shorten(&mut next, opts.grace_period) {
+                _ if opts.dry_run => Update::Unchanged,
+                Some(0) if !has_finalizers => Update::Remove(normalize(next)),
+                Some(_) => Update::Write(normalize(next)),
+                None => Update::Unchanged,
+            });
+        }
         let graceful = has_finalizers || is_pod;
+        let mut pending = false;
         if graceful && !terminating {
-            // Without a kubelet nothing waits out a grace period: an unscheduled pod goes at
-            // once (grace 0, as kube-apiserver forces), a scheduled one reports its grace.
-            let grace = if is_pod && next["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty()) {
-                opts.grace_period
-                    .or_else(|| next["spec"]["terminationGracePeriodSeconds"].as_i64())
-                    .unwrap_or(30)
-                    .max(0)
-            } else {
-                0
-            };
-            next["metadata"]["deletionTimestamp"] = json!(meta::now_rfc3339());
-            next["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+            // An unscheduled pod goes at once (grace 0, as kube-apiserver forces); a pod on
+            // a node stays until its grace period is over.
+            let grace = if is_pod { grace::pod_grace(&next, opts.grace_period) } else { 0 };
+            pending = grace > 0;
+            grace::mark(&mut next, grace);
             if let Some(g) = next["metadata"]["generation"].as_i64() {
                 next["metadata"]["generation"] = json!(g + 1);
             }
@@ -161,8 +163,11 @@ pub(crate) fn delete_one(
             preview = Some(next);
             return Ok(Update::Unchanged);
         }
-        Ok(if has_finalizers { Update::Write(next) } else { Update::Remove(next) })
+        Ok(if has_finalizers || pending { Update::Write(next) } else { Update::Remove(next) })
     })?;
+    if changed && kind == EventType::Modified && info.group.is_empty() && info.plural == "pods" {
+        grace::schedule(state, &obj);
+    }
     Ok(match preview {
         Some(v) => (Arc::new(Obj::from_value(&v, obj.rv)), EventType::Deleted),
         None => (obj, kind),

@@ -8,6 +8,7 @@
 //! - [`update`]: read-modify-write of an existing object (PUT, PATCH, subresources).
 //! - [`delete`]: deletion with preconditions, grace, finalizers and propagation.
 //! - [`disruption`]: whether an eviction may delete a pod (PodDisruptionBudgets).
+//! - [`grace`]: graceful deletion of pods, and its end when the grace period is over.
 //!
 //! Handlers call in here; this imports `logic`, `shared` and `storage`, never handlers
 //! or controllers.
@@ -15,6 +16,7 @@
 pub(crate) mod create;
 pub(crate) mod delete;
 pub(crate) mod disruption;
+pub(crate) mod grace;
 pub(crate) mod update;
 
 use std::sync::Arc;

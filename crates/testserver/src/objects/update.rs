@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::logic::{apply, crd, defaults};
+use crate::logic::{apply, crd, defaults, rules};
 use crate::objects::{check_type, meta_mut, normalize, schema_of, str_field};
 use crate::shared::keys::{collection, key};
 use crate::shared::state::State;
@@ -218,6 +218,11 @@ pub(crate) fn write_update(
                     return Err(ApiError::conflict(&info.plural, &info.group, name));
                 }
                 let mut next = merge_update(info, &cur_val, sent, mode);
+                if mode != Mode::Raw {
+                    // The spec rules are the main resource's (not /status, /ephemeralcontainers).
+                    let spec = mode == Mode::Main && subresource.is_empty();
+                    rules::check_update(info, &cur_val, &mut next, spec)?;
+                }
                 if info.group.is_empty() && info.kind == "Secret" {
                     defaults::secret(&mut next);
                 }

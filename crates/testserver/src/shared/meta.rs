@@ -24,6 +24,31 @@ pub(crate) fn rfc3339(secs: u64) -> String {
     )
 }
 
+/// Seconds since the epoch of a `YYYY-MM-DDTHH:MM:SSZ` timestamp; `None` for anything else.
+pub(crate) fn epoch_seconds(ts: &str) -> Option<i64> {
+    let b = ts.as_bytes();
+    let shape = b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z';
+    if !shape {
+        return None;
+    }
+    let n = |from: usize, to: usize| ts.get(from..to)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0, 4)?, n(5, 7)?, n(8, 10)?);
+    // Howard Hinnant's days-from-civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + n(11, 13)? * 3600 + n(14, 16)? * 60 + n(17, 19)?)
+}
+
 // Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -137,6 +162,14 @@ pub(crate) fn validate_name(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_parse_back() {
+        for secs in [0u64, 951_782_400, 1_795_000_000, 4_102_444_799] {
+            assert_eq!(epoch_seconds(&rfc3339(secs)), Some(secs as i64));
+        }
+        assert_eq!(epoch_seconds("2026-11-27T02:41:03"), None);
+    }
 
     #[test]
     fn timestamps_are_rfc3339() {

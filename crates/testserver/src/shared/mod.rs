@@ -10,8 +10,10 @@
 //! - [`keys`]: an object's collection and key in the store.
 //! - [`meta`]: server-owned metadata (UIDs, timestamps, name rules).
 //! - [`watches`]: the open watches, and the signals that end them all.
+//! - [`grace`]: pending graceful deletions and when they end.
 
 pub(crate) mod body;
+pub(crate) mod grace;
 pub(crate) mod keys;
 pub(crate) mod media;
 pub(crate) mod meta;

@@ -111,7 +111,13 @@ pub(crate) fn text(code: StatusCode, body: &'static str) -> Response<ResBody> {
     res
 }
 
-/// What kube-apiserver answers for a path it does not route at all.
+/// What kube-apiserver answers for a path it does not route at all (an unknown group or
+/// version among them): Go's `http.NotFound`, plain text with `nosniff`.
 pub(crate) fn page_not_found() -> Response<ResBody> {
-    text(StatusCode::NOT_FOUND, "404 page not found\n")
+    let mut res = text(StatusCode::NOT_FOUND, "404 page not found\n");
+    res.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
 }

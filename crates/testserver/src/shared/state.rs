@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use crate::shared::grace::GracePeriods;
 use crate::shared::watches::Watches;
 use crate::storage::logs::Logs;
 use crate::storage::registry::{Registry, ResourceInfo};
@@ -31,6 +32,8 @@ pub(crate) struct State {
     pub bookmark_interval: Duration,
     /// The watches being served.
     pub watches: Watches,
+    /// Pods deleted with a grace period, and when each goes.
+    pub grace: GracePeriods,
     controllers: Vec<Box<dyn Controller>>,
     next_service_ip: AtomicU32,
 }
@@ -51,6 +54,7 @@ impl State {
             server_address,
             bookmark_interval,
             watches: Watches::default(),
+            grace: GracePeriods::default(),
             controllers,
             next_service_ip: AtomicU32::new(1),
         }

@@ -72,7 +72,8 @@ impl ApiError {
         ApiError::new(400, "BadRequest", message, None)
     }
 
-    /// 422 Invalid with one cause per field error: `(field, reason, message)`.
+    /// 422 Invalid with one cause per field error: `(field, reason, message)`, worded as
+    /// apimachinery's `NewInvalid`: `Deployment.apps "web" is invalid: ...`.
     pub(crate) fn invalid(
         kind: &str,
         group: &str,
@@ -98,7 +99,10 @@ impl ApiError {
         ApiError::new(
             422,
             "Invalid",
-            format!("{kind} \"{name}\" is invalid: {summary}"),
+            format!(
+                "{} \"{name}\" is invalid: {summary}",
+                qualified(kind, group)
+            ),
             Some(d),
         )
     }
