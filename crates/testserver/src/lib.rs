@@ -49,6 +49,7 @@ mod seed;
 mod server;
 mod shared;
 mod storage;
+mod with_controllers;
 
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
@@ -80,6 +81,7 @@ pub struct TestServerBuilder {
     history: storage::store::HistoryLimits,
     bookmark_interval: Duration,
     security: server::auth::Options,
+    controllers: Option<controllers::Options>,
 }
 
 impl Default for TestServerBuilder {
@@ -89,6 +91,7 @@ impl Default for TestServerBuilder {
             history: storage::store::HistoryLimits::DEFAULT,
             bookmark_interval: Duration::from_secs(60),
             security: server::auth::Options::default(),
+            controllers: None,
         }
     }
 }
@@ -229,6 +232,7 @@ impl TestServerBuilder {
             addr.to_string(),
             self.bookmark_interval,
             controllers::all(),
+            self.controllers.is_some(),
         ));
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let obj = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
@@ -239,6 +243,10 @@ impl TestServerBuilder {
         state.store.forget_history();
         // The kubelet's part of graceful pod deletion: removing pods whose grace is over.
         tokio::spawn(objects::grace::expire_grace_periods(Arc::downgrade(&state)));
+        let background = match self.controllers {
+            Some(options) => Some(with_controllers::start(&state, options, &security, addr)?),
+            None => None,
+        };
         let traffic = Arc::new(Traffic::default());
         let service = Arc::new(server::serve::Service {
             state: Arc::clone(&state),
@@ -253,6 +261,7 @@ impl TestServerBuilder {
             security,
             service,
             serving: std::sync::Mutex::new(serving),
+            _background: background,
         })
     }
 }
@@ -288,6 +297,8 @@ pub struct TestServer {
     security: Arc<server::auth::Security>,
     service: Arc<server::serve::Service>,
     serving: std::sync::Mutex<Serving>,
+    /// Dropped with the server, which stops the asynchronous controllers.
+    _background: Option<signal::Sender<bool>>,
 }
 
 impl std::fmt::Debug for TestServer {

@@ -1,4 +1,4 @@
-//! `kubecto-testserver --port N [--seed DIR_OR_FILE ...] [--kubeconfig-out PATH] [--tls] [--token T]`
+//! `kubecto-testserver --port N [--seed DIR_OR_FILE ...] [--kubeconfig-out PATH] [--tls] [--token T] [--controllers [--no-kubelet]]`
 //!
 //! Serves an in-memory Kubernetes API on 127.0.0.1 until interrupted. The URL goes to
 //! stdout; what it did at start (seeding, the kubeconfig written) is logged to stderr
@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use kubecto_testserver::TestServer;
 
-const USAGE: &str = "usage: kubecto-testserver [--port N] [--seed DIR_OR_FILE]... [--kubeconfig-out PATH] [--watch-history N] [--tls] [--token TOKEN]\n  --tls          serve HTTPS with a CA generated at start (the kubeconfig carries it)\n  --token TOKEN  require this bearer token (the kubeconfig carries it)";
+const USAGE: &str = "usage: kubecto-testserver [--port N] [--seed DIR_OR_FILE]... [--kubeconfig-out PATH] [--watch-history N] [--tls] [--token TOKEN] [--controllers [--no-kubelet]]\n  --tls          serve HTTPS with a CA generated at start (the kubeconfig carries it)\n  --token TOKEN  require this bearer token (the kubeconfig carries it)\n  --controllers  run the built-in controllers (namespaces, deployments, replica sets,\n                 jobs, endpoints) and a stand-in kubelet that runs pods\n  --no-kubelet   with --controllers: no kubelet, pods stay Pending";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -47,6 +47,8 @@ impl From<String> for Failure {
 
 async fn run() -> Result<(), Failure> {
     let mut builder = TestServer::builder();
+    let mut controllers = false;
+    let mut kubelet = true;
     let mut seeds = Vec::new();
     let mut kubeconfig_out = None;
     let mut args = std::env::args().skip(1);
@@ -71,6 +73,8 @@ async fn run() -> Result<(), Failure> {
             }
             "--seed" => seeds.push(value("--seed")?),
             "--tls" => builder = builder.tls(),
+            "--controllers" => controllers = true,
+            "--no-kubelet" => kubelet = false,
             "--token" => builder = builder.require_token(value("--token")?),
             "--kubeconfig-out" => kubeconfig_out = Some(value("--kubeconfig-out")?),
             "-h" | "--help" => {
@@ -80,6 +84,12 @@ async fn run() -> Result<(), Failure> {
             other => return Err(Failure::Usage(format!("unknown argument {other:?}"))),
         }
     }
+    if !kubelet && !controllers {
+        return Err(Failure::Usage(
+            "--no-kubelet needs --controllers".to_owned(),
+        ));
+    }
+    builder = builder.controllers(controllers).kubelet(kubelet);
     let server = builder.start().await.map_err(|e| e.to_string())?;
     for seed in &seeds {
         let n = server.seed_path(seed).map_err(|e| e.to_string())?;

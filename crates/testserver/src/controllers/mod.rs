@@ -1,17 +1,111 @@
 //! Controllers: what kube-controller-manager (and apiextensions-apiserver's own
-//! controllers) would do after a write, done here synchronously, as ordinary clients of
-//! the store. The state calls them after every write ([`crate::shared::state::Controller`]);
-//! handlers never call them directly.
+//! controllers) would do after a write, as ordinary clients of the store.
+//!
+//! Two run synchronously after every write, always ([`crate::shared::state::Controller`];
+//! handlers never call them directly):
 //!
 //! - [`crd`]: serves the resources CRDs define and marks CRDs established.
 //! - [`gc`]: the garbage collector (dependents by `ownerReferences`, propagation).
+//!
+//! The others are opt-in (`TestServer::builder().controllers(true)`) and asynchronous,
+//! like the real ones: each is a task ([`runner`]) that follows the store's change feed
+//! and writes back through the API's code path ([`client`]), so a client meets them as
+//! conflicting writers, as on a real cluster. They stop when the server does.
+//!
+//! - [`namespace`]: empties Terminating namespaces, then lets them go.
+//! - [`serviceaccount`], [`rootca`]: the `default` ServiceAccount and the
+//!   `kube-root-ca.crt` ConfigMap in every namespace.
 
+pub(crate) mod client;
 pub(crate) mod crd;
 pub(crate) mod gc;
+pub(crate) mod namespace;
+pub(crate) mod rootca;
+pub(crate) mod runner;
+pub(crate) mod serviceaccount;
 
-use crate::shared::state::Controller;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Every controller, in the order they follow a write.
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::shared::state::{Controller, State};
+use crate::shared::status::ApiError;
+
+/// Every synchronous controller, in the order they follow a write.
 pub(crate) fn all() -> Vec<Box<dyn Controller>> {
     vec![Box::new(crd::Crds), Box::new(gc::GarbageCollector)]
+}
+
+/// What the asynchronous controllers are asked to do.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    /// Run the stand-in kubelet (and scheduler): pods are bound to a node and run.
+    pub kubelet: bool,
+    /// How long the kubelet runs a pod whose `restartPolicy` is not `Always` before it
+    /// succeeds (`None`: until it is deleted).
+    pub pods_complete_after: Option<Duration>,
+    /// The cluster CA (PEM) published in every namespace.
+    pub ca_pem: String,
+    /// The port the server listens on (the `kubernetes` Service's targetPort).
+    pub port: u16,
+}
+
+/// Start the asynchronous controllers on the current runtime, after creating what
+/// kube-apiserver itself keeps (the `kubernetes` Service in `default`). They stop when
+/// `stop` says true or its sender goes away.
+///
+/// # Errors
+/// The refusal of creating the `kubernetes` Service.
+pub(crate) fn start(
+    state: &Arc<State>,
+    options: Options,
+    stop: &watch::Receiver<bool>,
+) -> Result<(), ApiError> {
+    kubernetes_service(state, options.port)?;
+    runner::spawn(
+        Arc::clone(state),
+        stop.clone(),
+        namespace::Namespaces::default(),
+    );
+    runner::spawn(
+        Arc::clone(state),
+        stop.clone(),
+        serviceaccount::ServiceAccounts,
+    );
+    runner::spawn(
+        Arc::clone(state),
+        stop.clone(),
+        rootca::RootCa {
+            ca_pem: options.ca_pem,
+        },
+    );
+    Ok(())
+}
+
+/// The `kubernetes` Service in `default`, as kube-apiserver keeps it: the first
+/// ClusterIP of the range, port 443 to the server's own port.
+fn kubernetes_service(state: &State, port: u16) -> Result<(), ApiError> {
+    let Some(info) = client::resource(state, "", "v1", "services") else {
+        return Ok(());
+    };
+    let service = json!({
+        "metadata": {
+            "name": "kubernetes",
+            "labels": {"component": "apiserver", "provider": "kubernetes"},
+        },
+        "spec": {
+            "ports": [{"name": "https", "protocol": "TCP", "port": 443, "targetPort": port}],
+            "type": "ClusterIP",
+            "sessionAffinity": "None",
+            "internalTrafficPolicy": "Cluster",
+            "ipFamilyPolicy": "SingleStack",
+        },
+    });
+    match client::create(state, &info, "default", service, Some("kube-apiserver")) {
+        Ok(_) => Ok(()),
+        Err(e) if e.code == 409 => Ok(()),
+        Err(e) => Err(e),
+    }
 }

@@ -1,11 +1,12 @@
 //! `DELETE` of one object and of a collection (deletecollection), with
-//! `DeleteOptions` (preconditions, `dryRun`, propagation, grace period); deleting a
-//! namespace deletes what it holds, as the namespace controller would.
+//! `DeleteOptions` (preconditions, `dryRun`, propagation, grace period). Deleting a
+//! namespace makes it Terminating; when no namespace controller runs, what it holds and
+//! then the namespace itself are removed at once.
 
 use http::{Response, StatusCode};
 
 use crate::handlers::input::{delete_opts, matches_selectors, selectors};
-use crate::objects::delete::{delete_namespace_contents, delete_one};
+use crate::objects::delete::{delete_one, finish_namespace};
 use crate::shared::body::ResBody;
 use crate::shared::request::Req;
 use crate::shared::response::{json_raw, json_value, list_response, render};
@@ -24,12 +25,15 @@ pub(crate) fn delete(
     name: &str,
 ) -> Result<Response<ResBody>, ApiError> {
     let opts = delete_opts(req)?;
-    if info.group.is_empty() && info.plural == "namespaces" && !opts.dry_run {
-        delete_namespace_contents(state, name);
-    }
     let (obj, kind) = delete_one(state, info, namespace, name, &opts)?;
     if !opts.dry_run {
         state.after_write(info, &obj, kind);
+        // A namespace is now Terminating; without a namespace controller to empty it,
+        // the server finishes its deletion at once.
+        let is_namespace = info.group.is_empty() && info.plural == "namespaces";
+        if is_namespace && kind != EventType::Deleted && !state.namespace_controller {
+            finish_namespace(state, info, name);
+        }
     }
     let returns_object = kind != EventType::Deleted
         || (info.group.is_empty() && matches!(info.plural.as_str(), "pods" | "namespaces"));

@@ -11,7 +11,7 @@ use crate::objects::{check_type, meta_mut, normalize, schema_of};
 use crate::shared::keys::collection;
 use crate::shared::meta;
 use crate::shared::state::State;
-use crate::shared::status::ApiError;
+use crate::shared::status::{ApiError, qualified};
 use crate::storage::registry::ResourceInfo;
 use crate::storage::store::{EventType, Obj};
 
@@ -73,7 +73,12 @@ pub(crate) fn create_managed(
     } else {
         meta.remove("namespace");
     }
-    // Name, possibly generated.
+    // Name, possibly generated (admission sees the name as sent).
+    let sent_name = meta
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let mut name = meta
         .get("name")
         .and_then(Value::as_str)
@@ -160,12 +165,14 @@ pub(crate) fn create_managed(
     // The namespace must exist (and not be terminating).
     if info.namespaced {
         let ns = url_namespace.unwrap_or_default();
-        if state
-            .store
-            .get(NAMESPACES, &(String::new(), ns.to_owned()))
-            .is_none()
-        {
+        let Some(namespace) = state.store.get(NAMESPACES, &(String::new(), ns.to_owned())) else {
             return Err(ApiError::not_found("namespaces", "", ns));
+        };
+        if namespace.value()["metadata"]
+            .get("deletionTimestamp")
+            .is_some()
+        {
+            return Err(terminating_namespace(info, ns, &sent_name));
         }
     }
     if dry_run {
@@ -176,4 +183,28 @@ pub(crate) fn create_managed(
     })?;
     state.after_write(info, &obj, EventType::Added);
     Ok(obj)
+}
+
+/// 403 for a create in a Terminating namespace, as the NamespaceLifecycle admission
+/// plugin words it.
+fn terminating_namespace(info: &ResourceInfo, namespace: &str, name: &str) -> ApiError {
+    let resource = qualified(&info.plural, &info.group);
+    let mut details = json!({"name": name});
+    if !info.group.is_empty() {
+        details["group"] = json!(info.group);
+    }
+    details["kind"] = json!(info.plural);
+    details["causes"] = json!([{
+        "reason": "NamespaceTerminating",
+        "message": format!("namespace {namespace} is being terminated"),
+        "field": "metadata.namespace",
+    }]);
+    ApiError::new(
+        403,
+        "Forbidden",
+        format!(
+            "{resource} \"{name}\" is forbidden: unable to create new content in namespace {namespace} because it is being terminated"
+        ),
+        Some(details),
+    )
 }

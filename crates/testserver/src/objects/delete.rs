@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::objects::{grace, normalize};
 use crate::shared::keys::{collection, key};
+use crate::shared::meta;
 use crate::shared::state::State;
 use crate::shared::status::{ApiError, qualified};
 use crate::storage::registry::ResourceInfo;
@@ -127,7 +128,11 @@ pub(crate) fn delete_one(
             added = true;
         }
         let has_finalizers = next["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
-        if has_finalizers && terminating && !added {
+        // A namespace's own finalizers (`spec.finalizers`, `kubernetes` by default) keep it
+        // Terminating until the namespace controller has emptied it.
+        let is_namespace = info.group.is_empty() && info.plural == "namespaces";
+        let stays = has_finalizers || (is_namespace && has_spec_finalizers(&next));
+        if stays && terminating && !added {
             return Ok(Update::Unchanged);
         }
         let is_pod = info.group.is_empty() && info.plural == "pods";
@@ -135,14 +140,16 @@ pub(crate) fn delete_one(
         if is_pod && terminating && !added {
             return Ok(match grace::shorten(&mut next, opts.grace_period) {
                 _ if opts.dry_run => Update::Unchanged,
-                Some(0) if !has_finalizers => Update::Remove(normalize(next)),
+                Some(0) if !stays => Update::Remove(normalize(next)),
                 Some(_) => Update::Write(normalize(next)),
                 None => Update::Unchanged,
             });
         }
-        let graceful = has_finalizers || is_pod;
+        let graceful = stays || is_pod;
         let mut pending = false;
-        if graceful && !terminating {
+        if is_namespace && !terminating {
+            next["metadata"]["deletionTimestamp"] = json!(meta::now_rfc3339());
+        } else if graceful && !terminating {
             // An unscheduled pod goes at once (grace 0, as kube-apiserver forces); a pod on
             // a node stays until its grace period is over.
             let grace = if is_pod { grace::pod_grace(&next, opts.grace_period) } else { 0 };
@@ -152,7 +159,7 @@ pub(crate) fn delete_one(
                 next["metadata"]["generation"] = json!(g + 1);
             }
         }
-        if info.group.is_empty() && info.plural == "namespaces" {
+        if is_namespace {
             if !next["status"].is_object() {
                 next["status"] = json!({});
             }
@@ -163,7 +170,7 @@ pub(crate) fn delete_one(
             preview = Some(next);
             return Ok(Update::Unchanged);
         }
-        Ok(if has_finalizers || pending { Update::Write(next) } else { Update::Remove(next) })
+        Ok(if stays || pending { Update::Write(next) } else { Update::Remove(next) })
     })?;
     if changed && kind == EventType::Modified && info.group.is_empty() && info.plural == "pods" {
         grace::schedule(state, &obj);
@@ -174,8 +181,55 @@ pub(crate) fn delete_one(
     })
 }
 
-/// Namespace deletion removes everything in the namespace (the namespace
-/// controller's job in a real cluster), ignoring finalizers.
+/// Does a namespace still carry finalizers of its own (`spec.finalizers`)?
+pub(crate) fn has_spec_finalizers(namespace: &Value) -> bool {
+    namespace["spec"]["finalizers"]
+        .as_array()
+        .is_some_and(|f| !f.is_empty())
+}
+
+/// The namespace controller's work done at once, for a server that runs no controllers:
+/// everything in a Terminating namespace is removed (finalizers ignored), then its
+/// `kubernetes` finalizer, and the namespace goes unless other finalizers hold it.
+pub(crate) fn finish_namespace(state: &State, info: &ResourceInfo, name: &str) {
+    delete_namespace_contents(state, name);
+    let res = state.store.update(
+        &collection(info),
+        &key(info, None, name),
+        || ApiError::internal("gone"),
+        |_, mut next| {
+            if next["metadata"].get("deletionTimestamp").is_none() {
+                return Ok(Update::Unchanged);
+            }
+            let Some(list) = next["spec"]["finalizers"].as_array_mut() else {
+                return Ok(Update::Unchanged);
+            };
+            let before = list.len();
+            list.retain(|f| f != "kubernetes");
+            if list.len() == before {
+                return Ok(Update::Unchanged);
+            }
+            let held = has_finalizer_list(&next) || has_spec_finalizers(&next);
+            Ok(if held {
+                Update::Write(next)
+            } else {
+                Update::Remove(next)
+            })
+        },
+    );
+    if let Ok((obj, kind, true)) = res {
+        state.after_write(info, &obj, kind);
+    }
+}
+
+fn has_finalizer_list(obj: &Value) -> bool {
+    obj["metadata"]["finalizers"]
+        .as_array()
+        .is_some_and(|f| !f.is_empty())
+}
+
+/// Remove everything in a namespace at once, ignoring finalizers (the namespace
+/// controller's job, done by [`finish_namespace`] when no controllers run).
 pub(crate) fn delete_namespace_contents(state: &State, namespace: &str) {
     for (col, keys) in state.store.collections_with_namespace(namespace) {
         for k in keys {

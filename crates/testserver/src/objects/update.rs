@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::logic::{apply, crd, defaults, rules};
+use crate::objects::delete::has_spec_finalizers;
 use crate::objects::{check_type, meta_mut, normalize, schema_of, str_field};
 use crate::shared::keys::{collection, key};
 use crate::shared::state::State;
@@ -255,7 +256,10 @@ pub(crate) fn write_update(
                 let terminating = next["metadata"].get("deletionTimestamp").is_some();
                 let no_finalizers = next["metadata"]["finalizers"]
                     .as_array()
-                    .is_none_or(|f| f.is_empty());
+                    .is_none_or(|f| f.is_empty())
+                    && !(info.group.is_empty()
+                        && info.plural == "namespaces"
+                        && has_spec_finalizers(&next));
                 Ok(if terminating && no_finalizers {
                     Update::Remove(next)
                 } else {

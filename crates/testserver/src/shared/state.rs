@@ -36,16 +36,21 @@ pub(crate) struct State {
     pub grace: GracePeriods,
     controllers: Vec<Box<dyn Controller>>,
     next_service_ip: AtomicU32,
+    /// Whether an asynchronous namespace controller empties Terminating namespaces
+    /// (else the server does it at once).
+    pub namespace_controller: bool,
 }
 
 impl State {
     /// A state serving the built-in resources, with an empty store that keeps `history`
-    /// events, and these controllers following its writes (in this order).
+    /// events, these controllers following its writes (in this order), and whether an
+    /// asynchronous namespace controller runs.
     pub(crate) fn new(
         history: HistoryLimits,
         server_address: String,
         bookmark_interval: Duration,
         controllers: Vec<Box<dyn Controller>>,
+        namespace_controller: bool,
     ) -> State {
         State {
             registry: RwLock::new(Registry::builtin()),
@@ -56,7 +61,8 @@ impl State {
             watches: Watches::default(),
             grace: GracePeriods::default(),
             controllers,
-            next_service_ip: AtomicU32::new(1),
+            next_service_ip: AtomicU32::new(0),
+            namespace_controller,
         }
     }
 
@@ -73,7 +79,7 @@ impl State {
             .resource(group, version, plural)
     }
 
-    /// The next free ClusterIP (`10.96.x.y`).
+    /// The next free ClusterIP (`10.96.x.y`, from `10.96.0.1`).
     pub(crate) fn service_ip(&self) -> String {
         let n = self.next_service_ip.fetch_add(1, Ordering::Relaxed);
         format!("10.96.{}.{}", (n / 250) % 250, n % 250 + 1)
