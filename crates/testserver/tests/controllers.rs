@@ -297,3 +297,316 @@ async fn without_controllers_a_namespace_passes_terminating_and_goes_at_once() {
         ]
     );
 }
+
+fn items(list: &Value) -> Vec<Value> {
+    list["items"].as_array().cloned().unwrap_or_default()
+}
+
+const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/default/deployments";
+const REPLICASETS: &str = "/apis/apps/v1/namespaces/default/replicasets";
+const PODS: &str = "/api/v1/namespaces/default/pods";
+
+fn deployment(name: &str, replicas: i64, image: &str) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "nginx", "image": image}]},
+            },
+        },
+    })
+}
+
+fn condition<'a>(obj: &'a Value, kind: &str) -> &'a Value {
+    obj["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == kind))
+        .unwrap_or(&Value::Null)
+}
+
+async fn merge_patch(http: &Http, path: &str, patch: &Value) -> common::Answer {
+    http.send(
+        "PATCH",
+        path,
+        "application/merge-patch+json",
+        patch.to_string(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_deployment_runs_ready_pods_through_a_replica_set_scales_and_rolls_out() {
+    let (_server, http) = server().await;
+    let created = http
+        .post(DEPLOYMENTS, &deployment("web", 2, "nginx:1.27"))
+        .await;
+    assert_eq!(created.status, 201);
+    let created = created.json();
+    let web = format!("{DEPLOYMENTS}/web");
+
+    let d = until(&http, &web, "2 ready replicas", |_, d| {
+        d["status"]["readyReplicas"] == 2
+            && condition(d, "Progressing")["reason"] == "NewReplicaSetAvailable"
+    })
+    .await;
+    let status = &d["status"];
+    assert_eq!(status["observedGeneration"], 1);
+    assert_eq!(status["replicas"], 2);
+    assert_eq!(status["updatedReplicas"], 2);
+    assert_eq!(status["availableReplicas"], 2);
+    assert!(status.get("unavailableReplicas").is_none(), "{status:#}");
+    assert_eq!(status["terminatingReplicas"], 0);
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "1"
+    );
+    let available = condition(&d, "Available");
+    assert_eq!(available["status"], "True");
+    assert_eq!(available["reason"], "MinimumReplicasAvailable");
+    assert_eq!(available["message"], "Deployment has minimum availability.");
+
+    let rs = items(&http.get(REPLICASETS).await.json());
+    assert_eq!(rs.len(), 1);
+    let rs = &rs[0];
+    let rs_name = rs["metadata"]["name"].as_str().unwrap().to_owned();
+    let hash = rs["metadata"]["labels"]["pod-template-hash"]
+        .as_str()
+        .unwrap();
+    assert_eq!(rs_name, format!("web-{hash}"));
+    assert_eq!(
+        condition(&d, "Progressing")["message"],
+        format!("ReplicaSet \"{rs_name}\" has successfully progressed.")
+    );
+    assert_eq!(
+        rs["spec"]["selector"]["matchLabels"],
+        json!({"app": "web", "pod-template-hash": hash})
+    );
+    assert_eq!(
+        rs["spec"]["template"]["metadata"]["labels"]["pod-template-hash"],
+        hash
+    );
+    assert_eq!(
+        rs["metadata"]["annotations"],
+        json!({
+            "deployment.kubernetes.io/desired-replicas": "2",
+            "deployment.kubernetes.io/max-replicas": "3",
+            "deployment.kubernetes.io/revision": "1",
+        })
+    );
+    assert_eq!(
+        rs["metadata"]["ownerReferences"],
+        json!([{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
+                "uid": d["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}])
+    );
+    assert_eq!(rs["status"]["replicas"], 2);
+    assert_eq!(rs["status"]["readyReplicas"], 2);
+    assert_eq!(rs["status"]["observedGeneration"], 1);
+
+    let pods = items(&http.get(PODS).await.json());
+    assert_eq!(pods.len(), 2);
+    for pod in &pods {
+        assert_eq!(pod["metadata"]["generateName"], format!("{rs_name}-"));
+        assert_eq!(
+            pod["metadata"]["labels"],
+            json!({"app": "web", "pod-template-hash": hash})
+        );
+        assert_eq!(pod["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet");
+        assert_eq!(
+            pod["metadata"]["ownerReferences"][0]["name"],
+            rs_name.as_str()
+        );
+        assert_eq!(pod["metadata"]["ownerReferences"][0]["controller"], true);
+        assert_eq!(pod["spec"]["nodeName"], "testserver-node");
+        assert_eq!(pod["status"]["phase"], "Running");
+        assert!(
+            pod["status"]["podIP"]
+                .as_str()
+                .is_some_and(|ip| ip.starts_with("10.244."))
+        );
+        assert_eq!(condition(pod, "Ready")["status"], "True");
+        assert_eq!(pod["status"]["containerStatuses"][0]["ready"], true);
+        assert!(pod["status"]["containerStatuses"][0]["state"]["running"].is_object());
+    }
+    let node = http.get("/api/v1/nodes/testserver-node").await;
+    assert_eq!(node.status, 200);
+    assert_eq!(condition(&node.json(), "Ready")["status"], "True");
+
+    // A write with the resourceVersion of the create meets the controller's writes.
+    let stale = http.put(&web, &created).await;
+    assert_eq!(stale.status, 409);
+    assert_eq!(
+        stale.json(),
+        json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "Operation cannot be fulfilled on deployments.apps \"web\": the object has been modified; please apply your changes to the latest version and try again",
+            "reason": "Conflict",
+            "details": {"name": "web", "group": "apps", "kind": "deployments"},
+            "code": 409,
+        })
+    );
+
+    // Scale to 3 through the scale subresource.
+    let mut scale = http.get(&format!("{web}/scale")).await.json();
+    scale["spec"]["replicas"] = json!(3);
+    assert_eq!(http.put(&format!("{web}/scale"), &scale).await.status, 200);
+    until(&http, &web, "3 ready replicas", |_, d| {
+        d["status"]["readyReplicas"] == 3 && d["status"]["observedGeneration"] == 2
+    })
+    .await;
+    let pods = items(&http.get(PODS).await.json());
+    assert_eq!(pods.len(), 3, "{pods:#?}");
+
+    // A new image rolls out: a second ReplicaSet takes over, the first goes to 0.
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.28"}]}}}});
+    assert_eq!(merge_patch(&http, &web, &patch).await.status, 200);
+    let d = until(&http, &web, "the rollout done", |_, d| {
+        d["status"]["observedGeneration"] == 3
+            && d["status"]["updatedReplicas"] == 3
+            && d["status"]["readyReplicas"] == 3
+            && d["status"]["replicas"] == 3
+    })
+    .await;
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "2"
+    );
+    let rs = items(&http.get(REPLICASETS).await.json());
+    assert_eq!(rs.len(), 2);
+    let new = rs
+        .iter()
+        .find(|r| r["metadata"]["name"] != rs_name.as_str())
+        .unwrap();
+    let old = rs
+        .iter()
+        .find(|r| r["metadata"]["name"] == rs_name.as_str())
+        .unwrap();
+    assert_eq!(
+        new["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "2"
+    );
+    assert_eq!(new["spec"]["replicas"], 3);
+    assert_eq!(old["spec"]["replicas"], 0);
+    let new_hash = new["metadata"]["labels"]["pod-template-hash"].clone();
+    let pods = until(&http, PODS, "only new pods", |_, l| {
+        let pods = items(l);
+        pods.len() == 3
+            && pods
+                .iter()
+                .all(|p| p["metadata"]["labels"]["pod-template-hash"] == new_hash)
+    })
+    .await;
+    for pod in items(&pods) {
+        assert_eq!(pod["spec"]["containers"][0]["image"], "nginx:1.28");
+    }
+}
+
+#[tokio::test]
+async fn without_a_kubelet_pods_stay_pending_as_on_the_recorded_cluster() {
+    let server = TestServer::builder()
+        .controllers(true)
+        .kubelet(false)
+        .start()
+        .await
+        .unwrap();
+    let http = Http::new(&server);
+    assert_eq!(
+        http.post(DEPLOYMENTS, &deployment("web", 2, "nginx:1.27"))
+            .await
+            .status,
+        201
+    );
+    let d = until(
+        &http,
+        &format!("{DEPLOYMENTS}/web"),
+        "the controller's status",
+        |_, d| {
+            d["status"]["updatedReplicas"] == 2
+                && condition(d, "Progressing")["reason"] == "ReplicaSetUpdated"
+        },
+    )
+    .await;
+    let rs = items(&http.get(REPLICASETS).await.json());
+    let rs_name = rs[0]["metadata"]["name"].as_str().unwrap();
+    let mut status = d["status"].clone();
+    for c in status["conditions"].as_array_mut().unwrap() {
+        let c = c.as_object_mut().unwrap();
+        assert!(c.remove("lastUpdateTime").unwrap().is_string());
+        assert!(c.remove("lastTransitionTime").unwrap().is_string());
+    }
+    assert_eq!(
+        status,
+        json!({
+            "observedGeneration": 1, "replicas": 2, "updatedReplicas": 2,
+            "unavailableReplicas": 2, "terminatingReplicas": 0,
+            "conditions": [
+                {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable",
+                 "message": "Deployment does not have minimum availability."},
+                {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
+                 "message": format!("ReplicaSet \"{rs_name}\" is progressing.")},
+            ],
+        })
+    );
+    assert_eq!(
+        rs[0]["status"],
+        json!({"replicas": 2, "fullyLabeledReplicas": 2, "terminatingReplicas": 0, "observedGeneration": 1})
+    );
+    let pods = items(&http.get(PODS).await.json());
+    assert_eq!(pods.len(), 2);
+    for pod in &pods {
+        assert_eq!(pod["status"]["phase"], "Pending");
+        assert!(pod["spec"].get("nodeName").is_none());
+    }
+    assert_eq!(http.get("/api/v1/nodes/testserver-node").await.status, 404);
+}
+
+#[tokio::test]
+async fn a_replica_set_replaces_deleted_pods_and_removes_extra_ones() {
+    let (_server, http) = server().await;
+    let rs = json!({
+        "apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "cache"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "cache"}},
+            "template": {"metadata": {"labels": {"app": "cache"}},
+                         "spec": {"containers": [{"name": "redis", "image": "redis:7"}]}},
+        },
+    });
+    assert_eq!(http.post(REPLICASETS, &rs).await.status, 201);
+    let cache = format!("{REPLICASETS}/cache");
+    until(&http, &cache, "2 ready pods", |_, r| {
+        r["status"]["readyReplicas"] == 2
+    })
+    .await;
+    let pods = items(&http.get(PODS).await.json());
+    assert_eq!(pods.len(), 2);
+    for pod in &pods {
+        assert_eq!(pod["metadata"]["generateName"], "cache-");
+        assert_eq!(pod["metadata"]["labels"], json!({"app": "cache"}));
+    }
+    // A deleted pod (it goes at once: the kubelet stops it) is replaced.
+    let victim = pods[0]["metadata"]["name"].as_str().unwrap();
+    assert_eq!(http.delete(&format!("{PODS}/{victim}")).await.status, 200);
+    let list = until(&http, PODS, "a replacement", |_, l| {
+        let pods = items(l);
+        pods.len() == 2 && pods.iter().all(|p| p["metadata"]["name"] != victim)
+    })
+    .await;
+    assert_eq!(items(&list).len(), 2);
+    // Scaled down, it deletes the extra pod.
+    assert_eq!(
+        merge_patch(&http, &cache, &json!({"spec": {"replicas": 1}}))
+            .await
+            .status,
+        200
+    );
+    until(&http, PODS, "one pod", |_, l| items(l).len() == 1).await;
+    until(&http, &cache, "status of 1", |_, r| {
+        r["status"]["replicas"] == 1 && r["status"]["observedGeneration"] == 2
+    })
+    .await;
+}

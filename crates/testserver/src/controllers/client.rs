@@ -153,3 +153,32 @@ pub(crate) fn terminating(v: &Value) -> bool {
         .get("deletionTimestamp")
         .is_some_and(|t| !t.is_null())
 }
+/// Is `owner_uid` the controller among the object's ownerReferences?
+pub(crate) fn controlled_by(v: &Value, owner_uid: &str) -> bool {
+    v["metadata"]["ownerReferences"]
+        .as_array()
+        .is_some_and(|refs| {
+            refs.iter()
+                .any(|r| r["uid"] == owner_uid && r["controller"] == true)
+        })
+}
+
+/// The controller ownerReference of an object, if any.
+pub(crate) fn controller_ref(v: &Value) -> Option<&Value> {
+    v["metadata"]["ownerReferences"]
+        .as_array()?
+        .iter()
+        .find(|r| r["controller"] == true)
+}
+
+/// An ownerReference to `owner` (a stored object of `info`) as controllers write them.
+pub(crate) fn owner_ref(info: &ResourceInfo, owner: &Value) -> Value {
+    json!({
+        "apiVersion": info.api_version(),
+        "kind": info.kind,
+        "name": str_at(owner, &["metadata", "name"]),
+        "uid": str_at(owner, &["metadata", "uid"]),
+        "controller": true,
+        "blockOwnerDeletion": true,
+    })
+}

@@ -15,11 +15,16 @@
 //! - [`namespace`]: empties Terminating namespaces, then lets them go.
 //! - [`serviceaccount`], [`rootca`]: the `default` ServiceAccount and the
 //!   `kube-root-ca.crt` ConfigMap in every namespace.
+//! - [`deployment`], [`replicaset`]: Deployments -> ReplicaSets -> Pods, with rollouts.
+//! - [`kubelet`]: a stand-in scheduler and kubelet that bind pods to one node and run them.
 
 pub(crate) mod client;
 pub(crate) mod crd;
+pub(crate) mod deployment;
 pub(crate) mod gc;
+pub(crate) mod kubelet;
 pub(crate) mod namespace;
+pub(crate) mod replicaset;
 pub(crate) mod rootca;
 pub(crate) mod runner;
 pub(crate) mod serviceaccount;
@@ -64,6 +69,16 @@ pub(crate) fn start(
     stop: &watch::Receiver<bool>,
 ) -> Result<(), ApiError> {
     kubernetes_service(state, options.port)?;
+    if options.kubelet {
+        kubelet::register_node(state)?;
+        runner::spawn(
+            Arc::clone(state),
+            stop.clone(),
+            kubelet::Kubelet::new(options.pods_complete_after),
+        );
+    }
+    runner::spawn(Arc::clone(state), stop.clone(), deployment::Deployments);
+    runner::spawn(Arc::clone(state), stop.clone(), replicaset::ReplicaSets);
     runner::spawn(
         Arc::clone(state),
         stop.clone(),
