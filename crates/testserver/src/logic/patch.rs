@@ -4,8 +4,6 @@
 //! patch and merge patch, k8s.io/apimachinery/pkg/util/strategicpatch for strategic merge patch,
 //! including their quirks and the HTTP status each failure gets.
 
-// Until the request handlers call into this module, its items are only used by its tests.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use serde_json::{Map, Value, json};
 
