@@ -263,6 +263,32 @@ fn qos_class(spec: &Value) -> &'static str {
     }
 }
 
+/// Fields the registry sets on create after field management has run (the Service IP
+/// allocator, the Namespace strategy), so no manager owns them unless it sent them:
+/// kube-apiserver's managedFields of a new Service have no `clusterIP`, `clusterIPs`,
+/// `ipFamilies` or `ipFamilyPolicy`, a new Namespace's no `spec.finalizers`.
+pub(crate) fn set_after_field_management(
+    group: &str,
+    kind: &str,
+    sent: &Value,
+) -> Vec<&'static [&'static str]> {
+    let fields: &[&'static [&'static str]] = match (group, kind) {
+        ("", "Service") => &[
+            &["spec", "clusterIP"],
+            &["spec", "clusterIPs"],
+            &["spec", "ipFamilies"],
+            &["spec", "ipFamilyPolicy"],
+        ],
+        ("", "Namespace") => &[&["spec", "finalizers"]],
+        _ => &[],
+    };
+    fields
+        .iter()
+        .copied()
+        .filter(|path| path.iter().try_fold(sent, |v, k| v.get(*k)).is_none())
+        .collect()
+}
+
 /// Does this kind carry `metadata.generation`?
 pub(crate) fn has_generation(group: &str, kind: &str, value: &Value) -> bool {
     match (group, kind) {

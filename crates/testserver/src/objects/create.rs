@@ -50,6 +50,7 @@ pub(crate) fn create_managed(
 ) -> Result<Arc<Obj>, ApiError> {
     check_type(info, &mut value)?;
     let user_tolerations = value["spec"].get("tolerations").is_some();
+    let unmanaged = defaults::set_after_field_management(&info.group, &info.kind, &value);
     let meta = meta_mut(&mut value)?;
     // Namespace: the URL's, which the body may repeat but not contradict.
     let body_ns = meta
@@ -136,6 +137,7 @@ pub(crate) fn create_managed(
                     exclude.push(&["spec", "tolerations"][..]);
                 }
             }
+            exclude.extend(unmanaged.iter().copied());
             let schema = schema_of(info);
             apply::record_create(
                 &mut value,

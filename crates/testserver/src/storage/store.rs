@@ -491,9 +491,31 @@ fn key_of(value: &Value) -> ObjKey {
     )
 }
 
+/// Set `metadata.resourceVersion`; a new one goes where Go's ObjectMeta has it (after
+/// `uid`, before `generation` and the rest), as kube-apiserver writes it.
 fn set_rv(value: &mut Value, rv: u64) {
+    const AFTER: &[&str] = &[
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
+    ];
     if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
+        let rv = Value::String(rv.to_string());
+        if let Some(slot) = meta.get_mut("resourceVersion") {
+            *slot = rv;
+            return;
+        }
+        let at = meta
+            .keys()
+            .position(|k| AFTER.contains(&k.as_str()))
+            .unwrap_or(meta.len());
+        meta.shift_insert(at, "resourceVersion".into(), rv);
     }
 }
 
@@ -536,6 +558,25 @@ mod tests {
         let (now, new) = store.list("/configmaps", Some("ns"), None).unwrap();
         assert_eq!(new.len(), 2);
         assert_eq!(now, store.current_rv());
+    }
+
+    #[test]
+    fn a_new_resource_version_goes_where_go_writes_it() {
+        let mut v = json!({"metadata": {"name": "a", "uid": "u", "creationTimestamp": "t", "managedFields": []}});
+        set_rv(&mut v, 7);
+        let keys: Vec<&String> = v["metadata"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "name",
+                "uid",
+                "resourceVersion",
+                "creationTimestamp",
+                "managedFields"
+            ]
+        );
+        set_rv(&mut v, 8);
+        assert_eq!(v["metadata"]["resourceVersion"], "8");
     }
 
     #[test]
