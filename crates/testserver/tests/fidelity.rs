@@ -931,3 +931,32 @@ async fn fields_the_registry_sets_after_field_management_have_no_manager() {
     assert_eq!(ns["spec"], want["spec"]);
     assert_eq!(keys(&ns["metadata"]), keys(&want["metadata"]));
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_reported_in_go_words() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    let res = http
+        .send("POST", PODS, "application/json", "{not json")
+        .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json(), sample("create-pod-400-bad-json.json"));
+    let res = http.send("POST", PODS, "application/json", "[1, 2]").await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json()["message"],
+        "the object provided is unrecognized (must be of type Pod): couldn't get version/kind; json parse error: json: cannot unmarshal array into Go value of type struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" } (5b312c20325d)"
+    );
+    let res = http
+        .send(
+            "POST",
+            PODS,
+            "application/json",
+            r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": }}"#,
+        )
+        .await;
+    assert_eq!(
+        res.json()["message"],
+        "the object provided is unrecognized (must be of type Pod): couldn't get version/kind; json parse error: invalid character '}' looking for beginning of value ({\"apiVersion\": \"v1\", \"kind\": \" ...)"
+    );
+}

@@ -8,6 +8,7 @@ use crate::logic::openapi;
 use crate::logic::patch::{self, patch_error, strategic_unsupported};
 use crate::logic::selector::{FieldSelector, LabelSelector};
 use crate::objects::delete::{DeleteOpts, Propagation};
+use crate::shared::gojson;
 use crate::shared::request::Req;
 use crate::shared::status::ApiError;
 use crate::storage::registry::ResourceInfo;
@@ -32,20 +33,23 @@ pub(crate) fn decode_body(req: &Req, info: &ResourceInfo) -> Result<Value, ApiEr
         .unwrap_or_default()
         .trim();
     let parsed: Result<Value, String> = match ct {
-        "" | "application/json" | "*/*" => {
-            serde_json::from_slice(&req.body).map_err(|e| e.to_string())
-        }
+        "" | "application/json" | "*/*" => serde_json::from_slice(&req.body)
+            .map_err(|e| gojson::syntax_error(&req.body).unwrap_or_else(|| e.to_string())),
         "application/yaml" => serde_saphyr::from_slice_with_options(&req.body, yaml_options())
             .map_err(|e| e.to_string()),
         other => return Err(ApiError::unsupported_media_type(other)),
     };
-    let value = parsed.map_err(|e| {
-        let excerpt = String::from_utf8_lossy(&req.body[..req.body.len().min(200)]).into_owned();
+    let unrecognized = |e: &str| {
         ApiError::bad_request(format!(
-            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e} ({excerpt})",
-            info.kind
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e} ({})",
+            info.kind,
+            gojson::summary(&req.body)
         ))
-    })?;
+    };
+    let value = parsed.map_err(|e| unrecognized(&e))?;
+    if let Some(e) = gojson::not_an_object(&value) {
+        return Err(unrecognized(&e));
+    }
     if !value.is_object() {
         return Err(ApiError::bad_request(format!(
             "the object provided is unrecognized (must be of type {}): the body is not a JSON object",

@@ -11,8 +11,10 @@
 //! - [`meta`]: server-owned metadata (UIDs, timestamps, name rules).
 //! - [`watches`]: the open watches, and the signals that end them all.
 //! - [`grace`]: pending graceful deletions and when they end.
+//! - [`gojson`]: bodies that are not JSON, reported in Go's `encoding/json` words.
 
 pub(crate) mod body;
+pub(crate) mod gojson;
 pub(crate) mod grace;
 pub(crate) mod keys;
 pub(crate) mod media;
