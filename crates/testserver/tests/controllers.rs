@@ -610,3 +610,294 @@ async fn a_replica_set_replaces_deleted_pods_and_removes_extra_ones() {
     })
     .await;
 }
+
+const SLICES: &str = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices";
+const ENDPOINTS: &str = "/api/v1/namespaces/default/endpoints";
+
+fn service(name: &str, target_port: Value) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {"selector": {"app": name},
+                 "ports": [{"name": "web", "port": 80, "targetPort": target_port}]},
+    })
+}
+
+fn slices_of(list: &Value, service: &str) -> Vec<Value> {
+    items(list)
+        .into_iter()
+        .filter(|s| s["metadata"]["labels"]["kubernetes.io/service-name"] == service)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_service_gets_endpoint_slices_and_endpoints_of_its_ready_pods() {
+    let (_server, http) = server().await;
+    let mut d = deployment("web", 2, "nginx:1.27");
+    d["spec"]["template"]["spec"]["containers"][0]["ports"] =
+        json!([{"name": "http", "containerPort": 8080}]);
+    assert_eq!(http.post(DEPLOYMENTS, &d).await.status, 201);
+    let created = http
+        .post(
+            "/api/v1/namespaces/default/services",
+            &service("web", json!("http")),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let svc = created.json();
+
+    let list = until(&http, SLICES, "a slice of 2 ready endpoints", |_, l| {
+        slices_of(l, "web").first().is_some_and(|s| {
+            s["endpoints"]
+                .as_array()
+                .is_some_and(|e| e.len() == 2 && e.iter().all(|e| e["conditions"]["ready"] == true))
+        })
+    })
+    .await;
+    let slices = slices_of(&list, "web");
+    assert_eq!(slices.len(), 1, "{slices:#?}");
+    let slice = &slices[0];
+    assert_eq!(slice["metadata"]["generateName"], "web-");
+    assert!(
+        slice["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("web-")
+    );
+    assert_eq!(
+        slice["metadata"]["labels"],
+        json!({"endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+               "kubernetes.io/service-name": "web"})
+    );
+    assert!(
+        slice["metadata"]["annotations"]["endpoints.kubernetes.io/last-change-trigger-time"]
+            .is_string()
+    );
+    assert_eq!(
+        slice["metadata"]["ownerReferences"],
+        json!([{"apiVersion": "v1", "kind": "Service", "name": "web",
+                "uid": svc["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}])
+    );
+    assert_eq!(
+        slice["metadata"]["managedFields"][0]["manager"],
+        "kube-controller-manager"
+    );
+    assert_eq!(slice["addressType"], "IPv4");
+    // The named target port resolves to the pods' container port.
+    assert_eq!(
+        slice["ports"],
+        json!([{"name": "web", "protocol": "TCP", "port": 8080}])
+    );
+    let pods = items(&http.get(PODS).await.json());
+    for e in slice["endpoints"].as_array().unwrap() {
+        let pod = pods
+            .iter()
+            .find(|p| p["metadata"]["name"] == e["targetRef"]["name"])
+            .expect("a pod of the slice");
+        assert_eq!(e["addresses"], json!([pod["status"]["podIP"]]));
+        assert_eq!(
+            e["conditions"],
+            json!({"ready": true, "serving": true, "terminating": false})
+        );
+        assert_eq!(
+            e["targetRef"],
+            json!({"kind": "Pod", "namespace": "default", "name": pod["metadata"]["name"],
+                   "uid": pod["metadata"]["uid"]})
+        );
+        assert_eq!(e["nodeName"], "testserver-node");
+    }
+
+    let ep = until(
+        &http,
+        &format!("{ENDPOINTS}/web"),
+        "Endpoints of 2 addresses",
+        |_, e| {
+            e["subsets"][0]["addresses"]
+                .as_array()
+                .is_some_and(|a| a.len() == 2)
+        },
+    )
+    .await;
+    assert_eq!(
+        ep["metadata"]["labels"],
+        json!({"endpoints.kubernetes.io/managed-by": "endpoint-controller"})
+    );
+    assert!(
+        ep["metadata"]["annotations"]["endpoints.kubernetes.io/last-change-trigger-time"]
+            .is_string()
+    );
+    let subset = &ep["subsets"][0];
+    assert_eq!(
+        subset["ports"],
+        json!([{"name": "web", "port": 8080, "protocol": "TCP"}])
+    );
+    let ips: Vec<&str> = subset["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["ip"].as_str().unwrap())
+        .collect();
+    let mut sorted = ips.clone();
+    sorted.sort_unstable();
+    assert_eq!(ips, sorted);
+    assert_eq!(subset["addresses"][0]["nodeName"], "testserver-node");
+    assert_eq!(subset["addresses"][0]["targetRef"]["kind"], "Pod");
+    assert!(subset.get("notReadyAddresses").is_none());
+
+    // Scaled to 1, the endpoints follow.
+    let web = format!("{DEPLOYMENTS}/web");
+    assert_eq!(
+        merge_patch(&http, &web, &json!({"spec": {"replicas": 1}}))
+            .await
+            .status,
+        200
+    );
+    until(&http, SLICES, "a slice of 1 endpoint", |_, l| {
+        slices_of(l, "web")
+            .first()
+            .is_some_and(|s| s["endpoints"].as_array().is_some_and(|e| e.len() == 1))
+    })
+    .await;
+    until(
+        &http,
+        &format!("{ENDPOINTS}/web"),
+        "Endpoints of 1 address",
+        |_, e| {
+            e["subsets"][0]["addresses"]
+                .as_array()
+                .is_some_and(|a| a.len() == 1)
+        },
+    )
+    .await;
+
+    // Deleted, the Service takes them along.
+    assert_eq!(
+        http.delete("/api/v1/namespaces/default/services/web")
+            .await
+            .status,
+        200
+    );
+    until(&http, SLICES, "no slice of web", |_, l| {
+        slices_of(l, "web").is_empty()
+    })
+    .await;
+    until(
+        &http,
+        &format!("{ENDPOINTS}/web"),
+        "no Endpoints of web",
+        |s, _| s == 404,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_kubelet_a_service_has_empty_endpoints_as_on_the_recorded_cluster() {
+    let server = TestServer::builder()
+        .controllers(true)
+        .kubelet(false)
+        .start()
+        .await
+        .unwrap();
+    let http = Http::new(&server);
+    assert_eq!(
+        http.post(DEPLOYMENTS, &deployment("web", 2, "nginx:1.27"))
+            .await
+            .status,
+        201
+    );
+    let mut svc = service("web", json!(80));
+    svc["spec"]["ports"] = json!([{"port": 80, "targetPort": 80}]);
+    let svc = http
+        .post("/api/v1/namespaces/default/services", &svc)
+        .await
+        .json();
+    let created = svc["metadata"]["creationTimestamp"].clone();
+    let list = until(&http, SLICES, "the placeholder slice", |_, l| {
+        !slices_of(l, "web").is_empty()
+    })
+    .await;
+    until(&http, PODS, "2 pending pods", |_, l| items(l).len() == 2).await;
+    let mut slice = slices_of(&list, "web").remove(0);
+    let meta = slice["metadata"].as_object_mut().unwrap();
+    for k in [
+        "name",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "managedFields",
+    ] {
+        assert!(meta.remove(k).is_some(), "{k}");
+    }
+    assert_eq!(
+        slice,
+        json!({
+            "metadata": {
+                "generateName": "web-", "namespace": "default", "generation": 1,
+                "labels": {"endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+                           "kubernetes.io/service-name": "web"},
+                "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": created},
+                "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": "web",
+                    "uid": svc["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}],
+            },
+            "addressType": "IPv4", "endpoints": null, "ports": null,
+        })
+    );
+    let mut ep = until(
+        &http,
+        &format!("{ENDPOINTS}/web"),
+        "the Endpoints",
+        |s, _| s == 200,
+    )
+    .await;
+    let meta = ep["metadata"].as_object_mut().unwrap();
+    for k in [
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "managedFields",
+    ] {
+        assert!(meta.remove(k).is_some(), "{k}");
+    }
+    assert_eq!(
+        ep,
+        json!({
+            "kind": "Endpoints", "apiVersion": "v1",
+            "metadata": {
+                "name": "web", "namespace": "default",
+                "labels": {"endpoints.kubernetes.io/managed-by": "endpoint-controller"},
+                "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": created},
+            },
+        })
+    );
+}
+
+#[tokio::test]
+async fn the_kubernetes_service_has_endpoints_at_the_test_server() {
+    let (server, http) = server().await;
+    let port = server
+        .url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .parse::<u16>()
+        .unwrap();
+    let ep = http.get(&format!("{ENDPOINTS}/kubernetes")).await.json();
+    assert_eq!(
+        ep["subsets"],
+        json!([{"addresses": [{"ip": "127.0.0.1"}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}])
+    );
+    let slice = http.get(&format!("{SLICES}/kubernetes")).await.json();
+    assert_eq!(
+        slice["metadata"]["labels"],
+        json!({"kubernetes.io/service-name": "kubernetes"})
+    );
+    assert_eq!(
+        slice["endpoints"],
+        json!([{"addresses": ["127.0.0.1"], "conditions": {"ready": true}}])
+    );
+    assert_eq!(
+        slice["ports"],
+        json!([{"name": "https", "port": port, "protocol": "TCP"}])
+    );
+}

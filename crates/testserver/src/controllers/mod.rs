@@ -16,11 +16,15 @@
 //! - [`serviceaccount`], [`rootca`]: the `default` ServiceAccount and the
 //!   `kube-root-ca.crt` ConfigMap in every namespace.
 //! - [`deployment`], [`replicaset`]: Deployments -> ReplicaSets -> Pods, with rollouts.
+//! - [`endpointslice`], [`endpoints`]: the EndpointSlices and Endpoints of Services
+//!   with a selector.
 //! - [`kubelet`]: a stand-in scheduler and kubelet that bind pods to one node and run them.
 
 pub(crate) mod client;
 pub(crate) mod crd;
 pub(crate) mod deployment;
+pub(crate) mod endpoints;
+pub(crate) mod endpointslice;
 pub(crate) mod gc;
 pub(crate) mod kubelet;
 pub(crate) mod namespace;
@@ -37,6 +41,7 @@ use tokio::sync::watch;
 
 use crate::shared::state::{Controller, State};
 use crate::shared::status::ApiError;
+use crate::storage::registry::ResourceInfo;
 
 /// Every synchronous controller, in the order they follow a write.
 pub(crate) fn all() -> Vec<Box<dyn Controller>> {
@@ -82,6 +87,12 @@ pub(crate) fn start(
     runner::spawn(
         Arc::clone(state),
         stop.clone(),
+        endpointslice::EndpointSlices,
+    );
+    runner::spawn(Arc::clone(state), stop.clone(), endpoints::Endpoints);
+    runner::spawn(
+        Arc::clone(state),
+        stop.clone(),
         namespace::Namespaces::default(),
     );
     runner::spawn(
@@ -118,7 +129,42 @@ fn kubernetes_service(state: &State, port: u16) -> Result<(), ApiError> {
             "ipFamilyPolicy": "SingleStack",
         },
     });
-    match client::create(state, &info, "default", service, Some("kube-apiserver")) {
+    create_kept(state, &info, service)?;
+    // Its endpoints: the server itself, as kube-apiserver's endpoint reconciler writes
+    // them (no controller manages them, and the EndpointSlice mirror skips them).
+    let ports = json!([{"name": "https", "port": port, "protocol": "TCP"}]);
+    if let Some(info) = client::resource(state, "", "v1", "endpoints") {
+        let endpoints = json!({
+            "metadata": {
+                "name": "kubernetes",
+                "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"},
+            },
+            "subsets": [{"addresses": [{"ip": "127.0.0.1"}], "ports": ports}],
+        });
+        create_kept(state, &info, endpoints)?;
+    }
+    if let Some(info) = client::resource(state, "discovery.k8s.io", "v1", "endpointslices") {
+        let slice = json!({
+            "metadata": {
+                "name": "kubernetes",
+                "labels": {"kubernetes.io/service-name": "kubernetes"},
+            },
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": true}}],
+            "ports": ports,
+        });
+        create_kept(state, &info, slice)?;
+    }
+    Ok(())
+}
+
+/// Create an object of `default` as kube-apiserver does, unless it exists.
+fn create_kept(
+    state: &State,
+    info: &ResourceInfo,
+    value: serde_json::Value,
+) -> Result<(), ApiError> {
+    match client::create(state, info, "default", value, Some("kube-apiserver")) {
         Ok(_) => Ok(()),
         Err(e) if e.code == 409 => Ok(()),
         Err(e) => Err(e),

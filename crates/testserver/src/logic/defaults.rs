@@ -292,7 +292,7 @@ pub(crate) fn set_after_field_management(
 /// Does this kind carry `metadata.generation`?
 pub(crate) fn has_generation(group: &str, kind: &str, value: &Value) -> bool {
     match (group, kind) {
-        ("", "Pod") => true,
+        ("", "Pod") | ("discovery.k8s.io", "EndpointSlice") => true,
         ("", "Service" | "Namespace" | "Node" | "ConfigMap" | "Secret" | "Endpoints" | "Event") => {
             false
         }
