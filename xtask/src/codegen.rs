@@ -48,7 +48,9 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
     } else {
         write_files(&out, &files)
     };
-    let result = result.and_then(|()| crate::codegen_protobuf::run(check));
+    let result = result
+        .and_then(|()| crate::codegen_protobuf::run(check))
+        .and_then(|()| crate::codegen_testserver_pb::run(check));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

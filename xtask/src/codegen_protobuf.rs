@@ -38,7 +38,7 @@ const OUT_DIRS: &[&str] = &[
     "crates/protobuf/tests/generated",
 ];
 /// Where the vendored `.proto` files live, relative to the workspace root.
-const PROTO_DIR: &str = "crates/protobuf/proto";
+pub(crate) const PROTO_DIR: &str = "crates/protobuf/proto";
 /// The Kubernetes version the codecs are generated for (k8s-openapi's module).
 const K8S_MODULE: &str = "v1_36";
 
@@ -93,7 +93,7 @@ pub(crate) fn run(check: bool) -> Result<(), String> {
 // The proto model, read from the vendored files.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Label {
+pub(crate) enum Label {
     Optional,
     Repeated,
     /// `map<string, V>`.
@@ -101,22 +101,22 @@ enum Label {
 }
 
 #[derive(Debug, Clone)]
-struct ProtoField {
-    label: Label,
+pub(crate) struct ProtoField {
+    pub(crate) label: Label,
     /// A scalar (`string`, `int32`, ...) or a message's full name (`k8s.io.api.core.v1.Pod`).
-    ty: String,
-    name: String,
-    number: u32,
-    omitempty: bool,
+    pub(crate) ty: String,
+    pub(crate) name: String,
+    pub(crate) number: u32,
+    pub(crate) omitempty: bool,
     /// A message Go holds by value (not a pointer): sent even when empty.
-    value: bool,
-    inline: bool,
-    json: String,
+    pub(crate) value: bool,
+    pub(crate) inline: bool,
+    pub(crate) json: String,
 }
 
 #[derive(Debug, Clone)]
-struct ProtoMessage {
-    fields: Vec<ProtoField>,
+pub(crate) struct ProtoMessage {
+    pub(crate) fields: Vec<ProtoField>,
 }
 
 const SCALARS: &[&str] = &[
@@ -124,7 +124,7 @@ const SCALARS: &[&str] = &[
 ];
 
 /// Every message of every vendored file, by full name.
-fn read_protos(dir: &Path) -> Result<BTreeMap<String, ProtoMessage>, String> {
+pub(crate) fn read_protos(dir: &Path) -> Result<BTreeMap<String, ProtoMessage>, String> {
     let mut files = Vec::new();
     find_files(dir, "generated.proto", &mut files)?;
     if files.is_empty() {
@@ -1212,7 +1212,11 @@ fn existing_files(dir: &Path) -> Result<BTreeSet<String>, String> {
     Ok(out)
 }
 
-fn check_files(label: &str, dir: &Path, files: &BTreeMap<String, String>) -> Result<(), String> {
+pub(crate) fn check_files(
+    label: &str,
+    dir: &Path,
+    files: &BTreeMap<String, String>,
+) -> Result<(), String> {
     let mut stale = Vec::new();
     for (name, text) in files {
         match std::fs::read_to_string(dir.join(name)) {
@@ -1237,7 +1241,11 @@ fn check_files(label: &str, dir: &Path, files: &BTreeMap<String, String>) -> Res
     }
 }
 
-fn write_files(label: &str, dir: &Path, files: &BTreeMap<String, String>) -> Result<(), String> {
+pub(crate) fn write_files(
+    label: &str,
+    dir: &Path,
+    files: &BTreeMap<String, String>,
+) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     for name in existing_files(dir)? {
         if !files.contains_key(&name) {

@@ -9,7 +9,8 @@
 //! - `bench`: kubecto against kube-rs, side by side (the `bench/` workspace), and the
 //!   test server's own throughput (`bench testserver`) and peak memory under 100,000
 //!   updates (`bench testserver-memory`).
-//! - `codegen`: regenerate the clientset's accessors and the protobuf codecs (`--check`:
+//! - `codegen`: regenerate the clientset's accessors, the protobuf codecs and the test
+//!   server's protobuf message table (`--check`:
 //!   fail when stale).
 //! - `soak`: writers, watchers and informers against the test server under random faults,
 //!   then checks for duplicated creates, lost events, memory growth and leaks.
@@ -18,6 +19,7 @@ mod bench;
 mod ci;
 mod codegen;
 mod codegen_protobuf;
+mod codegen_testserver_pb;
 mod demo;
 mod soak;
 mod test;
@@ -38,7 +40,8 @@ tasks:
   ci        cargo fmt --check, clippy -D warnings, doc -D warnings, tests (stops at the first failure)
   bench     kubecto vs kube-rs ratios (`bench --help` for workloads; `bench testserver`;
             `bench testserver-memory`: peak RSS after 100,000 updates)
-  codegen   regenerate crates/clientset/src/generated and crates/protobuf/src/generated
+  codegen   regenerate crates/clientset/src/generated, crates/protobuf/src/generated and
+            crates/testserver/src/protobuf/generated
             (`--check`: fail when stale; `--import-protos DIR TAG`: re-vendor the protos)
   soak      writers, watchers and informers under random faults for a while (default
             60 s; `--minutes N`), then checks: no duplicated create, no lost event,

@@ -44,6 +44,7 @@ mod error;
 mod handlers;
 mod logic;
 mod objects;
+mod protobuf;
 mod route;
 mod seed;
 mod server;
@@ -55,6 +56,7 @@ mod with_controllers;
 #[doc(hidden)]
 #[path = "fuzzing.rs"]
 pub mod __fuzz;
+pub mod protobuf_json;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

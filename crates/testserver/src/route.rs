@@ -9,7 +9,7 @@ use http::{Method, Response};
 use serde_json::json;
 
 use crate::handlers::{
-    delete, discovery, log, openapi, patch, read, scale, subresource, watch, write,
+    delete, discovery, log, openapi, patch, protobuf, read, scale, subresource, watch, write,
 };
 use crate::shared::body::ResBody;
 use crate::shared::request::Req;
@@ -74,12 +74,19 @@ async fn resource_request(
     }
     let target = match resolve(state, group, version, rest) {
         Some(t) => t,
-        None => return error(&not_served()),
+        None => return protobuf::answer(req, error(&not_served()), false).await,
     };
-    match dispatch(state, req, target).await {
+    if let Some(e) = protobuf::refuse_early(req, &target.info) {
+        return protobuf::answer(req, error(&e), false).await;
+    }
+    let watching = req.method == Method::GET
+        && target.name.is_none()
+        && (target.watch_path || req.flag("watch"));
+    let res = match dispatch(state, req, target).await {
         Ok(res) => res,
         Err(e) => error(&e),
-    }
+    };
+    protobuf::answer(req, res, watching).await
 }
 
 fn not_served() -> ApiError {

@@ -120,9 +120,9 @@ async fn bad_input_gets_the_right_status() {
             .unwrap()
             .contains("does not match the namespace")
     );
-    // Unsupported media type.
+    // Unsupported media type (protobuf is served: tests/protobuf.rs).
     assert_eq!(
-        http.send("POST", CMS, "application/vnd.kubernetes.protobuf", "x")
+        http.send("POST", CMS, "text/plain", "x")
             .await
             .status,
         415

@@ -1,7 +1,7 @@
 //! The server's modules import one way: each stage only from the stages below it
 //! (`server` -> `route` -> `handlers` -> `objects` -> `logic` -> `shared` -> `storage`,
-//! with `controllers` beside the handlers), and no set of modules imports itself in a
-//! circle. Read from the source: every `crate::` path, `use crate::{..}` groups included.
+//! with `controllers` beside the handlers, and `protobuf`, the transcoder, at the bottom
+//! beside `storage`), and no set of modules imports itself in a circle. Read from the source: every `crate::` path, `use crate::{..}` groups included.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -9,18 +9,29 @@ use std::path::{Path, PathBuf};
 /// Each stage and the stages it may import from (besides itself).
 const STAGES: &[(&str, &[&str])] = &[
     ("storage", &[]),
-    ("shared", &["storage"]),
-    ("logic", &["shared", "storage"]),
-    ("objects", &["logic", "shared", "storage"]),
-    ("controllers", &["objects", "logic", "shared", "storage"]),
-    ("handlers", &["objects", "logic", "shared", "storage"]),
+    ("protobuf", &[]),
+    ("shared", &["storage", "protobuf"]),
+    ("logic", &["shared", "storage", "protobuf"]),
+    ("objects", &["logic", "shared", "storage", "protobuf"]),
+    (
+        "controllers",
+        &["objects", "logic", "shared", "storage", "protobuf"],
+    ),
+    (
+        "handlers",
+        &["objects", "logic", "shared", "storage", "protobuf"],
+    ),
     (
         "route",
-        &["handlers", "objects", "logic", "shared", "storage"],
+        &[
+            "handlers", "objects", "logic", "shared", "storage", "protobuf",
+        ],
     ),
     (
         "server",
-        &["route", "handlers", "objects", "logic", "shared", "storage"],
+        &[
+            "route", "handlers", "objects", "logic", "shared", "storage", "protobuf",
+        ],
     ),
 ];
 

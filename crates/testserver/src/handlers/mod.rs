@@ -12,6 +12,7 @@
 //!   approval, token).
 //! - [`discovery`], [`openapi`]: the discovery documents, `/version`, health, OpenAPI v3.
 //! - [`input`]: decoding what requests send (bodies, patches, DeleteOptions, selectors).
+//! - [`protobuf`]: answers re-encoded in protobuf when the request asks for it first.
 
 pub(crate) mod delete;
 pub(crate) mod discovery;
@@ -19,6 +20,7 @@ pub(crate) mod input;
 pub(crate) mod log;
 pub(crate) mod openapi;
 pub(crate) mod patch;
+pub(crate) mod protobuf;
 pub(crate) mod read;
 pub(crate) mod scale;
 pub(crate) mod subresource;
