@@ -960,3 +960,47 @@ async fn a_body_that_is_not_json_is_reported_in_go_words() {
         "the object provided is unrecognized (must be of type Pod): couldn't get version/kind; json parse error: invalid character '}' looking for beginning of value ({\"apiVersion\": \"v1\", \"kind\": \" ...)"
     );
 }
+
+#[tokio::test]
+async fn a_watch_from_a_resource_version_not_reached_yet_waits_then_times_out() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    let now: u64 = rv(&http.get(CMS).await.json()).parse().unwrap();
+    // One write away: the watch waits for it, then streams from there.
+    let mut soon = watch(
+        &http,
+        &format!("{CMS}?watch=true&resourceVersion={}", now + 1),
+    )
+    .await;
+    http.post(CMS, &configmap("a")).await;
+    http.post(CMS, &configmap("b")).await;
+    let ev = soon.next().await.expect("an event");
+    assert_eq!(ev["type"], "ADDED");
+    assert_eq!(ev["object"]["metadata"]["name"], "b");
+    // Far ahead: after the watch cache's 3 s, one ERROR event, 504 Timeout.
+    let far = now + 100;
+    let started = std::time::Instant::now();
+    let mut events = watch(&http, &format!("{CMS}?watch=true&resourceVersion={far}")).await;
+    let ev = events
+        .next_within(Duration::from_secs(10))
+        .await
+        .expect("an event");
+    assert!(
+        started.elapsed() >= Duration::from_millis(2900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(ev["type"], "ERROR");
+    assert_eq!(
+        ev["object"],
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!("Timeout: Too large resource version: {far}, current: {}", now + 2),
+            "reason": "Timeout",
+            "details": {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1},
+            "code": 504})
+    );
+    assert!(
+        events.next().await.is_none(),
+        "the stream ends after the error"
+    );
+}

@@ -165,6 +165,9 @@ impl Watcher {
         mut end: Pin<Box<dyn Future<Output = ()> + Send>>,
     ) {
         let mut changed = self.state.store.subscribe();
+        if !self.wait_for(cursor, &mut changed).await {
+            return;
+        }
         for obj in &initial {
             if !self.send("ADDED", self.encode(obj)).await {
                 return;
@@ -215,6 +218,37 @@ impl Watcher {
                 _ = tokio::time::sleep_until(deadline) => return,
                 _ = &mut end => return,
                 _ = self.tx.closed() => return,
+            }
+        }
+    }
+
+    /// A watch from a resourceVersion the server has not reached waits for it, as the
+    /// watch cache does, for 3 s; then it ends with an ERROR event `504 Timeout` (`Too
+    /// large resource version`). False when the watch is over.
+    async fn wait_for(&self, rv: u64, changed: &mut tokio::sync::watch::Receiver<u64>) -> bool {
+        let give_up = Instant::now() + Duration::from_secs(3);
+        loop {
+            changed.borrow_and_update();
+            let current = self.state.store.current_rv();
+            if current >= rv {
+                return true;
+            }
+            tokio::select! {
+                res = changed.changed() => if res.is_err() { return false },
+                _ = self.tx.closed() => return false,
+                _ = tokio::time::sleep_until(give_up) => {
+                    let status = ApiError::new(
+                        504,
+                        "Timeout",
+                        format!("Timeout: Too large resource version: {rv}, current: {current}"),
+                        Some(json!({
+                            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                            "retryAfterSeconds": 1,
+                        })),
+                    );
+                    self.send("ERROR", Bytes::from(status.body.to_string())).await;
+                    return false;
+                }
             }
         }
     }
