@@ -59,8 +59,8 @@
 //!   paths against the kubeconfig's directory), `args`, `env`, `apiVersion` (`v1`,
 //!   `v1beta1`), `interactiveMode`, `provideClusterInfo`, `installHint`.
 //!
-//! Refused with [`Error::Unsupported`], naming the field: an `https://` or
-//! `socks5://` `proxy-url` (rest-core tunnels through plain-HTTP proxies only) and
+//! Refused with [`Error::Unsupported`], naming the field: an `https://` `proxy-url`
+//! (rest-core speaks to `http://`, `socks5://` and `socks5h://` proxies) and
 //! `auth-provider` (the legacy gcp/azure/oidc providers; use their exec plugins).
 //! Knowingly ignored: `preferences`, extensions other than the one above, and the
 //! location fields kubectl itself does not read (`LocationOfOrigin`).

@@ -38,8 +38,8 @@ impl SelectedContext {
     /// certificate's,
     /// two authentication methods, an `exec` section without `apiVersion`),
     /// [`Error::InvalidBase64`], [`Error::ReferencedFile`], and
-    /// [`Error::Unsupported`] for `auth-provider` and for an `https://` or `socks5://`
-    /// `proxy-url`, which this version does not implement.
+    /// [`Error::Unsupported`] for `auth-provider` and for an `https://` `proxy-url`,
+    /// which this version does not implement.
     ///
     /// An `exec` plugin becomes an [`ExecProvider`], both the credential provider
     /// (tokens) and the client-certificate source (certificates) of the config; it
@@ -393,10 +393,10 @@ fn check_server(server: &str, at: impl Fn() -> Location) -> Result<String> {
     Ok(url.trim_end_matches('/').to_owned())
 }
 
-/// Check a `proxy-url`: an `http://host[:port]` URL, optionally with credentials.
-/// `https://` and `socks5://` proxies are refused as not supported (rest-core tunnels
-/// through plain-HTTP proxies only). Messages never quote the URL, which may hold a
-/// password.
+/// Check a `proxy-url`: an `http://`, `socks5://` or `socks5h://` `host[:port]` URL,
+/// optionally with credentials. `https://` proxies are refused as not supported
+/// (rest-core does not speak TLS to a proxy yet). Messages never quote the URL, which may
+/// hold a password.
 fn check_proxy_url(url: &str, at: impl Fn() -> Location) -> Result<String> {
     let url = url.trim();
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -406,19 +406,21 @@ fn check_proxy_url(url: &str, at: impl Fn() -> Location) -> Result<String> {
         });
     };
     match scheme.to_ascii_lowercase().as_str() {
-        "http" => {}
-        "https" | "socks5" | "socks5h" => {
+        "http" | "socks5" | "socks5h" => {}
+        "https" => {
             return Err(Error::Unsupported {
                 at: at(),
                 what: format!(
-                    "a {scheme}:// proxy (kubecto-rest-core tunnels through http:// proxies only)"
+                    "a {scheme}:// proxy (kubecto-rest-core speaks to http://, socks5:// and socks5h:// proxies)"
                 ),
             });
         }
         _ => {
             return Err(Error::InvalidValue {
                 at: at(),
-                reason: format!("unknown proxy scheme {scheme:?} (expected http)"),
+                reason: format!(
+                    "unknown proxy scheme {scheme:?} (expected http, socks5 or socks5h)"
+                ),
             });
         }
     }

@@ -355,7 +355,7 @@ fn unsupported_features_say_so() {
 
     let yaml = simple("https://k", "token: t").replace(
         "    server: https://k\n",
-        "    server: https://k\n    proxy-url: socks5://proxy:1080\n",
+        "    server: https://k\n    proxy-url: https://proxy:3128\n",
     );
     let (_, err) = build(&dir, &yaml);
     assert_mentions(
@@ -363,7 +363,7 @@ fn unsupported_features_say_so() {
         &[
             "cluster \"c1\"",
             "field proxy-url",
-            "socks5://",
+            "https://",
             "not supported yet",
         ],
     );

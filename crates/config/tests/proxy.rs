@@ -1,6 +1,7 @@
 //! `proxy-url` end to end: requests to the TLS test server go through a small
 //! CONNECT proxy written here (which records what it was asked), with and without
-//! proxy credentials; URLs rest-core cannot use are refused against the field.
+//! proxy credentials; SOCKS5 URLs are handed to rest-core; URLs rest-core cannot use are
+//! refused against the field.
 
 mod common;
 
@@ -127,7 +128,6 @@ fn proxy_urls_rest_core_cannot_use_are_refused() {
     let dir = TempDir::new("proxy-bad");
     for (url, unsupported, reason) in [
         ("https://proxy:3128", true, "https:// proxy"),
-        ("socks5://proxy:1080", true, "socks5:// proxy"),
         ("proxy:3128", false, "not a URL"),
         ("ftp://proxy", false, "unknown proxy scheme \"ftp\""),
         ("http://", false, "has no host"),
@@ -149,5 +149,22 @@ fn proxy_urls_rest_core_cannot_use_are_refused() {
             "{url}: {text}"
         );
         assert!(!text.contains("pw"), "{text}");
+    }
+}
+
+#[test]
+fn socks5_proxy_urls_are_kept_for_rest_core() {
+    let dir = TempDir::new("proxy-socks");
+    for url in ["socks5://127.0.0.1:1080", "socks5h://user:pw@proxy:1080"] {
+        let yaml = common::simple("https://k", "token: t").replace(
+            "    server: https://k\n",
+            &format!("    server: https://k\n    proxy-url: {url}\n"),
+        );
+        let config = config_from(&dir, &yaml).unwrap();
+        assert_eq!(
+            config.proxy,
+            kubecto_rest_core::Proxy::Url(url.to_owned()),
+            "{url}"
+        );
     }
 }

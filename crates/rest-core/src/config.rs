@@ -203,8 +203,10 @@ pub enum Proxy {
     /// never for `localhost` or loopback addresses, as client-go does.
     #[default]
     FromEnvironment,
-    /// Always use this `http://` proxy (kubeconfig `proxy-url`); credentials in the URL
-    /// are sent as `Proxy-Authorization`.
+    /// Always use this proxy (kubeconfig `proxy-url`): `http://` (a `CONNECT` tunnel;
+    /// credentials in the URL are sent as `Proxy-Authorization`), or `socks5://` and
+    /// `socks5h://` (SOCKS5, the proxy resolving the server's name; credentials in the URL
+    /// are its username and password).
     Url(String),
     /// Never use a proxy.
     None,

@@ -1,4 +1,6 @@
-//! The TCP connector under TLS: direct, or through an HTTP proxy with `CONNECT`.
+//! The TCP connector under TLS: direct, through an HTTP proxy with `CONNECT`, or through
+//! a SOCKS5 proxy (`socks5://`, `socks5h://`: the proxy resolves the server's name, as Go's
+//! dialer has it do for both).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -7,7 +9,7 @@ use std::task::{Context, Poll};
 use futures_util::future::BoxFuture;
 use http::Uri;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -17,7 +19,7 @@ use crate::config::Proxy;
 use crate::error::{BoxError, Error, Result};
 
 /// Opens the TCP connection for a request: straight to the server, or through an HTTP
-/// proxy (a `CONNECT` tunnel, for `https` and `http` servers alike).
+/// proxy (a `CONNECT` tunnel, for `https` and `http` servers alike) or a SOCKS5 proxy.
 #[derive(Clone)]
 pub struct Connector {
     http: HttpConnector,
@@ -48,6 +50,17 @@ fn is_loopback(dst: &Uri) -> bool {
     }
 }
 
+/// The proxy schemes this connector speaks: `http` (CONNECT), `socks5` and `socks5h`.
+fn check_scheme(uri: &Uri) -> std::result::Result<(), String> {
+    match uri.scheme_str() {
+        Some("http" | "socks5" | "socks5h") => Ok(()),
+        other => Err(format!(
+            "unsupported proxy scheme {:?}: http://, socks5:// and socks5h:// proxies are supported",
+            other.unwrap_or("")
+        )),
+    }
+}
+
 impl Connector {
     pub(crate) fn new(http: HttpConnector, proxy: &Proxy) -> Result<Self> {
         let (matcher, bypass_loopback) = match proxy {
@@ -58,14 +71,8 @@ impl Connector {
                     what: "invalid proxy URL".to_owned(),
                     source: Some(Box::new(e)),
                 })?;
-                if uri.scheme_str() != Some("http") {
-                    return Err(Error::Config {
-                        what: format!(
-                            "unsupported proxy scheme {:?}: only http:// proxies are supported",
-                            uri.scheme_str().unwrap_or("")
-                        ),
-                        source: None,
-                    });
+                if let Err(what) = check_scheme(&uri) {
+                    return Err(Error::Config { what, source: None });
                 }
                 (Some(Matcher::builder().all(url.clone()).build()), false)
             }
@@ -99,10 +106,19 @@ impl Service<Uri> for Connector {
             }
             Some(proxy) => {
                 let proxy_uri = proxy.uri().clone();
+                if let Err(what) = check_scheme(&proxy_uri) {
+                    return Box::pin(async move { Err(what.into()) });
+                }
                 if proxy_uri.scheme_str() != Some("http") {
-                    let scheme = proxy_uri.scheme_str().unwrap_or("").to_owned();
+                    // socks5 or socks5h: the proxy resolves the name either way, as Go's
+                    // SOCKS dialer has it do.
+                    let mut socks = SocksV5::new(proxy_uri, self.http.clone()).local_dns(false);
+                    if let Some((user, pass)) = proxy.raw_auth() {
+                        socks = socks.with_auth(user.to_owned(), pass.to_owned());
+                    }
                     return Box::pin(async move {
-                        Err(format!("unsupported proxy scheme {scheme:?}: only http:// proxies are supported").into())
+                        futures_util::future::poll_fn(|cx| socks.poll_ready(cx)).await?;
+                        socks.call(dst).await.map_err(Into::into)
                     });
                 }
                 let mut tunnel = Tunnel::new(proxy_uri, self.http.clone());

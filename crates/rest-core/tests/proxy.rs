@@ -1,4 +1,5 @@
-//! Requests go through an HTTP proxy with CONNECT when configured; credentials in the proxy URL are sent.
+//! Requests go through an HTTP proxy with CONNECT, or a SOCKS5 proxy, when configured;
+//! credentials in the proxy URL are sent.
 
 mod common;
 
@@ -97,11 +98,130 @@ async fn no_proxy_connects_directly() {
 
 #[test]
 fn unsupported_proxy_schemes_are_config_errors() {
-    for url in ["socks5://127.0.0.1:1080", "https://proxy:3128", "not a url"] {
+    for url in ["socks4://127.0.0.1:1080", "https://proxy:3128", "not a url"] {
         let err = RestClient::new(
             kubecto_rest_core::Config::new("https://h").with_proxy(Proxy::Url(url.into())),
         )
         .unwrap_err();
         assert!(matches!(err, Error::Config { .. }), "{url}: {err:?}");
     }
+}
+
+/// A minimal SOCKS5 proxy (RFC 1928, with RFC 1929 username/password when `auth` is set)
+/// that records the destination of each CONNECT as `host:port`.
+async fn socks5_proxy(
+    auth: Option<(&'static str, &'static str)>,
+) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut c, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut head = [0u8; 2];
+                c.read_exact(&mut head).await?;
+                let mut methods = vec![0u8; usize::from(head[1])];
+                c.read_exact(&mut methods).await?;
+                if let Some((user, pass)) = auth {
+                    if !methods.contains(&2) {
+                        return c.write_all(&[5, 0xff]).await;
+                    }
+                    c.write_all(&[5, 2]).await?;
+                    let mut v = [0u8; 2];
+                    c.read_exact(&mut v).await?;
+                    let mut u = vec![0u8; usize::from(v[1])];
+                    c.read_exact(&mut u).await?;
+                    let mut plen = [0u8; 1];
+                    c.read_exact(&mut plen).await?;
+                    let mut p = vec![0u8; usize::from(plen[0])];
+                    c.read_exact(&mut p).await?;
+                    let ok = u == user.as_bytes() && p == pass.as_bytes();
+                    c.write_all(&[1, if ok { 0 } else { 1 }]).await?;
+                    if !ok {
+                        return Ok(());
+                    }
+                } else {
+                    c.write_all(&[5, 0]).await?;
+                }
+                let mut req = [0u8; 4];
+                c.read_exact(&mut req).await?;
+                let host = match req[3] {
+                    1 => {
+                        let mut ip = [0u8; 4];
+                        c.read_exact(&mut ip).await?;
+                        std::net::Ipv4Addr::from(ip).to_string()
+                    }
+                    3 => {
+                        let mut n = [0u8; 1];
+                        c.read_exact(&mut n).await?;
+                        let mut name = vec![0u8; usize::from(n[0])];
+                        c.read_exact(&mut name).await?;
+                        String::from_utf8_lossy(&name).into_owned()
+                    }
+                    _ => return c.write_all(&[5, 8, 0, 1, 0, 0, 0, 0, 0, 0]).await,
+                };
+                let mut port = [0u8; 2];
+                c.read_exact(&mut port).await?;
+                let target = format!("{host}:{}", u16::from_be_bytes(port));
+                log.lock().unwrap().push(target.clone());
+                let Ok(mut upstream) = TcpStream::connect(&target).await else {
+                    return c.write_all(&[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]).await;
+                };
+                c.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0]).await?;
+                tokio::io::copy_bidirectional(&mut c, &mut upstream)
+                    .await
+                    .map(drop)
+            });
+        }
+    });
+    (format!("{addr}"), seen)
+}
+
+#[tokio::test]
+async fn a_socks5_proxy_carries_every_request_with_its_credentials() {
+    let server = TestServer::start().await.unwrap();
+    for (scheme, auth) in [("socks5", None), ("socks5h", Some(("alice", "s3cret")))] {
+        let (proxy, seen) = socks5_proxy(auth).await;
+        let userinfo = auth.map_or(String::new(), |(u, p)| format!("{u}:{p}@"));
+        let url = format!("{scheme}://{userinfo}{proxy}");
+        let client = RestClient::new(config(&server).with_proxy(Proxy::Url(url))).unwrap();
+        for _ in 0..2 {
+            let resp = client.get().namespace("default").resource("pods").send();
+            resp.await.unwrap().bytes().await.unwrap();
+        }
+        // One connection, reused; the proxy was asked for the server's own address.
+        assert_eq!(
+            seen.lock().unwrap().clone(),
+            vec![server.addr().to_string()],
+            "{scheme}"
+        );
+    }
+    assert_eq!(server.request_count("GET", PODS), 4);
+
+    // Wrong credentials: the request fails, naming the proxy's refusal, nothing reaches
+    // the server.
+    let (proxy, seen) = socks5_proxy(Some(("alice", "right"))).await;
+    let url = format!("socks5://alice:wrong@{proxy}");
+    let client = RestClient::new(
+        config(&server)
+            .with_proxy(Proxy::Url(url))
+            .with_max_retries(0),
+    )
+    .unwrap();
+    let err = client
+        .get()
+        .namespace("default")
+        .resource("pods")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(
+        !err.to_string().contains("wrong"),
+        "the password is not shown: {err}"
+    );
+    assert!(seen.lock().unwrap().is_empty());
+    assert_eq!(server.request_count("GET", PODS), 4);
 }
