@@ -901,3 +901,143 @@ async fn the_kubernetes_service_has_endpoints_at_the_test_server() {
         json!([{"name": "https", "port": port, "protocol": "TCP"}])
     );
 }
+
+const JOBS: &str = "/apis/batch/v1/namespaces/default/jobs";
+
+fn job(name: &str, completions: i64, parallelism: i64) -> Value {
+    json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {
+            "completions": completions, "parallelism": parallelism,
+            "template": {"spec": {"restartPolicy": "Never",
+                                  "containers": [{"name": "c", "image": "busybox"}]}},
+        },
+    })
+}
+
+fn job_labels(job: &Value) -> Value {
+    let uid = &job["metadata"]["uid"];
+    let name = &job["metadata"]["name"];
+    json!({"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name,
+           "controller-uid": uid, "job-name": name})
+}
+
+#[tokio::test]
+async fn a_job_runs_pods_until_its_completions_succeeded_then_completes() {
+    let (_server, http) = server().await;
+    let created = http.post(JOBS, &job("once", 2, 1)).await;
+    assert_eq!(created.status, 201);
+    let created = created.json();
+    let path = format!("{JOBS}/once");
+
+    // One pod at a time (parallelism 1), with the job's labels and finalizer.
+    let running = until(&http, &path, "one active pod", |_, j| {
+        j["status"]["active"] == 1
+    })
+    .await;
+    assert!(running["status"]["startTime"].is_string());
+    let pods = items(&http.get(PODS).await.json());
+    assert_eq!(pods.len(), 1, "{pods:#?}");
+    let pod = &pods[0];
+    assert_eq!(pod["metadata"]["generateName"], "once-");
+    assert_eq!(pod["metadata"]["labels"], job_labels(&created));
+    assert_eq!(
+        pod["metadata"]["ownerReferences"],
+        json!([{"apiVersion": "batch/v1", "kind": "Job", "name": "once",
+                "uid": created["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}])
+    );
+
+    let done = until(&http, &path, "the Job complete", |_, j| {
+        condition(j, "Complete")["status"] == "True"
+    })
+    .await;
+    let mut status = done["status"].clone();
+    let start = status["startTime"].as_str().unwrap().to_owned();
+    let end = status["completionTime"].as_str().unwrap().to_owned();
+    assert!(start <= end);
+    for c in status["conditions"].as_array_mut().unwrap() {
+        let c = c.as_object_mut().unwrap();
+        assert!(c.remove("lastProbeTime").unwrap().is_string());
+        assert!(c.remove("lastTransitionTime").unwrap().is_string());
+    }
+    assert_eq!(
+        status,
+        json!({
+            "conditions": [
+                {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached",
+                 "message": "Reached expected number of succeeded pods"},
+                {"type": "Complete", "status": "True", "reason": "CompletionsReached",
+                 "message": "Reached expected number of succeeded pods"},
+            ],
+            "startTime": start, "completionTime": end, "succeeded": 2, "terminating": 0,
+            "uncountedTerminatedPods": {}, "ready": 0,
+        })
+    );
+    // Its pods stay, Succeeded and released.
+    let pods = items(&http.get(PODS).await.json());
+    assert_eq!(pods.len(), 2, "{pods:#?}");
+    for pod in &pods {
+        assert_eq!(pod["status"]["phase"], "Succeeded");
+        assert!(
+            pod["metadata"]
+                .get("finalizers")
+                .is_none_or(|f| f == &json!([])),
+            "{pod:#}"
+        );
+    }
+    // Deleted, the Job takes its pods along.
+    assert_eq!(http.delete(&path).await.status, 200);
+    until(&http, PODS, "no pod", |_, l| items(l).is_empty()).await;
+}
+
+#[tokio::test]
+async fn without_a_kubelet_a_job_waits_on_a_pending_pod_as_on_the_recorded_cluster() {
+    let server = TestServer::builder()
+        .controllers(true)
+        .kubelet(false)
+        .start()
+        .await
+        .unwrap();
+    let http = Http::new(&server);
+    let created = http.post(JOBS, &job("once", 2, 1)).await.json();
+    let j = until(
+        &http,
+        &format!("{JOBS}/once"),
+        "the controller's status",
+        |_, j| j["status"]["active"] == 1,
+    )
+    .await;
+    let mut status = j["status"].clone();
+    assert!(
+        status
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("startTime")
+            .unwrap()
+            .is_string()
+    );
+    assert_eq!(
+        status.to_string(),
+        json!({"active": 1, "terminating": 0, "uncountedTerminatedPods": {}, "ready": 0})
+            .to_string()
+    );
+    let managed = j["metadata"]["managedFields"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["manager"] == "kube-controller-manager"))
+        .expect("the controller's managedFields entry");
+    assert_eq!(managed["subresource"], "status");
+    let pods = items(&http.get(PODS).await.json());
+    assert_eq!(pods.len(), 1);
+    let meta = &pods[0]["metadata"];
+    assert_eq!(meta["labels"], job_labels(&created));
+    assert_eq!(
+        meta["finalizers"],
+        json!(["batch.kubernetes.io/job-tracking"])
+    );
+    assert_eq!(meta["ownerReferences"][0]["kind"], "Job");
+    assert_eq!(pods[0]["status"]["phase"], "Pending");
+    // Deleted, the Job lets its pending pod go.
+    assert_eq!(http.delete(&format!("{JOBS}/once")).await.status, 200);
+    until(&http, PODS, "no pod", |_, l| items(l).is_empty()).await;
+}

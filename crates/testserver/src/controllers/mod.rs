@@ -18,6 +18,7 @@
 //! - [`deployment`], [`replicaset`]: Deployments -> ReplicaSets -> Pods, with rollouts.
 //! - [`endpointslice`], [`endpoints`]: the EndpointSlices and Endpoints of Services
 //!   with a selector.
+//! - [`job`]: Jobs -> Pods, until enough succeeded.
 //! - [`kubelet`]: a stand-in scheduler and kubelet that bind pods to one node and run them.
 
 pub(crate) mod client;
@@ -26,6 +27,7 @@ pub(crate) mod deployment;
 pub(crate) mod endpoints;
 pub(crate) mod endpointslice;
 pub(crate) mod gc;
+pub(crate) mod job;
 pub(crate) mod kubelet;
 pub(crate) mod namespace;
 pub(crate) mod replicaset;
@@ -90,6 +92,7 @@ pub(crate) fn start(
         endpointslice::EndpointSlices,
     );
     runner::spawn(Arc::clone(state), stop.clone(), endpoints::Endpoints);
+    runner::spawn(Arc::clone(state), stop.clone(), job::Jobs);
     runner::spawn(
         Arc::clone(state),
         stop.clone(),
