@@ -10,6 +10,8 @@
 
 use std::time::{Duration, Instant};
 
+pub mod pb;
+
 /// Where the bench server serves single pods, lists and watches.
 pub const PODS_PATH: &str = "/api/v1/namespaces/kube-system/pods";
 /// The namespace of every pod.
@@ -42,17 +44,42 @@ pub enum Workload {
     /// The same through a kubecto shared informer with one handler counting the updates
     /// (kube-rs: `reflector`).
     Informer,
+    /// `get-seq` in protobuf: kubecto-clientset's `Api<Pod>::get` (kube-rs: `get-seq`).
+    GetSeqPb,
+    /// `get-seq-pb` with `managedFields` skipped while decoding (kube-rs: `get-seq`).
+    GetSeqPbDrop,
+    /// `get-par` in protobuf through `Api<Pod>::get` (kube-rs: `get-par`).
+    GetParPb,
+    /// One LIST in protobuf collected into typed pods: `Api<Pod>::list` (kube-rs: `list`).
+    ListCollectPb,
+    /// `list-collect-pb` with `managedFields` skipped while decoding (kube-rs: `list`).
+    ListCollectPbDrop,
+    /// The LIST in protobuf item by item: `Api<Pod>::list_stream`, 500 a page (kube-rs:
+    /// `list`).
+    ListStreamPb,
+    /// The watch in protobuf: `Api<Pod>::watch` (kube-rs: `watch`).
+    WatchPb,
+    /// `watch-pb` with `managedFields` skipped while decoding (kube-rs: `watch`).
+    WatchPbDrop,
 }
 
 impl Workload {
     /// Every workload, in the order the table shows them.
-    pub const ALL: [Workload; 9] = [
+    pub const ALL: [Workload; 17] = [
         Workload::GetSeq,
+        Workload::GetSeqPb,
+        Workload::GetSeqPbDrop,
         Workload::GetPar,
+        Workload::GetParPb,
         Workload::List,
         Workload::ListCollect,
+        Workload::ListCollectPb,
+        Workload::ListCollectPbDrop,
         Workload::ListStream,
+        Workload::ListStreamPb,
         Workload::Watch,
+        Workload::WatchPb,
+        Workload::WatchPbDrop,
         Workload::Reflector,
         Workload::ReflectorDrop,
         Workload::Informer,
@@ -70,7 +97,42 @@ impl Workload {
             Workload::Reflector => "reflector",
             Workload::ReflectorDrop => "reflector-drop",
             Workload::Informer => "informer",
+            Workload::GetSeqPb => "get-seq-pb",
+            Workload::GetSeqPbDrop => "get-seq-pb-drop",
+            Workload::GetParPb => "get-par-pb",
+            Workload::ListCollectPb => "list-collect-pb",
+            Workload::ListCollectPbDrop => "list-collect-pb-drop",
+            Workload::ListStreamPb => "list-stream-pb",
+            Workload::WatchPb => "watch-pb",
+            Workload::WatchPbDrop => "watch-pb-drop",
         }
+    }
+
+    /// The JSON workload this one is the protobuf form of (itself for a JSON workload):
+    /// same objects, same sizes.
+    pub fn base(self) -> Workload {
+        match self {
+            Workload::GetSeqPb | Workload::GetSeqPbDrop => Workload::GetSeq,
+            Workload::GetParPb => Workload::GetPar,
+            Workload::ListCollectPb | Workload::ListCollectPbDrop => Workload::ListCollect,
+            Workload::ListStreamPb => Workload::ListStream,
+            Workload::WatchPb | Workload::WatchPbDrop => Workload::Watch,
+            other => other,
+        }
+    }
+
+    /// Whether kubecto asks for protobuf in it (kube-rs has no protobuf: its figures for
+    /// these come from the JSON workload of the same [`base`](Self::base)).
+    pub fn is_protobuf(self) -> bool {
+        self.base() != self
+    }
+
+    /// Whether `managedFields` are skipped while decoding (`DecodeOptions::drop_managed_fields`).
+    pub fn drops_managed_fields(self) -> bool {
+        matches!(
+            self,
+            Workload::GetSeqPbDrop | Workload::ListCollectPbDrop | Workload::WatchPbDrop
+        )
     }
 
     /// Parses a command-line name.
@@ -80,7 +142,7 @@ impl Workload {
 
     /// How many items (requests, pods or events) the full workload handles.
     pub fn full_items(self) -> u64 {
-        match self {
+        match self.base() {
             Workload::GetSeq => 20_000,
             Workload::GetPar => 50_000,
             Workload::List | Workload::ListCollect | Workload::ListStream => LIST_PODS,
@@ -88,6 +150,7 @@ impl Workload {
             | Workload::Reflector
             | Workload::ReflectorDrop
             | Workload::Informer => 100_000,
+            _ => unreachable!("base() is a JSON workload"),
         }
     }
 
@@ -102,7 +165,7 @@ impl Workload {
 
     /// Whether requests per second mean something for it.
     pub fn is_get(self) -> bool {
-        matches!(self, Workload::GetSeq | Workload::GetPar)
+        matches!(self.base(), Workload::GetSeq | Workload::GetPar)
     }
 }
 
@@ -134,7 +197,8 @@ impl ClientArgs {
         let args: Vec<String> = std::env::args().skip(1).collect();
         let usage = || -> ! {
             eprintln!(
-                "usage: bench-<client> <get-seq|get-par|list|list-collect|list-stream|watch|reflector|reflector-drop|informer> <http://127.0.0.1:PORT> [items]"
+                "usage: bench-<client> <workload> <http://127.0.0.1:PORT> [items]\nworkloads: {}",
+                Workload::ALL.map(Workload::name).join(", ")
             );
             std::process::exit(2)
         };
@@ -159,6 +223,15 @@ impl ClientArgs {
 /// The name of the `i`-th pod the server knows (GET, LIST and watch all use it).
 pub fn pod_name(i: u64) -> String {
     format!("coredns-674b8bbfcf-{i:06}")
+}
+
+/// The uid of the `i`-th pod (GET, LIST and watch all use it).
+pub fn pod_uid(i: u64) -> String {
+    format!(
+        "{:08x}-5c1d-4e2f-9a3b-{:012x}",
+        0x6c0d_0000u64 + (i >> 32),
+        i
+    )
 }
 
 /// This process's CPU time so far, user + system, all threads (also those that exited):
@@ -376,12 +449,7 @@ impl PodTemplate {
         out.extend_from_slice(&self.parts[0]);
         out.extend_from_slice(pod_name(i).as_bytes());
         out.extend_from_slice(&self.parts[1]);
-        let _ = write!(
-            out,
-            "{:08x}-5c1d-4e2f-9a3b-{:012x}",
-            0x6c0d_0000u64 + (i >> 32),
-            i
-        );
+        out.extend_from_slice(pod_uid(i).as_bytes());
         out.extend_from_slice(&self.parts[2]);
         let _ = write!(out, "{rv}");
         out.extend_from_slice(&self.parts[3]);

@@ -7,9 +7,13 @@
 //! kubecto/kube-rs ratios.
 //!
 //! - `cargo xtask bench [--quick] [--runs N] [--workload NAME[,NAME..]]`: the comparison.
-//!   Workloads: get-seq, get-par, list, list-collect, list-stream, watch, and the caches:
-//!   reflector, reflector-drop, informer (a paged LIST of 10,000 pods into a store, then
-//!   100,000 watch events applied to it; kube-rs: `reflector(store, watcher(..))`).
+//!   Workloads: get-seq, get-par, list, list-collect, list-stream, watch; kubecto in
+//!   protobuf (kubecto-clientset's `Api<Pod>`; compared with kube-rs's JSON run of the same
+//!   objects, kube-rs having no protobuf): get-seq-pb, get-seq-pb-drop, get-par-pb,
+//!   list-collect-pb, list-collect-pb-drop, list-stream-pb, watch-pb, watch-pb-drop
+//!   (`-drop`: managedFields skipped while decoding); and the caches: reflector,
+//!   reflector-drop, informer (a paged LIST of 10,000 pods into a store, then 100,000 watch
+//!   events applied to it; kube-rs: `reflector(store, watcher(..))`).
 //! - `cargo xtask bench testserver [--quick]`: kubecto-testserver's own throughput
 //!   (`bench/testserver`, another workspace, so the test server's serde_json features do
 //!   not leak into the client comparison).
@@ -30,6 +34,9 @@ usage: cargo xtask bench [--quick] [--runs N] [--workload NAME[,NAME..]] [--json
   --quick      fewer runs (3) and smaller GET/watch counts; for a first look, not for figures
   --runs N     runs per client per workload (default 5)
   --workload   get-seq, get-par, list, list-collect, list-stream, watch,
+               protobuf (kubecto in protobuf against kube-rs in JSON, same objects):
+                 get-seq-pb, get-seq-pb-drop, get-par-pb, list-collect-pb,
+                 list-collect-pb-drop, list-stream-pb, watch-pb, watch-pb-drop,
                reflector, reflector-drop, informer (default: all)
   --json PATH  raw runs and medians as JSON (default: bench/target/bench-results.json)";
 

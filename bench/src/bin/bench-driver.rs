@@ -1,6 +1,8 @@
 //! The driver: starts `bench-server`, runs each workload with each client in its own
 //! process at least `--runs` times (alternating which client goes first), takes medians and
 //! prints kubecto/kube-rs ratios for CPU per item, requests per second and peak RSS.
+//! The `-pb` workloads are kubecto in protobuf; their ratio is against kube-rs's JSON run
+//! of the same base workload (kube-rs has no protobuf).
 //!
 //! usage: bench-driver [--runs N] [--quick] [--workload NAME[,NAME..]]... [--json PATH]
 //!                     [--server-threads N]
@@ -138,7 +140,7 @@ fn items_for(w: Workload, quick: bool) -> u64 {
     if !quick {
         return w.full_items();
     }
-    match w {
+    match w.base() {
         Workload::GetSeq => 4_000,
         Workload::GetPar => 10_000,
         Workload::Watch | Workload::Reflector | Workload::ReflectorDrop | Workload::Informer => {
@@ -149,9 +151,11 @@ fn items_for(w: Workload, quick: bool) -> u64 {
 }
 
 /// The kube-rs workload a kubecto workload is compared with: kube-rs reads a whole LIST
-/// one way only (`Api::list`), so the three LIST variants share its runs.
+/// one way only (`Api::list`), so the LIST variants share its runs; kube-rs has no
+/// protobuf, so a protobuf workload is compared with kube-rs's JSON run of the same
+/// objects.
 fn kube_counterpart(w: Workload) -> Workload {
-    match w {
+    match w.base() {
         Workload::ListCollect | Workload::ListStream => Workload::List,
         Workload::Informer => Workload::Reflector,
         other => other,
@@ -378,6 +382,37 @@ fn targets(w: Workload) -> Targets {
         },
         Workload::Watch => Targets {
             cpu: Some(0.5),
+            rps: None,
+            rss_ratio: None,
+            rss_abs_mib: None,
+        },
+        // Issue 12: kubecto in protobuf against kube-rs in JSON on the same objects.
+        Workload::GetSeqPb | Workload::GetSeqPbDrop | Workload::GetParPb => Targets {
+            cpu: Some(0.3),
+            rps: None,
+            rss_ratio: None,
+            rss_abs_mib: None,
+        },
+        Workload::ListCollectPb => Targets {
+            cpu: Some(0.3),
+            rps: None,
+            rss_ratio: Some(0.6),
+            rss_abs_mib: None,
+        },
+        Workload::ListCollectPbDrop => Targets {
+            cpu: Some(0.3),
+            rps: None,
+            rss_ratio: Some(0.3),
+            rss_abs_mib: None,
+        },
+        Workload::ListStreamPb => Targets {
+            cpu: Some(0.25),
+            rps: None,
+            rss_ratio: None,
+            rss_abs_mib: Some(64.0),
+        },
+        Workload::WatchPb | Workload::WatchPbDrop => Targets {
+            cpu: Some(0.3),
             rps: None,
             rss_ratio: None,
             rss_abs_mib: None,

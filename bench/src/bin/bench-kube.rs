@@ -23,6 +23,14 @@ fn main() {
 
 async fn run() {
     let args = ClientArgs::from_env();
+    if args.workload.is_protobuf() {
+        eprintln!(
+            "bench-kube: kube-rs has no protobuf; {} is compared with kube-rs's {}",
+            args.workload.name(),
+            args.workload.base().name()
+        );
+        std::process::exit(2);
+    }
     let uri: http::Uri = args.url.parse().expect("server URL");
     let config = kube::Config::new(uri);
     let client = kube::Client::try_from(config).expect("client");
@@ -98,6 +106,14 @@ async fn run() {
             cache = Some(store);
             n
         }
+        Workload::GetSeqPb
+        | Workload::GetSeqPbDrop
+        | Workload::GetParPb
+        | Workload::ListCollectPb
+        | Workload::ListCollectPbDrop
+        | Workload::ListStreamPb
+        | Workload::WatchPb
+        | Workload::WatchPbDrop => unreachable!("refused above"),
     };
     check_items(args.workload.name(), items, args.items);
     probe.finish("kube-rs", args.workload, items, 0);

@@ -1,5 +1,7 @@
-//! One workload with kubecto's rest-core, the way a kubecto user writes it; prints one
-//! JSON line about this process (see `kubecto_bench::Probe`).
+//! One workload with kubecto, the way a kubecto user writes it; prints one JSON line about
+//! this process (see `kubecto_bench::Probe`). The JSON workloads use rest-core's request
+//! builder; the protobuf ones (`-pb`) kubecto-clientset's `Api<Pod>`, which asks for
+//! protobuf for built-in kinds by default (`-drop`: `Api::drop_managed_fields(true)`).
 //!
 //! The client-side rate limiter is switched off (`without_rate_limit`): its default
 //! (50 QPS, burst 100) would make every GET workload measure the limiter, and kube-rs has
@@ -10,7 +12,8 @@ use k8s_openapi::api::core::v1::Pod;
 use kubecto_bench::{
     ClientArgs, GET_CONCURRENCY, LIST_PODS, NAMESPACE, Probe, Workload, check_items, pod_name,
 };
-use kubecto_rest_core::{Config, GroupVersion, RestClient, WatchEvent};
+use kubecto_clientset::Api;
+use kubecto_rest_core::{Config, GroupVersion, ListOptions, RestClient, WatchEvent, WatchOptions};
 use kubecto_runtime::informer::{HandlerFns, InformerOptions, SharedInformer};
 use kubecto_runtime::store::drop_managed_fields;
 use kubecto_runtime::watcher::{ListWatch, Reflector, ReflectorConfig};
@@ -33,6 +36,14 @@ async fn get(client: &RestClient, i: u64) -> Pod {
     pod
 }
 
+/// A GET through kubecto-clientset (protobuf for a built-in kind).
+async fn get_api(api: &Api<Pod>, i: u64) -> Pod {
+    let name = pod_name(i % LIST_PODS);
+    let pod = api.get(&name).await.expect("GET pod");
+    debug_assert_eq!(pod.metadata.name.as_deref(), Some(name.as_str()));
+    pod
+}
+
 fn list_request(client: &RestClient) -> kubecto_rest_core::Request {
     client.get().namespace(NAMESPACE).resource("pods")
 }
@@ -48,6 +59,10 @@ async fn run() {
         .with_group_version(GroupVersion::core_v1())
         .without_rate_limit();
     let client = RestClient::new(config).expect("client");
+    // The protobuf workloads' typed client: protobuf is its default for `Pod`.
+    let api = Api::<Pod>::namespaced(client.clone(), NAMESPACE)
+        .drop_managed_fields(args.workload.drops_managed_fields());
+    assert!(api.speaks_protobuf());
     let mut probe = Probe::start();
     let mut held: Vec<Pod> = Vec::new();
     // A cache workload's store, dropped after the figures are taken (as `held`).
@@ -133,6 +148,63 @@ async fn run() {
             }
             n
         }
+        Workload::GetSeqPb | Workload::GetSeqPbDrop => {
+            let mut n = 0u64;
+            for i in 0..args.items {
+                let pod = get_api(&api, i).await;
+                n += u64::from(pod.metadata.name.is_some());
+            }
+            n
+        }
+        Workload::GetParPb => {
+            let mut tasks = Vec::new();
+            for t in 0..GET_CONCURRENCY {
+                let api = api.clone();
+                let total = args.items;
+                tasks.push(tokio::spawn(async move {
+                    let mut n = 0u64;
+                    let mut i = t;
+                    while i < total {
+                        let pod = get_api(&api, i).await;
+                        n += u64::from(pod.metadata.name.is_some());
+                        i += GET_CONCURRENCY;
+                    }
+                    n
+                }));
+            }
+            let mut n = 0;
+            for t in tasks {
+                n += t.await.expect("task");
+            }
+            n
+        }
+        Workload::ListCollectPb | Workload::ListCollectPbDrop => {
+            let list = api.list(&ListOptions::default()).await.expect("LIST");
+            held = list.items;
+            held.len() as u64
+        }
+        Workload::ListStreamPb => {
+            let stream = api.list_stream(&ListOptions::default());
+            let mut stream = std::pin::pin!(stream);
+            let mut n = 0u64;
+            while let Some(pod) = stream.next().await {
+                let pod = pod.expect("list item");
+                n += u64::from(pod.metadata.name.is_some());
+            }
+            n
+        }
+        Workload::WatchPb | Workload::WatchPbDrop => {
+            let stream = api.watch(&WatchOptions::default().resource_version("0"));
+            let mut stream = std::pin::pin!(stream);
+            let mut n = 0u64;
+            while let Some(ev) = stream.next().await {
+                match ev.expect("watch event") {
+                    WatchEvent::Modified(pod) => n += u64::from(pod.metadata.name.is_some()),
+                    other => panic!("unexpected event {other:?}"),
+                }
+            }
+            n
+        }
         Workload::Reflector | Workload::ReflectorDrop => {
             let drop_fields = args.workload == Workload::ReflectorDrop;
             let store = reflector(&client, args.items, drop_fields, &mut probe).await;
@@ -146,6 +218,14 @@ async fn run() {
         }
     };
     check_items(args.workload.name(), items, args.items);
+    if args.workload.drops_managed_fields()
+        && let Some(pod) = held.first()
+    {
+        assert!(
+            pod.metadata.managed_fields.is_none(),
+            "managedFields dropped"
+        );
+    }
     probe.finish("kubecto", args.workload, items, 0);
     drop(held);
     drop(cache);
@@ -177,7 +257,9 @@ async fn reflector(
     drop_fields: bool,
     probe: &mut Probe,
 ) -> Store<Pod> {
-    let api = kubecto_clientset::Api::<Pod>::namespaced(client.clone(), NAMESPACE);
+    // JSON, as these workloads were first measured (the bench server now answers
+    // protobuf to whoever asks for it first, as kubecto-clientset does by default).
+    let api = Api::<Pod>::namespaced(client.clone(), NAMESPACE).json();
     let store = if drop_fields {
         Store::<Pod>::with_transform(drop_managed_fields())
     } else {
@@ -216,7 +298,9 @@ async fn reflector(
 /// A shared informer with one handler counting updates, run in the task the benchmark
 /// awaits; done at the last update.
 async fn informer(client: &RestClient, events: u64, probe: &mut Probe) -> (u64, Store<Pod>) {
-    let api = kubecto_clientset::Api::<Pod>::namespaced(client.clone(), NAMESPACE);
+    // JSON, as these workloads were first measured (the bench server now answers
+    // protobuf to whoever asks for it first, as kubecto-clientset does by default).
+    let api = Api::<Pod>::namespaced(client.clone(), NAMESPACE).json();
     let informer = SharedInformer::with_options(
         ListWatch::new(&api),
         InformerOptions::new().config(cache_config()),

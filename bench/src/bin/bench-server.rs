@@ -13,6 +13,12 @@
 //!   starts after it, and one from the last event's stays open with nothing to send (as
 //!   a reflector's next watch finds it).
 //!
+//! When a request's `Accept` asks for protobuf first (`application/vnd.kubernetes.protobuf`,
+//! as kubecto-clientset and client-go ask for built-in kinds), the same pods are answered
+//! in protobuf exactly as kube-apiserver frames them (see `kubecto_bench::pb`): a GET in
+//! the `k8s\0` envelope, the list as a PodList in one (paged the same way), the watch as
+//! length-prefixed `WatchEvent` frames (`;stream=watch`).
+//!
 //! Prints `http://127.0.0.1:PORT` on its first line, then serves until its standard input
 //! closes (the driver holds it) or `--max-seconds` pass.
 
@@ -27,7 +33,7 @@ use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::body::{Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use kubecto_bench::{LIST_PODS, LIST_RV, PODS_PATH, PodTemplate, WATCH_BASE_RV};
+use kubecto_bench::{LIST_PODS, LIST_RV, PODS_PATH, PodTemplate, WATCH_BASE_RV, pb};
 
 const LIST_CHUNK: usize = 32 * 1024;
 
@@ -36,6 +42,8 @@ struct Data {
     list: Bytes,
     /// Where each item of `list` starts and ends.
     items: Vec<(usize, usize)>,
+    /// The same pods in protobuf.
+    pb: pb::Bodies,
     watch_events: u64,
 }
 
@@ -90,13 +98,28 @@ fn full(bytes: impl Into<Bytes>) -> Body {
 }
 
 fn answer(status: StatusCode, body: Body) -> Response<Body> {
+    answer_as(status, body, "application/json")
+}
+
+fn answer_as(status: StatusCode, body: Body, content_type: &'static str) -> Response<Body> {
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
+        http::HeaderValue::from_static(content_type),
     );
     resp
+}
+
+/// One page of the protobuf list (`limit` of `usize::MAX`: the whole list), the items in
+/// `LIST_CHUNK` frames.
+fn pb_page(data: &Data, from: usize, limit: usize) -> Response<Body> {
+    let [head, items, tail] = data.pb.page(LIST_RV, from, limit);
+    let parts = std::iter::once(Ok(Frame::data(head)))
+        .chain(frames(items))
+        .chain(std::iter::once(Ok(Frame::data(tail))));
+    let body = StreamBody::new(futures_util::stream::iter(parts)).boxed();
+    answer_as(StatusCode::OK, body, pb::CONTENT_TYPE)
 }
 
 fn handle(data: &Arc<Data>, req: &Request<Incoming>) -> Response<Body> {
@@ -109,6 +132,11 @@ fn handle(data: &Arc<Data>, req: &Request<Incoming>) -> Response<Body> {
             ),
         );
     };
+    let protobuf = req
+        .headers()
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(pb::wants_protobuf);
     if let Some(name) = rest.strip_prefix('/') {
         // A single pod; the number after the last '-' picks its uid.
         let i = name
@@ -116,6 +144,10 @@ fn handle(data: &Arc<Data>, req: &Request<Incoming>) -> Response<Body> {
             .next()
             .and_then(|n| n.parse::<u64>().ok())
             .unwrap_or(0);
+        if protobuf {
+            let body = full(data.pb.get(i, name));
+            return answer_as(StatusCode::OK, body, pb::CONTENT_TYPE);
+        }
         let mut pod = data.template.render(i, 1000 + i);
         // Keep the name that was asked for.
         if kubecto_bench::pod_name(i) != name {
@@ -139,16 +171,38 @@ fn handle(data: &Arc<Data>, req: &Request<Incoming>) -> Response<Body> {
         let since = param(query, "resourceVersion")
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
+        let content_type = if protobuf {
+            pb::WATCH_CONTENT_TYPE
+        } else {
+            "application/json"
+        };
         if n == 0 || since >= base_rv + n - 1 {
             // Nothing newer: stay open, as a watch does, until the client goes.
             let pending = futures_util::stream::pending::<Result<Frame<Bytes>, Infallible>>();
-            return answer(StatusCode::OK, StreamBody::new(pending).boxed());
+            return answer_as(
+                StatusCode::OK,
+                StreamBody::new(pending).boxed(),
+                content_type,
+            );
         }
         let first = if since >= base_rv {
             since + 1 - base_rv
         } else {
             0
         };
+        if protobuf {
+            let pods = data.items.len() as u64;
+            let events = futures_util::stream::iter((first..n).map(move |i| {
+                let mut ev = Vec::with_capacity(data.pb.watch_frame_len());
+                data.pb.watch_frame_into(&mut ev, i, pods, base_rv + i);
+                Ok::<_, Infallible>(Frame::data(Bytes::from(ev)))
+            }));
+            return answer_as(
+                StatusCode::OK,
+                StreamBody::new(events).boxed(),
+                content_type,
+            );
+        }
         let events = futures_util::stream::iter((first..n).map(move |i| {
             let mut ev = Vec::with_capacity(data.template.approx_len() + 40);
             ev.extend_from_slice(b"{\"type\":\"MODIFIED\",\"object\":");
@@ -165,7 +219,13 @@ fn handle(data: &Arc<Data>, req: &Request<Incoming>) -> Response<Body> {
         let from = param(query, "continue")
             .and_then(|c| c.parse::<usize>().ok())
             .unwrap_or(0);
+        if protobuf {
+            return pb_page(data, from, limit);
+        }
         return answer(StatusCode::OK, page(data, from, limit));
+    }
+    if protobuf {
+        return pb_page(data, 0, usize::MAX);
     }
     let body = futures_util::stream::iter(frames(data.list.clone()));
     answer(StatusCode::OK, StreamBody::new(body).boxed())
@@ -219,15 +279,20 @@ fn main() {
     }
     let template = PodTemplate::load(&fixture);
     let (list, items) = render_list(&template, list_pods);
+    let pb = pb::Bodies::new(&template, list_pods);
+    let pb_list: usize = pb.page(LIST_RV, 0, usize::MAX).iter().map(Bytes::len).sum();
     eprintln!(
-        "bench-server: pod {} bytes, list of {list_pods} pods {} bytes, watch of {watch_events} events",
+        "bench-server: pod {} bytes, list of {list_pods} pods {} bytes, watch of {watch_events} events; protobuf: pod {} bytes, list {pb_list} bytes, watch frame {} bytes",
         template.render(0, 1000).len(),
-        list.len()
+        list.len(),
+        pb.get(0, &kubecto_bench::pod_name(0)).len(),
+        pb.watch_frame_len(),
     );
     let data = Arc::new(Data {
         template,
         list,
         items,
+        pb,
         watch_events,
     });
 
