@@ -280,3 +280,48 @@ async fn watches_of_a_deleted_crd_resource_end() {
     assert!(text.contains("\"type\":\"ADDED\""), "{text}");
     assert!(text.contains("\"type\":\"DELETED\""), "{text}");
 }
+
+#[tokio::test]
+async fn a_new_storage_version_is_added_to_stored_versions_which_must_stay_listed() {
+    let (_s, http) = with_crd().await;
+    let url = format!("{CRDS}/widgets.example.com");
+    let crd = http.get(&url).await.json();
+    assert_eq!(crd["status"]["storedVersions"], json!(["v1"]));
+    // Objects written at v1 are read at v1beta1 as they are (conversion strategy None).
+    assert_eq!(http.post(WIDGETS, &widget("w1", 3)).await.status, 201);
+
+    // v1beta1 becomes the storage version: it joins v1 in storedVersions.
+    let mut crd = http.get(&url).await.json();
+    crd["spec"]["versions"][0]["storage"] = json!(true);
+    crd["spec"]["versions"][1]["storage"] = json!(false);
+    let res = http.put(&url, &crd).await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(
+        res.json()["status"]["storedVersions"],
+        json!(["v1", "v1beta1"])
+    );
+    let w = http
+        .get("/apis/example.com/v1beta1/namespaces/default/widgets/w1")
+        .await
+        .json();
+    assert_eq!(
+        (w["apiVersion"].as_str(), w["spec"]["size"].as_i64()),
+        (Some("example.com/v1beta1"), Some(3))
+    );
+
+    // v1 may not leave spec.versions while objects may be stored at it.
+    let mut crd = res.json();
+    let v1beta1 = crd["spec"]["versions"][0].clone();
+    crd["spec"]["versions"] = json!([v1beta1]);
+    let res = http.put(&url, &crd).await;
+    assert_eq!(res.status, 422, "{}", String::from_utf8_lossy(&res.body));
+    let status = res.json();
+    assert_eq!(
+        status["details"]["causes"][0]["field"],
+        "status.storedVersions[0]"
+    );
+    assert_eq!(
+        status["details"]["causes"][0]["message"],
+        "Invalid value: \"v1\": must appear in spec.versions"
+    );
+}

@@ -100,6 +100,30 @@ pub(crate) fn prepare(value: &mut Value) -> Result<(), ApiError> {
             ),
         ));
     }
+    // An update: the stored versions stay listed (apiextensions' PrepareForUpdate adds a
+    // new storage version to them; ValidateCustomResourceDefinitionStoredVersions).
+    let mut stored_now = None;
+    if let Some(stored) = value["status"]["storedVersions"].as_array().cloned() {
+        let listed = |name: &Value| versions.iter().any(|v| &v["name"] == name);
+        for (i, v) in stored.iter().enumerate() {
+            if !listed(v) {
+                causes.push((
+                    format!("status.storedVersions[{i}]"),
+                    "FieldValueInvalid",
+                    format!("Invalid value: {v}: must appear in spec.versions"),
+                ));
+            }
+        }
+        let storage = versions.iter().find(|v| v["storage"] == true);
+        let added = storage
+            .map(|v| v["name"].clone())
+            .filter(|n| !stored.contains(n));
+        if let Some(name) = added {
+            let mut stored = stored;
+            stored.push(name);
+            stored_now = Some(Value::Array(stored));
+        }
+    }
     if !causes.is_empty() {
         return Err(ApiError::invalid(
             "CustomResourceDefinition",
@@ -109,6 +133,9 @@ pub(crate) fn prepare(value: &mut Value) -> Result<(), ApiError> {
         ));
     }
     let kind = kind.to_owned();
+    if let Some(stored) = stored_now {
+        value["status"]["storedVersions"] = stored;
+    }
     let names = &mut value["spec"]["names"];
     if names["singular"].as_str().is_none_or(str::is_empty) {
         names["singular"] = json!(kind.to_lowercase());
