@@ -1004,3 +1004,42 @@ async fn a_watch_from_a_resource_version_not_reached_yet_waits_then_times_out() 
         "the stream ends after the error"
     );
 }
+
+#[tokio::test]
+async fn a_replacement_of_an_object_that_was_recreated_is_a_conflict() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    let old = http.post(CMS, &configmap("cfg")).await.json();
+    http.delete(&format!("{CMS}/cfg")).await;
+    let new = http.post(CMS, &configmap("cfg")).await.json();
+    // The uid the client read is a precondition of its PUT.
+    let mut stale = old.clone();
+    stale["metadata"]["resourceVersion"] = new["metadata"]["resourceVersion"].clone();
+    stale["data"]["k"] = json!("overwritten");
+    let res = http.put(&format!("{CMS}/cfg"), &stale).await;
+    assert_eq!(res.status, 409, "{}", text(&res));
+    assert_eq!(
+        res.json(),
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!(
+                "Operation cannot be fulfilled on configmaps \"cfg\": Precondition failed: UID in precondition: {}, UID in object meta: {}",
+                old["metadata"]["uid"].as_str().unwrap(),
+                new["metadata"]["uid"].as_str().unwrap()
+            ),
+            "reason": "Conflict", "details": {"name": "cfg", "kind": "configmaps"}, "code": 409})
+    );
+    assert_eq!(
+        http.get(&format!("{CMS}/cfg")).await.json()["data"]["k"],
+        "v"
+    );
+    // A DELETE's preconditions fail the same way, details included.
+    let body = json!({"preconditions": {"uid": old["metadata"]["uid"]}}).to_string();
+    let res = http
+        .send("DELETE", &format!("{CMS}/cfg"), "application/json", body)
+        .await;
+    assert_eq!(res.status, 409);
+    assert_eq!(
+        res.json()["details"],
+        json!({"name": "cfg", "kind": "configmaps"})
+    );
+}

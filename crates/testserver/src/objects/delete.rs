@@ -11,7 +11,7 @@ use crate::objects::{grace, normalize};
 use crate::shared::keys::{collection, key};
 use crate::shared::meta;
 use crate::shared::state::State;
-use crate::shared::status::{ApiError, qualified};
+use crate::shared::status::ApiError;
 use crate::storage::registry::ResourceInfo;
 use crate::storage::store::{EventType, Obj, Update};
 
@@ -73,105 +73,121 @@ pub(crate) fn delete_one(
     let k = key(info, namespace, name);
     let on_missing = || ApiError::not_found(&info.plural, &info.group, name);
     let mut preview = None;
-    let (obj, kind, changed) = state.store.update(&collection(info), &k, on_missing, |cur, cur_val| {
-        if let Some(uid) = &opts.uid
-            && *uid != cur.uid
-        {
-            return Err(ApiError::new(
-                409,
-                "Conflict",
-                format!(
-                    "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                    qualified(&info.plural, &info.group),
-                    cur.uid
-                ),
-                None,
-            ));
-        }
-        if let Some(rv) = &opts.resource_version
-            && *rv != cur.rv.to_string()
-        {
-            return Err(ApiError::new(
-                409,
-                "Conflict",
-                format!(
-                    "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
-                    qualified(&info.plural, &info.group),
-                    cur.rv
-                ),
-                None,
-            ));
-        }
-        let mut next = cur_val.clone();
-        let terminating = next["metadata"].get("deletionTimestamp").is_some();
-        // Foreground and orphan deletion hand the object to the garbage collector through
-        // a finalizer; an `orphan` finalizer already there makes orphaning the default.
-        let has_orphan = has_finalizer(&next, ORPHAN);
-        let policy = opts.propagation.unwrap_or(if has_orphan {
-            Propagation::Orphan
-        } else {
-            Propagation::Background
-        });
-        let gc_finalizer = match policy {
-            Propagation::Foreground => Some(FOREGROUND),
-            Propagation::Orphan => Some(ORPHAN),
-            Propagation::Background => None,
-        };
-        let mut added = false;
-        if let Some(f) = gc_finalizer
-            && !has_finalizer(&next, f)
-        {
-            let list = next["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
-            let mut list: Vec<Value> = list;
-            list.push(json!(f));
-            next["metadata"]["finalizers"] = json!(list);
-            added = true;
-        }
-        let has_finalizers = next["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
-        // A namespace's own finalizers (`spec.finalizers`, `kubernetes` by default) keep it
-        // Terminating until the namespace controller has emptied it.
-        let is_namespace = info.group.is_empty() && info.plural == "namespaces";
-        let stays = has_finalizers || (is_namespace && has_spec_finalizers(&next));
-        if stays && terminating && !added {
-            return Ok(Update::Unchanged);
-        }
-        let is_pod = info.group.is_empty() && info.plural == "pods";
-        // A pod waiting out its grace period: a DELETE may only shorten it (0: now).
-        if is_pod && terminating && !added {
-            return Ok(match grace::shorten(&mut next, opts.grace_period) {
-                _ if opts.dry_run => Update::Unchanged,
-                Some(0) if !stays => Update::Remove(normalize(next)),
-                Some(_) => Update::Write(normalize(next)),
-                None => Update::Unchanged,
+    let (obj, kind, changed) = state.store.update(
+        &collection(info),
+        &k,
+        on_missing,
+        |cur, cur_val| {
+            if let Some(uid) = &opts.uid
+                && *uid != cur.uid
+            {
+                return Err(ApiError::precondition_failed(
+                    &info.plural,
+                    &info.group,
+                    name,
+                    &format!(
+                        "UID in precondition: {uid}, UID in object meta: {}",
+                        cur.uid
+                    ),
+                ));
+            }
+            if let Some(rv) = &opts.resource_version
+                && *rv != cur.rv.to_string()
+            {
+                return Err(ApiError::precondition_failed(
+                    &info.plural,
+                    &info.group,
+                    name,
+                    &format!(
+                        "ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                        cur.rv
+                    ),
+                ));
+            }
+            let mut next = cur_val.clone();
+            let terminating = next["metadata"].get("deletionTimestamp").is_some();
+            // Foreground and orphan deletion hand the object to the garbage collector through
+            // a finalizer; an `orphan` finalizer already there makes orphaning the default.
+            let has_orphan = has_finalizer(&next, ORPHAN);
+            let policy = opts.propagation.unwrap_or(if has_orphan {
+                Propagation::Orphan
+            } else {
+                Propagation::Background
             });
-        }
-        let graceful = stays || is_pod;
-        let mut pending = false;
-        if is_namespace && !terminating {
-            next["metadata"]["deletionTimestamp"] = json!(meta::now_rfc3339());
-        } else if graceful && !terminating {
-            // An unscheduled pod goes at once (grace 0, as kube-apiserver forces); a pod on
-            // a node stays until its grace period is over.
-            let grace = if is_pod { grace::pod_grace(&next, opts.grace_period) } else { 0 };
-            pending = grace > 0;
-            grace::mark(&mut next, grace);
-            if let Some(g) = next["metadata"]["generation"].as_i64() {
-                next["metadata"]["generation"] = json!(g + 1);
+            let gc_finalizer = match policy {
+                Propagation::Foreground => Some(FOREGROUND),
+                Propagation::Orphan => Some(ORPHAN),
+                Propagation::Background => None,
+            };
+            let mut added = false;
+            if let Some(f) = gc_finalizer
+                && !has_finalizer(&next, f)
+            {
+                let list = next["metadata"]["finalizers"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let mut list: Vec<Value> = list;
+                list.push(json!(f));
+                next["metadata"]["finalizers"] = json!(list);
+                added = true;
             }
-        }
-        if is_namespace {
-            if !next["status"].is_object() {
-                next["status"] = json!({});
+            let has_finalizers = next["metadata"]["finalizers"]
+                .as_array()
+                .is_some_and(|f| !f.is_empty());
+            // A namespace's own finalizers (`spec.finalizers`, `kubernetes` by default) keep it
+            // Terminating until the namespace controller has emptied it.
+            let is_namespace = info.group.is_empty() && info.plural == "namespaces";
+            let stays = has_finalizers || (is_namespace && has_spec_finalizers(&next));
+            if stays && terminating && !added {
+                return Ok(Update::Unchanged);
             }
-            next["status"]["phase"] = json!("Terminating");
-        }
-        let next = normalize(next);
-        if opts.dry_run {
-            preview = Some(next);
-            return Ok(Update::Unchanged);
-        }
-        Ok(if stays || pending { Update::Write(next) } else { Update::Remove(next) })
-    })?;
+            let is_pod = info.group.is_empty() && info.plural == "pods";
+            // A pod waiting out its grace period: a DELETE may only shorten it (0: now).
+            if is_pod && terminating && !added {
+                return Ok(match grace::shorten(&mut next, opts.grace_period) {
+                    _ if opts.dry_run => Update::Unchanged,
+                    Some(0) if !stays => Update::Remove(normalize(next)),
+                    Some(_) => Update::Write(normalize(next)),
+                    None => Update::Unchanged,
+                });
+            }
+            let graceful = stays || is_pod;
+            let mut pending = false;
+            if is_namespace && !terminating {
+                next["metadata"]["deletionTimestamp"] = json!(meta::now_rfc3339());
+            } else if graceful && !terminating {
+                // An unscheduled pod goes at once (grace 0, as kube-apiserver forces); a pod on
+                // a node stays until its grace period is over.
+                let grace = if is_pod {
+                    grace::pod_grace(&next, opts.grace_period)
+                } else {
+                    0
+                };
+                pending = grace > 0;
+                grace::mark(&mut next, grace);
+                if let Some(g) = next["metadata"]["generation"].as_i64() {
+                    next["metadata"]["generation"] = json!(g + 1);
+                }
+            }
+            if is_namespace {
+                if !next["status"].is_object() {
+                    next["status"] = json!({});
+                }
+                next["status"]["phase"] = json!("Terminating");
+            }
+            let next = normalize(next);
+            if opts.dry_run {
+                preview = Some(next);
+                return Ok(Update::Unchanged);
+            }
+            Ok(if stays || pending {
+                Update::Write(next)
+            } else {
+                Update::Remove(next)
+            })
+        },
+    )?;
     if changed && kind == EventType::Modified && info.group.is_empty() && info.plural == "pods" {
         grace::schedule(state, &obj);
     }

@@ -164,7 +164,25 @@ pub(crate) fn update(
             ));
         }
     }
-    write_update(state, info, namespace, name, how, move |_, _| Ok(value))
+    // A uid in the object is a precondition (rest.DefaultUpdatedObjectInfo): an object
+    // deleted and created again under the same name is not the one the client read.
+    let sent_uid = str_field(&value, &["metadata", "uid"])
+        .unwrap_or_default()
+        .to_owned();
+    write_update(state, info, namespace, name, how, move |cur, _| {
+        if !sent_uid.is_empty() && sent_uid != cur.uid {
+            return Err(ApiError::precondition_failed(
+                &info.plural,
+                &info.group,
+                name,
+                &format!(
+                    "UID in precondition: {sent_uid}, UID in object meta: {}",
+                    cur.uid
+                ),
+            ));
+        }
+        Ok(value)
+    })
 }
 
 /// Give an object the status a seed manifest shows, as a `PUT .../status` would: a seed

@@ -67,6 +67,25 @@ impl ApiError {
         )
     }
 
+    /// 409 Conflict on a failed precondition (`Precondition failed: UID in precondition:
+    /// ...`), as `NewConflict` words it.
+    pub(crate) fn precondition_failed(
+        resource: &str,
+        group: &str,
+        name: &str,
+        detail: &str,
+    ) -> ApiError {
+        ApiError::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: {detail}",
+                qualified(resource, group)
+            ),
+            Some(details(name, group, resource)),
+        )
+    }
+
     /// 400 BadRequest.
     pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(400, "BadRequest", message, None)
