@@ -1,6 +1,7 @@
 //! What a request sends, decoded for the handlers that share it: object bodies (JSON,
-//! YAML, or protobuf for built-in kinds), `dryRun`, patch documents and their options, `DeleteOptions`, and the label
-//! and field selectors, each refused with the Status kube-apiserver answers.
+//! YAML, or protobuf for built-in kinds), `dryRun`, patch documents and their options,
+//! `DeleteOptions`, and the label and field selectors, each refused with the Status
+//! kube-apiserver answers.
 
 use serde_json::{Value, json};
 
@@ -62,8 +63,9 @@ pub(crate) fn decode_body(req: &Req, info: &ResourceInfo) -> Result<Value, ApiEr
 }
 
 /// A protobuf body (`k8s\0` + `runtime.Unknown`) as an object, or 400 naming the byte
-/// where it went wrong. Custom resources have no protobuf form: 415, as kube-apiserver
-/// answers (over HTTP/1.1; over HTTP/2 v1.36.2 resets the stream instead).
+/// where it went wrong. Custom resources have no protobuf form: 415, as kube-apiserver's
+/// decoder refuses the media type (the recorded v1.36.2, asked over HTTP/2, reset the
+/// stream instead of answering).
 fn decode_protobuf(req: &Req, info: &ResourceInfo) -> Result<Value, ApiError> {
     if info.custom.is_some() || !envelope::has_message(&info.api_version(), &info.kind) {
         return Err(ApiError::new(

@@ -57,8 +57,15 @@ pub(crate) fn apply(
         ("apps", "Deployment") => {
             let spec = obj(value, "spec");
             spec.entry("replicas").or_insert(json!(1));
-            spec.entry("strategy")
-                .or_insert(json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}));
+            // SetDefaults_Deployment fills in an empty strategy (`strategy: {}`, which Go
+            // clients such as `kubectl create deployment` send) field by field.
+            let strategy = obj_in(spec, "strategy");
+            strategy.entry("type").or_insert(json!("RollingUpdate"));
+            if strategy.get("type").is_some_and(|t| t == "RollingUpdate") {
+                let rolling = obj_in(strategy, "rollingUpdate");
+                rolling.entry("maxUnavailable").or_insert(json!("25%"));
+                rolling.entry("maxSurge").or_insert(json!("25%"));
+            }
             spec.entry("revisionHistoryLimit").or_insert(json!(10));
             spec.entry("progressDeadlineSeconds").or_insert(json!(600));
             template(spec);
@@ -167,6 +174,15 @@ fn template(spec: &mut Map<String, Value>) {
     if let Some(pod) = spec.get_mut("template").and_then(|t| t.get_mut("spec")) {
         pod_spec(pod, false);
     }
+}
+
+/// The object at `key` of a map (made an empty one if it is anything else).
+fn obj_in<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
+    let v = m.entry(key).or_insert_with(|| json!({}));
+    if !v.is_object() {
+        *v = json!({});
+    }
+    v.as_object_mut().expect("just made an object")
 }
 
 fn obj<'a>(v: &'a mut Value, key: &str) -> &'a mut Map<String, Value> {
