@@ -1043,3 +1043,35 @@ async fn a_replacement_of_an_object_that_was_recreated_is_a_conflict() {
         json!({"name": "cfg", "kind": "configmaps"})
     );
 }
+
+#[tokio::test]
+async fn a_patch_may_not_rename_move_or_change_the_uid_of_an_object() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    let created = http.post(CMS, &configmap("cfg")).await.json();
+    let path = format!("{CMS}/cfg");
+    let res = merge_patch(&http, &path, json!({"metadata": {"name": "other"}})).await;
+    assert_eq!(res.status, 400, "{}", text(&res));
+    assert_eq!(
+        res.json()["message"],
+        "the name of the object (other) does not match the name on the URL (cfg)"
+    );
+    let res = merge_patch(
+        &http,
+        &path,
+        json!({"metadata": {"namespace": "kube-system"}}),
+    )
+    .await;
+    assert_eq!(res.status, 400, "{}", text(&res));
+    assert_eq!(
+        res.json()["message"],
+        "the namespace of the provided object does not match the namespace sent on the request"
+    );
+    let res = merge_patch(&http, &path, json!({"metadata": {"uid": "not-the-uid"}})).await;
+    assert_eq!(res.status, 422, "{}", text(&res));
+    assert_eq!(
+        res.json()["message"],
+        "ConfigMap \"cfg\" is invalid: metadata.uid: Invalid value: \"not-the-uid\": field is immutable"
+    );
+    assert_eq!(rv(&http.get(&path).await.json()), rv(&created));
+}

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::handlers::input::{apply_patch_doc, parse_patch};
 use crate::logic::patch::strategic_unsupported;
-use crate::logic::{apply, types, validation};
+use crate::logic::{apply, rules, types, validation};
 use crate::objects::create::{Managed, create_managed};
 use crate::objects::update::{How, Mode, write_update};
 use crate::objects::{self, meta_mut, schema_of, str_field, with_type};
@@ -96,7 +96,7 @@ pub(crate) fn patch(
         manager: manager.as_deref(),
         subresource: "",
     };
-    let obj = write_update(state, info, namespace, name, how, |_, cur| {
+    let obj = write_update(state, info, namespace, name, how, |current, cur| {
         let full = with_type(cur, &info.kind, &api_version);
         let mut patched = if p.is_apply {
             apply::apply(
@@ -126,6 +126,9 @@ pub(crate) fn patch(
         if let Some(m) = patched.as_object_mut() {
             m.remove("kind");
             m.remove("apiVersion");
+        }
+        if !p.is_apply {
+            rules::check_patched_identity(info, namespace, name, &current.uid, &patched)?;
         }
         Ok(patched)
     })?;

@@ -34,6 +34,53 @@ pub(crate) fn check_update(
     finish(info, new, causes)
 }
 
+/// A patched object must stay the object of the URL: its name and namespace are the URL's
+/// (400, as the patch handler's `checkName` and namespace check answer) and its uid is
+/// immutable (422, `ValidateObjectMetaUpdate`). Missing ones are the current object's.
+pub(crate) fn check_patched_identity(
+    info: &ResourceInfo,
+    namespace: Option<&str>,
+    name: &str,
+    current_uid: &str,
+    patched: &Value,
+) -> Result<(), ApiError> {
+    let meta = &patched["metadata"];
+    let field = |k: &str| meta.get(k).map(|v| v.as_str().unwrap_or_default());
+    if let (Some(ns), Some(sent)) = (namespace, field("namespace"))
+        && !sent.is_empty()
+        && sent != ns
+    {
+        return Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
+    }
+    let sent_name = field("name").unwrap_or_default();
+    if sent_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({sent_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    if let Some(uid) = field("uid")
+        && !uid.is_empty()
+        && uid != current_uid
+    {
+        return Err(ApiError::invalid(
+            &info.kind,
+            &info.group,
+            name,
+            &[(
+                "metadata.uid".to_owned(),
+                "FieldValueInvalid",
+                format!(
+                    "Invalid value: {}: field is immutable",
+                    crate::logic::selector::go_quote(uid)
+                ),
+            )],
+        ));
+    }
+    Ok(())
+}
+
 fn finish(info: &ResourceInfo, obj: &Value, causes: Vec<Cause>) -> Result<(), ApiError> {
     if causes.is_empty() {
         return Ok(());
