@@ -18,8 +18,9 @@ use common::TempDir;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
 use kubecto_clientset::{Api, Patch};
-use kubecto_rest_core::{Config, ListOptions, PatchOptions, RestClient};
+use kubecto_rest_core::{Config, DeleteOptions, ListOptions, PatchOptions, RestClient};
 use kubecto_testserver::{Fault, TestServer};
 
 /// The server's kubeconfig in a fresh directory, removed when the returned guard drops.
@@ -60,6 +61,60 @@ async fn deployment_scale_runs() {
         server.request_count("PUT", "/apis/apps/v1/namespaces/default/deployments/*"),
         1,
         "one PUT, to the scale subresource"
+    );
+    server.shutdown().await;
+}
+
+/// With the built-in controllers on, the deployment controller writes the deployment's
+/// status whenever its pods change, as on a real cluster (the issue's 409). The server
+/// holds the example's first PUT for a while (a delay fault) and a pod of the deployment
+/// dies meanwhile: the replicaset controller replaces it and the deployment controller
+/// writes the deployment's status, so that PUT carries a stale resourceVersion and meets
+/// the Conflict; `retry_on_conflict` reads again and writes again. Nothing but the
+/// controllers writes the deployment.
+#[tokio::test]
+async fn deployment_scale_survives_the_deployment_controller() {
+    let server = TestServer::builder()
+        .controllers(true)
+        .start()
+        .await
+        .expect("test server");
+    let (_dir, path) = kubeconfig_path(&server, "deployment-scale-controllers");
+    let put = "/apis/apps/v1/namespaces/default/deployments/*";
+    server.inject(
+        Fault::delay(Duration::from_millis(500))
+            .method("PUT")
+            .path(put),
+    );
+    let rest = RestClient::new(Config::new(server.url())).expect("client");
+    let pods = Api::<Pod>::namespaced(rest, "default");
+    let pod_dies = async {
+        // Wait until the example's first PUT is being held, then stop one of its pods.
+        for _ in 0..400 {
+            if server.request_count("PUT", put) >= 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let mut listed = pods.list(&ListOptions::new()).await.expect("list pods");
+        for _ in 0..400 {
+            if !listed.items.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            listed = pods.list(&ListOptions::new()).await.expect("list pods");
+        }
+        let name = listed.items[0].metadata.name.clone().expect("a pod's name");
+        pods.delete(&name, &DeleteOptions::new())
+            .await
+            .expect("delete a pod");
+    };
+    let (ran, ()) = tokio::join!(deployment_scale::run(Some(&path)), pod_dies);
+    ran.expect("the example succeeds beside the controllers");
+    assert_eq!(
+        server.request_count("PUT", put),
+        2,
+        "the first PUT met the controller's write, the second went through"
     );
     server.shutdown().await;
 }
