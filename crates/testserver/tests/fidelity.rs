@@ -1075,3 +1075,32 @@ async fn a_patch_may_not_rename_move_or_change_the_uid_of_an_object() {
     );
     assert_eq!(rv(&http.get(&path).await.json()), rv(&created));
 }
+
+#[tokio::test]
+async fn a_replacement_without_the_defaults_changes_nothing() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    let deployments = "/apis/apps/v1/namespaces/default/deployments";
+    let manifest = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "d"}}, "template": template("d")}});
+    let created = http.post(deployments, &manifest).await.json();
+    // `kubectl replace -f` sends the manifest again, without the server's defaults.
+    let res = http.put(&format!("{deployments}/d"), &manifest).await;
+    assert_eq!(res.status, 200, "{}", text(&res));
+    let replaced = res.json();
+    assert_eq!(replaced["metadata"]["generation"], 1);
+    assert_eq!(replaced["spec"], created["spec"]);
+    assert_eq!(
+        rv(&replaced),
+        rv(&created),
+        "nothing changed, nothing written"
+    );
+    // The same for a pod.
+    let created = http.post(PODS, &pod("web", json!({}))).await.json();
+    let res = http
+        .put(&format!("{PODS}/web"), &pod("web", json!({})))
+        .await;
+    assert_eq!(res.status, 200, "{}", text(&res));
+    assert_eq!(res.json()["spec"], created["spec"]);
+    assert_eq!(res.json()["metadata"]["generation"], 1);
+}

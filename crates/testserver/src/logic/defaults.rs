@@ -193,6 +193,38 @@ fn obj<'a>(v: &'a mut Value, key: &str) -> &'a mut Map<String, Value> {
 }
 
 /// Pod spec defaults; `admission` adds what admission plugins add to real pods (not templates).
+/// The defaults an update of a workload gets again, as decoding defaults every body: a
+/// replacement that leaves them out changes nothing (its `generation` stays). What only
+/// create does (the initial status) is not redone.
+pub(crate) fn apply_update(group: &str, kind: &str, value: &mut Value) {
+    if (group, kind) == ("", "Pod") {
+        if let Some(spec) = value.get_mut("spec").filter(|s| s.is_object()) {
+            pod_spec_update(spec);
+        }
+        return;
+    }
+    if !matches!(
+        (group, kind),
+        (
+            "apps",
+            "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet"
+        ) | ("batch", "Job")
+    ) {
+        return;
+    }
+    let status = value.get("status").cloned();
+    apply(group, kind, value, String::new);
+    match (status, value.as_object_mut()) {
+        (Some(s), Some(m)) => {
+            m.insert("status".into(), s);
+        }
+        (None, Some(m)) => {
+            m.remove("status");
+        }
+        _ => {}
+    }
+}
+
 /// The defaults a pod's spec gets again on update: decoding defaults every body, and the
 /// admission plugins that set tolerations and priority run on updates too.
 pub(crate) fn pod_spec_update(spec: &mut Value) {

@@ -229,12 +229,16 @@ pub(crate) fn write_update(
         state
             .store
             .update(&collection(info), &k, on_missing, |cur, cur_val| {
-                let sent = make(cur, &cur_val)?;
+                let mut sent = make(cur, &cur_val)?;
                 if let Some(rv) = str_field(&sent, &["metadata", "resourceVersion"])
                     && !rv.is_empty()
                     && rv != cur.rv.to_string()
                 {
                     return Err(ApiError::conflict(&info.plural, &info.group, name));
+                }
+                // Decoding defaults every body: what a replacement leaves out is no change.
+                if mode == Mode::Main && subresource.is_empty() {
+                    defaults::apply_update(&info.group, &info.kind, &mut sent);
                 }
                 let mut next = merge_update(info, &cur_val, sent, mode);
                 if mode != Mode::Raw {
