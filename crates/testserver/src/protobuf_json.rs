@@ -73,3 +73,15 @@ pub fn encode(object: &Value) -> Result<Vec<u8>, ProtobufError> {
 pub fn decode_watch(body: &[u8]) -> Result<Vec<Value>, ProtobufError> {
     envelope::decode_watch_stream(body).map_err(decode_error)
 }
+
+/// One watch frame, as kube-apiserver writes it: a 4-byte big-endian length, then a
+/// `WatchEvent` of this type whose object is `object` in its own envelope.
+///
+/// # Errors
+/// As [`encode`].
+pub fn encode_watch_event(event_type: &str, object: &Value) -> Result<Vec<u8>, ProtobufError> {
+    envelope::watch_frame(event_type, object).map_err(|e| ProtobufError {
+        offset: None,
+        message: e.to_string(),
+    })
+}

@@ -33,7 +33,7 @@ fn not_acceptable() -> ApiError {
     ApiError::new(
         406,
         "NotAcceptable",
-        "only the following media types are accepted: application/json, application/yaml",
+        "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
         None,
     )
 }
