@@ -492,3 +492,93 @@ fn kubectl_drives_the_server() {
         scenario(&bin, minor);
     }
 }
+
+/// With `--controllers`, kubectl's commands that wait on controllers finish: a created
+/// deployment rolls out and scales, an exposed one gets EndpointSlices, and
+/// `kubectl delete namespace` waits until the namespace controller emptied it and it went.
+/// One kubectl (the chosen one), to keep it cheap.
+#[test]
+fn kubectl_drives_the_server_with_controllers() {
+    let (bin, minor) = tools::checked_kubectl().unwrap_or_else(|e| panic!("{e}"));
+    let server = ServerProcess::start_with("kubectl-controllers", None, &["--controllers"]);
+    let k = Kubectl {
+        bin: &bin,
+        minor,
+        server: &server,
+    };
+    let n = ["-n", "ctl"];
+    let run = |args: &[&str]| k.ok(&[&n[..], args].concat());
+    assert_eq!(
+        k.ok(&["create", "namespace", "ctl"]).trim(),
+        "namespace/ctl created"
+    );
+    assert_eq!(
+        run(&["create", "deployment", "web", "--image=nginx", "--port=80"]).trim(),
+        "deployment.apps/web created"
+    );
+    assert_eq!(
+        run(&["scale", "deployment", "web", "--replicas=3"]).trim(),
+        "deployment.apps/web scaled"
+    );
+    let rolled = run(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    assert!(
+        rolled
+            .trim_end()
+            .ends_with("deployment \"web\" successfully rolled out"),
+        "{rolled}"
+    );
+    let ready = run(&[
+        "get",
+        "deployment",
+        "web",
+        "-o",
+        "jsonpath={.status.readyReplicas}",
+    ]);
+    assert_eq!(ready, "3");
+
+    assert_eq!(
+        run(&[
+            "expose",
+            "deployment",
+            "web",
+            "--port=8080",
+            "--target-port=80"
+        ])
+        .trim(),
+        "service/web exposed"
+    );
+    let start = Instant::now();
+    let table = loop {
+        let table = run(&[
+            "get",
+            "endpointslices",
+            "-l",
+            "kubernetes.io/service-name=web",
+        ]);
+        if table.contains(" 80 ") || start.elapsed() > Duration::from_secs(30) {
+            break table;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let lines: Vec<&str> = table.lines().collect();
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"],
+        "{table}"
+    );
+    assert_eq!(lines.len(), 2, "{table}");
+    let row: Vec<&str> = lines[1].split_whitespace().collect();
+    assert!(row[0].starts_with("web-"), "{table}");
+    assert_eq!(row[1..3], ["IPv4", "80"], "{table}");
+    // Three pod IPs, joined by commas.
+    assert_eq!(row[3].split(',').count(), 3, "{table}");
+
+    // kubectl waits until the namespace is gone (its content first).
+    let deleted = k.ok(&["delete", "namespace", "ctl", "--timeout=60s"]);
+    assert_eq!(deleted.trim(), "namespace \"ctl\" deleted");
+    let out = k.command(&["get", "namespace", "ctl"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("namespaces \"ctl\" not found"), "{stderr}");
+}

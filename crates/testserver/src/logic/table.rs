@@ -304,6 +304,23 @@ fn columns(info: &ResourceInfo) -> Vec<Value> {
             col("Count", "string", "", core_doc("Event", "count"), 1),
             col("Name", "string", "name", meta_doc("name"), 1),
         ],
+        ("discovery.k8s.io", "endpointslices") => {
+            let doc = |field: &str| {
+                field_description(
+                    "discovery.k8s.io",
+                    "v1",
+                    "io.k8s.api.discovery.v1.EndpointSlice",
+                    field,
+                )
+            };
+            vec![
+                name_col(),
+                col("AddressType", "string", "", doc("addressType"), 0),
+                col("Ports", "string", "", doc("ports"), 0),
+                col("Endpoints", "string", "", doc("endpoints"), 0),
+                age_col(),
+            ]
+        }
         ("batch", "jobs") => {
             let batch = |schema: &str, field: &str| {
                 field_description("batch", "v1", &format!("io.k8s.api.batch.v1.{schema}"), field)
@@ -414,6 +431,18 @@ fn columns(info: &ResourceInfo) -> Vec<Value> {
     }
 }
 
+/// At most three items joined by commas, then ` + N more...`; `<unset>` for none
+/// (printers.go's `listWithMoreString`).
+fn first_three(items: impl Iterator<Item = String>) -> String {
+    let all: Vec<String> = items.collect();
+    let shown = all.iter().take(3).cloned().collect::<Vec<_>>().join(",");
+    match all.len() {
+        0 => "<unset>".to_owned(),
+        n if n > 3 => format!("{shown} + {} more...", n - 3),
+        _ => shown,
+    }
+}
+
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
 }
@@ -444,6 +473,29 @@ fn cells(info: &ResourceInfo, o: &Value, now: u64) -> Vec<Value> {
     }
     match (info.group.as_str(), info.plural.as_str()) {
         ("", "pods") => pod_cells(o, name, age),
+        ("discovery.k8s.io", "endpointslices") => {
+            // printers.go's formatDiscoveryPorts and formatDiscoveryEndpoints.
+            let ports = o["ports"].as_array().into_iter().flatten().map(|p| {
+                match (p["port"].as_i64(), p["name"].as_str()) {
+                    (Some(n), _) => n.to_string(),
+                    (None, Some(name)) => name.to_owned(),
+                    (None, None) => "*".to_owned(),
+                }
+            });
+            let addresses = o["endpoints"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|e| e["addresses"].as_array().into_iter().flatten())
+                .map(|a| s(a).to_owned());
+            vec![
+                name,
+                json!(s(&o["addressType"])),
+                json!(first_three(ports)),
+                json!(first_three(addresses)),
+                age,
+            ]
+        }
         ("apps", "deployments") => {
             let st = &o["status"];
             let n = |v: &Value| v.as_i64().unwrap_or(0);

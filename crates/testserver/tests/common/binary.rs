@@ -16,6 +16,11 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Start the binary on a free port, seeded with `seed` (a manifest file or directory).
     pub fn start(name: &str, seed: Option<&str>) -> ServerProcess {
+        ServerProcess::start_with(name, seed, &[])
+    }
+
+    /// [`ServerProcess::start`] with more command-line flags (`--controllers`).
+    pub fn start_with(name: &str, seed: Option<&str>, flags: &[&str]) -> ServerProcess {
         let dir = std::env::temp_dir().join(format!("kubecto-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let kubeconfig = dir.join("kubeconfig");
@@ -27,6 +32,7 @@ impl ServerProcess {
         if let Some(seed) = seed {
             cmd.args(["--seed", seed]);
         }
+        cmd.args(flags);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
