@@ -74,19 +74,20 @@ async fn resource_request(
     }
     let target = match resolve(state, group, version, rest) {
         Some(t) => t,
-        None => return protobuf::answer(req, error(&not_served()), false).await,
+        None => return protobuf::answer(req, error(&not_served()), None).await,
     };
     if let Some(e) = protobuf::refuse_early(req, &target.info) {
-        return protobuf::answer(req, error(&e), false).await;
+        return protobuf::answer(req, error(&e), None).await;
     }
     let watching = req.method == Method::GET
         && target.name.is_none()
         && (target.watch_path || req.flag("watch"));
+    let info = Arc::clone(&target.info);
     let res = match dispatch(state, req, target).await {
         Ok(res) => res,
         Err(e) => error(&e),
     };
-    protobuf::answer(req, res, watching).await
+    protobuf::answer(req, res, watching.then_some(&*info)).await
 }
 
 fn not_served() -> ApiError {

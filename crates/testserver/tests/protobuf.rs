@@ -571,6 +571,21 @@ async fn custom_resources_have_no_protobuf() {
     assert_eq!(then_json.status, 200);
     assert_eq!(then_json.header("content-type"), "application/json");
     assert_eq!(then_json.json()["spec"], w["spec"]);
+    // So is a watch of them: a JSON stream.
+    let watch = http
+        .get_accept(
+            &format!("{widgets}?watch=1&timeoutSeconds=1"),
+            &format!("{PB},application/json"),
+        )
+        .await;
+    assert_eq!(watch.status, 200);
+    assert_eq!(watch.header("content-type"), "application/json");
+    let event: Value = serde_json::from_slice(watch.body.split(|b| *b == b'\n').next().unwrap())
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&watch.body)));
+    assert_eq!(
+        (&event["type"], &event["object"]["kind"]),
+        (&json!("ADDED"), &json!("Widget"))
+    );
     // A protobuf body for a custom resource is refused: 415 when JSON may answer, and
     // 406 before the body is read when only protobuf may.
     let body = fixture("create-configmap-dry-run.bin");

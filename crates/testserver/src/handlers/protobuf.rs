@@ -24,9 +24,13 @@ use crate::storage::registry::ResourceInfo;
 /// The 406 kube-apiserver answers when only protobuf is acceptable for a kind that has no
 /// protobuf form (custom resources), before anything is done.
 pub(crate) fn refuse_early(req: &Req, info: &ResourceInfo) -> Option<ApiError> {
-    let servable = info.custom.is_none() && envelope::has_message(&info.api_version(), &info.kind);
-    (media::protobuf_first(&req.accept) && !servable && !media::accepts_json(&req.accept))
+    (media::protobuf_first(&req.accept) && !servable(info) && !media::accepts_json(&req.accept))
         .then(not_acceptable)
+}
+
+/// Does the resource's kind have a protobuf form?
+fn servable(info: &ResourceInfo) -> bool {
+    info.custom.is_none() && envelope::has_message(&info.api_version(), &info.kind)
 }
 
 fn not_acceptable() -> ApiError {
@@ -38,12 +42,23 @@ fn not_acceptable() -> ApiError {
     )
 }
 
-/// The handler's JSON answer, in protobuf when the request asks for it first.
-pub(crate) async fn answer(req: &Req, res: Response<ResBody>, watch: bool) -> Response<ResBody> {
+/// The handler's JSON answer, in protobuf when the request asks for it first; `watch` is
+/// the resource of a watch (whose stream is re-framed as it comes, or left JSON for a kind
+/// with no protobuf form).
+pub(crate) async fn answer(
+    req: &Req,
+    res: Response<ResBody>,
+    watch: Option<&ResourceInfo>,
+) -> Response<ResBody> {
     if !media::protobuf_first(&req.accept) || !is_json(&res) {
         return res;
     }
-    if watch && res.status() == StatusCode::OK {
+    if let Some(info) = watch
+        && res.status() == StatusCode::OK
+    {
+        if !servable(info) {
+            return res;
+        }
         let (mut parts, body) = res.into_parts();
         parts.headers.insert(
             header::CONTENT_TYPE,
