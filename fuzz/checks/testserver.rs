@@ -389,6 +389,16 @@ fn check_json_patch(target: &Value, patch: &Value) {
     }
 }
 
+/// Whether `v` holds a `null` inside an array (at any depth).
+fn null_in_array(v: &Value, in_array: bool) -> bool {
+    match v {
+        Value::Null => in_array,
+        Value::Array(items) => items.iter().any(|i| null_in_array(i, true)),
+        Value::Object(m) => m.values().any(|i| null_in_array(i, in_array)),
+        _ => false,
+    }
+}
+
 fn check_merge_patch(target: &Value, patch: &Value) {
     let Value::Object(members) = patch else {
         return;
@@ -397,7 +407,12 @@ fn check_merge_patch(target: &Value, patch: &Value) {
     hooks::merge_patch(&mut once, patch);
     let mut twice = once.clone();
     hooks::merge_patch(&mut twice, patch);
-    assert_eq!(once, twice, "a merge patch applied twice: {target} {patch}");
+    // Go's json-patch v4 is idempotent except for nulls inside arrays: an array put
+    // where an object was is kept as sent, but an array replacing an array has its
+    // objects' nulls pruned (`merge` prunes when the current value is not an object).
+    if !null_in_array(patch, false) {
+        assert_eq!(once, twice, "a merge patch applied twice: {target} {patch}");
+    }
     let Value::Object(result) = &once else {
         panic!("an object patch gave {once}");
     };
