@@ -160,6 +160,7 @@ async fn dispatch(state: &Arc<State>, req: &Req, t: Target) -> Result<Response<R
         }
         (&Method::GET, None, _) => {
             allowed("list")?;
+            read::wait_for_list(state, req).await?;
             read::list(state, req, &info, ns)
         }
         (&Method::POST, None, _) => {

@@ -1104,3 +1104,38 @@ async fn a_replacement_without_the_defaults_changes_nothing() {
     assert_eq!(res.json()["spec"], created["spec"]);
     assert_eq!(res.json()["metadata"]["generation"], 1);
 }
+
+#[tokio::test]
+async fn a_list_from_a_resource_version_not_reached_yet_waits_then_times_out() {
+    let server = TestServer::start().await.unwrap();
+    let http = Http::new(&server);
+    let now: u64 = rv(&http.get(CMS).await.json()).parse().unwrap();
+    let far = now + 100;
+    let started = std::time::Instant::now();
+    let res = http.get(&format!("{CMS}?resourceVersion={far}")).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(2900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(res.status, 504, "{}", text(&res));
+    assert_eq!(
+        res.json(),
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!("Timeout: Too large resource version: {far}, current: {now}"),
+            "reason": "Timeout",
+            "details": {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1},
+            "code": 504})
+    );
+    // A resourceVersion reached while the LIST waits answers with the list.
+    let waiting = {
+        let path = format!("{CMS}?resourceVersion={}", now + 1);
+        let http = Http::new(&server);
+        tokio::spawn(async move { http.get(&path).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    http.post(CMS, &configmap("a")).await;
+    let res = waiting.await.unwrap();
+    assert_eq!(res.status, 200, "{}", text(&res));
+    assert_eq!(res.json()["items"][0]["metadata"]["name"], "a");
+}

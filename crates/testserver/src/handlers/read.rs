@@ -55,6 +55,37 @@ pub(crate) fn get_status(
     Ok(json_raw(StatusCode::OK, render(&obj.body, info)))
 }
 
+/// A LIST from a resourceVersion the server has not reached (not `Exact`, no `continue`)
+/// waits for it, as the watch cache does, for 3 s; then 504 `Too large resource version`.
+pub(crate) async fn wait_for_list(state: &State, req: &Req) -> Result<(), ApiError> {
+    if req.param("continue").is_some_and(|c| !c.is_empty())
+        || req.param("resourceVersionMatch") == Some("Exact")
+    {
+        return Ok(());
+    }
+    let Some(rv) = req
+        .param("resourceVersion")
+        .and_then(|r| r.parse::<u64>().ok())
+    else {
+        return Ok(());
+    };
+    let mut changed = state.store.subscribe();
+    let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        changed.borrow_and_update();
+        let current = state.store.current_rv();
+        if current >= rv {
+            return Ok(());
+        }
+        tokio::select! {
+            res = changed.changed() => if res.is_err() { return Ok(()) },
+            _ = tokio::time::sleep_until(give_up) => {
+                return Err(ApiError::too_large_resource_version(rv, current));
+            }
+        }
+    }
+}
+
 /// `GET` a collection: selectors, `limit`/`continue` over a consistent snapshot,
 /// `resourceVersion` (+`Exact`), and Table or metadata-only output.
 pub(crate) fn list(

@@ -237,15 +237,7 @@ impl Watcher {
                 res = changed.changed() => if res.is_err() { return false },
                 _ = self.tx.closed() => return false,
                 _ = tokio::time::sleep_until(give_up) => {
-                    let status = ApiError::new(
-                        504,
-                        "Timeout",
-                        format!("Timeout: Too large resource version: {rv}, current: {current}"),
-                        Some(json!({
-                            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
-                            "retryAfterSeconds": 1,
-                        })),
-                    );
+                    let status = ApiError::too_large_resource_version(rv, current);
                     self.send("ERROR", Bytes::from(status.body.to_string())).await;
                     return false;
                 }

@@ -141,6 +141,20 @@ impl ApiError {
         ApiError::new(410, "Expired", message, None)
     }
 
+    /// 504 Timeout for a resourceVersion the server has not reached after the watch
+    /// cache's 3 s wait (`NewTooLargeResourceVersionError`).
+    pub(crate) fn too_large_resource_version(rv: u64, current: u64) -> ApiError {
+        ApiError::new(
+            504,
+            "Timeout",
+            format!("Timeout: Too large resource version: {rv}, current: {current}"),
+            Some(json!({
+                "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                "retryAfterSeconds": 1,
+            })),
+        )
+    }
+
     /// 415 UnsupportedMediaType.
     pub(crate) fn unsupported_media_type(content_type: &str) -> ApiError {
         ApiError::new(
