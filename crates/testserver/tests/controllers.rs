@@ -818,6 +818,10 @@ async fn without_a_kubelet_a_service_has_empty_endpoints_as_on_the_recorded_clus
     .await;
     until(&http, PODS, "2 pending pods", |_, l| items(l).len() == 2).await;
     let mut slice = slices_of(&list, "web").remove(0);
+    // The controller owns what it set; the null endpoints and ports are no fields.
+    let fields = &slice["metadata"]["managedFields"][0]["fieldsV1"];
+    let owned: Vec<&String> = fields.as_object().unwrap().keys().collect();
+    assert_eq!(owned, ["f:addressType", "f:metadata"], "{fields:#}");
     let meta = slice["metadata"].as_object_mut().unwrap();
     for k in [
         "name",

@@ -244,6 +244,9 @@ impl<'s> Walker<'_, 's> {
                     }
                 }
             }
+            // A null in a written object is a Go nil (`"endpoints": null` of an empty
+            // EndpointSlice): no field to own. In an applied configuration it is one.
+            Value::Null if !self.applied => {}
             _ => {
                 self.out.insert(path.clone());
             }
