@@ -1045,3 +1045,55 @@ async fn without_a_kubelet_a_job_waits_on_a_pending_pod_as_on_the_recorded_clust
     assert_eq!(http.delete(&format!("{JOBS}/once")).await.status, 200);
     until(&http, PODS, "no pod", |_, l| items(l).is_empty()).await;
 }
+
+#[tokio::test]
+async fn a_job_whose_pods_fail_beyond_its_backoff_limit_fails() {
+    let server = TestServer::builder()
+        .controllers(true)
+        .kubelet(false)
+        .start()
+        .await
+        .unwrap();
+    let http = Http::new(&server);
+    let mut j = job("flaky", 1, 1);
+    j["spec"]["backoffLimit"] = json!(0);
+    assert_eq!(http.post(JOBS, &j).await.status, 201);
+    let list = until(&http, PODS, "a pod", |_, l| items(l).len() == 1).await;
+    // The pod's containers exit 1, as a kubelet would report it.
+    let mut pod = items(&list).remove(0);
+    let name = pod["metadata"]["name"].as_str().unwrap().to_owned();
+    pod["status"]["phase"] = json!("Failed");
+    assert_eq!(
+        http.put(&format!("{PODS}/{name}/status"), &pod)
+            .await
+            .status,
+        200
+    );
+    let failed = until(&http, &format!("{JOBS}/flaky"), "the Job failed", |_, j| {
+        condition(j, "Failed")["status"] == "True"
+    })
+    .await;
+    let status = &failed["status"];
+    let types: Vec<&str> = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["FailureTarget", "Failed"]);
+    for c in status["conditions"].as_array().unwrap() {
+        assert_eq!(c["reason"], "BackoffLimitExceeded");
+        assert_eq!(c["message"], "Job has reached the specified backoff limit");
+    }
+    assert_eq!(status["failed"], 1);
+    assert!(status.get("active").is_none(), "{status:#}");
+    assert!(status.get("completionTime").is_none(), "{status:#}");
+    // No new pod, and the failed one is released.
+    let pods = items(&http.get(PODS).await.json());
+    assert_eq!(pods.len(), 1);
+    assert!(
+        pods[0]["metadata"]
+            .get("finalizers")
+            .is_none_or(|f| f == &json!([]))
+    );
+}
