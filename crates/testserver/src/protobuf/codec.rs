@@ -9,7 +9,8 @@ use std::fmt;
 use base64::Engine as _;
 use serde_json::{Map, Number, Value};
 
-use crate::protobuf::schema::{Field, Msg, Ty, flag, message};
+use crate::protobuf::lookup::message;
+use crate::protobuf::schema::{Field, Msg, Ty, flag};
 use crate::protobuf::time;
 use crate::protobuf::wire::{
     DecodeError, FIXED64, LEN, Reader, VARINT, put_bytes, put_tag, put_varint,

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::protobuf::codec::{self, EncodeError};
-use crate::protobuf::schema::message_for;
+use crate::protobuf::lookup::message_for;
 use crate::protobuf::wire::{DecodeError, LEN, Reader, put_bytes};
 
 /// The four bytes every protobuf body of kube-apiserver starts with.

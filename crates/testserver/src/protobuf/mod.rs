@@ -5,7 +5,8 @@
 //! so the client is tested against protobuf it did not define. A bottom stage: it imports
 //! nothing else of the server.
 //!
-//! - [`schema`] (and [`generated`]): the messages, their fields, and each kind's message.
+//! - [`schema`]: what the generated table ([`generated`]) says of a message and its fields.
+//! - [`lookup`]: a message by index, and each kind's message.
 //! - [`wire`]: varints, tags and lengths, with byte offsets in every error.
 //! - [`codec`]: one message ⇄ one JSON object, with apimachinery's special types.
 //! - [`time`]: `Time` and `MicroTime` ⇄ RFC 3339.
@@ -14,6 +15,7 @@
 pub(crate) mod codec;
 pub(crate) mod envelope;
 pub(crate) mod generated;
+pub(crate) mod lookup;
 pub(crate) mod schema;
 pub(crate) mod time;
 pub(crate) mod wire;
