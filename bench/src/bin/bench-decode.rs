@@ -33,6 +33,11 @@
 //! the opposite: 10,000 pods (75 MB) hold 482 MB against 554 MB, but peak 1,165 MB above
 //! the body against 554 MB (`--heap-list`: the tape and structural index of the whole body).
 //!
+//! Protobuf (kubecto-protobuf, the same pod as the bench server encodes it: 4,839 bytes in
+//! its envelope): `Pod::decode` of the message, with and without
+//! `DecodeOptions::drop_managed_fields`, timed, with `--heap`, and as `--only pb`,
+//! `--only pb_drop` (decode + drop), `--only pb_keep` (decode, never freed) for callgrind.
+//!
 //! usage: bench-decode [iterations] [--only OP | --heap | --heap-list]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -42,14 +47,17 @@ use std::time::Instant;
 
 use k8s_openapi::api::core::v1::Pod;
 use kubecto_bench::PodTemplate;
+use kubecto_protobuf::{DecodeOptions, Protobuf};
 
 /// Counts the bytes the process holds on the heap, and the peak (for `--heap`).
 struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
 
 fn note_alloc(n: usize) {
+    ALLOCS.fetch_add(1, Ordering::Relaxed);
     let now = LIVE.fetch_add(n, Ordering::Relaxed) + n;
     PEAK.fetch_max(now, Ordering::Relaxed);
 }
@@ -127,7 +135,18 @@ type ListDecoder<'a> = dyn Fn(&[u8]) -> k8s_openapi::List<Pod> + 'a;
 /// `--heap`: decodes `n` pods with each decoder and keeps them; heap held per pod and
 /// the peak while decoding.
 fn heap(pod: &[u8], n: usize) {
-    let decoders: [Labelled<'_, PodDecoder<'_>>; 5] = [
+    let raw = pb_message(pod);
+    let (keep, drop_mf) = (
+        DecodeOptions::default(),
+        DecodeOptions::default().drop_managed_fields(true),
+    );
+    let decoders: [Labelled<'_, PodDecoder<'_>>; 8] = [
+        ("kubecto-protobuf Pod::decode", &|_| {
+            Pod::decode(&raw, &keep).expect("pod")
+        }),
+        ("kubecto-protobuf, drop_managed_fields", &|_| {
+            Pod::decode(&raw, &drop_mf).expect("pod")
+        }),
         ("serde_json::from_slice", &|_| {
             serde_json::from_slice(pod).expect("pod")
         }),
@@ -143,13 +162,21 @@ fn heap(pod: &[u8], n: usize) {
         ("simd fill_tape_padded (reused tape + scratch)", &|s| {
             s.padded(pod)
         }),
+        ("simd padded, then managedFields = None", &|s| {
+            let mut p = s.padded(pod);
+            p.metadata.managed_fields = None;
+            p
+        }),
     ];
-    println!("heap, {n} pods kept: held per pod / peak above the kept pods while decoding one");
+    println!(
+        "heap, {n} pods kept: held per pod / peak above the kept pods while decoding one / allocations per pod (reallocations included)"
+    );
     for (label, decode) in decoders {
         let mut simd = Simd::new();
         drop(decode(&mut simd)); // warm the reused buffers
         let mut kept = Vec::with_capacity(n);
         let before = LIVE.load(Ordering::Relaxed);
+        let allocs_before = ALLOCS.load(Ordering::Relaxed);
         let mut over = 0usize;
         for _ in 0..n {
             let base = LIVE.load(Ordering::Relaxed);
@@ -158,9 +185,20 @@ fn heap(pod: &[u8], n: usize) {
             over = over.max(PEAK.load(Ordering::Relaxed) - base);
         }
         let held = (LIVE.load(Ordering::Relaxed) - before) / n;
-        println!("{label:<50} {:>7} B held {:>7} B peak", held, over);
+        let allocs = (ALLOCS.load(Ordering::Relaxed) - allocs_before) / n;
+        println!(
+            "{label:<50} {:>7} B held {:>7} B peak {allocs:>5} allocations",
+            held, over
+        );
         drop(kept);
     }
+}
+
+/// The pod's own protobuf message, as the bench server sends it (the `raw` of its
+/// envelope, or a list item).
+fn pb_message(json: &[u8]) -> Vec<u8> {
+    let pod: Pod = serde_json::from_slice(json).expect("pod");
+    pod.encode_to_vec()
 }
 
 /// `--heap-list`: one LIST body of `n` pods decoded whole into `List<Pod>` (what
@@ -365,11 +403,21 @@ fn main() {
         heap(&pod, iters as usize);
         return;
     }
+    let raw = pb_message(&pod);
+    let keep = DecodeOptions::default();
+    let drop_mf = DecodeOptions::default().drop_managed_fields(true);
     if let Some(op) = std::env::args().skip_while(|a| a != "--only").nth(1) {
         let mut simd = Simd::new();
         let mut copy = Vec::new();
         for _ in 0..iters {
             match op.as_str() {
+                "pb" => drop(black_box(Pod::decode(black_box(&raw), &keep).expect("pod"))),
+                "pb_drop" => drop(black_box(
+                    Pod::decode(black_box(&raw), &drop_mf).expect("pod"),
+                )),
+                "pb_keep" => {
+                    std::mem::forget(black_box(Pod::decode(black_box(&raw), &keep).expect("pod")))
+                }
                 "from_slice" => drop(black_box(serde_json::from_slice::<Pod>(&pod).expect("pod"))),
                 "from_str" => drop(black_box(
                     serde_json::from_str::<Pod>(std::str::from_utf8(&pod).expect("utf8"))
@@ -441,6 +489,22 @@ fn main() {
     let simd_pad = time_per_op("simd fill_tape_padded (reused tape) + drop", iters, || {
         black_box(&simd.padded(black_box(&pod)));
     });
+    let pb = time_per_op("kubecto-protobuf Pod::decode + drop", iters, || {
+        black_box(&Pod::decode(black_box(&raw), &keep).expect("pod"));
+    });
+    let pb_drop = time_per_op(
+        "kubecto-protobuf Pod::decode, drop_managed_fields + drop",
+        iters,
+        || {
+            black_box(&Pod::decode(black_box(&raw), &drop_mf).expect("pod"));
+        },
+    );
+    println!(
+        "protobuf ({} bytes) vs simd-json padded: {:.2}x the time, {:.2}x without managedFields",
+        raw.len(),
+        pb / simd_pad,
+        pb_drop / simd_pad
+    );
     // Decode and drop apart, in batches of 100 pods (steady state, no heap growth).
     let mut decode_samples = Vec::new();
     let mut drop_samples = Vec::new();
