@@ -642,3 +642,24 @@ async fn hostile_protobuf_bodies_are_400s_naming_the_byte() {
     // The server is still there.
     assert_eq!(http.get(NS).await.status, 200);
 }
+
+#[tokio::test]
+async fn an_unauthenticated_request_is_refused_in_protobuf() {
+    let server = TestServer::builder()
+        .require_token("secret")
+        .start()
+        .await
+        .unwrap();
+    let http = Http::new(&server);
+    let res = http.get_accept("/api/v1/namespaces/default/pods", PB).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(res.header("content-type"), PB);
+    let status = decode(&res.body).unwrap();
+    assert_eq!(
+        (&status["reason"], &status["code"]),
+        (&json!("Unauthorized"), &json!(401))
+    );
+    let json = http.get("/api/v1/namespaces/default/pods").await;
+    assert_eq!(json.header("content-type"), "application/json");
+    assert_eq!(decode(&res.body).unwrap(), json.json());
+}

@@ -91,6 +91,17 @@ pub(crate) async fn answer(
     }
 }
 
+/// A `Status` error answered before routing (authentication, an unreadable request): in
+/// protobuf when the Accept header asks for it first, as kube-apiserver's filters
+/// negotiate theirs.
+pub(crate) fn error_for(accept: &str, e: &ApiError) -> Response<ResBody> {
+    if media::protobuf_first(accept) {
+        in_protobuf(e)
+    } else {
+        error(e)
+    }
+}
+
 /// A `Status` error in protobuf (JSON if it somehow cannot be encoded).
 fn in_protobuf(e: &ApiError) -> Response<ResBody> {
     let mut res = error(e);

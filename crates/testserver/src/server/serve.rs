@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::handlers::protobuf::error_for;
 use crate::route::route;
 use crate::server::auth::{Identity, Security};
 use crate::server::fault_body::{RechunkedBody, TruncatedBody};
@@ -20,7 +21,6 @@ use crate::server::faults::{Action, fault_status};
 use crate::server::request;
 use crate::server::traffic::{RecordedRequest, Traffic};
 use crate::shared::body::{BoxError, ResBody};
-use crate::shared::response::error;
 use crate::shared::state::State;
 
 /// What every connection of a server shares.
@@ -110,8 +110,14 @@ async fn handle(
                 .ok()
                 .and_then(|w| w.as_ref().map(|w| w.user.clone())),
         });
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     if let Err(refused) = who {
-        return Ok(error(&refused));
+        return Ok(error_for(&accept, &refused));
     }
     let fault = traffic.faults.take(&method, &path, &query);
     match &fault {
@@ -124,7 +130,7 @@ async fn handle(
     }
     let res = match request::read(req, method, path, &query).await {
         Ok(req) => route(state, req).await,
-        Err(e) => error(&e),
+        Err(e) => error_for(&accept, &e),
     };
     Ok(match fault {
         Some(Action::Truncate(n)) => res.map(|b| TruncatedBody::new(b, n).boxed_unsync()),
