@@ -57,6 +57,8 @@ pub enum Workload {
     /// The LIST in protobuf item by item: `Api<Pod>::list_stream`, 500 a page (kube-rs:
     /// `list`).
     ListStreamPb,
+    /// `list-stream-pb` with `managedFields` skipped while decoding (kube-rs: `list`).
+    ListStreamPbDrop,
     /// The watch in protobuf: `Api<Pod>::watch` (kube-rs: `watch`).
     WatchPb,
     /// `watch-pb` with `managedFields` skipped while decoding (kube-rs: `watch`).
@@ -65,7 +67,7 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in the order the table shows them.
-    pub const ALL: [Workload; 17] = [
+    pub const ALL: [Workload; 18] = [
         Workload::GetSeq,
         Workload::GetSeqPb,
         Workload::GetSeqPbDrop,
@@ -77,6 +79,7 @@ impl Workload {
         Workload::ListCollectPbDrop,
         Workload::ListStream,
         Workload::ListStreamPb,
+        Workload::ListStreamPbDrop,
         Workload::Watch,
         Workload::WatchPb,
         Workload::WatchPbDrop,
@@ -103,6 +106,7 @@ impl Workload {
             Workload::ListCollectPb => "list-collect-pb",
             Workload::ListCollectPbDrop => "list-collect-pb-drop",
             Workload::ListStreamPb => "list-stream-pb",
+            Workload::ListStreamPbDrop => "list-stream-pb-drop",
             Workload::WatchPb => "watch-pb",
             Workload::WatchPbDrop => "watch-pb-drop",
         }
@@ -115,7 +119,7 @@ impl Workload {
             Workload::GetSeqPb | Workload::GetSeqPbDrop => Workload::GetSeq,
             Workload::GetParPb => Workload::GetPar,
             Workload::ListCollectPb | Workload::ListCollectPbDrop => Workload::ListCollect,
-            Workload::ListStreamPb => Workload::ListStream,
+            Workload::ListStreamPb | Workload::ListStreamPbDrop => Workload::ListStream,
             Workload::WatchPb | Workload::WatchPbDrop => Workload::Watch,
             other => other,
         }
@@ -131,7 +135,10 @@ impl Workload {
     pub fn drops_managed_fields(self) -> bool {
         matches!(
             self,
-            Workload::GetSeqPbDrop | Workload::ListCollectPbDrop | Workload::WatchPbDrop
+            Workload::GetSeqPbDrop
+                | Workload::ListCollectPbDrop
+                | Workload::ListStreamPbDrop
+                | Workload::WatchPbDrop
         )
     }
 

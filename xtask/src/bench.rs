@@ -10,7 +10,8 @@
 //!   Workloads: get-seq, get-par, list, list-collect, list-stream, watch; kubecto in
 //!   protobuf (kubecto-clientset's `Api<Pod>`; compared with kube-rs's JSON run of the same
 //!   objects, kube-rs having no protobuf): get-seq-pb, get-seq-pb-drop, get-par-pb,
-//!   list-collect-pb, list-collect-pb-drop, list-stream-pb, watch-pb, watch-pb-drop
+//!   list-collect-pb, list-collect-pb-drop, list-stream-pb, list-stream-pb-drop, watch-pb,
+//!   watch-pb-drop
 //!   (`-drop`: managedFields skipped while decoding); and the caches: reflector,
 //!   reflector-drop, informer (a paged LIST of 10,000 pods into a store, then 100,000 watch
 //!   events applied to it; kube-rs: `reflector(store, watcher(..))`).
@@ -36,7 +37,8 @@ usage: cargo xtask bench [--quick] [--runs N] [--workload NAME[,NAME..]] [--json
   --workload   get-seq, get-par, list, list-collect, list-stream, watch,
                protobuf (kubecto in protobuf against kube-rs in JSON, same objects):
                  get-seq-pb, get-seq-pb-drop, get-par-pb, list-collect-pb,
-                 list-collect-pb-drop, list-stream-pb, watch-pb, watch-pb-drop,
+                 list-collect-pb-drop, list-stream-pb, list-stream-pb-drop, watch-pb,
+                 watch-pb-drop,
                reflector, reflector-drop, informer (default: all)
   --json PATH  raw runs and medians as JSON (default: bench/target/bench-results.json)";
 

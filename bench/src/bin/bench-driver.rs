@@ -405,7 +405,7 @@ fn targets(w: Workload) -> Targets {
             rss_ratio: Some(0.3),
             rss_abs_mib: None,
         },
-        Workload::ListStreamPb => Targets {
+        Workload::ListStreamPb | Workload::ListStreamPbDrop => Targets {
             cpu: Some(0.25),
             rps: None,
             rss_ratio: None,

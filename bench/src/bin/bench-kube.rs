@@ -112,6 +112,7 @@ async fn run() {
         | Workload::ListCollectPb
         | Workload::ListCollectPbDrop
         | Workload::ListStreamPb
+        | Workload::ListStreamPbDrop
         | Workload::WatchPb
         | Workload::WatchPbDrop => unreachable!("refused above"),
     };

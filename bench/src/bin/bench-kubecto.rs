@@ -183,7 +183,7 @@ async fn run() {
             held = list.items;
             held.len() as u64
         }
-        Workload::ListStreamPb => {
+        Workload::ListStreamPb | Workload::ListStreamPbDrop => {
             let stream = api.list_stream(&ListOptions::default());
             let mut stream = std::pin::pin!(stream);
             let mut n = 0u64;
