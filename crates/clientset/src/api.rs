@@ -176,28 +176,39 @@ impl<K: Resource<Scope = ClusterResourceScope> + 'static> Api<K> {
     }
 }
 
+/// The wire options of a typed client ([`Api`], [`AllNamespaces`]).
+macro_rules! wire_options {
+    ($ty:ident) => {
+        impl<K: 'static> $ty<K> {
+            /// This client speaking JSON only, whatever `K` is (built-in kinds speak
+            /// protobuf by default;
+            /// [`Config::without_protobuf`](kubecto_rest_core::Config::without_protobuf)
+            /// does the same for every client of a config).
+            #[must_use]
+            pub fn json(mut self) -> Self {
+                self.wire = Wire::json();
+                self
+            }
+
+            /// Skip `metadata.managedFields` while decoding protobuf answers (get, list,
+            /// watch), so that their memory (about half of a typical pod's) is never
+            /// allocated: the objects come back with `managed_fields: None`. Answers that
+            /// arrive in JSON (custom resources, a server without protobuf) keep them.
+            #[must_use]
+            pub fn drop_managed_fields(mut self, drop: bool) -> Self {
+                self.wire = self
+                    .wire
+                    .decoding(kubecto_protobuf::DecodeOptions::default().drop_managed_fields(drop));
+                self
+            }
+        }
+    };
+}
+
+wire_options!(Api);
+wire_options!(AllNamespaces);
+
 impl<K: 'static> Api<K> {
-    /// This client speaking JSON only, whatever `K` is (built-in kinds speak protobuf by
-    /// default; [`Config::without_protobuf`](kubecto_rest_core::Config::without_protobuf)
-    /// does the same for every client of a config).
-    #[must_use]
-    pub fn json(mut self) -> Self {
-        self.wire = Wire::json();
-        self
-    }
-
-    /// Skip `metadata.managedFields` while decoding protobuf answers (get, list, watch),
-    /// so that their memory (about half of a typical pod's) is never allocated: the
-    /// objects come back with `managed_fields: None`. Answers that arrive in JSON (custom
-    /// resources, a server without protobuf) keep them.
-    #[must_use]
-    pub fn drop_managed_fields(mut self, drop: bool) -> Self {
-        self.wire = self
-            .wire
-            .decoding(kubecto_protobuf::DecodeOptions::default().drop_managed_fields(drop));
-        self
-    }
-
     /// Whether this client speaks protobuf to the server when it may: `K` is a built-in
     /// kind and [`json`](Self::json) was not called.
     pub fn speaks_protobuf(&self) -> bool {
@@ -248,23 +259,6 @@ impl<K: Resource<Scope = NamespaceResourceScope> + 'static> AllNamespaces<K> {
             target: Target::new::<K>(client, None),
             wire: Wire::new(),
         }
-    }
-
-    /// This client speaking JSON only (see [`Api::json`]).
-    #[must_use]
-    pub fn json(mut self) -> Self {
-        self.wire = Wire::json();
-        self
-    }
-
-    /// Skip `metadata.managedFields` while decoding protobuf answers (see
-    /// [`Api::drop_managed_fields`]).
-    #[must_use]
-    pub fn drop_managed_fields(mut self, drop: bool) -> Self {
-        self.wire = self
-            .wire
-            .decoding(kubecto_protobuf::DecodeOptions::default().drop_managed_fields(drop));
-        self
     }
 }
 
