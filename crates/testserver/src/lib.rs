@@ -219,12 +219,7 @@ impl TestServerBuilder {
                 .build()
                 .map_err(|message| Error::Tls { message })?,
         );
-        let listener = TcpListener::bind(self.addr)
-            .await
-            .map_err(|source| Error::Bind {
-                addr: self.addr,
-                source,
-            })?;
+        let listener = bind(self.addr).await?;
         let addr = listener.local_addr().map_err(|source| Error::Bind {
             addr: self.addr,
             source,
@@ -266,6 +261,13 @@ impl TestServerBuilder {
             _background: background,
         })
     }
+}
+
+/// Listens on `addr`.
+async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Bind { addr, source })
 }
 
 /// The accept loop of a listening server and the switch that stops it.
@@ -604,12 +606,7 @@ impl TestServer {
         }
         self.state.store.forget_history();
         tokio::time::sleep(down).await;
-        let listener = TcpListener::bind(self.addr)
-            .await
-            .map_err(|source| Error::Bind {
-                addr: self.addr,
-                source,
-            })?;
+        let listener = bind(self.addr).await?;
         *self.serving() = Serving::start(listener, Arc::clone(&self.service));
         Ok(())
     }

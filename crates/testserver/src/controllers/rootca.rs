@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::controllers::client::{self, MANAGER};
 use crate::controllers::runner::{Key, Outcome, RETRY, Reconciler};
-use crate::controllers::serviceaccount::{active_namespaces, is_active};
+use crate::controllers::serviceaccount::{active_namespaces, is_active, namespace_keys};
 use crate::objects::update::Mode;
 use crate::shared::state::State;
 use crate::storage::store::Event;
@@ -41,15 +41,7 @@ impl Reconciler for RootCa {
     }
 
     fn keys_for(&mut self, _state: &State, event: &Event, out: &mut BTreeSet<Key>) {
-        match event.collection.as_ref() {
-            "/namespaces" => {
-                out.insert((String::new(), event.obj.name.clone()));
-            }
-            "/configmaps" if event.obj.name == NAME => {
-                out.insert((String::new(), event.obj.namespace.clone()));
-            }
-            _ => {}
-        }
+        namespace_keys(event, "/configmaps", NAME, out);
     }
 
     fn all_keys(&mut self, state: &State) -> Vec<Key> {

@@ -13,6 +13,17 @@ use crate::storage::store::Event;
 /// The ServiceAccount every namespace gets.
 const NAME: &str = "default";
 
+/// The keys of a controller that keeps one object named `name` in every namespace: the
+/// namespace of every namespace event, and of every event of that object in `collection`.
+pub(crate) fn namespace_keys(event: &Event, collection: &str, name: &str, out: &mut BTreeSet<Key>) {
+    let namespace = match event.collection.as_ref() {
+        "/namespaces" => &event.obj.name,
+        c if c == collection && event.obj.name == name => &event.obj.namespace,
+        _ => return,
+    };
+    out.insert((String::new(), namespace.clone()));
+}
+
 /// The serviceaccount controller.
 pub(crate) struct ServiceAccounts;
 
@@ -22,15 +33,7 @@ impl Reconciler for ServiceAccounts {
     }
 
     fn keys_for(&mut self, _state: &State, event: &Event, out: &mut BTreeSet<Key>) {
-        match event.collection.as_ref() {
-            "/namespaces" => {
-                out.insert((String::new(), event.obj.name.clone()));
-            }
-            "/serviceaccounts" if event.obj.name == NAME => {
-                out.insert((String::new(), event.obj.namespace.clone()));
-            }
-            _ => {}
-        }
+        namespace_keys(event, "/serviceaccounts", NAME, out);
     }
 
     fn all_keys(&mut self, state: &State) -> Vec<Key> {
