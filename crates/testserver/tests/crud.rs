@@ -121,12 +121,7 @@ async fn bad_input_gets_the_right_status() {
             .contains("does not match the namespace")
     );
     // Unsupported media type (protobuf is served: tests/protobuf.rs).
-    assert_eq!(
-        http.send("POST", CMS, "text/plain", "x")
-            .await
-            .status,
-        415
-    );
+    assert_eq!(http.send("POST", CMS, "text/plain", "x").await.status, 415);
     // Nothing was stored by any of these.
     let list = http.get(CMS).await.json();
     assert_eq!(list["items"], json!([]));

@@ -4,7 +4,6 @@
 //! patch and merge patch, k8s.io/apimachinery/pkg/util/strategicpatch for strategic merge patch,
 //! including their quirks and the HTTP status each failure gets.
 
-
 use serde_json::{Map, Value, json};
 
 use crate::shared::status::ApiError;
