@@ -414,8 +414,16 @@ pub fn rep<T: Value>(
         return Ok(());
     }
     r.expect(w, T::WIRE)?;
+    if slot.is_empty() && T::WIRE == WireType::Len {
+        // Sized once for the elements that follow (at most this many reserved ahead, so
+        // that a body of many tiny elements cannot reserve more than it could decode).
+        slot.reserve_exact(r.run_length().min(MAX_RESERVED));
+    }
     T::push_value(slot, r, o)
 }
+
+/// The most elements of a repeated field reserved ahead of decoding them.
+const MAX_RESERVED: usize = 1024;
 
 /// One element of an optional repeated field (`Option<Vec<T>>`, `None` when no element
 /// arrives, as Go's JSON omits an empty list). An empty packed run adds no element and

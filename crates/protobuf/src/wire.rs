@@ -283,6 +283,37 @@ impl<'a> Reader<'a> {
         Ok(sub)
     }
 
+    /// How many values of the length-delimited field whose tag was just read come in a
+    /// row from here, this one included: Go writes a repeated field's elements one after
+    /// another, so its list can be sized once instead of grown (a grown `Vec` keeps up to
+    /// half its capacity spare). Counts only bytes that are there, and stops at the first
+    /// other field or malformed byte, which the decoding itself then reports.
+    pub(crate) fn run_length(&self) -> usize {
+        let mut tag = Reader {
+            buf: self.buf,
+            pos: self.tag_pos,
+            end: self.end,
+            tag_pos: self.tag_pos,
+            depth: self.depth,
+        };
+        let Ok(Some((number, WireType::Len))) = tag.field() else {
+            return 1;
+        };
+        let mut scan = Reader {
+            pos: self.pos,
+            ..tag
+        };
+        let mut n = 0;
+        while scan.bytes().is_ok() {
+            n += 1;
+            match scan.field() {
+                Ok(Some((f, WireType::Len))) if f == number => {}
+                _ => break,
+            }
+        }
+        n.max(1)
+    }
+
     /// Skips a field's value (an unknown field).
     ///
     /// # Errors
