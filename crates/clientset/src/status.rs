@@ -18,18 +18,19 @@ pub trait HasStatus: Resource {}
 
 impl<K> Api<K>
 where
-    K: HasStatus + Metadata<Ty = ObjectMeta> + Serialize + DeserializeOwned,
+    K: HasStatus + Metadata<Ty = ObjectMeta> + Serialize + DeserializeOwned + 'static,
 {
     /// GET the object through its status subresource.
     ///
     /// # Errors
     /// [`Error::Api`](kubecto_rest_core::Error::Api) (`is_not_found()`).
     pub async fn get_status(&self, name: &str) -> Result<K> {
-        self.target
-            .sub(Verb::Get, name, "status")?
+        let req = self.target.sub(Verb::Get, name, "status")?;
+        self.wire
+            .accepting(&self.target, req)
             .send()
             .await?
-            .into()
+            .into_negotiated(self.wire.decoder())
             .await
     }
 
@@ -40,8 +41,12 @@ where
     /// [`Error::InvalidRequest`](kubecto_rest_core::Error::InvalidRequest) without a
     /// name; [`Error::Api`](kubecto_rest_core::Error::Api) (`is_conflict()` when stale).
     pub async fn update_status(&self, object: &K, options: &UpdateOptions) -> Result<K> {
-        self.target
-            .put_sub(object_name(object)?, "status", K::KIND, object, options)
+        let name = object_name(object)?;
+        let make = || Ok(self.target.sub(Verb::Put, name, "status")?.params(options));
+        self.wire
+            .send_object(&self.target, make, object)
+            .await?
+            .into_negotiated(self.wire.decoder())
             .await
     }
 

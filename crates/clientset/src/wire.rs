@@ -2,9 +2,10 @@
 //! client-go's clientset does since Kubernetes 1.32: requests ask for
 //! `application/vnd.kubernetes.protobuf, application/json` and create and update send
 //! protobuf bodies, each type's codec found at run time in kubecto-protobuf. JSON is kept
-//! for custom resources (no codec), patches and apply, subresources, and when the
-//! client's config says so ([`Config::without_protobuf`]) or the server refused protobuf
-//! for the resource (406/415: it is asked again in JSON once, and the client remembers).
+//! for custom resources (no codec), patches and apply, subresources other than `status`,
+//! and when the client's config says so ([`Config::without_protobuf`]) or the server
+//! refused protobuf for the resource (406/415: it is asked again in JSON once, and the
+//! client remembers).
 //! Answers are decoded in whichever format the server chose.
 //!
 //! [`Config::without_protobuf`]: kubecto_rest_core::Config::without_protobuf

@@ -283,3 +283,27 @@ impl k8s_openapi::Resource for Widget {
     const URL_PATH_SEGMENT: &'static str = "widgets";
     type Scope = k8s_openapi::NamespaceResourceScope;
 }
+
+#[tokio::test]
+async fn the_status_subresource_speaks_protobuf_too() {
+    let (client, seen) = serving(config(), |_| (200, PROTOBUF, sample("get-pod.bin")));
+    let pods: Api<Pod> = Clientset::from_client(client).namespaced("default");
+    let twin: Pod = serde_json::from_slice(&sample("get-pod.json")).unwrap();
+    assert_eq!(pods.get_status("x").await.unwrap(), twin);
+    let updated = pods
+        .update_status(&twin, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(updated, twin);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].accept.as_str()),
+        ("GET", PROTOBUF_OR_JSON)
+    );
+    assert_eq!(
+        (seen[1].method.as_str(), seen[1].content_type.as_str()),
+        ("PUT", PROTOBUF)
+    );
+    let sent: Pod = kubecto_protobuf::envelope::decode(&seen[1].body, &Default::default()).unwrap();
+    assert_eq!(sent, twin);
+}
