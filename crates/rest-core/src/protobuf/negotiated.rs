@@ -5,6 +5,7 @@
 //! answer's `Content-Type` and decodes with the caller's protobuf codec or with serde.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::Either;
@@ -100,7 +101,18 @@ const MAX_REFUSALS: usize = 4096;
 /// The resources (`/apis/group/version/plural`, as the caller names them) whose server
 /// refused protobuf with 406 or 415.
 #[derive(Debug, Default)]
-pub(crate) struct Refusals(Mutex<HashSet<String>>);
+pub(crate) struct Refusals {
+    /// Whether `set` holds anything: every typed request asks, and almost always the
+    /// answer is no, which this tells without taking the lock.
+    any: AtomicBool,
+    set: Mutex<HashSet<String>>,
+}
+
+impl Refusals {
+    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.set.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
 
 impl RestClient {
     /// Whether typed clients may speak protobuf to `resource`: not when the config
@@ -116,27 +128,19 @@ impl RestClient {
     ///
     /// [`remember_refuses_protobuf`]: Self::remember_refuses_protobuf
     pub fn refuses_protobuf(&self, resource: &str) -> bool {
-        let set = self
-            .inner
-            .no_protobuf
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        set.contains(resource)
+        let refusals = &self.inner.no_protobuf;
+        refusals.any.load(Ordering::Acquire) && refusals.set().contains(resource)
     }
 
     /// Remembers that `resource` answered a protobuf request with 406 Not Acceptable or
     /// 415 Unsupported Media Type (a custom resource, an aggregated API server), as
     /// client-go does, so that it is not asked in protobuf again.
     pub fn remember_refuses_protobuf(&self, resource: &str) {
-        let mut set = self
-            .inner
-            .no_protobuf
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let refusals = &self.inner.no_protobuf;
+        let mut set = refusals.set();
         if set.len() < MAX_REFUSALS {
             set.insert(resource.to_owned());
+            refusals.any.store(true, Ordering::Release);
         }
     }
 }
