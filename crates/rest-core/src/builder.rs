@@ -155,7 +155,7 @@ impl RestClientBuilder {
                     .unwrap_or_else(|| Arc::new(LogWarningsOnce::default())),
                 metrics: self.metrics,
                 disable_protobuf: config.disable_protobuf,
-                no_protobuf: crate::protobuf::Refusals::default(),
+                no_protobuf: crate::client::Refusals::default(),
             }),
         })
     }

@@ -20,7 +20,6 @@ use http_body::Body;
 
 pub use self::meta::{MAGIC, Unknown};
 pub use self::negotiated::ProtobufDecoder;
-pub(crate) use self::negotiated::Refusals;
 use self::wire::WireError;
 use crate::error::{BoxError, Error, Result};
 use crate::response::{Response, ResponseBody};

@@ -4,15 +4,12 @@
 //! resources, aggregated API servers, older test servers). Each reader here looks at the
 //! answer's `Content-Type` and decodes with the caller's protobuf codec or with serde.
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures_util::future::Either;
 use futures_util::{Stream, TryFutureExt as _};
 use serde::de::DeserializeOwned;
 
-use crate::client::RestClient;
 use crate::error::{BoxError, Result};
 use crate::list::ListStream;
 use crate::request::Request;
@@ -91,56 +88,5 @@ impl Request {
             .send()
             .map_ok(move |resp| resp.watch_events_negotiated(protobuf.as_ref()))
             .try_flatten_stream()
-    }
-}
-
-/// At most this many resources are remembered as refusing protobuf (a cluster serves a
-/// few hundred; the bound only keeps a misbehaving caller from growing it for ever).
-const MAX_REFUSALS: usize = 4096;
-
-/// The resources (`/apis/group/version/plural`, as the caller names them) whose server
-/// refused protobuf with 406 or 415.
-#[derive(Debug, Default)]
-pub(crate) struct Refusals {
-    /// Whether `set` holds anything: every typed request asks, and almost always the
-    /// answer is no, which this tells without taking the lock.
-    any: AtomicBool,
-    set: Mutex<HashSet<String>>,
-}
-
-impl Refusals {
-    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.set.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl RestClient {
-    /// Whether typed clients may speak protobuf to `resource`: not when the config
-    /// [disables](crate::Config::disable_protobuf) it, nor when the resource refused it
-    /// before ([`remember_refuses_protobuf`](Self::remember_refuses_protobuf)).
-    pub fn protobuf_allowed(&self, resource: &str) -> bool {
-        !self.inner.disable_protobuf && !self.refuses_protobuf(resource)
-    }
-
-    /// Whether `resource` refused protobuf before ([`remember_refuses_protobuf`]): a
-    /// typed client then asks for and sends JSON from the start. Shared by every clone of
-    /// this client.
-    ///
-    /// [`remember_refuses_protobuf`]: Self::remember_refuses_protobuf
-    pub fn refuses_protobuf(&self, resource: &str) -> bool {
-        let refusals = &self.inner.no_protobuf;
-        refusals.any.load(Ordering::Acquire) && refusals.set().contains(resource)
-    }
-
-    /// Remembers that `resource` answered a protobuf request with 406 Not Acceptable or
-    /// 415 Unsupported Media Type (a custom resource, an aggregated API server), as
-    /// client-go does, so that it is not asked in protobuf again.
-    pub fn remember_refuses_protobuf(&self, resource: &str) {
-        let refusals = &self.inner.no_protobuf;
-        let mut set = refusals.set();
-        if set.len() < MAX_REFUSALS {
-            set.insert(resource.to_owned());
-            refusals.any.store(true, Ordering::Release);
-        }
     }
 }
