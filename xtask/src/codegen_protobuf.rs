@@ -1071,13 +1071,13 @@ fn generate(root: &Path) -> Result<BTreeMap<String, String>, String> {
     }
     let _ = writeln!(
         m,
-        "\n/// Registers the codec of every type above (see `crate::registry`).\n\
-         pub(crate) fn register(r: &mut crate::registry::Registry) {{"
+        "\n/// Calls `$add!(Type)` for every type above (`crate::registry` registers them).\n\
+         macro_rules! for_each_message {{\n($add:ident) => {{"
     );
     for (path, _) in &generated {
-        let _ = writeln!(m, "r.add::<{path}>();");
+        let _ = writeln!(m, "$add!({path});");
     }
-    let _ = writeln!(m, "}}");
+    let _ = writeln!(m, "}};\n}}\npub(crate) use for_each_message;");
     if !ctx.unread.is_empty() {
         let _ = writeln!(
             m,

@@ -53,11 +53,11 @@ fn encode_from<T: Protobuf + 'static>(value: &dyn Any, out: &mut Vec<u8>) {
     }
 }
 
-/// Every type with a generated codec (`generated::register` fills it).
-pub(crate) struct Registry(HashMap<TypeId, Entry>);
+/// Every type with a generated codec (`generated::for_each_message` lists them).
+struct Registry(HashMap<TypeId, Entry>);
 
 impl Registry {
-    pub(crate) fn add<T: Protobuf + 'static>(&mut self) {
+    fn add<T: Protobuf + 'static>(&mut self) {
         self.0.insert(
             TypeId::of::<T>(),
             Entry {
@@ -72,7 +72,12 @@ fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut r = Registry(HashMap::with_capacity(1024));
-        crate::generated::register(&mut r);
+        macro_rules! add {
+            ($t:ty) => {
+                r.add::<$t>()
+            };
+        }
+        crate::generated::for_each_message!(add);
         r
     })
 }
