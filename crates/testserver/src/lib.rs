@@ -50,6 +50,7 @@ mod seed;
 mod server;
 mod shared;
 mod storage;
+mod streams;
 mod with_controllers;
 
 #[cfg(any(test, feature = "fuzzing"))]
@@ -249,6 +250,7 @@ impl TestServerBuilder {
             state: Arc::clone(&state),
             traffic: Arc::clone(&traffic),
             security: Arc::clone(&security),
+            streams: streams::Streams::default(),
         });
         let serving = Serving::start(listener, Arc::clone(&service));
         Ok(TestServer {

@@ -1,6 +1,7 @@
 //! The server's modules import one way: each stage only from the stages below it
 //! (`server` -> `route` -> `handlers` -> `objects` -> `logic` -> `shared` -> `storage`,
-//! with `controllers` beside the handlers, and `protobuf`, the transcoder, at the bottom
+//! with `controllers` beside the handlers, `streams` (exec, attach, port-forward on
+//! upgraded connections) beside the router, and `protobuf`, the transcoder, at the bottom
 //! beside `storage`), and no set of modules imports itself in a circle. Read from the source: every `crate::` path, `use crate::{..}` groups included.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,9 +29,13 @@ const STAGES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "streams",
+        &["objects", "logic", "shared", "storage", "protobuf"],
+    ),
+    (
         "server",
         &[
-            "route", "handlers", "objects", "logic", "shared", "storage", "protobuf",
+            "streams", "route", "handlers", "objects", "logic", "shared", "storage", "protobuf",
         ],
     ),
 ];

@@ -1,5 +1,7 @@
 //! Serving HTTP: accept connections (TLS when configured), and for each request
-//! authenticate, record, apply an injected fault, read it, and hand it to the router.
+//! authenticate, record, apply an injected fault, read it, and hand it to the router, or,
+//! for a streaming pod subresource (exec, attach, port-forward), hand it unread to
+//! `streams`, which upgrades the connection.
 
 use std::sync::Arc;
 
@@ -22,12 +24,14 @@ use crate::server::request;
 use crate::server::traffic::{RecordedRequest, Traffic};
 use crate::shared::body::{BoxError, ResBody};
 use crate::shared::state::State;
+use crate::streams::{self, Streams};
 
 /// What every connection of a server shares.
 pub(crate) struct Service {
     pub state: Arc<State>,
     pub traffic: Arc<Traffic>,
     pub security: Arc<Security>,
+    pub streams: Streams,
 }
 
 /// Serve until `shutdown` flips to true; then every connection is closed.
@@ -71,8 +75,10 @@ where
 {
     let peer = Arc::new(peer);
     let svc = service_fn(move |req| handle(Arc::clone(&service), Arc::clone(&peer), req));
+    // With upgrades: exec, attach and port-forward switch an HTTP/1.1 connection to
+    // WebSocket (or SPDY) and keep it.
     let _ = auto::Builder::new(TokioExecutor::new())
-        .serve_connection(io, svc)
+        .serve_connection_with_upgrades(io, svc)
         .await;
 }
 
@@ -85,6 +91,7 @@ async fn handle(
         state,
         traffic,
         security,
+        streams,
     } = &*service;
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
@@ -127,6 +134,9 @@ async fn handle(
         }
         Some(Action::Delay(d)) => tokio::time::sleep(*d).await,
         _ => {}
+    }
+    if let Some(target) = streams::target(&path) {
+        return Ok(streams::serve(state, streams, target, req).await);
     }
     let res = match request::read(req, method, path, &query).await {
         Ok(req) => route(state, req).await,
