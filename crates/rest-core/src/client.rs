@@ -59,6 +59,15 @@ pub(crate) struct Inner {
     pub(crate) no_protobuf: Refusals,
 }
 
+/// What a request asks of its connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Exchange {
+    /// An ordinary request and answer.
+    Plain,
+    /// An upgrade to another protocol (`Connection: Upgrade`).
+    Upgrade,
+}
+
 #[derive(Default)]
 struct Stats {
     status: Option<u16>,
@@ -157,7 +166,39 @@ impl RestClient {
     }
 
     /// Sends `req`, retrying as the policy says; see [`Request::send`].
-    pub(crate) async fn execute(&self, mut req: Request) -> Result<Response> {
+    pub(crate) async fn execute(&self, req: Request) -> Result<Response> {
+        let method = req.method.clone();
+        let (resp, url, deadline) = self.exchange(req, Exchange::Plain).await?;
+        let (parts, body) = resp.into_parts();
+        let mut resp = Response::new(parts, body, method, url, self.inner.limits);
+        if let Some((at, after)) = deadline {
+            resp.read_by(at, after);
+        }
+        Ok(resp)
+    }
+
+    /// Sends `req` asking to upgrade its connection, and returns the answer (a `101
+    /// Switching Protocols`, or another success the caller must refuse) with the upgrade
+    /// still in its extensions. See [`crate::upgrade`].
+    pub(crate) async fn execute_upgrade(
+        &self,
+        req: Request,
+    ) -> Result<(http::Response<crate::response::ResponseBody>, String)> {
+        let (resp, url, _) = self.exchange(req, Exchange::Upgrade).await?;
+        Ok((resp, url))
+    }
+
+    /// The send loop of [`execute`](Self::execute) and
+    /// [`execute_upgrade`](Self::execute_upgrade), with its deadline, log line and metrics.
+    async fn exchange(
+        &self,
+        mut req: Request,
+        exchange: Exchange,
+    ) -> Result<(
+        http::Response<crate::response::ResponseBody>,
+        String,
+        Option<(Instant, Duration)>,
+    )> {
         if let Some(e) = req.take_error() {
             return Err(e);
         }
@@ -170,7 +211,14 @@ impl RestClient {
         // A timeout too large to add to now is no deadline at all.
         let deadline = timeout.and_then(|t| Some((start.checked_add(t)?, t)));
         let mut stats = Stats::default();
-        let attempts = self.run(&req, &uri, &url, deadline.map(|(at, _)| at), &mut stats);
+        let attempts = self.run(
+            &req,
+            &uri,
+            &url,
+            exchange,
+            deadline.map(|(at, _)| at),
+            &mut stats,
+        );
         let result = match deadline {
             Some((at, after)) => match tokio::time::timeout_at(at.into(), attempts).await {
                 Ok(r) => r,
@@ -203,11 +251,7 @@ impl RestClient {
                 rate_limiter_wait: stats.limiter_wait,
             });
         }
-        let mut resp = result?;
-        if let Some((at, after)) = deadline {
-            resp.read_by(at, after);
-        }
-        Ok(resp)
+        Ok((result?, url, deadline))
     }
 
     async fn authorization(&self, refresh: bool) -> Result<Option<HeaderValue>> {
@@ -274,10 +318,18 @@ impl RestClient {
         req: &Request,
         uri: &Uri,
         url: &str,
+        exchange: Exchange,
         deadline: Option<Instant>,
         stats: &mut Stats,
-    ) -> Result<Response> {
+    ) -> Result<http::Response<crate::response::ResponseBody>> {
         let inner = &self.inner;
+        // An upgrade starts something on the server (a command, a port-forward): the
+        // retry policy sees it as the write it is, retried only when the server says it
+        // did not take it.
+        let policy_method = match exchange {
+            Exchange::Plain => &req.method,
+            Exchange::Upgrade => &Method::POST,
+        };
         let max_retries = req.max_retries.unwrap_or(inner.max_retries);
         let mut history: Vec<String> = Vec::new();
         let mut auth = self.authorization(false).await?;
@@ -304,7 +356,11 @@ impl RestClient {
             }
             let http_req = self.http_request(req, uri, auth.as_ref())?;
             let attempt_no = stats.retries + 1;
-            match inner.transport.call(http_req).await {
+            let sent = match exchange {
+                Exchange::Plain => inner.transport.call(http_req).await,
+                Exchange::Upgrade => inner.transport.upgrade(http_req).await,
+            };
+            match sent {
                 Ok(resp) => {
                     let status = resp.status();
                     stats.status = Some(status.as_u16());
@@ -313,16 +369,12 @@ impl RestClient {
                             status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
                         b.update(&inner.host_key, failed);
                     }
-                    if status.is_success() {
+                    if status.is_success()
+                        || (exchange == Exchange::Upgrade
+                            && status == StatusCode::SWITCHING_PROTOCOLS)
+                    {
                         dispatch_warnings(resp.headers(), inner.warnings.as_ref());
-                        let (parts, body) = resp.into_parts();
-                        return Ok(Response::new(
-                            parts,
-                            body,
-                            req.method.clone(),
-                            url.to_owned(),
-                            inner.limits,
-                        ));
+                        return Ok(resp);
                     }
                     if status == StatusCode::UNAUTHORIZED && inner.provider.is_some() && !refreshed
                     {
@@ -341,7 +393,7 @@ impl RestClient {
                         continue;
                     }
                     let attempt = Attempt {
-                        method: &req.method,
+                        method: policy_method,
                         retries: stats.retries,
                         max_retries,
                         body_replayable: true,
@@ -383,7 +435,7 @@ impl RestClient {
                         _ => TransportKind::Other,
                     };
                     let attempt = Attempt {
-                        method: &req.method,
+                        method: policy_method,
                         retries: stats.retries,
                         max_retries,
                         body_replayable: true,

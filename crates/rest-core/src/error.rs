@@ -83,6 +83,18 @@ pub enum Error {
     /// The credential provider failed.
     Credentials(CredentialError),
 
+    /// An upgraded connection (exec, attach, port-forward) could not be set up or broke:
+    /// the server did not switch protocols, chose none of those offered, or broke the
+    /// protocol or the connection mid-stream.
+    Stream {
+        /// The URL requested.
+        url: String,
+        /// What went wrong.
+        what: String,
+        /// The underlying error, if any.
+        source: Option<BoxError>,
+    },
+
     /// The request was retried and still failed; `last` is the final attempt's error and
     /// `history` what the earlier attempts saw.
     Retried {
@@ -121,6 +133,13 @@ impl fmt::Display for Error {
             Error::InvalidRequest { what } => write!(f, "invalid request: {what}"),
             Error::Config { what, .. } => write!(f, "invalid config: {what}"),
             Error::Credentials(e) => write!(f, "credentials: {e}"),
+            Error::Stream { url, what, source } => {
+                write!(f, "stream from {url}: {what}")?;
+                match source {
+                    Some(s) => write!(f, ": {}", innermost(s.as_ref())),
+                    None => Ok(()),
+                }
+            }
             Error::Retried {
                 attempts,
                 history,
@@ -141,6 +160,7 @@ impl std::error::Error for Error {
             Error::Tls { source, .. } => source.as_deref().map(|e| innermost_error(e)),
             Error::Decode { source, .. } => Some(source.as_ref()),
             Error::Config { source, .. } => source.as_deref().map(|e| e as _),
+            Error::Stream { source, .. } => source.as_deref().map(|e| innermost_error(e)),
             Error::Credentials(e) => Some(e),
             Error::Retried { last, .. } => Some(last.as_ref()),
             Error::Api(_) | Error::Timeout { .. } | Error::InvalidRequest { .. } => None,

@@ -72,6 +72,7 @@ mod status;
 mod throttle;
 mod tls;
 mod transport;
+pub mod upgrade;
 mod watch;
 
 pub use backoff::BackoffConfig;

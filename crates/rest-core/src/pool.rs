@@ -76,6 +76,8 @@ struct Pool {
     connector: Connector,
     /// TLS over it for `https` servers, offering HTTP/2 and HTTP/1.1 by ALPN.
     tls: tokio_rustls::TlsConnector,
+    /// The same, offering only HTTP/1.1: an upgrade (WebSocket) needs HTTP/1.1.
+    tls_http1: tokio_rustls::TlsConnector,
     /// The client certificate from a changing source, checked before each handshake.
     identity: Option<Arc<crate::tls::DynamicIdentity>>,
     /// The name the server's certificate must carry, when not the URL's host.
@@ -161,10 +163,13 @@ impl HttpClient {
         identity: Option<Arc<crate::tls::DynamicIdentity>>,
         server_name: Option<ServerName<'static>>,
     ) -> Self {
+        let mut http1_only = (*tls).clone();
+        http1_only.alpn_protocols = vec![b"http/1.1".to_vec()];
         HttpClient {
             pool: Arc::new(Pool {
                 connector,
                 tls: tokio_rustls::TlsConnector::from(tls),
+                tls_http1: tokio_rustls::TlsConnector::from(Arc::new(http1_only)),
                 identity,
                 server_name,
                 idle: Mutex::new(HashMap::new()),
@@ -233,7 +238,7 @@ impl HttpClient {
         } else {
             None
         };
-        let io = self.connect(req.uri().clone()).await?;
+        let io = self.connect(req.uri().clone(), &self.pool.tls).await?;
         if io.connected().is_negotiated_h2() {
             let tx = self.handshake_h2(key, io).await?;
             drop(connecting);
@@ -259,9 +264,45 @@ impl HttpClient {
         lock(&self.pool.h2).clear();
     }
 
+    /// Sends a request that asks to upgrade the connection (`Connection: Upgrade`) on a
+    /// connection of its own, made for it and never pooled: HTTP/1.1 only (an upgrade
+    /// does not exist in HTTP/2), through the same proxy and TLS as any request. The
+    /// connection runs on its own task until the answer is in; after a `101 Switching
+    /// Protocols`, `hyper::upgrade::on` on the answer yields the connection.
+    ///
+    /// # Errors
+    /// The transport error: no connection could be made, or it failed before the
+    /// answer's head arrived.
+    pub(crate) async fn send_upgrade(
+        &self,
+        req: Request<RequestBody>,
+    ) -> Result<Response<Incoming>, BoxError> {
+        let mut req = req;
+        let io = self
+            .connect(req.uri().clone(), &self.pool.tls_http1)
+            .await?;
+        let (mut tx, conn) = http1::Builder::new()
+            .max_headers(MAX_RESPONSE_HEADERS)
+            .handshake(io)
+            .await
+            .map_err(|e| Box::new(e) as BoxError)?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.with_upgrades().await {
+                tracing::debug!(target: "kubecto::pool", error = %e, "upgrading HTTP/1 connection failed");
+            }
+        });
+        to_origin_form(&mut req)?;
+        std::future::poll_fn(|cx| tx.poll_ready(cx))
+            .await
+            .map_err(|e| Box::new(e) as BoxError)?;
+        tx.send_request(req)
+            .await
+            .map_err(|e| Box::new(e) as BoxError)
+    }
+
     /// Connects to the server of `uri`: TCP (through the proxy, if any), then TLS for
-    /// `https`, bounded by [`TLS_HANDSHAKE_TIMEOUT`].
-    async fn connect(&self, uri: Uri) -> Result<Io, BoxError> {
+    /// `https` with `tls`, bounded by [`TLS_HANDSHAKE_TIMEOUT`].
+    async fn connect(&self, uri: Uri, tls: &tokio_rustls::TlsConnector) -> Result<Io, BoxError> {
         let connect_error = |e: BoxError| Box::new(ConnectError(e)) as BoxError;
         let name = match (uri.scheme() == Some(&Scheme::HTTPS), &self.pool.server_name) {
             (false, _) => None,
@@ -279,7 +320,7 @@ impl HttpClient {
         if let Some(identity) = &self.pool.identity {
             identity.check().map_err(|e| connect_error(Box::new(e)))?;
         }
-        let handshake = self.pool.tls.connect(name, TokioIo::new(tcp));
+        let handshake = tls.connect(name, TokioIo::new(tcp));
         match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await {
             Ok(Ok(tls)) => Ok(MaybeHttpsStream::Https(TokioIo::new(tls))),
             Ok(Err(e)) => Err(connect_error(Box::new(e))),

@@ -56,6 +56,23 @@ impl Transport {
             Transport::Custom(f) => f(req).await.map(|r| r.map(ResponseBody::Boxed)),
         }
     }
+
+    /// Sends one request that asks to upgrade its connection; the answer keeps hyper's
+    /// upgrade in its extensions. The default client makes a connection for it alone; a
+    /// user's service upgrades if it is built on hyper and hands the answer's extensions
+    /// on.
+    pub(crate) async fn upgrade(
+        &self,
+        req: http::Request<RequestBody>,
+    ) -> std::result::Result<http::Response<ResponseBody>, BoxError> {
+        use http_body_util::BodyExt as _;
+        match self {
+            Transport::Hyper(c) => c.send_upgrade(req).await.map(|r| {
+                r.map(|body| ResponseBody::Boxed(body.map_err(Into::into).boxed_unsync()))
+            }),
+            Transport::Custom(f) => f(req).await.map(|r| r.map(ResponseBody::Boxed)),
+        }
+    }
 }
 
 /// The default HTTP service for `config`: pooled connections, HTTP/1.1 and HTTP/2
