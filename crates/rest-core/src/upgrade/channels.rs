@@ -101,7 +101,11 @@ pub(crate) async fn run(ws: WebSocket, channels: Channels) -> Ended {
         source,
     };
     let mut error = None;
+    // Once this side has closed, a peer that drops the connection instead of answering
+    // the close is no error: nothing more was coming.
+    let mut closing = false;
     if close_when_inputs_end && open_inputs == 0 {
+        closing = true;
         let _ = stream.close(None).await;
     }
     loop {
@@ -146,6 +150,7 @@ pub(crate) async fn run(ws: WebSocket, channels: Channels) -> Ended {
                     break;
                 }
                 Some(Ok(_)) => {}
+                Some(Err(_)) if closing => break,
                 Some(Err(e)) => {
                     error = Some(stream_error("the connection broke mid-stream", Some(Box::new(e))));
                     break;
@@ -162,6 +167,7 @@ pub(crate) async fn run(ws: WebSocket, channels: Channels) -> Ended {
                     Some(Event::Input(ch, None)) => {
                         open_inputs -= 1;
                         if close_when_inputs_end && open_inputs == 0 {
+                            closing = true;
                             stream.close(None).await
                         } else if announce_close {
                             stream.send(Message::Binary(Bytes::copy_from_slice(&[CLOSE_CHANNEL, ch]))).await
@@ -202,6 +208,8 @@ pub(crate) async fn run(ws: WebSocket, channels: Channels) -> Ended {
     for reader in readers {
         reader.abort();
     }
+    // Answer (or finish) the closing handshake, without waiting on a peer that is gone.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), stream.close(None)).await;
     for (_, mut pipe) in pipes {
         let _ = pipe.shutdown().await;
     }

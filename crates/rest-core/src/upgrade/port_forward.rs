@@ -176,14 +176,14 @@ pub struct LocalForwarder {
 impl LocalForwarder {
     /// Binds `local` (port 0 lets the system choose) and forwards every connection to
     /// `port` of the pod that `open` names: `open` builds the `pods/portforward`
-    /// request, once per connection.
+    /// request, once per connection (an error from it closes that connection).
     ///
     /// ```no_run
     /// # async fn run(client: kubecto_rest_core::RestClient) -> Result<(), kubecto_rest_core::Error> {
     /// use kubecto_rest_core::upgrade::port_forward::LocalForwarder;
     /// let pods = client.clone();
     /// let fwd = LocalForwarder::bind("127.0.0.1:0".parse().unwrap(), 8080, move || {
-    ///     pods.get().namespace("default").resource("pods").name("web-0").sub_resource("portforward")
+    ///     Ok(pods.get().namespace("default").resource("pods").name("web-0").sub_resource("portforward"))
     /// })
     /// .await?;
     /// println!("forwarding {} -> web-0:8080", fwd.local_addr());
@@ -194,7 +194,7 @@ impl LocalForwarder {
     /// [`Error::InvalidRequest`] when `local` cannot be bound.
     pub async fn bind<F>(local: SocketAddr, port: u16, open: F) -> Result<Self>
     where
-        F: Fn() -> Request + Send + Sync + 'static,
+        F: Fn() -> Result<Request> + Send + Sync + 'static,
     {
         check_ports(&[port])?;
         let listener = TcpListener::bind(local)
@@ -221,7 +221,11 @@ impl LocalForwarder {
                 };
                 let open = open.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = forward_one(&mut conn, open(), port).await {
+                    let forwarded = match open() {
+                        Ok(req) => forward_one(&mut conn, req, port).await,
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = forwarded {
                         tracing::warn!(target: "kubecto::port_forward", %peer, port, error = %e, "forwarding a connection failed");
                     }
                 });
