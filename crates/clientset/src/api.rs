@@ -102,8 +102,20 @@ impl Target {
             Verb::Put => self.client.put(),
             Verb::Patch(pt) => self.client.patch(pt),
             Verb::Delete => self.client.delete(),
-        }
-        .abs_path(&self.prefix);
+        };
+        self.address(req)
+    }
+
+    /// A request for one object with any method (`.../{resource}/{name}`): the proxy
+    /// subresources take whatever method the proxied server expects.
+    pub(crate) fn named_with(&self, method: http::Method, name: &str) -> Result<Request> {
+        self.check()?;
+        Ok(self.address(self.client.request(method)).name(name))
+    }
+
+    /// `req` addressed to this target's collection.
+    fn address(&self, req: Request) -> Request {
+        let req = req.abs_path(&self.prefix);
         let req = match &self.namespace {
             Some(ns) => req.namespace(ns),
             None => req,

@@ -82,6 +82,10 @@ mod wire;
 pub use api::{AllNamespaces, Api};
 pub use clientset::Clientset;
 pub use generated::*;
+pub use kubecto_rest_core::upgrade::port_forward::{LocalForwarder, PortForward};
+pub use kubecto_rest_core::upgrade::remote_command::{
+    AttachParams, AttachedProcess, ExitStatus, Output, TerminalSize, TerminalSizeSender,
+};
 pub use kubecto_rest_core::{Error, Result};
 pub use patch::{ApplyOptions, Patch};
 pub use status::HasStatus;
