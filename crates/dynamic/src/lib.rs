@@ -13,7 +13,9 @@
 //!   ([`Cluster`]: cluster-scoped resources, or every namespace).
 //! - Verbs: get, list (whole, or [`list_stream`](DynamicResource::list_stream) item by
 //!   item), create, update, update_status, delete (propagation policy, preconditions),
-//!   delete_collection, patch (JSON, merge, strategic, apply), apply, apply_status, watch.
+//!   delete_collection, patch (JSON, merge, strategic, apply), apply, apply_status, watch;
+//!   exec, attach and port-forward over WebSocket, and [`connect`](DynamicResource::connect)
+//!   for a raw request to any connect subresource (`proxy`).
 //! - [`Unstructured`]: accessors for apiVersion, kind, name, namespace, labels,
 //!   annotations, resourceVersion, uid, owner references; `nested_*` helpers; conversion
 //!   to and from any serde type.
@@ -43,6 +45,7 @@
 //! ```
 
 mod client;
+mod connect;
 mod error;
 mod list;
 mod patch;

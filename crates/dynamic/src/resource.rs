@@ -116,7 +116,7 @@ impl<S: Scope> DynamicResource<S> {
         t
     }
 
-    fn request_err(
+    pub(crate) fn request_err(
         &self,
         verb: &'static str,
         name: Option<&str>,
@@ -130,7 +130,12 @@ impl<S: Scope> DynamicResource<S> {
     }
 
     /// A request for the collection (`name` None) or one object, with subresources.
-    fn request(&self, method: Method, name: Option<&str>, sub: Option<&str>) -> Result<Request> {
+    pub(crate) fn request(
+        &self,
+        method: Method,
+        name: Option<&str>,
+        sub: Option<&str>,
+    ) -> Result<Request> {
         let base = self.base.as_ref().map_err(|what| Error::InvalidResource {
             gvr: self.gvr.to_string(),
             what: what.clone(),
