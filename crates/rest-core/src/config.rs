@@ -199,14 +199,21 @@ impl Default for RateLimit {
 #[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Proxy {
-    /// Use `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper or lower case),
-    /// never for `localhost` or loopback addresses, as client-go does.
+    /// Use the environment's proxy as client-go does (Go's `httpproxy.FromEnvironment`):
+    /// `HTTPS_PROXY` for `https` servers and `HTTP_PROXY` for `http` ones (upper case
+    /// first, empty values skipped; `ALL_PROXY` is not read), except for the servers
+    /// `NO_PROXY` names (`*`, IP addresses and CIDRs, domain names matching themselves and
+    /// their subdomains, `.domain` and `*.domain` matching subdomains only, each with an
+    /// optional `:port`) and for `localhost` and loopback addresses. The variables are read
+    /// when the client is built.
     #[default]
     FromEnvironment,
-    /// Always use this proxy (kubeconfig `proxy-url`): `http://` (a `CONNECT` tunnel;
-    /// credentials in the URL are sent as `Proxy-Authorization`), or `socks5://` and
+    /// Always use this proxy (kubeconfig `proxy-url`): `http://` (a `CONNECT` tunnel),
+    /// `https://` (TLS to the proxy, verified with the server's CA or, without one, the
+    /// platform's roots, against the proxy's host; then a `CONNECT` tunnel inside it), with
+    /// credentials in the URL sent as `Proxy-Authorization: Basic`; or `socks5://` and
     /// `socks5h://` (SOCKS5, the proxy resolving the server's name; credentials in the URL
-    /// are its username and password).
+    /// are its username and password). A URL without a scheme is `http://`.
     Url(String),
     /// Never use a proxy.
     None,

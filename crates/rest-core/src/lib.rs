@@ -83,7 +83,7 @@ pub use config::{
     CredentialProvider, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_EVENT_SIZE, GroupVersion, Impersonate,
     PemSource, Proxy, RateLimit, SecretString, TlsConfig, default_user_agent,
 };
-pub use connect::Connector;
+pub use connect::{Connector, ConnectorStream};
 pub use error::{BoxError, Error, Result, TransportKind};
 pub use gvk::{GroupVersionKind, GroupVersionResource};
 pub use list::{ListMeta, ListStream, ObjectList};

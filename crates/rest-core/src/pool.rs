@@ -29,14 +29,13 @@ use hyper_rustls::MaybeHttpsStream;
 use hyper_util::client::legacy::connect::Connection as _;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls_pki_types::ServerName;
-use tokio::net::TcpStream;
 use tower_service::Service;
 
-use crate::connect::Connector;
+use crate::connect::{Connector, ConnectorStream};
 use crate::error::BoxError;
 use crate::transport::RequestBody;
 
-type Io = MaybeHttpsStream<TokioIo<TcpStream>>;
+type Io = MaybeHttpsStream<TokioIo<ConnectorStream>>;
 type Key = (Scheme, Authority);
 
 /// How long an idle connection may wait in the pool before it is closed instead of reused.
@@ -643,8 +642,8 @@ mod tests {
         let url = format!("http://{addr}/api/v1/pods");
         let client =
             crate::transport::http_client(&crate::Config::new(format!("http://{addr}"))).unwrap();
-        let tcp = TcpStream::connect(addr).await.unwrap();
-        let io = MaybeHttpsStream::Http(TokioIo::new(tcp));
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let io = MaybeHttpsStream::Http(TokioIo::new(ConnectorStream::from(tcp)));
         let (tx, conn) = http1::Builder::new().handshake(io).await.unwrap();
         // Let the close arrive, without polling the connection (as an idle one in the pool).
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -11,7 +11,7 @@ use http_body_util::{Full, combinators::UnsyncBoxBody};
 use hyper_util::client::legacy::connect::HttpConnector;
 
 use crate::config::Config;
-use crate::connect::Connector;
+use crate::connect::{Connector, ProxyError};
 use crate::error::{BoxError, Error, Result, TransportKind, chain};
 use crate::pool::{ConnectError, HttpClient, TlsHandshakeTimeout};
 use crate::response::{BodyTimeout, ResponseBody};
@@ -98,7 +98,7 @@ pub(crate) fn http_client(config: &Config) -> Result<HttpClient> {
         None => None,
     };
     Ok(HttpClient::new(
-        Connector::new(http, &config.proxy)?,
+        Connector::new(http, &config.proxy, &config.tls)?,
         Arc::new(tls),
         identity,
         server_name,
@@ -109,6 +109,9 @@ pub(crate) fn http_client(config: &Config) -> Result<HttpClient> {
 pub(crate) fn classify(err: &(dyn std::error::Error + 'static)) -> TransportKind {
     let mut connect = false;
     for e in chain(err) {
+        if let Some(p) = e.downcast_ref::<ProxyError>() {
+            return p.kind;
+        }
         if let Some(le) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
             connect |= le.is_connect();
         }
@@ -189,6 +192,19 @@ pub(crate) fn transport_error(url: &str, err: BoxError) -> Error {
         return Error::Tls {
             what: format!("cannot connect to {url}: {unusable}"),
             source: None,
+        };
+    }
+    if let Some(proxy) = chain(err.as_ref())
+        .into_iter()
+        .find_map(|e| e.downcast_ref::<ProxyError>())
+        .filter(|p| p.tls)
+    {
+        return Error::Tls {
+            what: format!(
+                "handshake with proxy {} failed (connecting to {url}): {}",
+                proxy.proxy, proxy.message
+            ),
+            source: Some(err),
         };
     }
     if let Some(what) = tls_failure(err.as_ref()) {
