@@ -47,8 +47,9 @@
 //! - `clusters[].cluster`: `server` (path prefix kept), `certificate-authority`,
 //!   `certificate-authority-data` (wins over the path), `tls-server-name`,
 //!   `insecure-skip-tls-verify` (refused together with a CA, as kubectl refuses it),
-//!   `proxy-url` (`http://`, with optional credentials; it wins over the
-//!   environment's `HTTPS_PROXY`/`NO_PROXY`, which rest-core follows otherwise),
+//!   `proxy-url` (`http://`, `https://`, `socks5://`, `socks5h://`, with optional
+//!   credentials; it wins over the environment's `HTTPS_PROXY`/`NO_PROXY`, which
+//!   rest-core follows otherwise, as client-go does),
 //!   `disable-compression` (rest-core then does not ask for gzip answers),
 //!   `extensions` named `client.authentication.k8s.io/exec` (passed to exec plugins
 //!   as `spec.cluster.config`);
@@ -59,9 +60,8 @@
 //!   paths against the kubeconfig's directory), `args`, `env`, `apiVersion` (`v1`,
 //!   `v1beta1`), `interactiveMode`, `provideClusterInfo`, `installHint`.
 //!
-//! Refused with [`Error::Unsupported`], naming the field: an `https://` `proxy-url`
-//! (rest-core speaks to `http://`, `socks5://` and `socks5h://` proxies) and
-//! `auth-provider` (the legacy gcp/azure/oidc providers; use their exec plugins).
+//! Refused with [`Error::Unsupported`], naming the field: `auth-provider` (the legacy
+//! gcp/azure/oidc providers; use their exec plugins).
 //! Knowingly ignored: `preferences`, extensions other than the one above, and the
 //! location fields kubectl itself does not read (`LocationOfOrigin`).
 //!

@@ -38,8 +38,7 @@ impl SelectedContext {
     /// certificate's,
     /// two authentication methods, an `exec` section without `apiVersion`),
     /// [`Error::InvalidBase64`], [`Error::ReferencedFile`], and
-    /// [`Error::Unsupported`] for `auth-provider` and for an `https://` `proxy-url`,
-    /// which this version does not implement.
+    /// [`Error::Unsupported`] for `auth-provider`, which this version does not implement.
     ///
     /// An `exec` plugin becomes an [`ExecProvider`], both the credential provider
     /// (tokens) and the client-certificate source (certificates) of the config; it
@@ -393,10 +392,9 @@ fn check_server(server: &str, at: impl Fn() -> Location) -> Result<String> {
     Ok(url.trim_end_matches('/').to_owned())
 }
 
-/// Check a `proxy-url`: an `http://`, `socks5://` or `socks5h://` `host[:port]` URL,
-/// optionally with credentials. `https://` proxies are refused as not supported
-/// (rest-core does not speak TLS to a proxy yet). Messages never quote the URL, which may
-/// hold a password.
+/// Check a `proxy-url`: an `http://`, `https://`, `socks5://` or `socks5h://`
+/// `host[:port]` URL, optionally with credentials (client-go takes `http`, `https` and
+/// `socks5`). Messages never quote the URL, which may hold a password.
 fn check_proxy_url(url: &str, at: impl Fn() -> Location) -> Result<String> {
     let url = url.trim();
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -406,20 +404,12 @@ fn check_proxy_url(url: &str, at: impl Fn() -> Location) -> Result<String> {
         });
     };
     match scheme.to_ascii_lowercase().as_str() {
-        "http" | "socks5" | "socks5h" => {}
-        "https" => {
-            return Err(Error::Unsupported {
-                at: at(),
-                what: format!(
-                    "a {scheme}:// proxy (kubecto-rest-core speaks to http://, socks5:// and socks5h:// proxies)"
-                ),
-            });
-        }
+        "http" | "https" | "socks5" | "socks5h" => {}
         _ => {
             return Err(Error::InvalidValue {
                 at: at(),
                 reason: format!(
-                    "unknown proxy scheme {scheme:?} (expected http, socks5 or socks5h)"
+                    "unknown proxy scheme {scheme:?} (expected http, https, socks5 or socks5h)"
                 ),
             });
         }
