@@ -75,6 +75,7 @@ pub use error::Error;
 pub use server::faults::Fault;
 pub use server::tls::ClientCert;
 pub use server::traffic::RecordedRequest;
+pub use streams::process::{Output, Process, Resizes, Stdin, TerminalSize};
 
 /// Options for a test server; see [`TestServer::builder`].
 #[derive(Debug, Clone)]
@@ -85,6 +86,8 @@ pub struct TestServerBuilder {
     bookmark_interval: Duration,
     security: server::auth::Options,
     controllers: Option<controllers::Options>,
+    streams: streams::Streams,
+    gzip: bool,
 }
 
 impl Default for TestServerBuilder {
@@ -95,6 +98,8 @@ impl Default for TestServerBuilder {
             bookmark_interval: Duration::from_secs(60),
             security: server::auth::Options::default(),
             controllers: None,
+            streams: streams::Streams::default(),
+            gzip: true,
         }
     }
 }
@@ -209,6 +214,56 @@ impl TestServerBuilder {
         self
     }
 
+    /// Run `handler` for every `pods/{name}/exec` instead of the built-in commands: it is
+    /// given the [`Process`] (pod, container, command, tty, stdin, stdout, stderr, terminal
+    /// resizes) and returns the exit code, which the client gets as kube-apiserver reports
+    /// it (`Success`, or `NonZeroExitCode` with an `ExitCode` cause). A handler can leave
+    /// a command to the built-ins with [`Process::run_builtin`].
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), kubecto_testserver::Error> {
+    /// use tokio::io::AsyncWriteExt as _;
+    /// let server = kubecto_testserver::TestServer::builder()
+    ///     .exec(|mut p| async move {
+    ///         if p.command == ["migrate"] {
+    ///             let _ = p.stderr.write_all(b"no database\n").await;
+    ///             return 3;
+    ///         }
+    ///         p.run_builtin().await
+    ///     })
+    ///     .start()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn exec<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Process) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = i32> + Send + 'static,
+    {
+        self.streams.exec = Some(streams::process::Handler::new(handler));
+        self
+    }
+
+    /// Run `handler` for every `pods/{name}/attach`: what the container's main process does
+    /// while a client is attached (by default it echoes stdin to stdout until stdin ends).
+    /// Its `command` is empty; an attach ends with `Success` whatever it returns, as the
+    /// kubelet reports a finished attach.
+    pub fn attach<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Process) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = i32> + Send + 'static,
+    {
+        self.streams.attach = Some(streams::process::Handler::new(handler));
+        self
+    }
+
+    /// Compress large answers with gzip for clients that send `Accept-Encoding: gzip`, as
+    /// kube-apiserver does (default on; see `API.md`).
+    pub fn gzip(mut self, on: bool) -> Self {
+        self.gzip = on;
+        self
+    }
+
     /// Bind and start serving on the current tokio runtime.
     ///
     /// # Errors
@@ -250,7 +305,8 @@ impl TestServerBuilder {
             state: Arc::clone(&state),
             traffic: Arc::clone(&traffic),
             security: Arc::clone(&security),
-            streams: streams::Streams::default(),
+            streams: self.streams,
+            gzip: self.gzip,
         });
         let serving = Serving::start(listener, Arc::clone(&service));
         Ok(TestServer {

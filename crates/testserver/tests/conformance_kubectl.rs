@@ -582,3 +582,152 @@ fn kubectl_drives_the_server_with_controllers() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("namespaces \"ctl\" not found"), "{stderr}");
 }
+
+/// `kubectl exec` and `kubectl attach` (WebSocket, v5.channel.k8s.io) against a server in
+/// this process, so a command can be scripted: a binary payload round-trips byte for byte
+/// through `cat`, exit codes become kubectl's, stderr stays apart from stdout, a scripted
+/// command sees its pod and container, and attach echoes stdin.
+#[test]
+fn kubectl_exec_and_attach() {
+    use std::io::Write as _;
+    use tokio::io::AsyncWriteExt as _;
+
+    let (bin, _) = tools::checked_kubectl().unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt
+        .block_on(
+            kubecto_testserver::TestServer::builder()
+                .exec(|mut p| async move {
+                    if p.command == ["whereami"] {
+                        let line = format!("{}/{} in {}\n", p.namespace, p.pod, p.container);
+                        let _ = p.stdout.write_all(line.as_bytes()).await;
+                        return 0;
+                    }
+                    p.run_builtin().await
+                })
+                .start(),
+        )
+        .unwrap();
+    for (name, containers) in [("web", vec!["app"]), ("duo", vec!["first", "second"])] {
+        let containers: Vec<serde_json::Value> = containers
+            .iter()
+            .map(|c| serde_json::json!({"name": c, "image": "busybox"}))
+            .collect();
+        server
+            .seed(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": "default"},
+                "spec": {"nodeName": "node-1", "containers": containers},
+                "status": {"phase": "Running"}}))
+            .unwrap();
+    }
+    let dir = std::env::temp_dir().join(format!("kubecto-kubectl-exec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    let run = |args: &[&str], stdin: &[u8]| {
+        let mut child = Command::new(&bin)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        let stdin = stdin.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = input.write_all(&stdin);
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        out
+    };
+
+    let payload: Vec<u8> = (0..2_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let out = run(&["exec", "-i", "web", "--", "cat"], &payload);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout.len(), payload.len());
+    assert!(out.stdout == payload, "the payload came back changed");
+
+    let out = run(
+        &[
+            "exec",
+            "web",
+            "--",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ],
+        b"",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"out\n");
+    // kubectl's own line after the command's stderr.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "err\ncommand terminated with exit code 3\n"
+    );
+
+    let out = run(&["exec", "web", "--", "false"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(&["exec", "web", "--", "true"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(&["exec", "web", "--", "nosuchtool"], b"");
+    assert_eq!(out.status.code(), Some(127));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "nosuchtool: command not found\ncommand terminated with exit code 127\n"
+    );
+
+    let out = run(&["exec", "duo", "-c", "second", "--", "whereami"], b"");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "default/duo in second\n"
+    );
+    // No container named: kubectl picks the first and says so.
+    let out = run(&["exec", "duo", "--", "whereami"], b"");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "default/duo in first\n"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("Defaulted container \"first\" out of: first, second"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = run(&["exec", "nope", "--", "true"], b"");
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "Error from server (NotFound): pods \"nope\" not found"
+    );
+
+    let out = run(&["attach", "-i", "web"], b"hello attach\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello attach\n");
+
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

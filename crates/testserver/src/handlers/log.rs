@@ -8,7 +8,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::BodyExt as _;
-use serde_json::Value;
 
 use crate::objects;
 use crate::shared::body::{ChannelBody, ResBody, full};
@@ -36,17 +35,6 @@ fn render(text: &Text, from: usize, timestamps: bool) -> String {
 fn timestamp(at: Duration) -> String {
     let secs = meta::rfc3339(at.as_secs());
     format!("{}.{:09}Z", secs.trim_end_matches('Z'), at.subsec_nanos())
-}
-
-fn names(pod: &Value, list: &str) -> Vec<String> {
-    pod["spec"][list]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|c| c["name"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn invalid(name: &str, field: &str, value: &str, msg: &str) -> ApiError {
@@ -93,44 +81,7 @@ pub(crate) fn serve(
     let ns = namespace.unwrap_or_default().to_owned();
     let pod = objects::get(state, info, namespace, name)?;
     let pod_value = pod.value();
-    let containers = names(&pod_value, "containers");
-    let inits = names(&pod_value, "initContainers");
-    let ephemeral = names(&pod_value, "ephemeralContainers");
-    let container = match req.param("container").filter(|c| !c.is_empty()) {
-        Some(c) => {
-            if !containers
-                .iter()
-                .chain(&inits)
-                .chain(&ephemeral)
-                .any(|n| n == c)
-            {
-                return Err(ApiError::bad_request(format!(
-                    "container {c} is not valid for pod {name}"
-                )));
-            }
-            c.to_owned()
-        }
-        None if containers.len() == 1 => containers[0].clone(),
-        None => {
-            let mut msg = format!(
-                "a container name must be specified for pod {name}, choose one of: [{}]",
-                containers.join(" ")
-            );
-            if !inits.is_empty() {
-                msg.push_str(&format!(
-                    " or one of the init containers: [{}]",
-                    inits.join(" ")
-                ));
-            }
-            if !ephemeral.is_empty() {
-                msg.push_str(&format!(
-                    " or one of the ephemeral containers: [{}]",
-                    ephemeral.join(" ")
-                ));
-            }
-            return Err(ApiError::bad_request(msg));
-        }
-    };
+    let container = crate::logic::pods::container(&pod_value, name, req.param("container"))?;
     let tail = number(req, name, "tailLines", 0)?;
     let limit = number(req, name, "limitBytes", 1)?;
     let timestamps = matches!(req.param("timestamps"), Some("true" | "1"));

@@ -3,16 +3,77 @@
 //! lowered), tolerations (only added), scheduling gates (only removed), and
 //! `terminationGracePeriodSeconds` from a negative value to 1. Anything else is refused
 //! with one `Forbidden` cause on `spec` that lists what may change, followed by a diff.
+//! And which container a pod subresource (log, exec, attach) is for.
 
 use serde_json::{Value, json};
 
 use crate::logic::defaults;
+use crate::shared::status::ApiError;
 
 /// A field error: `(field, reason, message)`, as `ApiError::invalid` takes them.
 pub(crate) type Cause = (String, &'static str, String);
 
 /// The fields a pod update may change, as kube-apiserver lists them.
 const UPDATABLE: &str = "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
+
+/// The container a pod subresource (log, exec, attach) is for: the one `requested`, which
+/// must be one of the pod's containers, init containers or ephemeral containers, else its
+/// only container; 400 worded as kube-apiserver's `streamLocation` words it otherwise.
+pub(crate) fn container(
+    pod: &Value,
+    pod_name: &str,
+    requested: Option<&str>,
+) -> Result<String, ApiError> {
+    let names = |list: &str| -> Vec<String> {
+        pod["spec"][list]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let containers = names("containers");
+    let inits = names("initContainers");
+    let ephemeral = names("ephemeralContainers");
+    match requested.filter(|c| !c.is_empty()) {
+        Some(c) => {
+            if containers
+                .iter()
+                .chain(&inits)
+                .chain(&ephemeral)
+                .any(|n| n == c)
+            {
+                Ok(c.to_owned())
+            } else {
+                Err(ApiError::bad_request(format!(
+                    "container {c} is not valid for pod {pod_name}"
+                )))
+            }
+        }
+        None if containers.len() == 1 => Ok(containers[0].clone()),
+        None => {
+            let mut msg = format!(
+                "a container name must be specified for pod {pod_name}, choose one of: [{}]",
+                containers.join(" ")
+            );
+            if !inits.is_empty() {
+                msg.push_str(&format!(
+                    " or one of the init containers: [{}]",
+                    inits.join(" ")
+                ));
+            }
+            if !ephemeral.is_empty() {
+                msg.push_str(&format!(
+                    " or one of the ephemeral containers: [{}]",
+                    ephemeral.join(" ")
+                ));
+            }
+            Err(ApiError::bad_request(msg))
+        }
+    }
+}
 
 /// Default the spec of an updated pod as kube-apiserver's decoder and admission do, so
 /// that a replacement that leaves the defaults out changes nothing.

@@ -20,6 +20,7 @@ use crate::route::route;
 use crate::server::auth::{Identity, Security};
 use crate::server::fault_body::{RechunkedBody, TruncatedBody};
 use crate::server::faults::{Action, fault_status};
+use crate::server::gzip;
 use crate::server::request;
 use crate::server::traffic::{RecordedRequest, Traffic};
 use crate::shared::body::{BoxError, ResBody};
@@ -32,6 +33,8 @@ pub(crate) struct Service {
     pub traffic: Arc<Traffic>,
     pub security: Arc<Security>,
     pub streams: Streams,
+    /// Whether large answers are gzipped for clients that accept it.
+    pub gzip: bool,
 }
 
 /// Serve until `shutdown` flips to true; then every connection is closed.
@@ -66,6 +69,8 @@ pub(crate) async fn serve(
         }
     }
     conns.abort_all();
+    // Upgraded connections (exec, attach) left the accept loop's hands: cut them too.
+    service.streams.cut_all();
 }
 
 /// Serve one (plain or TLS) connection; `peer` is its verified client certificate's identity.
@@ -92,6 +97,7 @@ async fn handle(
         traffic,
         security,
         streams,
+        gzip,
     } = &*service;
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
@@ -138,10 +144,14 @@ async fn handle(
     if let Some(target) = streams::target(&path) {
         return Ok(streams::serve(state, streams, target, req).await);
     }
-    let res = match request::read(req, method, path, &query).await {
+    let compress = *gzip && gzip::accepted(req.headers()) && gzip::applies(&path, &query);
+    let mut res = match request::read(req, method, path, &query).await {
         Ok(req) => route(state, req).await,
         Err(e) => error_for(&accept, &e),
     };
+    if compress {
+        res = gzip::compress(res).await;
+    }
     Ok(match fault {
         Some(Action::Truncate(n)) => res.map(|b| TruncatedBody::new(b, n).boxed_unsync()),
         Some(Action::Rechunk(n)) => {

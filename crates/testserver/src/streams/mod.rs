@@ -4,24 +4,53 @@
 //! the router. Nothing here imports the HTTP stage back.
 //!
 //! - [`websocket`]: accepting a WebSocket upgrade as kube-apiserver's wsstream does.
+//! - [`exec`]: exec and attach (the channel protocols, the Status at the end).
+//! - [`process`]: what a test's exec or attach handler is given, and the built-in commands.
 
+pub(crate) mod exec;
+pub(crate) mod process;
 #[allow(
     dead_code,
-    reason = "the accept helper lands before exec, attach and port-forward, which use it"
+    reason = "is_websocket and choose_protocol are for port-forward too"
 )]
 pub(crate) mod websocket;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
+use tokio::sync::watch;
 
 use crate::shared::body::ResBody;
 use crate::shared::state::State;
 
-/// What each server's streams are configured with (the builder's part).
-#[derive(Clone, Default)]
-pub(crate) struct Streams {}
+/// What each server's streams are configured with (the builder's part), and the switch
+/// that cuts the sessions of a server that stops.
+#[derive(Clone, Default, Debug)]
+pub(crate) struct Streams {
+    /// What `exec` runs (built-in commands when `None`).
+    pub exec: Option<process::Handler>,
+    /// What `attach` meets (stdin echoed to stdout when `None`).
+    pub attach: Option<process::Handler>,
+    cut: Arc<watch::Sender<u64>>,
+}
+
+impl Streams {
+    /// End every session started so far, as a stopping server's connections end (the
+    /// accept loop cannot, as an upgraded connection is no longer its).
+    pub(crate) fn cut_all(&self) {
+        self.cut.send_modify(|n| *n += 1);
+    }
+
+    /// Resolves when [`Streams::cut_all`] is called after this: a session selects on it.
+    pub(crate) fn cut_signal(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.cut.subscribe();
+        async move {
+            let _ = rx.changed().await;
+        }
+    }
+}
 
 /// A streaming pod subresource named by a request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +78,7 @@ pub(crate) fn target(path: &str) -> Option<Target> {
 }
 
 /// The streaming subresources this module serves.
-const SERVED: &[&str] = &[];
+const SERVED: &[&str] = &["exec", "attach"];
 
 /// Serve a request [`target`] accepted.
 pub(crate) async fn serve(
@@ -58,14 +87,13 @@ pub(crate) async fn serve(
     target: Target,
     req: Request<Incoming>,
 ) -> Response<ResBody> {
-    let _ = (state, streams, req);
-    crate::shared::response::error(&crate::shared::status::ApiError::new(
-        405,
-        "MethodNotAllowed",
-        format!(
-            "kubecto-testserver does not serve the {} subresource of pods",
-            target.subresource
-        ),
-        None,
-    ))
+    match target.subresource.as_str() {
+        "exec" | "attach" => exec::serve(state, streams, target, req),
+        other => crate::shared::response::error(&crate::shared::status::ApiError::new(
+            405,
+            "MethodNotAllowed",
+            format!("kubecto-testserver does not serve the {other} subresource of pods"),
+            None,
+        )),
+    }
 }
