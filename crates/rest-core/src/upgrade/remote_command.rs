@@ -8,8 +8,11 @@
 
 use std::collections::HashMap;
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use serde::Serialize;
-use tokio::io::{AsyncReadExt as _, ReadHalf, SimplexStream, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, DuplexStream, ReadBuf};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -34,10 +37,42 @@ const PIPE_SIZE: usize = 64 * 1024;
 /// The most the error channel may carry (a `Status`; the server's are a few hundred bytes).
 const MAX_STATUS_SIZE: usize = 64 * 1024;
 
-/// The read end of a command's stdout or stderr.
-pub type OutputReader = ReadHalf<SimplexStream>;
-/// The write end of a command's stdin: shut it down (or drop it) to close stdin.
-pub type InputWriter = WriteHalf<SimplexStream>;
+/// The read end of a command's stdout or stderr. Dropping it discards what the command
+/// writes there from then on.
+#[derive(Debug)]
+pub struct OutputReader(DuplexStream);
+
+impl AsyncRead for OutputReader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+/// The write end of a command's stdin: shut it down or drop it to close stdin.
+#[derive(Debug)]
+pub struct InputWriter(DuplexStream);
+
+impl AsyncWrite for InputWriter {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
 
 /// Which streams to attach and how (the query of `pods/exec` and `pods/attach`). The
 /// default attaches stdout and stderr, without stdin or a terminal.
@@ -326,20 +361,22 @@ impl Request {
                 max: MAX_STATUS_SIZE,
             },
         );
-        let mut inputs: Vec<(u8, Box<dyn tokio::io::AsyncRead + Send + Unpin>)> = Vec::new();
+        let mut inputs: Vec<(u8, Box<dyn AsyncRead + Send + Unpin>)> = Vec::new();
+        // Duplex pipes, not simplex ones: dropping one end ends the other (a reader gone
+        // fails the writes; a writer gone is the end of input).
         let mut pipe = |ch: u8, on: bool| {
             on.then(|| {
-                let (r, w) = tokio::io::simplex(PIPE_SIZE);
-                outputs.insert(ch, Sink::Pipe(Box::new(w)));
-                r
+                let (ours, theirs) = tokio::io::duplex(PIPE_SIZE);
+                outputs.insert(ch, Sink::Pipe(Box::new(theirs)));
+                OutputReader(ours)
             })
         };
         let stdout = pipe(STDOUT, params.stdout);
         let stderr = pipe(STDERR, params.stderr);
         let stdin = params.stdin.then(|| {
-            let (r, w) = tokio::io::simplex(PIPE_SIZE);
-            inputs.push((STDIN, Box::new(r)));
-            w
+            let (ours, theirs) = tokio::io::duplex(PIPE_SIZE);
+            inputs.push((STDIN, Box::new(theirs)));
+            InputWriter(ours)
         });
         let (resize, control) = if params.tty {
             let (tx, rx) = mpsc::channel(4);
