@@ -264,6 +264,28 @@ impl TestServerBuilder {
         self
     }
 
+    /// Where `pods/{name}/portforward` connects: `route(namespace, pod, port)` gives the
+    /// address to dial for a port of a pod (say a server the test started on
+    /// `127.0.0.1:0`), or `None` for a port nothing listens on. Without it every port is
+    /// such a port: the client reads the kubelet's `error forwarding port N to pod ...:
+    /// ... connection refused` on the error stream or channel.
+    ///
+    /// ```no_run
+    /// # async fn demo(echo: std::net::SocketAddr) -> Result<(), kubecto_testserver::Error> {
+    /// let server = kubecto_testserver::TestServer::builder()
+    ///     .port_forward(move |_namespace, pod, port| (pod == "web" && port == 80).then_some(echo))
+    ///     .start()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn port_forward<F>(mut self, route: F) -> Self
+    where
+        F: Fn(&str, &str, u16) -> Option<SocketAddr> + Send + Sync + 'static,
+    {
+        self.streams.port_forward = Some(streams::port_forward::Targets(Arc::new(route)));
+        self
+    }
+
     /// Bind and start serving on the current tokio runtime.
     ///
     /// # Errors

@@ -731,3 +731,114 @@ fn kubectl_exec_and_attach() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `kubectl port-forward` against a server in this process whose pod port leads to an echo
+/// server the test started: kubectl chooses a local port, several connections in turn
+/// each carry a binary payload there and back byte for byte, and kubectl stops cleanly on
+/// SIGINT. Newer kubectls tunnel SPDY in a WebSocket first; each also runs with
+/// `KUBECTL_PORT_FORWARD_WEBSOCKETS=false`, which makes it upgrade to SPDY/3.1 directly.
+#[test]
+fn kubectl_port_forward() {
+    use std::io::{BufRead as _, Read as _, Write as _};
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let echo = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (mut rd, mut wr) = conn.into_split();
+                    let _ = tokio::io::copy(&mut rd, &mut wr).await;
+                });
+            }
+        });
+        addr
+    });
+    let server = rt
+        .block_on(
+            kubecto_testserver::TestServer::builder()
+                .port_forward(move |ns, pod, port| {
+                    (ns == "default" && pod == "web" && port == 7000).then_some(echo)
+                })
+                .start(),
+        )
+        .unwrap();
+    server
+        .seed(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "busybox"}]},
+            "status": {"phase": "Running"}}))
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("kubecto-kubectl-pf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    let payload: Vec<u8> = (0..1_500_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+
+    for (bin, minor) in kubectls() {
+        for websockets in [true, false] {
+            let what = format!("{} (websockets {websockets})", bin.display());
+            let mut child = Command::new(&bin)
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .args(["port-forward", "pod/web", ":7000"])
+                .env(
+                    "KUBECTL_PORT_FORWARD_WEBSOCKETS",
+                    if websockets { "true" } else { "false" },
+                )
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            // "Forwarding from 127.0.0.1:PORT -> 7000"
+            let port: u16 = line
+                .strip_prefix("Forwarding from 127.0.0.1:")
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| {
+                    let _ = child.kill();
+                    let mut err = String::new();
+                    let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+                    panic!("{what}: unexpected first line {line:?}: {err}")
+                });
+            for round in 0..3 {
+                let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                let mut writer = conn.try_clone().unwrap();
+                let sent = payload.clone();
+                let feeder = std::thread::spawn(move || writer.write_all(&sent));
+                let mut back = vec![0u8; payload.len()];
+                conn.read_exact(&mut back)
+                    .unwrap_or_else(|e| panic!("{what}: round {round}: {e}"));
+                feeder.join().unwrap().unwrap();
+                assert!(back == payload, "{what}: round {round}: the payload came back changed");
+            }
+            // Stop it as a person would, with Ctrl-C.
+            let _ = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status();
+            let start = Instant::now();
+            let status = loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    break status;
+                }
+                assert!(start.elapsed() < Duration::from_secs(10), "{what}: still running after SIGINT");
+                std::thread::sleep(Duration::from_millis(50));
+            };
+            let mut err = String::new();
+            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+            assert!(status.success(), "{what}: {status}: {err}");
+            assert!(!err.contains("error"), "{what} (1.{minor}): {err}");
+        }
+    }
+}

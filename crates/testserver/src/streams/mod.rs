@@ -6,9 +6,13 @@
 //! - [`websocket`]: accepting a WebSocket upgrade as kube-apiserver's wsstream does.
 //! - [`exec`]: exec and attach (the channel protocols, the Status at the end).
 //! - [`process`]: what a test's exec or attach handler is given, and the built-in commands.
+//! - [`port_forward`]: port-forward over WebSocket channels, SPDY, or SPDY in a WebSocket.
+//! - [`spdy`]: a SPDY/3.1 server session, for port-forward's SPDY.
 
 pub(crate) mod exec;
+pub(crate) mod port_forward;
 pub(crate) mod process;
+pub(crate) mod spdy;
 #[allow(
     dead_code,
     reason = "is_websocket and choose_protocol are for port-forward too"
@@ -33,6 +37,8 @@ pub(crate) struct Streams {
     pub exec: Option<process::Handler>,
     /// What `attach` meets (stdin echoed to stdout when `None`).
     pub attach: Option<process::Handler>,
+    /// Where `portforward` leads (nowhere: every port refuses, when `None`).
+    pub port_forward: Option<port_forward::Targets>,
     cut: Arc<watch::Sender<u64>>,
 }
 
@@ -78,7 +84,7 @@ pub(crate) fn target(path: &str) -> Option<Target> {
 }
 
 /// The streaming subresources this module serves.
-const SERVED: &[&str] = &["exec", "attach"];
+const SERVED: &[&str] = &["exec", "attach", "portforward"];
 
 /// Serve a request [`target`] accepted.
 pub(crate) async fn serve(
@@ -89,6 +95,7 @@ pub(crate) async fn serve(
 ) -> Response<ResBody> {
     match target.subresource.as_str() {
         "exec" | "attach" => exec::serve(state, streams, target, req),
+        "portforward" => port_forward::serve(state, streams, &target, req),
         other => crate::shared::response::error(&crate::shared::status::ApiError::new(
             405,
             "MethodNotAllowed",
