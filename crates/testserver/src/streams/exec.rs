@@ -60,13 +60,14 @@ struct Options {
     tty: bool,
 }
 
+/// The query as kube-apiserver converts it to PodExecOptions (a flag's first value, Go's
+/// `strconv.ParseBool` spellings of true).
 fn options(query: &str) -> Options {
     let params = parse_query(Some(query));
     let flag = |name: &str| {
         params
             .iter()
-            .filter(|(k, _)| k == name)
-            .next_back()
+            .find(|(k, _)| k == name)
             .is_some_and(|(_, v)| matches!(v.as_str(), "true" | "1" | "True" | "TRUE" | "t" | "T"))
     };
     Options {
