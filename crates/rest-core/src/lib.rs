@@ -19,7 +19,9 @@
 //! `retry`, `throttle` and `backoff` (when to send and when to try again), `response`,
 //! `watch`, `list` and `pager` (reading answers), `decode`, `list_body` and `erase`
 //! (simd-json with serde_json behind it, and large bodies walked a value at a time), `scan`
-//! (the incremental JSON tokenizer under watch and list), `status` and `error`.
+//! (the incremental JSON tokenizer under watch and list), `status` and `error`; and
+//! [`upgrade`] (WebSocket upgrades through the same send loop, and exec, attach and
+//! port-forward over them).
 //!
 //! Every other kubecto crate (dynamic, discovery, clientset) is a thin layer over this one;
 //! `kubecto-config` turns a kubeconfig into a [`Config`]. This crate depends on no other
