@@ -597,3 +597,99 @@ async fn requests_with_the_environment_s_proxy() {
     });
     futures_util::future::join_all(requests).await;
 }
+
+/// exec and port-forward go through each kind of proxy: the WebSocket upgrade takes a
+/// connection of its own, through the same tunnel code as any request (TLS to the server
+/// inside an HTTPS proxy's TLS).
+#[tokio::test]
+async fn exec_and_port_forward_go_through_connect_socks5_and_https_proxies() {
+    use kubecto_rest_core::upgrade::remote_command::AttachParams;
+    use kubecto_testserver::Process;
+
+    let echo = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let echo_addr = echo.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = echo.accept().await {
+            tokio::spawn(async move {
+                let (mut r, mut w) = sock.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            });
+        }
+    });
+    let server = TestServer::builder()
+        .tls()
+        .exec(|mut p: Process| async move {
+            tokio::io::copy(&mut p.stdin, &mut p.stdout).await.unwrap();
+            7
+        })
+        .port_forward(move |_, _, port| (port == 5000).then_some(echo_addr))
+        .start()
+        .await
+        .unwrap();
+    server
+        .seed(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web-0", "namespace": "default"},
+            "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "busybox"}]},
+            "status": {"phase": "Running"}
+        }))
+        .unwrap();
+    let (proxy_ca, acceptor) = proxy_certificate();
+    let (connect, connect_heads) = connect_proxy().await;
+    let (socks, socks_seen) = socks5_proxy(Some(("alice", "s3cret"))).await;
+    let (https, https_heads) = start_proxy(ProxyOptions {
+        tls: Some(acceptor),
+        ..ProxyOptions::default()
+    })
+    .await;
+    let bundle = format!("{}{proxy_ca}", server.ca_pem().unwrap());
+    for proxy in [
+        connect,
+        format!("socks5h://alice:s3cret@{socks}"),
+        format!("https://{https}"),
+    ] {
+        let client = RestClient::new(tls_config(&server, bundle.clone(), proxy.clone())).unwrap();
+        let pod = || {
+            client
+                .get()
+                .abs_path("/api/v1")
+                .namespace("default")
+                .resource("pods")
+                .name("web-0")
+        };
+        let mut proc = pod()
+            .sub_resource("exec")
+            .param("command", "cat")
+            .remote_command(&AttachParams::default().stdin(true))
+            .await
+            .unwrap_or_else(|e| panic!("exec through {proxy}: {e}"));
+        let mut stdin = proc.stdin().unwrap();
+        stdin.write_all(b"through the proxy").await.unwrap();
+        stdin.shutdown().await.unwrap();
+        let out = proc.output().await.unwrap();
+        assert_eq!(out.stdout, b"through the proxy", "{proxy}");
+        assert_eq!(out.status.code, 7, "{proxy}");
+
+        let mut pf = pod()
+            .sub_resource("portforward")
+            .port_forward(&[5000])
+            .await
+            .unwrap_or_else(|e| panic!("port-forward through {proxy}: {e}"));
+        let mut stream = pf.take_stream(5000).unwrap();
+        stream.write_all(b"ping").await.unwrap();
+        let mut pong = [0u8; 4];
+        stream.read_exact(&mut pong).await.unwrap();
+        assert_eq!(&pong, b"ping", "{proxy}");
+        drop(stream);
+        pf.join().await.unwrap();
+    }
+    // Each proxy carried the two upgrades, to the server's own address.
+    let target = server.addr().to_string();
+    for (kind, seen) in [
+        ("CONNECT", targets(&connect_heads)),
+        ("SOCKS5", socks_seen.lock().unwrap().clone()),
+        ("HTTPS", targets(&https_heads)),
+    ] {
+        assert_eq!(seen, vec![target.clone(), target.clone()], "{kind}");
+    }
+}
