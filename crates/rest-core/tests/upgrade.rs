@@ -478,3 +478,33 @@ async fn port_forward_strips_the_port_prefix_and_carries_each_port_apart() {
     );
     assert!(!errors.contains_key(&80));
 }
+
+/// A server that takes the upgrade and then neither sends nor reads (a peer gone without
+/// closing, behind a proxy that keeps the TCP connection) is noticed: the client pings
+/// every 5 s and gives up after 61 s without a word, as client-go does. Time is paused,
+/// so the minute passes at once.
+#[tokio::test(start_paused = true)]
+async fn a_server_that_goes_silent_is_given_up_on_after_a_minute() {
+    let (url, _) = server(|_, _| Answer::Upgrade {
+        protocol: "v5.channel.k8s.io",
+        accept: None,
+        script: script(|ws| async move {
+            // Holds the connection, reads nothing (so answers no ping), never closes.
+            std::future::pending::<()>().await;
+            drop(ws);
+        }),
+    })
+    .await;
+    let started = tokio::time::Instant::now();
+    let proc = exec(&client(&url))
+        .remote_command(&AttachParams::default())
+        .await
+        .unwrap();
+    let err = proc.output().await.unwrap_err();
+    assert!(err.to_string().contains("answered nothing"), "{err}");
+    let waited = started.elapsed();
+    assert!(
+        (61..=70).contains(&waited.as_secs()),
+        "gave up after {waited:?}"
+    );
+}

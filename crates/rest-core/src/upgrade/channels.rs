@@ -18,6 +18,13 @@ use crate::error::Error;
 /// How much input is read into one message.
 const INPUT_CHUNK: usize = 32 * 1024;
 
+/// How often a ping is sent (client-go's `pingPeriod`): a load balancer or proxy that cuts
+/// idle connections sees traffic, and a dead peer is noticed.
+const PING_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long the server may stay silent — no message, no pong — before the connection is
+/// taken for dead (client-go's `pingReadDeadline`: twelve pings and a second).
+const SILENCE_LIMIT: std::time::Duration = std::time::Duration::from_secs(61);
+
 /// v5's channel for closing another channel: a message `[255, channel]`.
 pub(crate) const CLOSE_CHANNEL: u8 = 255;
 
@@ -108,11 +115,28 @@ pub(crate) async fn run(ws: WebSocket, channels: Channels) -> Ended {
         closing = true;
         let _ = stream.close(None).await;
     }
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heard = tokio::time::Instant::now();
     loop {
         tokio::select! {
+            _ = ping.tick() => {
+                if heard.elapsed() > SILENCE_LIMIT {
+                    error = Some(stream_error(
+                        &format!("the server answered nothing, not even a ping, for {} s", heard.elapsed().as_secs()),
+                        None,
+                    ));
+                    break;
+                }
+                if let Err(e) = send(&mut stream, Message::Ping(Bytes::new())).await {
+                    error = Some(stream_error("sending on the connection failed", Some(e)));
+                    break;
+                }
+            }
             msg = stream.next() => match msg {
                 None | Some(Ok(Message::Close(_))) => break,
                 Some(Ok(Message::Binary(data))) => {
+                    heard = tokio::time::Instant::now();
                     let Some((&ch, mut body)) = data.split_first() else {
                         continue;
                     };
@@ -138,6 +162,9 @@ pub(crate) async fn run(ws: WebSocket, channels: Channels) -> Ended {
                             // The reader went away: what it would have read is dropped.
                             pipes.remove(&ch);
                         }
+                        // However long the reader took, the server was not silent meanwhile:
+                        // it was not being read.
+                        heard = tokio::time::Instant::now();
                     } else {
                         tracing::debug!(target: "kubecto::upgrade", channel = ch, bytes = body.len(), "data on a channel not asked for; dropped");
                     }
@@ -149,7 +176,7 @@ pub(crate) async fn run(ws: WebSocket, channels: Channels) -> Ended {
                     ));
                     break;
                 }
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => heard = tokio::time::Instant::now(),
                 Some(Err(_)) if closing => break,
                 Some(Err(e)) => {
                     error = Some(stream_error("the connection broke mid-stream", Some(Box::new(e))));
@@ -162,15 +189,18 @@ pub(crate) async fn run(ws: WebSocket, channels: Channels) -> Ended {
                         let mut msg = BytesMut::with_capacity(data.len() + 1);
                         msg.put_u8(ch);
                         msg.put_slice(&data);
-                        stream.send(Message::Binary(msg.freeze())).await
+                        let sent = send(&mut stream, Message::Binary(msg.freeze())).await;
+                        // Nothing was read while the server took the data.
+                        heard = tokio::time::Instant::now();
+                        sent
                     }
                     Some(Event::Input(ch, None)) => {
                         open_inputs -= 1;
                         if close_when_inputs_end && open_inputs == 0 {
                             closing = true;
-                            stream.close(None).await
+                            stream.close(None).await.map_err(Into::into)
                         } else if announce_close {
-                            stream.send(Message::Binary(Bytes::copy_from_slice(&[CLOSE_CHANNEL, ch]))).await
+                            send(&mut stream, Message::Binary(Bytes::copy_from_slice(&[CLOSE_CHANNEL, ch]))).await
                         } else {
                             Ok(())
                         }
@@ -179,7 +209,7 @@ pub(crate) async fn run(ws: WebSocket, channels: Channels) -> Ended {
                         open_inputs -= 1;
                         tracing::debug!(target: "kubecto::upgrade", channel = ch, error = %e, "reading input failed; it ends here");
                         if announce_close {
-                            stream.send(Message::Binary(Bytes::copy_from_slice(&[CLOSE_CHANNEL, ch]))).await
+                            send(&mut stream, Message::Binary(Bytes::copy_from_slice(&[CLOSE_CHANNEL, ch]))).await
                         } else {
                             Ok(())
                         }
@@ -190,14 +220,14 @@ pub(crate) async fn run(ws: WebSocket, channels: Channels) -> Ended {
                     }
                 };
                 if let Err(e) = sent {
-                    error = Some(stream_error("sending on the connection failed", Some(Box::new(e))));
+                    error = Some(stream_error("sending on the connection failed", Some(e)));
                     break;
                 }
             },
             msg = recv_control(&mut control) => match msg {
                 Some(msg) => {
-                    if let Err(e) = stream.send(msg).await {
-                        error = Some(stream_error("sending on the connection failed", Some(Box::new(e))));
+                    if let Err(e) = send(&mut stream, msg).await {
+                        error = Some(stream_error("sending on the connection failed", Some(e)));
                         break;
                     }
                 }
@@ -219,6 +249,18 @@ pub(crate) async fn run(ws: WebSocket, channels: Channels) -> Ended {
             .map(|(ch, (_, buf))| (ch, buf))
             .collect(),
         error,
+    }
+}
+
+/// Sends one message, giving up when the server takes nothing for [`SILENCE_LIMIT`] (a
+/// peer that is gone while the connection's buffers are full).
+async fn send(
+    stream: &mut super::WebSocketStream,
+    msg: Message,
+) -> Result<(), crate::error::BoxError> {
+    match tokio::time::timeout(SILENCE_LIMIT, stream.send(msg)).await {
+        Ok(r) => r.map_err(Into::into),
+        Err(_) => Err(format!("the server took no data for {} s", SILENCE_LIMIT.as_secs()).into()),
     }
 }
 
