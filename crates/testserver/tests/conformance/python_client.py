@@ -95,7 +95,44 @@ def main(kubeconfig):
     check(nodes.items == [], "no nodes")
 
     patches_scale_and_deletion(v1, apps, ns)
+    exec_over_websocket(v1, ns)
     print("python client conformance: ok")
+
+
+def exec_over_websocket(v1, ns):
+    """The client's `stream` helper: exec over WebSocket (it offers v4.channel.k8s.io),
+    with the server's built-in `echo`, `cat` and `sh -c 'exit N'`."""
+    from kubernetes.stream import stream
+
+    v1.create_namespaced_pod(ns, client.V1Pod(
+        metadata=client.V1ObjectMeta(name="shell"),
+        spec=client.V1PodSpec(node_name="node-1", containers=[client.V1Container(name="c", image="busybox")]),
+    ))
+    out = stream(v1.connect_get_namespaced_pod_exec, "shell", ns,
+                 command=["echo", "hello", "world"], stderr=True, stdin=False, stdout=True, tty=False)
+    check(out == "hello world\n", f"exec echo answers its words, got {out!r}")
+    resp = stream(v1.connect_get_namespaced_pod_exec, "shell", ns,
+                  command=["cat"], stderr=True, stdin=True, stdout=True, tty=False, _preload_content=False)
+    resp.write_stdin("round trip\n")
+    got = ""
+    while resp.is_open() and "round trip" not in got:
+        resp.update(timeout=5)
+        got += resp.read_stdout() or ""
+    resp.close()
+    check(got == "round trip\n", f"exec cat echoes stdin, got {got!r}")
+    resp = stream(v1.connect_get_namespaced_pod_exec, "shell", ns,
+                  command=["sh", "-c", "exit 3"], stderr=True, stdin=False, stdout=True, tty=False,
+                  _preload_content=False)
+    resp.run_forever(timeout=5)
+    check(resp.returncode == 3, f"exec exit code reaches the client, got {resp.returncode}")
+    try:
+        stream(v1.connect_get_namespaced_pod_exec, "missing", ns, command=["true"],
+               stderr=True, stdin=False, stdout=True, tty=False)
+        check(False, "exec into a missing pod must fail")
+    except ApiException as e:
+        # The WebSocket client reports a refused handshake with status 0 and the answer's
+        # status line in its reason, whatever the server.
+        check("404" in str(e.reason), f"exec into a missing pod is 404, got {e.reason!r}")
 
 
 def patches_scale_and_deletion(v1, apps, ns):
