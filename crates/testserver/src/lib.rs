@@ -270,6 +270,13 @@ impl TestServerBuilder {
     /// such a port: the client reads the kubelet's `error forwarding port N to pod ...:
     /// ... connection refused` on the error stream or channel.
     ///
+    /// The proxy subresources go the same way: `pods/{name}[:port]/proxy` and
+    /// `services/{name}[:port]/proxy` (to the endpoint pod and its target port) ask
+    /// `route(namespace, pod, port)`, and `nodes/{name}[:port]/proxy` asks `route("", node,
+    /// port)` (the kubelet's port, 10250 unless the node says otherwise, when none is given);
+    /// `None` answers kube-apiserver's 503 `error trying to reach service: ... connection
+    /// refused`. See `API.md`.
+    ///
     /// ```no_run
     /// # async fn demo(echo: std::net::SocketAddr) -> Result<(), kubecto_testserver::Error> {
     /// let server = kubecto_testserver::TestServer::builder()

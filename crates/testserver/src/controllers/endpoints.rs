@@ -128,7 +128,7 @@ fn set_subsets(ep: &mut Value, subsets: Value) {
 
 /// The subsets of a Service's pods (`null` when there are none): addresses grouped by
 /// the ports they serve, addresses sorted by IP, as `RepackSubsets` leaves them.
-fn subsets(svc: &Value, pods: &[Value]) -> Value {
+pub(crate) fn subsets(svc: &Value, pods: &[Value]) -> Value {
     let publish = svc["spec"]["publishNotReadyAddresses"] == true;
     let service_ports: Vec<Value> = svc["spec"]["ports"].as_array().cloned().unwrap_or_default();
     // ports (as JSON) -> (ports, ready addresses, not-ready addresses)

@@ -1,7 +1,7 @@
 //! Serving HTTP: accept connections (TLS when configured), and for each request
 //! authenticate, record, apply an injected fault, read it, and hand it to the router, or,
-//! for a streaming pod subresource (exec, attach, port-forward), hand it unread to
-//! `streams`, which upgrades the connection.
+//! for a streaming pod subresource (exec, attach, port-forward) or a proxy subresource,
+//! hand it unread to `streams`, which upgrades the connection or streams the body through.
 
 use std::sync::Arc;
 
@@ -48,13 +48,13 @@ pub(crate) async fn serve(
         while conns.try_join_next().is_some() {}
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, remote)) = accepted else { continue };
                 service.traffic.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let _ = stream.set_nodelay(true);
                 let service = Arc::clone(&service);
                 conns.spawn(async move {
                     let Some(tls) = &service.security.tls else {
-                        serve_conn(TokioIo::new(stream), service, None).await;
+                        serve_conn(TokioIo::new(stream), service, None, remote).await;
                         return;
                     };
                     let Ok(stream) = tls.acceptor.accept(stream).await else { return };
@@ -62,7 +62,7 @@ pub(crate) async fn serve(
                         .and_then(|c| c.first())
                         .and_then(|c| crate::server::tls::subject_identity(c))
                         .map(|(user, groups)| Identity { user, groups });
-                    serve_conn(TokioIo::new(stream), service, peer).await;
+                    serve_conn(TokioIo::new(stream), service, peer, remote).await;
                 });
             }
             _ = shutdown.changed() => break,
@@ -73,13 +73,22 @@ pub(crate) async fn serve(
     service.streams.cut_all();
 }
 
-/// Serve one (plain or TLS) connection; `peer` is its verified client certificate's identity.
-async fn serve_conn<S>(io: TokioIo<S>, service: Arc<Service>, peer: Option<Identity>)
-where
+/// Serve one (plain or TLS) connection; `peer` is its verified client certificate's identity,
+/// `remote` the address it comes from.
+async fn serve_conn<S>(
+    io: TokioIo<S>,
+    service: Arc<Service>,
+    peer: Option<Identity>,
+    remote: std::net::SocketAddr,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let peer = Arc::new(peer);
-    let svc = service_fn(move |req| handle(Arc::clone(&service), Arc::clone(&peer), req));
+    let svc = service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut()
+            .insert(streams::proxy::RemoteAddr(remote));
+        handle(Arc::clone(&service), Arc::clone(&peer), req)
+    });
     // With upgrades: exec, attach and port-forward switch an HTTP/1.1 connection to
     // WebSocket (or SPDY) and keep it.
     let _ = auto::Builder::new(TokioExecutor::new())
@@ -143,6 +152,9 @@ async fn handle(
     }
     if let Some(target) = streams::target(&path) {
         return Ok(streams::serve(state, streams, target, req).await);
+    }
+    if let Some(target) = streams::proxy::target(&path) {
+        return Ok(streams::proxy::serve(state, streams, target, req).await);
     }
     let compress = *gzip && gzip::accepted(req.headers()) && gzip::applies(&path, &query);
     let mut res = match request::read(req, method, path, &query).await {

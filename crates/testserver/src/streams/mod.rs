@@ -1,17 +1,20 @@
 //! The streaming subresources of pods, served on upgraded connections instead of as
-//! request and answer: exec and attach, and port-forward. The HTTP stage hands a request
-//! here, whole and unread, when [`target`] says it is one of them; everything else goes to
-//! the router. Nothing here imports the HTTP stage back.
+//! request and answer: exec and attach, and port-forward; and the proxy subresources of
+//! pods, services and nodes, whose bodies stream through. The HTTP stage hands a request
+//! here, whole and unread, when [`target`] or [`proxy::target`] says it is one of them;
+//! everything else goes to the router. Nothing here imports the HTTP stage back.
 //!
 //! - [`websocket`]: accepting a WebSocket upgrade as kube-apiserver's wsstream does.
 //! - [`exec`]: exec and attach (the channel protocols, the Status at the end).
 //! - [`process`]: what a test's exec or attach handler is given, and the built-in commands.
 //! - [`port_forward`]: port-forward over WebSocket channels, SPDY, or SPDY in a WebSocket.
 //! - [`spdy`]: a SPDY/3.1 server session, for port-forward's SPDY.
+//! - [`proxy`]: `pods|services|nodes/{name}/proxy`, passed on to a backend the test names.
 
 pub(crate) mod exec;
 pub(crate) mod port_forward;
 pub(crate) mod process;
+pub(crate) mod proxy;
 pub(crate) mod spdy;
 #[allow(
     dead_code,
