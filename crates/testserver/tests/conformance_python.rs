@@ -38,3 +38,84 @@ fn python_client_drives_the_server() {
     );
     assert!(stdout.contains("python client conformance: ok"), "{stdout}");
 }
+
+/// The official client's `connect_get_namespaced_pod_proxy_with_path` against a server in
+/// this process whose pod `web` (10.1.0.5) listens on 8080 at a backend the test started:
+/// the client quotes the `/` in the path (`a%2Fb`), the server decodes it as kube-apiserver
+/// does, and the backend's answer comes back as the call's result.
+#[test]
+fn python_client_proxies_to_a_pod() {
+    use std::io::{Read as _, Write as _};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let backend = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(n @ 1..) => head.extend_from_slice(&buf[..n]),
+                        _ => return,
+                    }
+                }
+                let text = String::from_utf8_lossy(&head);
+                let body = format!("backend got {}", text.lines().next().unwrap_or_default());
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt
+        .block_on(
+            kubecto_testserver::TestServer::builder()
+                .port_forward(move |ns, pod, port| {
+                    (ns == "default" && pod == "web" && port == 8080).then_some(backend)
+                })
+                .start(),
+        )
+        .unwrap();
+    server
+        .seed(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "nginx"}]},
+            "status": {"phase": "Running", "podIP": "10.1.0.5", "podIPs": [{"ip": "10.1.0.5"}]}}))
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("kubecto-python-proxy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    let script = r#"
+import sys
+from kubernetes import client, config
+config.load_kube_config(config_file=sys.argv[1])
+v1 = client.CoreV1Api()
+print(v1.connect_get_namespaced_pod_proxy_with_path("web:8080", "default", "a/b"))
+"#;
+    let python = tools::python();
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(&kubeconfig)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {} ({e})", python.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if let Some(missing) = tools::python_missing_kubernetes(&stderr) {
+        panic!("{missing}");
+    }
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout.trim_end(), "backend got GET /a/b HTTP/1.1");
+    let _ = std::fs::remove_dir_all(&dir);
+}
