@@ -21,6 +21,9 @@
 //! - `cargo xtask bench testserver-memory [ARGS]`: the test server's peak RSS after
 //!   100,000 updates of one ConfigMap, then of 1,000 (its `history_memory` example in
 //!   release, each run in a fresh process); what bounds it is the history compaction.
+//! - `cargo xtask bench compression [--runs N] [--rates MBIT,..]`: a LIST of 10,000 pods
+//!   with and without gzip, on loopback and through a relay paced to each rate
+//!   (`bench-compression`): bytes on the wire, client CPU, wall time, peak RSS.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -31,6 +34,7 @@ const USAGE: &str = "\
 usage: cargo xtask bench [--quick] [--runs N] [--workload NAME[,NAME..]] [--json PATH]
        cargo xtask bench testserver [--quick] [--updates N] [--writers N] [--lists N]
        cargo xtask bench testserver-memory [--updates N] [--writers N] [--history N]
+       cargo xtask bench compression [--runs N] [--rates MBIT,..]   (0: unshaped loopback)
 
   --quick      fewer runs (3) and smaller GET/watch counts; for a first look, not for figures
   --runs N     runs per client per workload (default 5)
@@ -50,6 +54,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("testserver") => testserver(&args[1..]),
         Some("testserver-memory") => testserver_memory(&args[1..]),
+        Some("compression") => compression(&args[1..]),
         _ => compare(args),
     };
     match result {
@@ -121,6 +126,17 @@ fn compare(args: &[String]) -> Result<ExitCode, String> {
     let status = cmd
         .status()
         .map_err(|e| format!("cannot run {}: {e}", driver.display()))?;
+    Ok(exit_code(status))
+}
+
+/// `bench-compression`: the LIST with and without gzip, unshaped and on paced links.
+fn compression(args: &[String]) -> Result<ExitCode, String> {
+    build(&bench_dir().join("Cargo.toml"))?;
+    let program = bench_dir().join("target/release/bench-compression");
+    let status = Command::new(&program)
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
     Ok(exit_code(status))
 }
 

@@ -54,10 +54,15 @@ fn main() {
 
 async fn run() {
     let args = ClientArgs::from_env();
-    let config = Config::new(args.url.as_str())
+    let mut config = Config::new(args.url.as_str())
         .with_api_path("api")
         .with_group_version(GroupVersion::core_v1())
         .without_rate_limit();
+    // bench-compression's run without `Accept-Encoding: gzip` (kubeconfig
+    // `disable-compression: true`).
+    if std::env::var_os("KUBECTO_BENCH_NO_COMPRESSION").is_some() {
+        config = config.without_compression();
+    }
     let client = RestClient::new(config).expect("client");
     // The protobuf workloads' typed client: protobuf is its default for `Pod`.
     let api = Api::<Pod>::namespaced(client.clone(), NAMESPACE)

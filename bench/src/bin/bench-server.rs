@@ -13,6 +13,10 @@
 //!   starts after it, and one from the last event's stays open with nothing to send (as
 //!   a reflector's next watch finds it).
 //!
+//! With `--gzip`, the whole JSON list is also compressed once at start (level 1, as
+//! kube-apiserver compresses) and sent with `Content-Encoding: gzip` to a request whose
+//! `Accept-Encoding` names gzip; without it, nothing is ever compressed.
+//!
 //! When a request's `Accept` asks for protobuf first (`application/vnd.kubernetes.protobuf`,
 //! as kubecto-clientset and client-go ask for built-in kinds), the same pods are answered
 //! in protobuf exactly as kube-apiserver frames them (see `kubecto_bench::pb`): a GET in
@@ -45,6 +49,8 @@ struct Data {
     /// The same pods in protobuf.
     pb: pb::Bodies,
     watch_events: u64,
+    /// `list` gzip-compressed (`--gzip`), sent to a request that accepts gzip.
+    list_gzip: Option<Bytes>,
 }
 
 fn param<'q>(query: &'q str, key: &str) -> Option<&'q str> {
@@ -227,8 +233,32 @@ fn handle(data: &Arc<Data>, req: &Request<Incoming>) -> Response<Body> {
     if protobuf {
         return pb_page(data, 0, usize::MAX);
     }
+    let accepts_gzip = req
+        .headers()
+        .get_all(http::header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    if let Some(gz) = data.list_gzip.as_ref().filter(|_| accepts_gzip) {
+        let body = futures_util::stream::iter(frames(gz.clone()));
+        let mut resp = answer(StatusCode::OK, StreamBody::new(body).boxed());
+        resp.headers_mut().insert(
+            http::header::CONTENT_ENCODING,
+            http::HeaderValue::from_static("gzip"),
+        );
+        return resp;
+    }
     let body = futures_util::stream::iter(frames(data.list.clone()));
     answer(StatusCode::OK, StreamBody::new(body).boxed())
+}
+
+/// `bytes` gzip-compressed at level 1, kube-apiserver's level
+/// (`defaultGzipContentEncodingLevel`).
+fn gzip(bytes: &[u8]) -> Bytes {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(1));
+    gz.write_all(bytes).expect("gzip into memory");
+    Bytes::from(gz.finish().expect("gzip into memory"))
 }
 
 /// The whole list, and where each item starts and ends in it.
@@ -259,6 +289,7 @@ fn main() {
     let mut max_seconds = 3 * 3600u64;
     let mut threads = 1usize;
     let mut fixture = PodTemplate::default_path();
+    let mut with_gzip = false;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -269,9 +300,10 @@ fn main() {
             "--max-seconds" => max_seconds = val().parse().expect("--max-seconds N"),
             "--threads" => threads = val().parse().expect("--threads N"),
             "--fixture" => fixture = val().into(),
+            "--gzip" => with_gzip = true,
             other => {
                 eprintln!(
-                    "bench-server: unknown argument {other:?}\nusage: bench-server [--list-pods N] [--watch-events N] [--threads N] [--max-seconds N] [--fixture PATH]"
+                    "bench-server: unknown argument {other:?}\nusage: bench-server [--list-pods N] [--watch-events N] [--threads N] [--max-seconds N] [--fixture PATH] [--gzip]"
                 );
                 std::process::exit(2);
             }
@@ -288,12 +320,20 @@ fn main() {
         pb.get(0, &kubecto_bench::pod_name(0)).len(),
         pb.watch_frame_len(),
     );
+    let list_gzip = with_gzip.then(|| gzip(&list));
+    if let Some(gz) = &list_gzip {
+        eprintln!(
+            "bench-server: the list gzip-compressed (level 1): {} bytes",
+            gz.len()
+        );
+    }
     let data = Arc::new(Data {
         template,
         list,
         items,
         pb,
         watch_events,
+        list_gzip,
     });
 
     // Exit when the driver closes our stdin, or after max_seconds in any case.
