@@ -228,7 +228,8 @@ async fn the_servers_refusals_are_api_errors() {
         .await
         .unwrap_err();
     assert!(
-        err.to_string().contains("a container name must be specified"),
+        err.to_string()
+            .contains("a container name must be specified"),
         "{err}"
     );
     // A pod on no node yet.

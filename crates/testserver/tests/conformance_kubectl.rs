@@ -813,7 +813,8 @@ fn kubectl_port_forward() {
                 });
             for round in 0..3 {
                 let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-                conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                conn.set_read_timeout(Some(Duration::from_secs(20)))
+                    .unwrap();
                 let mut writer = conn.try_clone().unwrap();
                 let sent = payload.clone();
                 let feeder = std::thread::spawn(move || writer.write_all(&sent));
@@ -821,7 +822,10 @@ fn kubectl_port_forward() {
                 conn.read_exact(&mut back)
                     .unwrap_or_else(|e| panic!("{what}: round {round}: {e}"));
                 feeder.join().unwrap().unwrap();
-                assert!(back == payload, "{what}: round {round}: the payload came back changed");
+                assert!(
+                    back == payload,
+                    "{what}: round {round}: the payload came back changed"
+                );
             }
             // Stop it as a person would, with Ctrl-C.
             let _ = Command::new("kill")
@@ -832,7 +836,10 @@ fn kubectl_port_forward() {
                 if let Some(status) = child.try_wait().unwrap() {
                     break status;
                 }
-                assert!(start.elapsed() < Duration::from_secs(10), "{what}: still running after SIGINT");
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "{what}: still running after SIGINT"
+                );
                 std::thread::sleep(Duration::from_millis(50));
             };
             let mut err = String::new();
