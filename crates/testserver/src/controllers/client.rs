@@ -4,6 +4,7 @@
 //! with a stale resourceVersion meets a 409 Conflict as on a real cluster, and the
 //! controllers meet the client's writes the same way.
 
+pub(crate) use crate::shared::meta::{str_at, terminating};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -120,14 +121,6 @@ pub(crate) fn delete(
     Ok(())
 }
 
-/// The string at a path of fields ("" when missing).
-pub(crate) fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    path.iter()
-        .try_fold(v, |v, k| v.get(k))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
 /// Set the field at `path` (at least one key), making maps on the way where there are
 /// none. Never panics, unlike `v[key] = ...` on a value that is not an object.
 pub(crate) fn set(v: &mut Value, path: &[&str], value: Value) {
@@ -147,12 +140,6 @@ pub(crate) fn set(v: &mut Value, path: &[&str], value: Value) {
     cur[*last] = value;
 }
 
-/// Is the object being deleted?
-pub(crate) fn terminating(v: &Value) -> bool {
-    v["metadata"]
-        .get("deletionTimestamp")
-        .is_some_and(|t| !t.is_null())
-}
 /// Is `owner_uid` the controller among the object's ownerReferences?
 pub(crate) fn controlled_by(v: &Value, owner_uid: &str) -> bool {
     v["metadata"]["ownerReferences"]

@@ -5,17 +5,15 @@
 //! `notReadyAddresses` — grouped by the ports they resolve, sorted as `RepackSubsets`
 //! sorts them; the Endpoints goes when the Service does.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
 use crate::controllers::client::{self, MANAGER};
-use crate::controllers::endpointslice::{
-    TRIGGER_TIME, has_ip, selected_pods, selector, services_of_pod, target_port, target_ref,
-    trigger_time,
-};
-use crate::controllers::replicaset::{all, ready};
+use crate::controllers::endpointslice::{TRIGGER_TIME, services_of_pod, trigger_time};
+use crate::controllers::replicaset::all;
 use crate::controllers::runner::{Key, Outcome, RETRY, Reconciler};
+use crate::logic::endpoints::{selected_pods, selector, subsets};
 use crate::objects::update::Mode;
 use crate::shared::state::State;
 use crate::storage::store::Event;
@@ -124,85 +122,4 @@ fn set_subsets(ep: &mut Value, subsets: Value) {
             m.insert("subsets".into(), subsets);
         }
     }
-}
-
-/// The subsets of a Service's pods (`null` when there are none): addresses grouped by
-/// the ports they serve, addresses sorted by IP, as `RepackSubsets` leaves them.
-pub(crate) fn subsets(svc: &Value, pods: &[Value]) -> Value {
-    let publish = svc["spec"]["publishNotReadyAddresses"] == true;
-    let service_ports: Vec<Value> = svc["spec"]["ports"].as_array().cloned().unwrap_or_default();
-    // ports (as JSON) -> (ports, ready addresses, not-ready addresses)
-    let mut groups: BTreeMap<String, (Value, Vec<Value>, Vec<Value>)> = BTreeMap::new();
-    for pod in pods.iter().filter(|p| has_ip(p)) {
-        if client::terminating(pod) && !publish {
-            continue;
-        }
-        let mut address = json!({"ip": client::str_at(pod, &["status", "podIP"])});
-        let node = client::str_at(pod, &["spec", "nodeName"]);
-        if !node.is_empty() {
-            address["nodeName"] = json!(node);
-        }
-        address["targetRef"] = target_ref(pod);
-        let ports: Vec<Value> = service_ports
-            .iter()
-            .filter_map(|p| {
-                let mut out = serde_json::Map::new();
-                if let Some(name) = p["name"].as_str().filter(|n| !n.is_empty()) {
-                    out.insert("name".into(), json!(name));
-                }
-                out.insert("port".into(), json!(target_port(p, pod)?));
-                out.insert(
-                    "protocol".into(),
-                    json!(p["protocol"].as_str().unwrap_or("TCP")),
-                );
-                if let Some(a) = p.get("appProtocol") {
-                    out.insert("appProtocol".into(), a.clone());
-                }
-                Some(Value::Object(out))
-            })
-            .collect();
-        if !service_ports.is_empty() && ports.is_empty() {
-            continue;
-        }
-        let ports = json!(ports);
-        let group = groups
-            .entry(ports.to_string())
-            .or_insert_with(|| (ports, Vec::new(), Vec::new()));
-        if publish || ready(pod) {
-            group.1.push(address);
-        } else {
-            group.2.push(address);
-        }
-    }
-    if groups.is_empty() {
-        return Value::Null;
-    }
-    let by_ip = |a: &Value, b: &Value| {
-        let key = |v: &Value| {
-            (
-                v["ip"].as_str().map(str::to_owned),
-                v["targetRef"]["uid"].as_str().map(str::to_owned),
-            )
-        };
-        key(a).cmp(&key(b))
-    };
-    let subsets: Vec<Value> = groups
-        .into_values()
-        .map(|(ports, mut ready, mut not_ready)| {
-            ready.sort_by(by_ip);
-            not_ready.sort_by(by_ip);
-            let mut s = serde_json::Map::new();
-            if !ready.is_empty() {
-                s.insert("addresses".into(), json!(ready));
-            }
-            if !not_ready.is_empty() {
-                s.insert("notReadyAddresses".into(), json!(not_ready));
-            }
-            if ports.as_array().is_some_and(|p| !p.is_empty()) {
-                s.insert("ports".into(), ports);
-            }
-            Value::Object(s)
-        })
-        .collect();
-    json!(subsets)
 }

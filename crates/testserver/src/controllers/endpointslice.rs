@@ -8,11 +8,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::controllers::client::{self, MANAGER};
-use crate::controllers::replicaset::{all, finished, ready};
+use crate::controllers::replicaset::all;
 use crate::controllers::runner::{Key, Outcome, RETRY, Reconciler};
+use crate::logic::endpoints::{
+    has_ip, ready, selected_pods, selector, selects, target_port, target_ref,
+};
 use crate::objects::update::Mode;
 use crate::shared::state::State;
 use crate::storage::store::Event;
@@ -171,40 +174,6 @@ fn delete(state: &State, info: &crate::storage::registry::ResourceInfo, s: &Valu
     client::delete(state, info, ns, name, uid, None).is_err_and(|e| e.code != 404)
 }
 
-/// A Service's pod selector, when it has a non-empty one.
-pub(crate) fn selector(svc: &Value) -> Option<&Map<String, Value>> {
-    svc["spec"]["selector"]
-        .as_object()
-        .filter(|s| !s.is_empty())
-}
-
-/// Does the selector select these labels?
-fn selects(selector: &Map<String, Value>, labels: Option<&Map<String, Value>>) -> bool {
-    labels.is_some_and(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)))
-}
-
-/// The pods of a namespace a selector selects, by name, without the finished ones (a
-/// terminal pod serves nothing).
-pub(crate) fn selected_pods(
-    state: &State,
-    namespace: &str,
-    selector: &Map<String, Value>,
-) -> Vec<Value> {
-    let Some(info) = client::resource(state, "", "v1", "pods") else {
-        return Vec::new();
-    };
-    let mut pods: Vec<Value> = client::list(state, &info, Some(namespace))
-        .into_iter()
-        .filter(|p| selects(selector, p["metadata"]["labels"].as_object()) && !finished(p))
-        .collect();
-    pods.sort_by(|a, b| {
-        a["metadata"]["name"]
-            .as_str()
-            .cmp(&b["metadata"]["name"].as_str())
-    });
-    pods
-}
-
 /// The keys of the Services of the pod's namespace that select it (before or after the
 /// write).
 pub(crate) fn services_of_pod(state: &State, event: &Event, out: &mut BTreeSet<Key>) {
@@ -224,11 +193,6 @@ pub(crate) fn services_of_pod(state: &State, event: &Event, out: &mut BTreeSet<K
             out.insert((ns.clone(), name.to_owned()));
         }
     }
-}
-
-/// Does the pod have an IP to serve at?
-pub(crate) fn has_ip(pod: &Value) -> bool {
-    !client::str_at(pod, &["status", "podIP"]).is_empty()
 }
 
 /// The latest change among the Service and its pods that the endpoints reflect (their
@@ -254,27 +218,6 @@ pub(crate) fn trigger_time(svc: &Value, pods: &[Value]) -> String {
     at
 }
 
-/// The Service's port `port` resolved against the pod: a number, or the named container
-/// port (`None` when the pod has no port of that name).
-pub(crate) fn target_port(port: &Value, pod: &Value) -> Option<i64> {
-    match &port["targetPort"] {
-        Value::Number(n) => n.as_i64(),
-        Value::String(name) => {
-            let protocol = port["protocol"].as_str().unwrap_or("TCP");
-            pod["spec"]["containers"]
-                .as_array()?
-                .iter()
-                .flat_map(|c| c["ports"].as_array().into_iter().flatten())
-                .find(|p| {
-                    p["name"] == name.as_str()
-                        && p["protocol"].as_str().unwrap_or("TCP") == protocol
-                })
-                .and_then(|p| p["containerPort"].as_i64())
-        }
-        _ => port["port"].as_i64(),
-    }
-}
-
 /// The slice ports of a pod: the Service's ports it resolves.
 fn slice_ports(svc: &Value, pod: &Value) -> Value {
     let ports: Vec<Value> = svc["spec"]["ports"]
@@ -294,16 +237,6 @@ fn slice_ports(svc: &Value, pod: &Value) -> Value {
         })
         .collect();
     json!(ports)
-}
-
-/// A reference to a pod, as endpoints write it.
-pub(crate) fn target_ref(pod: &Value) -> Value {
-    json!({
-        "kind": "Pod",
-        "namespace": client::str_at(pod, &["metadata", "namespace"]),
-        "name": client::str_at(pod, &["metadata", "name"]),
-        "uid": client::str_at(pod, &["metadata", "uid"]),
-    })
 }
 
 /// A pod as a slice's endpoint.

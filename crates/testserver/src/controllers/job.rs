@@ -12,10 +12,9 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value, json};
 
 use crate::controllers::client::{self, MANAGER};
-use crate::controllers::replicaset::{
-    all, finished, owned_pods, owner_keys, pod_from_template, ready,
-};
+use crate::controllers::replicaset::{all, owned_pods, owner_keys, pod_from_template};
 use crate::controllers::runner::{Key, Outcome, RETRY, Reconciler};
+use crate::logic::endpoints::{finished, ready};
 use crate::objects::update::Mode;
 use crate::shared::meta;
 use crate::shared::state::State;

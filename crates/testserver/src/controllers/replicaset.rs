@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::controllers::client::{self, MANAGER};
 use crate::controllers::runner::{Key, Outcome, RETRY, Reconciler};
+use crate::logic::endpoints::{finished, ready};
 use crate::objects::update::Mode;
 use crate::shared::state::State;
 use crate::storage::registry::ResourceInfo;
@@ -92,22 +93,6 @@ pub(crate) fn owned_pods(state: &State, owner: &Value) -> Vec<Value> {
         .into_iter()
         .filter(|p| client::controlled_by(p, uid))
         .collect()
-}
-
-/// Has the pod ended (Succeeded or Failed)?
-pub(crate) fn finished(pod: &Value) -> bool {
-    matches!(
-        pod["status"]["phase"].as_str(),
-        Some("Succeeded" | "Failed")
-    )
-}
-
-/// Is the pod's `Ready` condition true?
-pub(crate) fn ready(pod: &Value) -> bool {
-    pod["status"]["conditions"].as_array().is_some_and(|c| {
-        c.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
 }
 
 /// A pod for `owner` (of `info`) from `template`, as `GetPodFromTemplate` makes it.

@@ -12,6 +12,7 @@
 //! - [`scale`]: the `autoscaling/v1` `Scale` view of an object.
 //! - [`crd`]: a CRD's defaults, validation, served resources and OpenAPI document.
 //! - [`disruption`]: PodDisruptionBudgets: which select a pod, what they allow.
+//! - [`endpoints`]: which pods and ports serve a Service.
 //! - [`openapi`]: the recorded OpenAPI v3 documents and the schemas in them.
 //! - [`openapi_v2`]: the Swagger 2.0 document built from them, and [`gnostic`], its
 //!   protobuf form.
@@ -24,6 +25,7 @@ pub(crate) mod apply;
 pub(crate) mod crd;
 pub(crate) mod defaults;
 pub(crate) mod disruption;
+pub(crate) mod endpoints;
 pub(crate) mod gnostic;
 pub(crate) mod openapi;
 pub(crate) mod openapi_v2;

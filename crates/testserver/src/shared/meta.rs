@@ -2,6 +2,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde_json::Value;
+
 /// Now as RFC 3339 in UTC with second precision, as Kubernetes writes timestamps.
 pub(crate) fn now_rfc3339() -> String {
     let secs = SystemTime::now()
@@ -157,6 +159,21 @@ pub(crate) fn validate_name(
             format!("Invalid value: {name:?}: {msg}"),
         ))
     }
+}
+
+/// The string at a path of fields ("" when missing).
+pub(crate) fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    path.iter()
+        .try_fold(v, |v, k| v.get(k))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// Is the object being deleted?
+pub(crate) fn terminating(v: &Value) -> bool {
+    v["metadata"]
+        .get("deletionTimestamp")
+        .is_some_and(|t| !t.is_null())
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Kind, Target};
-use crate::controllers::endpoints::subsets;
+use crate::logic::endpoints::{selected_pods, selector, subsets};
 use crate::objects;
 use crate::shared::state::State;
 use crate::shared::status::ApiError;
@@ -129,10 +129,9 @@ fn service(
     // The endpoints: what the endpoints controller makes of the selector, or the user's
     // Endpoints of a service without one. No service means no Endpoints either.
     let subsets = match &svc {
-        Ok(svc) if crate::controllers::endpointslice::selector(svc).is_some() => {
-            let selector = crate::controllers::endpointslice::selector(svc).cloned();
-            let pods = selector
-                .map(|s| crate::controllers::endpointslice::selected_pods(state, namespace, &s))
+        Ok(svc) if selector(svc).is_some() => {
+            let pods = selector(svc)
+                .map(|s| selected_pods(state, namespace, s))
                 .unwrap_or_default();
             subsets(svc, &pods)
         }
