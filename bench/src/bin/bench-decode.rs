@@ -242,7 +242,7 @@ fn heap_list(template: &PodTemplate, n: u64) {
     }
 }
 
-/// rest-core's `ValueScanner` (crates/rest-core/src/scan.rs), copied verbatim in logic.
+/// rest-core's `ValueScanner` (crates/rest-core/src/codec/scan.rs), copied verbatim in logic.
 #[derive(Default)]
 struct ByteScanner {
     started: bool,

@@ -9,14 +9,14 @@ use http::Uri;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http_body_util::BodyExt;
 
-use crate::backoff::BackoffManager;
-use crate::client::{Inner, RestClient};
 use crate::config::{Auth, Config, GroupVersion, Impersonate};
 use crate::error::{BoxError, Error, Result};
-use crate::observe::{LogWarningsOnce, Metrics, WarningHandler};
 use crate::request::BasePath;
-use crate::retry::{DefaultRetryPolicy, RetryPolicy};
-use crate::throttle::TokenBucket;
+use crate::send::backoff::BackoffManager;
+use crate::send::client::{Inner, RestClient};
+use crate::send::observe::{LogWarningsOnce, Metrics, WarningHandler};
+use crate::send::retry::{DefaultRetryPolicy, RetryPolicy};
+use crate::send::throttle::TokenBucket;
 use crate::transport::{CustomService, RequestBody, Transport};
 
 /// Builds a [`RestClient`] with a custom retry policy, warning handler, metrics sink or
@@ -143,7 +143,7 @@ impl RestClientBuilder {
                 refused: refused_credentials(&config),
                 timeout: config.timeout,
                 max_retries: config.max_retries,
-                limits: crate::response::Limits {
+                limits: crate::read::response::Limits {
                     event: config.max_event_size,
                     body: config.max_body_size,
                 },
@@ -155,7 +155,7 @@ impl RestClientBuilder {
                     .unwrap_or_else(|| Arc::new(LogWarningsOnce::default())),
                 metrics: self.metrics,
                 disable_protobuf: config.disable_protobuf,
-                no_protobuf: crate::client::Refusals::default(),
+                no_protobuf: crate::send::client::Refusals::default(),
             }),
         })
     }

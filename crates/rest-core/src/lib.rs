@@ -12,16 +12,16 @@
 //! ([`Request::watch`]) or as raw chunks ([`Response::stream`]); [`Pager`] follows
 //! `continue` tokens.
 //!
-//! The modules, each small: `config` (what to connect to), `request` (pure URL, query and
-//! body building), `params` (option structs as query parameters), `builder` (config to
-//! client), `client` (the send loop), `transport`, `pool`, `connect` and `tls` (the
-//! connection pool that drives HTTP/1 on the caller's task, the proxy tunnel and rustls),
-//! `retry`, `throttle` and `backoff` (when to send and when to try again), `response`,
-//! `watch`, `list` and `pager` (reading answers), `decode`, `list_body` and `erase`
-//! (simd-json with serde_json behind it, and large bodies walked a value at a time), `scan`
-//! (the incremental JSON tokenizer under watch and list), `status` and `error`; and
-//! [`upgrade`] (WebSocket upgrades through the same send loop, and exec, attach and
-//! port-forward over them).
+//! The modules, grouped by stage: `config` (what to connect to), `request` (pure URL, query
+//! and body building), `params` (option structs as query parameters), `builder` (config to
+//! client); `send/` (the send loop of `client`, and `retry`, `throttle`, `backoff` and
+//! `observe`: when to send, when to try again, what to tell); `transport/` (the connection
+//! pool that drives HTTP/1 on the caller's task, `connect/` with the proxies, `tls`);
+//! `read/` (`response`, `watch`, `list`, `pager`, `gzip`: reading answers); `codec/`
+//! (`decode`, `list_body` and `erase`: simd-json with serde_json behind it, and large bodies
+//! walked a value at a time; `scan`: the incremental JSON tokenizer under watch and list);
+//! [`protobuf`] (envelopes, frames, negotiation); [`upgrade`] (WebSocket upgrades through
+//! the same send loop, and exec, attach and port-forward over them); `status` and `error`.
 //!
 //! Every other kubecto crate (dynamic, discovery, clientset) is a thin layer over this one;
 //! `kubecto-config` turns a kubeconfig into a [`Config`]. This crate depends on no other
@@ -49,57 +49,43 @@
 //! # Ok(()) }
 //! ```
 
-mod backoff;
 mod builder;
-mod client;
+mod codec;
 mod config;
-mod connect;
-mod decode;
-mod erase;
 mod error;
 mod gvk;
-mod gzip;
-mod list;
-mod list_body;
-mod observe;
-mod pager;
 mod params;
-mod pool;
 pub mod protobuf;
+mod read;
 mod request;
-mod response;
-mod retry;
-mod scan;
+mod send;
 mod status;
-mod throttle;
-mod tls;
 mod transport;
 pub mod upgrade;
-mod watch;
 
-pub use backoff::BackoffConfig;
 pub use builder::RestClientBuilder;
-pub use client::RestClient;
 pub use config::{
     Auth, ClientCertificateSource, ClientIdentity, Config, CredentialError, CredentialFuture,
     CredentialProvider, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_EVENT_SIZE, GroupVersion, Impersonate,
     PemSource, Proxy, RateLimit, SecretString, TlsConfig, default_user_agent,
 };
-pub use connect::{Connector, ConnectorStream};
 pub use error::{BoxError, Error, Result, TransportKind};
 pub use gvk::{GroupVersionKind, GroupVersionResource};
-pub use list::{ListMeta, ListStream, ObjectList};
-pub use observe::{IgnoreWarnings, LogWarningsOnce, Metrics, RequestMetrics, WarningHandler};
-pub use pager::{DEFAULT_PAGE_SIZE, Pager};
 pub use params::{
     CreateOptions, DeleteOptions, GetOptions, ListOptions, PatchOptions, Preconditions,
     PropagationPolicy, UpdateOptions, WatchOptions,
 };
-pub use pool::{HttpBody, HttpClient};
+pub use read::list::{ListMeta, ListStream, ObjectList};
+pub use read::pager::{DEFAULT_PAGE_SIZE, Pager};
+pub use read::response::Response;
+pub use read::watch::{Bookmark, WatchEvent};
 pub use request::{PatchType, Request};
-pub use response::Response;
-pub use retry::{Attempt, DefaultRetryPolicy, Outcome, RetryPolicy, retry_after_header};
+pub use send::backoff::BackoffConfig;
+pub use send::client::RestClient;
+pub use send::observe::{IgnoreWarnings, LogWarningsOnce, Metrics, RequestMetrics, WarningHandler};
+pub use send::retry::{Attempt, DefaultRetryPolicy, Outcome, RetryPolicy, retry_after_header};
 pub use status::{Status, StatusCause, StatusDetails};
-pub use tls::MAX_PEM_FILE_SIZE;
 pub use transport::RequestBody;
-pub use watch::{Bookmark, WatchEvent};
+pub use transport::connect::{Connector, ConnectorStream};
+pub use transport::pool::{HttpBody, HttpClient};
+pub use transport::tls::MAX_PEM_FILE_SIZE;

@@ -11,9 +11,9 @@ use http::{HeaderMap, Method};
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
-use crate::client::RestClient;
 use crate::error::{Error, Result};
 use crate::params::to_pairs;
+use crate::send::client::RestClient;
 
 /// Characters escaped in a path segment (everything but RFC 3986 `pchar`).
 const PATH_SEGMENT: &AsciiSet = &CONTROLS

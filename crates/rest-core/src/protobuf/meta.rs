@@ -10,9 +10,9 @@
 use bytes::Bytes;
 
 use super::wire::{Reader, WireError, WireType};
-use crate::list::ListMeta;
+use crate::read::list::ListMeta;
+use crate::read::watch::Bookmark;
 use crate::status::{Status, StatusCause, StatusDetails};
-use crate::watch::Bookmark;
 
 /// The magic every protobuf body starts with.
 pub const MAGIC: [u8; 4] = *b"k8s\0";

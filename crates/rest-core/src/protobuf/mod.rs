@@ -22,10 +22,10 @@ pub use self::meta::{MAGIC, Unknown};
 pub use self::negotiated::ProtobufDecoder;
 use self::wire::WireError;
 use crate::error::{BoxError, Error, Result};
-use crate::response::{Response, ResponseBody};
+use crate::read::response::{Response, ResponseBody};
+use crate::read::watch::WatchEvent;
 use crate::status::Status;
 use crate::transport::transport_error;
-use crate::watch::WatchEvent;
 
 /// kube-apiserver's protobuf media type.
 pub const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
@@ -140,7 +140,7 @@ pub struct ProtobufWatch<T> {
     body: ResponseBody,
     frames: stream::FrameReader,
     url: String,
-    decode: crate::list::ItemDecoder<T>,
+    decode: crate::read::list::ItemDecoder<T>,
     done: bool,
 }
 

@@ -11,10 +11,10 @@ use futures_util::{Stream, TryFutureExt as _};
 use serde::de::DeserializeOwned;
 
 use crate::error::{BoxError, Result};
-use crate::list::ListStream;
+use crate::read::list::ListStream;
+use crate::read::response::Response;
+use crate::read::watch::WatchEvent;
 use crate::request::Request;
-use crate::response::Response;
-use crate::watch::WatchEvent;
 
 /// Decodes one object's own protobuf message (the `raw` of its envelope, or an item of a
 /// list) into a `T`: a codec such as kubecto-protobuf's. Shared by every request of a

@@ -10,8 +10,8 @@ use super::meta::{
 };
 use super::wire::{Reader, WireError, WireType};
 use crate::error::{BoxError, Error, Result};
-use crate::list::ListMeta;
-use crate::watch::WatchEvent;
+use crate::read::list::ListMeta;
+use crate::read::watch::WatchEvent;
 
 /// A varint at the start of `buf`: its value and length, `None` if it is not all there yet.
 fn peek_varint(buf: &[u8], offset: u64) -> std::result::Result<Option<(u64, usize)>, WireError> {

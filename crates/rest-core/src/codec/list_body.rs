@@ -19,11 +19,11 @@ use bytes::{Buf, Bytes};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::forward_to_deserialize_any;
 
-use crate::decode::{Decoder, SIMD_MAX};
-use crate::erase::Erase;
+use crate::codec::decode::{Decoder, SIMD_MAX};
+use crate::codec::erase::Erase;
+use crate::codec::scan::{Scan, ValueScanner, is_ws};
 use crate::error::Error;
-use crate::response::{decode_at, decode_error};
-use crate::scan::{Scan, ValueScanner, is_ws};
+use crate::read::response::{decode_at, decode_error};
 use crate::status::excerpt;
 
 type DeError = serde_json::Error;
@@ -534,7 +534,7 @@ mod tests {
             .replace(r#""pad""#, r#""3""#);
         let want: std::collections::BTreeMap<u32, String> = serde_json::from_str(&body).unwrap();
         let got: std::collections::BTreeMap<u32, String> =
-            crate::decode::decode_chunks("u", chunked(body.as_bytes())).unwrap();
+            crate::codec::decode::decode_chunks("u", chunked(body.as_bytes())).unwrap();
         assert_eq!(got, want);
 
         // A top-level externally tagged enum is left to serde_json, untouched.
@@ -543,7 +543,7 @@ mod tests {
             Big { pad: String },
         }
         let body = format!(r#"{{"Big": {{"pad": "{padding}"}}}}"#);
-        let got: Top = crate::decode::decode_chunks("u", chunked(body.as_bytes())).unwrap();
+        let got: Top = crate::codec::decode::decode_chunks("u", chunked(body.as_bytes())).unwrap();
         assert_eq!(
             got,
             Top::Big {
@@ -554,7 +554,7 @@ mod tests {
         // A raw control character in a key is refused, as serde_json refuses it.
         let body = big("\"k\tey\": 1");
         assert!(serde_json::from_slice::<Value>(&body).is_err());
-        assert!(crate::decode::decode_chunks::<Value>("u", chunked(&body)).is_err());
+        assert!(crate::codec::decode::decode_chunks::<Value>("u", chunked(&body)).is_err());
     }
 
     /// Found by the `list_body` fuzz target: a large body with invalid UTF-8 in a member or
@@ -579,7 +579,7 @@ mod tests {
             for body in [small, large] {
                 let chunks: VecDeque<Bytes> =
                     body.chunks(1000).map(Bytes::copy_from_slice).collect();
-                let err = crate::decode::decode_chunks::<Kind>("u", chunks).unwrap_err();
+                let err = crate::codec::decode::decode_chunks::<Kind>("u", chunks).unwrap_err();
                 match err {
                     Error::Decode {
                         offset: Some(o), ..

@@ -12,14 +12,14 @@ use http_body::Body;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::decode::Decoder;
+use crate::codec::decode::Decoder;
+use crate::codec::scan::{Scan, ValueScanner, is_ws};
 use crate::error::Result;
 use crate::protobuf::stream::Found;
-use crate::response::{Response, ResponseBody};
-use crate::scan::{Scan, ValueScanner, is_ws};
+use crate::read::response::{Response, ResponseBody};
+use crate::read::watch::FrameError;
 use crate::status::excerpt;
 use crate::transport::transport_error;
-use crate::watch::FrameError;
 
 /// `metav1.ListMeta`: where a list stands.
 #[non_exhaustive]
@@ -429,7 +429,7 @@ impl<T> ListStream<T> {
                 Ok(None) => Parsed::More,
                 Err(e) => {
                     self.done = true;
-                    Parsed::Item(Err(crate::watch::frame_error(&self.url, e)))
+                    Parsed::Item(Err(crate::read::watch::frame_error(&self.url, e)))
                 }
             },
             Format::Protobuf { parser, item } => match parser.next() {
@@ -487,7 +487,7 @@ impl<T> ListStream<T> {
         match &mut self.format {
             Format::Json { parser, .. } => parser
                 .finish()
-                .map_err(|e| crate::watch::frame_error(&self.url, e)),
+                .map_err(|e| crate::read::watch::frame_error(&self.url, e)),
             Format::Protobuf { parser, .. } => parser
                 .finish()
                 .map_err(|e| crate::protobuf::wire_error(&self.url, &Bytes::new(), 0, e)),

@@ -31,9 +31,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls_pki_types::ServerName;
 use tower_service::Service;
 
-use crate::connect::{Connector, ConnectorStream};
 use crate::error::BoxError;
 use crate::transport::RequestBody;
+use crate::transport::connect::{Connector, ConnectorStream};
 
 type Io = MaybeHttpsStream<TokioIo<ConnectorStream>>;
 type Key = (Scheme, Authority);
@@ -78,7 +78,7 @@ struct Pool {
     /// The same, offering only HTTP/1.1: an upgrade (WebSocket) needs HTTP/1.1.
     tls_http1: tokio_rustls::TlsConnector,
     /// The client certificate from a changing source, checked before each handshake.
-    identity: Option<Arc<crate::tls::DynamicIdentity>>,
+    identity: Option<Arc<crate::transport::tls::DynamicIdentity>>,
     /// The name the server's certificate must carry, when not the URL's host.
     server_name: Option<ServerName<'static>>,
     idle: Mutex<HashMap<Key, Vec<Idle>>>,
@@ -159,7 +159,7 @@ impl HttpClient {
     pub(crate) fn new(
         connector: Connector,
         tls: Arc<rustls::ClientConfig>,
-        identity: Option<Arc<crate::tls::DynamicIdentity>>,
+        identity: Option<Arc<crate::transport::tls::DynamicIdentity>>,
         server_name: Option<ServerName<'static>>,
     ) -> Self {
         let mut http1_only = (*tls).clone();
@@ -306,7 +306,9 @@ impl HttpClient {
         let name = match (uri.scheme() == Some(&Scheme::HTTPS), &self.pool.server_name) {
             (false, _) => None,
             (true, Some(name)) => Some(name.clone()),
-            (true, None) => Some(crate::tls::server_name(uri.host().unwrap_or_default())?),
+            (true, None) => Some(crate::transport::tls::server_name(
+                uri.host().unwrap_or_default(),
+            )?),
         };
         let mut connector = self.pool.connector.clone();
         std::future::poll_fn(|cx| connector.poll_ready(cx))

@@ -27,12 +27,12 @@ const ERROR_BODY_LIMIT: usize = 1024 * 1024;
 /// The body of an answer: the default client's, or a boxed one from a custom service.
 #[derive(Debug)]
 pub(crate) enum ResponseBody {
-    Pooled(crate::pool::HttpBody),
+    Pooled(crate::transport::pool::HttpBody),
     Boxed(BoxBody),
     /// A body read against the request's deadline.
     Timed(Box<Timed>),
     /// A gzip-compressed body, inflated as it is read.
-    Gzip(Box<crate::gzip::Gzip>),
+    Gzip(Box<crate::read::gzip::Gzip>),
     /// Already handed out.
     Empty,
 }
@@ -279,7 +279,7 @@ impl Response {
         let body = if gzip {
             headers.remove(http::header::CONTENT_ENCODING);
             headers.remove(http::header::CONTENT_LENGTH);
-            ResponseBody::Gzip(Box::new(crate::gzip::Gzip::new(body)))
+            ResponseBody::Gzip(Box::new(crate::read::gzip::Gzip::new(body)))
         } else {
             body
         };
@@ -356,7 +356,7 @@ impl Response {
     pub async fn into<T: DeserializeOwned>(mut self) -> Result<T> {
         let (body, url) = self.take_body();
         let chunks = collect_chunks(body, &url, self.limits.body).await?;
-        crate::decode::decode_chunks(&url, chunks)
+        crate::codec::decode::decode_chunks(&url, chunks)
     }
 
     /// The body as raw chunks as they arrive (for logs and other plain streams).
@@ -474,7 +474,8 @@ mod tests {
     #[test]
     fn decode_error_reports_offset() {
         let body = br#"{"a": 1, "b": tru}"#;
-        let err = crate::decode::decode_body::<serde_json::Value>("http://x", body).unwrap_err();
+        let err =
+            crate::codec::decode::decode_body::<serde_json::Value>("http://x", body).unwrap_err();
         match err {
             Error::Decode { offset, .. } => assert!(matches!(offset, Some(14..=18)), "{offset:?}"),
             other => panic!("unexpected {other}"),
@@ -484,7 +485,8 @@ mod tests {
     #[test]
     fn a_body_that_is_not_utf8_is_a_decode_error_at_the_bad_byte() {
         let body = b"{\"a\": \"ok\", \"b\": \"\xff\xfe\"}";
-        let err = crate::decode::decode_body::<serde_json::Value>("http://x/y", body).unwrap_err();
+        let err =
+            crate::codec::decode::decode_body::<serde_json::Value>("http://x/y", body).unwrap_err();
         match &err {
             Error::Decode {
                 url,
@@ -517,9 +519,9 @@ mod tests {
             #[allow(dead_code)]
             a: String,
         }
-        assert!(crate::decode::decode_body::<OnlyA>("u", body).is_err());
+        assert!(crate::codec::decode::decode_body::<OnlyA>("u", body).is_err());
         assert_eq!(
-            crate::decode::decode_body::<OnlyA>("u", br#"{"a":"\u00e9","b":"\u00ff"}"#)
+            crate::codec::decode::decode_body::<OnlyA>("u", br#"{"a":"\u00e9","b":"\u00ff"}"#)
                 .unwrap()
                 .a,
             "\u{e9}"

@@ -1,6 +1,10 @@
 //! What carries a request: the default pooled client over rustls (`pool.rs`, with the
-//! proxy-aware connector), or a user's own tower service; and how its failures are
-//! classified for the retry policy.
+//! proxy-aware connector of `connect/` and the TLS set-up of `tls.rs`), or a user's own
+//! tower service; and how its failures are classified for the retry policy.
+
+pub(crate) mod connect;
+pub(crate) mod pool;
+pub(crate) mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +15,11 @@ use http_body_util::{Full, combinators::UnsyncBoxBody};
 use hyper_util::client::legacy::connect::HttpConnector;
 
 use crate::config::Config;
-use crate::connect::{Connector, ProxyError};
 use crate::error::{BoxError, Error, Result, TransportKind, chain};
-use crate::pool::{ConnectError, HttpClient, TlsHandshakeTimeout};
-use crate::response::{BodyTimeout, ResponseBody};
-use crate::tls::UnusableIdentity;
+use crate::read::response::{BodyTimeout, ResponseBody};
+use crate::transport::connect::{Connector, ProxyError};
+use crate::transport::pool::{ConnectError, HttpClient, TlsHandshakeTimeout};
+use crate::transport::tls::UnusableIdentity;
 
 /// The body type of requests handed to the HTTP service.
 pub type RequestBody = Full<Bytes>;
@@ -90,11 +94,14 @@ pub(crate) fn http_client(config: &Config) -> Result<HttpClient> {
         .host
         .get(..7)
         .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
-    let (mut tls, identity) =
-        crate::tls::client_config(&config.tls, config.client_cert_source.as_ref(), plain_http)?;
+    let (mut tls, identity) = crate::transport::tls::client_config(
+        &config.tls,
+        config.client_cert_source.as_ref(),
+        plain_http,
+    )?;
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let server_name = match &config.tls.server_name {
-        Some(name) => Some(crate::tls::server_name(name)?),
+        Some(name) => Some(crate::transport::tls::server_name(name)?),
         None => None,
     };
     Ok(HttpClient::new(
@@ -162,7 +169,7 @@ fn tls_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
 }
 
 pub(crate) fn transport_error(url: &str, err: BoxError) -> Error {
-    if let Some(g) = err.downcast_ref::<crate::gzip::GzipError>() {
+    if let Some(g) = err.downcast_ref::<crate::read::gzip::GzipError>() {
         return Error::Decode {
             url: url.to_owned(),
             body_excerpt: String::new(),

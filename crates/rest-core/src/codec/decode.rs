@@ -32,7 +32,7 @@ use serde::de::DeserializeOwned;
 use simd_json::{Buffers, Deserializer, INPUT_PADDING, Tape};
 
 use crate::error::Result;
-use crate::response::decode_at;
+use crate::read::response::decode_at;
 
 /// serde_json's recursion limit; simd-json would go to 1,024 levels, deep enough to overflow
 /// a task's stack while deserializing. Deeper values fail here and go to serde_json, which
@@ -153,7 +153,7 @@ pub(crate) fn decode_chunks<T: DeserializeOwned>(
 ) -> Result<T> {
     let total: usize = chunks.iter().map(Bytes::len).sum();
     if total > SIMD_MAX {
-        match with_body_decoder(|d| crate::list_body::decode(url, chunks, d)) {
+        match with_body_decoder(|d| crate::codec::list_body::decode(url, chunks, d)) {
             Ok(result) => return result,
             Err(untouched) => chunks = untouched,
         }

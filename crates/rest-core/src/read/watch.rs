@@ -12,11 +12,11 @@ use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::decode::Decoder;
+use crate::codec::decode::Decoder;
+use crate::codec::scan::{Scan, ValueScanner, is_ws};
 use crate::error::{Error, Result};
+use crate::read::response::{Response, ResponseBody};
 use crate::request::Request;
-use crate::response::{Response, ResponseBody};
-use crate::scan::{Scan, ValueScanner, is_ws};
 use crate::status::{Status, excerpt};
 use crate::transport::transport_error;
 

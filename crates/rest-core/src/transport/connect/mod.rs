@@ -55,7 +55,7 @@ fn proxy_tls(tls: &TlsConfig) -> Result<tokio_rustls::TlsConnector> {
         insecure: tls.insecure,
         ..TlsConfig::default()
     };
-    let (mut config, _) = crate::tls::client_config(&for_proxy, None, false)?;
+    let (mut config, _) = crate::transport::tls::client_config(&for_proxy, None, false)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
@@ -168,9 +168,14 @@ async fn through_proxy(
         return Ok(ConnectorStream::from(tcp));
     }
     let tls = proxy_tls.ok_or("no TLS configuration for an https:// proxy")?;
-    let name = crate::tls::server_name(proxy.bare_host())?;
+    let name = crate::transport::tls::server_name(proxy.bare_host())?;
     let handshake = tls.connect(name, tcp);
-    let mut tls = match tokio::time::timeout(crate::pool::TLS_HANDSHAKE_TIMEOUT, handshake).await {
+    let mut tls = match tokio::time::timeout(
+        crate::transport::pool::TLS_HANDSHAKE_TIMEOUT,
+        handshake,
+    )
+    .await
+    {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
             let kind = connect_kind(&e);
@@ -181,7 +186,7 @@ async fn through_proxy(
         Err(_) => {
             let message = format!(
                 "the TLS handshake with the proxy did not finish within {:?}",
-                crate::pool::TLS_HANDSHAKE_TIMEOUT
+                crate::transport::pool::TLS_HANDSHAKE_TIMEOUT
             );
             let mut err = ProxyError::new(&shown, message, TransportKind::Connect);
             err.tls = true;

@@ -5,9 +5,9 @@ use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 
 use crate::error::Result;
-use crate::list::{ListStream, ObjectList};
 use crate::params::ListOptions;
 use crate::protobuf::ProtobufDecoder;
+use crate::read::list::{ListStream, ObjectList};
 use crate::request::Request;
 
 /// Default page size, as client-go's pager.

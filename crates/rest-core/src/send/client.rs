@@ -13,17 +13,17 @@ use http::header::{self, HeaderValue};
 use http::{HeaderMap, Method, StatusCode, Uri};
 use http_body_util::Full;
 
-use crate::backoff::BackoffManager;
 use crate::builder::{RestClientBuilder, auth_header, versioned_path};
 use crate::config::{Config, CredentialProvider, GroupVersion};
 use crate::error::{Error, Result, TransportKind};
-use crate::observe::{Metrics, RequestMetrics, WarningHandler, dispatch_warnings};
-use crate::pool::HttpClient;
+use crate::read::response::{Response, drain, read_error_body};
 use crate::request::{BasePath, PatchType, Request};
-use crate::response::{Response, drain, read_error_body};
-use crate::retry::{Attempt, Outcome, RetryPolicy};
+use crate::send::backoff::BackoffManager;
+use crate::send::observe::{Metrics, RequestMetrics, WarningHandler, dispatch_warnings};
+use crate::send::retry::{Attempt, Outcome, RetryPolicy};
+use crate::send::throttle::TokenBucket;
 use crate::status::Status;
-use crate::throttle::TokenBucket;
+use crate::transport::pool::HttpClient;
 use crate::transport::{RequestBody, Transport, transport_error};
 
 /// A client for one API server and one group/version (client-go's `RESTClient`).
@@ -47,7 +47,7 @@ pub(crate) struct Inner {
     pub(crate) refused: String,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_retries: u32,
-    pub(crate) limits: crate::response::Limits,
+    pub(crate) limits: crate::read::response::Limits,
     pub(crate) limiter: Option<TokenBucket>,
     pub(crate) backoff: Option<BackoffManager>,
     pub(crate) retry: Arc<dyn RetryPolicy>,
@@ -183,7 +183,7 @@ impl RestClient {
     pub(crate) async fn execute_upgrade(
         &self,
         req: Request,
-    ) -> Result<(http::Response<crate::response::ResponseBody>, String)> {
+    ) -> Result<(http::Response<crate::read::response::ResponseBody>, String)> {
         let (resp, url, _) = self.exchange(req, Exchange::Upgrade).await?;
         Ok((resp, url))
     }
@@ -195,7 +195,7 @@ impl RestClient {
         mut req: Request,
         exchange: Exchange,
     ) -> Result<(
-        http::Response<crate::response::ResponseBody>,
+        http::Response<crate::read::response::ResponseBody>,
         String,
         Option<(Instant, Duration)>,
     )> {
@@ -321,7 +321,7 @@ impl RestClient {
         exchange: Exchange,
         deadline: Option<Instant>,
         stats: &mut Stats,
-    ) -> Result<http::Response<crate::response::ResponseBody>> {
+    ) -> Result<http::Response<crate::read::response::ResponseBody>> {
         let inner = &self.inner;
         // An upgrade starts something on the server (a command, a port-forward): the
         // retry policy sees it as the write it is, retried only when the server says it
@@ -413,7 +413,7 @@ impl RestClient {
                         continue;
                     }
                     dispatch_warnings(resp.headers(), inner.warnings.as_ref());
-                    let retry_after = crate::retry::retry_after_header(
+                    let retry_after = crate::send::retry::retry_after_header(
                         resp.headers(),
                         std::time::SystemTime::now(),
                     )
