@@ -876,3 +876,65 @@ async fn a_401_after_the_plugins_token_names_the_user_and_the_plugin() {
     );
     assert!(!format!("{err} {err:?}").contains("plugin-token-SECRET"));
 }
+
+/// An exec (a WebSocket upgrade) carries the plugin's token like any request, and after
+/// the server rotates its token the 401 to the upgrade runs the plugin again and the
+/// upgrade is tried once more with the new token.
+#[tokio::test]
+async fn an_exec_upgrade_uses_the_plugins_token_and_reruns_it_after_a_401() {
+    use kubecto_rest_core::upgrade::remote_command::AttachParams;
+    use kubecto_testserver::Process;
+    use tokio::io::AsyncWriteExt as _;
+
+    let server = TestServer::builder()
+        .tls()
+        .require_token("exec-token-1")
+        .exec(|mut p: Process| async move {
+            p.stdout
+                .write_all(p.command.join(" ").as_bytes())
+                .await
+                .unwrap();
+            0
+        })
+        .start()
+        .await
+        .unwrap();
+    server
+        .seed(json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web-0", "namespace": "default"},
+            "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "busybox"}]},
+            "status": {"phase": "Running"}
+        }))
+        .unwrap();
+    let dir = TempDir::new("exec-upgrade-token");
+    let plugin = counting_plugin(&dir);
+    write_cred(&dir, V1, json!({"token": "exec-token-1"}));
+    let user = exec_user(&plugin.display().to_string(), V1, "interactiveMode: Never");
+    let config = select(&dir, &tls_kubeconfig(&server, "", &user))
+        .rest_config()
+        .unwrap();
+    let client = RestClient::for_config(&config.without_rate_limit()).unwrap();
+    let params = AttachParams::default();
+    let exec = |word: &str| {
+        client
+            .get()
+            .abs_path("/api/v1")
+            .namespace("default")
+            .resource("pods")
+            .name("web-0")
+            .sub_resource("exec")
+            .param("command", "echo")
+            .param("command", word)
+            .remote_command(&params)
+    };
+    let out = exec("one").await.unwrap().output().await.unwrap();
+    assert_eq!(out.stdout, b"echo one");
+    assert_eq!(runs(&dir), 1);
+
+    server.rotate_token("exec-token-2");
+    write_cred(&dir, V1, json!({"token": "exec-token-2"}));
+    let out = exec("two").await.unwrap().output().await.unwrap();
+    assert_eq!(out.stdout, b"echo two");
+    assert_eq!(runs(&dir), 2, "the 401 to the upgrade ran the plugin again");
+}
