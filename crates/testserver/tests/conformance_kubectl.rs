@@ -583,10 +583,12 @@ fn kubectl_drives_the_server_with_controllers() {
     assert!(stderr.contains("namespaces \"ctl\" not found"), "{stderr}");
 }
 
-/// `kubectl exec` and `kubectl attach` (WebSocket, v5.channel.k8s.io) against a server in
-/// this process, so a command can be scripted: a binary payload round-trips byte for byte
-/// through `cat`, exit codes become kubectl's, stderr stays apart from stdout, a scripted
-/// command sees its pod and container, and attach echoes stdin.
+/// `kubectl exec` and `kubectl attach` against a server in this process, so a command can
+/// be scripted: a binary payload round-trips byte for byte through `cat`, exit codes become
+/// kubectl's, stderr stays apart from stdout, a scripted command sees its pod and
+/// container, and attach echoes stdin. Each check runs twice: over WebSocket
+/// (v5.channel.k8s.io), then with `KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false`, which makes
+/// kubectl upgrade to SPDY/3.1 (v4.channel.k8s.io streams) as kubectl before 1.30 does.
 #[test]
 fn kubectl_exec_and_attach() {
     use std::io::Write as _;
@@ -628,106 +630,111 @@ fn kubectl_exec_and_attach() {
     std::fs::create_dir_all(&dir).unwrap();
     let kubeconfig = dir.join("kubeconfig");
     server.write_kubeconfig(&kubeconfig).unwrap();
-    let run = |args: &[&str], stdin: &[u8]| {
-        let mut child = Command::new(&bin)
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        let stdin = stdin.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = input.write_all(&stdin);
-        });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        out
-    };
+    for spdy in [false, true] {
+        let run = |args: &[&str], stdin: &[u8]| {
+            let mut child = Command::new(&bin)
+                .env(
+                    "KUBECTL_REMOTE_COMMAND_WEBSOCKETS",
+                    if spdy { "false" } else { "true" },
+                )
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut input = child.stdin.take().unwrap();
+            let stdin = stdin.to_vec();
+            let writer = std::thread::spawn(move || {
+                let _ = input.write_all(&stdin);
+            });
+            let out = child.wait_with_output().unwrap();
+            writer.join().unwrap();
+            out
+        };
 
-    let payload: Vec<u8> = (0..2_000_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    let out = run(&["exec", "-i", "web", "--", "cat"], &payload);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.stdout.len(), payload.len());
-    assert!(out.stdout == payload, "the payload came back changed");
+        let payload: Vec<u8> = (0..2_000_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let out = run(&["exec", "-i", "web", "--", "cat"], &payload);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout.len(), payload.len());
+        assert!(out.stdout == payload, "the payload came back changed");
 
-    let out = run(
-        &[
-            "exec",
-            "web",
-            "--",
-            "sh",
-            "-c",
-            "echo out; echo err >&2; exit 3",
-        ],
-        b"",
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.stdout, b"out\n");
-    // kubectl's own line after the command's stderr.
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "err\ncommand terminated with exit code 3\n"
-    );
+        let out = run(
+            &[
+                "exec",
+                "web",
+                "--",
+                "sh",
+                "-c",
+                "echo out; echo err >&2; exit 3",
+            ],
+            b"",
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout, b"out\n");
+        // kubectl's own line after the command's stderr.
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "err\ncommand terminated with exit code 3\n"
+        );
 
-    let out = run(&["exec", "web", "--", "false"], b"");
-    assert_eq!(out.status.code(), Some(1));
-    let out = run(&["exec", "web", "--", "true"], b"");
-    assert_eq!(out.status.code(), Some(0));
-    let out = run(&["exec", "web", "--", "nosuchtool"], b"");
-    assert_eq!(out.status.code(), Some(127));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "nosuchtool: command not found\ncommand terminated with exit code 127\n"
-    );
+        let out = run(&["exec", "web", "--", "false"], b"");
+        assert_eq!(out.status.code(), Some(1));
+        let out = run(&["exec", "web", "--", "true"], b"");
+        assert_eq!(out.status.code(), Some(0));
+        let out = run(&["exec", "web", "--", "nosuchtool"], b"");
+        assert_eq!(out.status.code(), Some(127));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "nosuchtool: command not found\ncommand terminated with exit code 127\n"
+        );
 
-    let out = run(&["exec", "duo", "-c", "second", "--", "whereami"], b"");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "default/duo in second\n"
-    );
-    // No container named: kubectl picks the first and says so.
-    let out = run(&["exec", "duo", "--", "whereami"], b"");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "default/duo in first\n"
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("Defaulted container \"first\" out of: first, second"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        let out = run(&["exec", "duo", "-c", "second", "--", "whereami"], b"");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "default/duo in second\n"
+        );
+        // No container named: kubectl picks the first and says so.
+        let out = run(&["exec", "duo", "--", "whereami"], b"");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "default/duo in first\n"
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("Defaulted container \"first\" out of: first, second"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
 
-    let out = run(&["exec", "nope", "--", "true"], b"");
-    assert!(!out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim(),
-        "Error from server (NotFound): pods \"nope\" not found"
-    );
+        let out = run(&["exec", "nope", "--", "true"], b"");
+        assert!(!out.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            "Error from server (NotFound): pods \"nope\" not found"
+        );
 
-    let out = run(&["attach", "-i", "web"], b"hello attach\n");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello attach\n");
-
+        let out = run(&["attach", "-i", "web"], b"hello attach\n");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hello attach\n");
+    }
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

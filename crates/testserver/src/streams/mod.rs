@@ -5,10 +5,12 @@
 //! everything else goes to the router. Nothing here imports the HTTP stage back.
 //!
 //! - [`websocket`]: accepting a WebSocket upgrade as kube-apiserver's wsstream does.
-//! - [`exec`]: exec and attach (the channel protocols, the Status at the end).
+//! - [`exec`]: exec and attach over WebSocket channels or SPDY streams (the Status at the
+//!   end).
 //! - [`process`]: what a test's exec or attach handler is given, and the built-in commands.
 //! - [`port_forward`]: port-forward over WebSocket channels, SPDY, or SPDY in a WebSocket.
-//! - [`spdy`]: a SPDY/3.1 server session, for port-forward's SPDY.
+//! - [`spdy`]: a SPDY/3.1 server session and its HTTP upgrade, for port-forward, exec and
+//!   attach.
 //! - [`proxy`]: `pods|services|nodes/{name}/proxy`, passed on to a backend the test names.
 
 pub(crate) mod exec;

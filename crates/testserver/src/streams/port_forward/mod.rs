@@ -87,7 +87,7 @@ pub(crate) fn serve(
         };
         return websocket::accept_channels(&mut req, pod, ports, cut);
     }
-    if is_spdy_upgrade(req.headers()) {
+    if super::spdy::upgrade::is_spdy_upgrade(req.headers()) {
         return spdy::accept(&mut req, pod, cut);
     }
     error(&ApiError::bad_request("Upgrade request required"))
@@ -211,20 +211,6 @@ fn query_values(query: &str, name: &str) -> Vec<String> {
                 .into_owned()
         })
         .collect()
-}
-
-/// `Connection: Upgrade` and `Upgrade: SPDY/3.1`, as `httpstream.IsUpgradeRequest` and
-/// spdy's upgrader check.
-fn is_spdy_upgrade(headers: &http::HeaderMap) -> bool {
-    let has = |name: header::HeaderName, token: &str| {
-        headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|t| t.trim().eq_ignore_ascii_case(token))
-    };
-    has(header::CONNECTION, "upgrade") && has(header::UPGRADE, "SPDY/3.1")
 }
 
 /// A plain-text answer, as the kubelet's errors reach the client through kube-apiserver's

@@ -9,15 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header};
-use hyper_util::rt::TokioIo;
+use http::{Request, Response};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{FromClient, PORT_FORWARD_V1, Pod, ToClient, forward, text};
-use crate::shared::body::{ResBody, full};
+use super::{FromClient, PORT_FORWARD_V1, Pod, ToClient, forward};
+use crate::shared::body::ResBody;
 use crate::streams::spdy::session::{StreamReader, StreamWriter};
-use crate::streams::spdy::{self, Stream, frame};
+use crate::streams::spdy::{Stream, frame, upgrade};
 
 /// How long the kubelet waits for the second stream of a request
 /// (`DefaultStreamCreationTimeout`).
@@ -30,68 +29,12 @@ pub(super) fn accept<B>(
     pod: Arc<Pod>,
     cut: impl Future<Output = ()> + Send + 'static,
 ) -> Response<ResBody> {
-    let values: Vec<&str> = req
-        .headers()
-        .get_all("x-stream-protocol-version")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    if values.is_empty() {
-        let n = req.headers().keys_len();
-        return go_http_error(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "unable to upgrade: header X-Stream-Protocol-Version does not exist in request with {n} headers"
-            ),
-        );
+    match upgrade::negotiate(req, &[PORT_FORWARD_V1]) {
+        Ok(protocol) => upgrade::switch(req, protocol, cut, move |streams| {
+            serve_session(streams, pod)
+        }),
+        Err(res) => *res,
     }
-    let offered: Vec<&str> = values
-        .iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    if !offered.contains(&PORT_FORWARD_V1) {
-        let mut res = go_http_error(
-            StatusCode::FORBIDDEN,
-            &format!(
-                "unable to upgrade: unable to negotiate protocol: client supports [{}], server accepts [{PORT_FORWARD_V1}]",
-                offered.join(" ")
-            ),
-        );
-        res.headers_mut().insert(
-            "x-accepted-stream-protocol-versions",
-            HeaderValue::from_static(PORT_FORWARD_V1),
-        );
-        return res;
-    }
-    let mut res = Response::new(full(""));
-    *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let h = res.headers_mut();
-    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    h.insert(header::UPGRADE, HeaderValue::from_static("SPDY/3.1"));
-    h.insert(
-        "x-stream-protocol-version",
-        HeaderValue::from_static(PORT_FORWARD_V1),
-    );
-    let upgrade = hyper::upgrade::on(req);
-    tokio::spawn(async move {
-        match upgrade.await {
-            Ok(upgraded) => serve_session(spdy::serve(TokioIo::new(upgraded), cut), pod).await,
-            Err(e) => tracing::debug!(error = %e, "a SPDY upgrade was answered but not taken"),
-        }
-    });
-    res
-}
-
-/// `http.Error`'s answer: the text and a newline, as plain text.
-fn go_http_error(code: StatusCode, message: &str) -> Response<ResBody> {
-    let mut res = text(code, format!("{message}\n"));
-    res.headers_mut().insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    res
 }
 
 /// A request's streams while the second is awaited.
