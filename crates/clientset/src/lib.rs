@@ -89,5 +89,5 @@ pub use kubecto_rest_core::upgrade::remote_command::{
 pub use kubecto_rest_core::{Error, Result};
 pub use patch::{ApplyOptions, Patch};
 pub use status::HasStatus;
-pub use subresource::{HasScale, LogOptions};
+pub use subresource::{HasProxy, HasScale, LogOptions};
 pub use verbs::Deleted;

@@ -60,18 +60,10 @@ impl<S: Scope> DynamicResource<S> {
         T: AsRef<str>,
     {
         let err = self.request_err("exec", Some(name));
-        let mut req = self.request(http::Method::GET, Some(name), Some("exec"))?;
-        let mut words = 0;
-        for word in command {
-            req = req.param("command", word.as_ref());
-            words += 1;
-        }
-        if words == 0 {
-            return Err(err(kubecto_rest_core::Error::InvalidRequest {
-                what: "exec: the command is empty".to_owned(),
-            }));
-        }
-        req.remote_command(params).await.map_err(err)
+        self.request(http::Method::GET, Some(name), Some("exec"))?
+            .exec(command, params)
+            .await
+            .map_err(err)
     }
 
     /// Attaches to the main process of object `name` (`pods/attach`).

@@ -8,7 +8,7 @@ use http::Method;
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use kubecto_rest_core::upgrade::port_forward::{LocalForwarder, PortForward};
 use kubecto_rest_core::upgrade::remote_command::{AttachParams, AttachedProcess};
-use kubecto_rest_core::{Error, Request, Result};
+use kubecto_rest_core::{Request, Result};
 
 use crate::api::{Api, Verb};
 
@@ -30,9 +30,9 @@ impl Api<Pod> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidRequest`] for an empty command or parameters that ask for no
-    /// stream; [`Error::Api`] from the server (no such pod or container, a pod that has
-    /// ended); [`Error::Stream`] when the connection cannot be upgraded.
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) for an empty command or parameters that ask for no
+    /// stream; [`Error::Api`](crate::Error::Api) from the server (no such pod or container, a pod that has
+    /// ended); [`Error::Stream`](crate::Error::Stream) when the connection cannot be upgraded.
     pub async fn exec<I, S>(
         &self,
         name: &str,
@@ -43,18 +43,10 @@ impl Api<Pod> {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut req = self.target.sub(Verb::Get, name, "exec")?;
-        let mut words = 0;
-        for word in command {
-            req = req.param("command", word.as_ref());
-            words += 1;
-        }
-        if words == 0 {
-            return Err(Error::InvalidRequest {
-                what: "exec: the command is empty".to_owned(),
-            });
-        }
-        req.remote_command(params).await
+        self.target
+            .sub(Verb::Get, name, "exec")?
+            .exec(command, params)
+            .await
     }
 
     /// Attaches to the main process of a container of pod `name` (`kubectl attach`).
@@ -71,8 +63,8 @@ impl Api<Pod> {
     /// Forwards `ports` of pod `name`: one stream per port, over one connection.
     ///
     /// # Errors
-    /// [`Error::InvalidRequest`] for no port or a port named twice; [`Error::Api`] from
-    /// the server; [`Error::Stream`] when the connection cannot be upgraded.
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) for no port or a port named twice; [`Error::Api`](crate::Error::Api) from
+    /// the server; [`Error::Stream`](crate::Error::Stream) when the connection cannot be upgraded.
     pub async fn port_forward(&self, name: &str, ports: &[u16]) -> Result<PortForward> {
         self.target
             .sub(Verb::Get, name, "portforward")?
@@ -84,7 +76,7 @@ impl Api<Pod> {
     /// to `port` of pod `name` over a port-forward of its own (`kubectl port-forward`).
     ///
     /// # Errors
-    /// [`Error::InvalidRequest`] when `local` cannot be bound or the pod name is not valid.
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) when `local` cannot be bound or the pod name is not valid.
     pub async fn forward_local(
         &self,
         name: &str,
@@ -100,13 +92,23 @@ impl Api<Pod> {
         })
         .await
     }
+}
 
-    /// A request through the API server to pod `name`'s `port` (a number or a port name;
-    /// the pod's first port when `None`) at `path`: `pods/{name}[:port]/proxy/{path}`.
-    /// Add a body or parameters and [`send`](Request::send) it.
+/// A resource with a `proxy` subresource: pods, services and nodes.
+pub trait HasProxy: k8s_openapi::Resource {}
+
+impl HasProxy for Pod {}
+impl HasProxy for Service {}
+impl HasProxy for Node {}
+
+impl<K: HasProxy> Api<K> {
+    /// A request through the API server to object `name`'s `port` (a number or a port
+    /// name; `None` for the default: a pod's first port, a service's only port, the
+    /// kubelet's port of a node) at `path`: `{resource}/{name}[:port]/proxy/{path}`
+    /// (`/metrics`, `/healthz`). Add a body or parameters and [`send`](Request::send) it.
     ///
     /// # Errors
-    /// [`Error::InvalidRequest`] for an invalid name or path.
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) for an invalid name or path.
     pub fn proxy(
         &self,
         method: Method,
@@ -114,61 +116,17 @@ impl Api<Pod> {
         port: Option<&str>,
         path: &str,
     ) -> Result<Request> {
-        proxy(self, method, name, port, path)
+        let target = match port {
+            Some(p) if !p.is_empty() => format!("{name}:{p}"),
+            _ => name.to_owned(),
+        };
+        let req = self
+            .target
+            .named_with(method, &target)?
+            .sub_resource("proxy")
+            .suffix(path);
+        // The builder remembers a bad segment until sending; say it now.
+        req.url()?;
+        Ok(req)
     }
-}
-
-impl Api<Service> {
-    /// A request through the API server to service `name`'s `port` (a number or a port
-    /// name; `None` for the service's only port) at `path`: `services/{name}[:port]/proxy/{path}`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidRequest`] for an invalid name or path.
-    pub fn proxy(
-        &self,
-        method: Method,
-        name: &str,
-        port: Option<&str>,
-        path: &str,
-    ) -> Result<Request> {
-        proxy(self, method, name, port, path)
-    }
-}
-
-impl Api<Node> {
-    /// A request through the API server to node `name`'s kubelet (`port` as for pods) at
-    /// `path`: `nodes/{name}[:port]/proxy/{path}` (`/metrics`, `/stats/summary`).
-    ///
-    /// # Errors
-    /// [`Error::InvalidRequest`] for an invalid name or path.
-    pub fn proxy(
-        &self,
-        method: Method,
-        name: &str,
-        port: Option<&str>,
-        path: &str,
-    ) -> Result<Request> {
-        proxy(self, method, name, port, path)
-    }
-}
-
-fn proxy<K>(
-    api: &Api<K>,
-    method: Method,
-    name: &str,
-    port: Option<&str>,
-    path: &str,
-) -> Result<Request> {
-    let target = match port {
-        Some(p) if !p.is_empty() => format!("{name}:{p}"),
-        _ => name.to_owned(),
-    };
-    let req = api
-        .target
-        .named_with(method, &target)?
-        .sub_resource("proxy")
-        .suffix(path);
-    // The builder remembers a bad segment until sending; say it now.
-    req.url()?;
-    Ok(req)
 }

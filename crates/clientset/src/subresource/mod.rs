@@ -11,5 +11,6 @@ mod pod;
 mod scale;
 mod token;
 
+pub use connect::HasProxy;
 pub use pod::LogOptions;
 pub use scale::HasScale;

@@ -341,10 +341,32 @@ async fn read_all(reader: Option<OutputReader>) -> Vec<u8> {
 }
 
 impl Request {
+    /// Runs `command` on a `pods/exec` request: adds it to the query (one `command`
+    /// parameter per word) and starts it with [`remote_command`](Self::remote_command).
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] for an empty command; otherwise as
+    /// [`remote_command`](Self::remote_command).
+    pub async fn exec<I, S>(self, command: I, params: &AttachParams) -> Result<AttachedProcess>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut req = self;
+        let mut words = 0;
+        for word in command {
+            req = req.param("command", word.as_ref());
+            words += 1;
+        }
+        if words == 0 {
+            return Err(Error::invalid("exec: the command is empty"));
+        }
+        req.remote_command(params).await
+    }
+
     /// Starts a remote command on a `pods/exec` or `pods/attach` request: upgrades the
     /// connection ([`Request::upgrade`], offering v5 then v4 of `channel.k8s.io`) with
-    /// `params` in the query. For exec, add the command first (`.param("command", ..)`
-    /// once per word); typed and dynamic clients do this for you.
+    /// `params` in the query. For exec, [`exec`](Self::exec) adds the command first.
     ///
     /// # Errors
     /// [`Error::InvalidRequest`] for parameters that ask for no stream, or stderr with a
