@@ -84,7 +84,6 @@ impl Request {
             req = req.param("ports", p);
         }
         let ws = req.upgrade(&[PROTOCOL]).await?;
-        let url = ws.url.clone();
         let mut outputs = HashMap::new();
         let mut inputs: Vec<(u8, Box<dyn AsyncRead + Send + Unpin>)> = Vec::new();
         let mut streams = Vec::with_capacity(ports.len());
@@ -119,7 +118,6 @@ impl Request {
                 None => Ok(errors_by_port(&ports_owned, end.collected)),
             };
             let _ = tx.send(result);
-            drop(url);
         });
         Ok(PortForward {
             ports: ports.to_vec(),
@@ -169,7 +167,7 @@ fn errors_by_port(ports: &[u16], collected: HashMap<u8, Vec<u8>>) -> HashMap<u16
 #[derive(Debug)]
 pub struct LocalForwarder {
     local: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
+    /// The accept loop; each forwarded connection runs on a task of its own.
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -204,14 +202,9 @@ impl LocalForwarder {
             .local_addr()
             .map_err(|e| Error::invalid(format!("port-forward: {e}")))?;
         let open = Arc::new(open);
-        let (stop, mut stopped) = oneshot::channel();
         let task = tokio::spawn(async move {
             loop {
-                let accepted = tokio::select! {
-                    _ = &mut stopped => return,
-                    a = listener.accept() => a,
-                };
-                let (mut conn, peer) = match accepted {
+                let (mut conn, peer) = match listener.accept().await {
                     Ok(a) => a,
                     Err(e) => {
                         tracing::warn!(target: "kubecto::port_forward", error = %e, "accepting a local connection failed");
@@ -231,11 +224,7 @@ impl LocalForwarder {
                 });
             }
         });
-        Ok(Self {
-            local,
-            stop: Some(stop),
-            task,
-        })
+        Ok(Self { local, task })
     }
 
     /// The address it listens on.
@@ -243,19 +232,12 @@ impl LocalForwarder {
         self.local
     }
 
-    /// Stops accepting connections.
-    pub fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+    /// Stops accepting connections (as dropping it does).
+    pub fn shutdown(self) {}
 }
 
 impl Drop for LocalForwarder {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
         self.task.abort();
     }
 }
