@@ -9,6 +9,8 @@
 
 #[path = "common/binary.rs"]
 mod binary;
+#[path = "common/proxied.rs"]
+mod proxied;
 #[path = "common/tools.rs"]
 mod tools;
 
@@ -864,72 +866,20 @@ fn kubectl_port_forward() {
 /// service: ...`.
 #[test]
 fn kubectl_get_raw_through_proxy() {
-    use std::io::{Read as _, Write as _};
-
-    // A backend that answers each request with its request line.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let backend = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            std::thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf) {
-                        Ok(n @ 1..) => head.extend_from_slice(&buf[..n]),
-                        _ => return,
-                    }
-                }
-                let text = String::from_utf8_lossy(&head);
-                let body = format!("backend got {}\n", text.lines().next().unwrap_or_default());
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
-                     Connection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            });
-        }
-    });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt
-        .block_on(
-            kubecto_testserver::TestServer::builder()
-                .port_forward(move |ns, pod, port| {
-                    (ns == "default" && pod == "web" && port == 8080).then_some(backend)
-                })
-                .start(),
-        )
-        .unwrap();
-    server
-        .seed(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
-            "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "nginx",
-                "ports": [{"name": "http", "containerPort": 8080}]}]},
-            "status": {"phase": "Running", "podIP": "10.1.0.5", "podIPs": [{"ip": "10.1.0.5"}],
-                "conditions": [{"type": "Ready", "status": "True"}]}}))
-        .unwrap();
+    let proxied = proxied::start("kubectl-proxy");
+    let (server, kubeconfig) = (&proxied.server, &proxied.kubeconfig);
     server
         .seed(serde_json::json!({"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "web", "namespace": "default"},
             "spec": {"selector": {"app": "web"},
                 "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}}))
         .unwrap();
-    let dir = std::env::temp_dir().join(format!("kubecto-kubectl-proxy-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).unwrap();
 
     for (bin, minor) in kubectls() {
         let raw = |path: &str| {
             Command::new(&bin)
                 .arg("--kubeconfig")
-                .arg(&kubeconfig)
+                .arg(kubeconfig)
                 .args(["get", "--raw", path])
                 .output()
                 .unwrap()
@@ -968,5 +918,7 @@ fn kubectl_get_raw_through_proxy() {
             "1.{minor}: {stderr}"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if let Some(dir) = proxied.kubeconfig.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

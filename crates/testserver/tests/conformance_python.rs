@@ -4,6 +4,8 @@
 
 #[path = "common/binary.rs"]
 mod binary;
+#[path = "common/proxied.rs"]
+mod proxied;
 #[path = "common/tools.rs"]
 mod tools;
 
@@ -45,57 +47,8 @@ fn python_client_drives_the_server() {
 /// does, and the backend's answer comes back as the call's result.
 #[test]
 fn python_client_proxies_to_a_pod() {
-    use std::io::{Read as _, Write as _};
-
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let backend = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            std::thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf) {
-                        Ok(n @ 1..) => head.extend_from_slice(&buf[..n]),
-                        _ => return,
-                    }
-                }
-                let text = String::from_utf8_lossy(&head);
-                let body = format!("backend got {}", text.lines().next().unwrap_or_default());
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
-                     Connection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            });
-        }
-    });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt
-        .block_on(
-            kubecto_testserver::TestServer::builder()
-                .port_forward(move |ns, pod, port| {
-                    (ns == "default" && pod == "web" && port == 8080).then_some(backend)
-                })
-                .start(),
-        )
-        .unwrap();
-    server
-        .seed(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "web", "namespace": "default"},
-            "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "nginx"}]},
-            "status": {"phase": "Running", "podIP": "10.1.0.5", "podIPs": [{"ip": "10.1.0.5"}]}}))
-        .unwrap();
-    let dir = std::env::temp_dir().join(format!("kubecto-python-proxy-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).unwrap();
+    let proxied = proxied::start("python-proxy");
+    let kubeconfig = &proxied.kubeconfig;
     let script = r#"
 import sys
 from kubernetes import client, config
@@ -107,7 +60,7 @@ print(v1.connect_get_namespaced_pod_proxy_with_path("web:8080", "default", "a/b"
     let out = Command::new(&python)
         .arg("-c")
         .arg(script)
-        .arg(&kubeconfig)
+        .arg(kubeconfig)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {} ({e})", python.display()));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -117,5 +70,7 @@ print(v1.connect_get_namespaced_pod_proxy_with_path("web:8080", "default", "a/b"
     }
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert_eq!(stdout.trim_end(), "backend got GET /a/b HTTP/1.1");
-    let _ = std::fs::remove_dir_all(&dir);
+    if let Some(dir) = proxied.kubeconfig.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
