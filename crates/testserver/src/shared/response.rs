@@ -101,8 +101,8 @@ pub(crate) fn list_response(
 }
 
 /// A `text/plain` body.
-pub(crate) fn text(code: StatusCode, body: &'static str) -> Response<ResBody> {
-    let mut res = Response::new(full(Bytes::from_static(body.as_bytes())));
+pub(crate) fn text(code: StatusCode, body: impl Into<Bytes>) -> Response<ResBody> {
+    let mut res = Response::new(full(body.into()));
     *res.status_mut() = code;
     res.headers_mut().insert(
         header::CONTENT_TYPE,

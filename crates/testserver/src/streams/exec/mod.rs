@@ -16,14 +16,14 @@ mod websocket;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header};
+use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::objects;
-use crate::shared::body::{ResBody, full};
+use crate::shared::body::ResBody;
 use crate::shared::request::parse_query;
 use crate::shared::response;
 use crate::shared::state::State;
@@ -143,7 +143,7 @@ pub(crate) fn serve(
         return websocket::accept(&mut req, launch, refusal, cut);
     }
     if let Some((code, text)) = &refusal {
-        return plain(*code, text);
+        return response::text(*code, text.clone());
     }
     if upgrade::is_spdy_upgrade(req.headers()) {
         return spdy::accept(&mut req, launch, cut);
@@ -252,16 +252,6 @@ fn status_body(status: &Value, json: bool) -> Option<Vec<u8>> {
                 .to_vec(),
         )
     }
-}
-
-fn plain(code: StatusCode, text: &str) -> Response<ResBody> {
-    let mut res = Response::new(full(text.to_owned()));
-    *res.status_mut() = code;
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    res
 }
 
 /// Parse the complete `{"Width":..,"Height":..}` values in `buf` (keeping a partial one) and

@@ -13,8 +13,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::{Launch, Running, STDERR, STDOUT, internal_error, plain, resizes, status_body};
+use super::{Launch, Running, STDERR, STDOUT, internal_error, resizes, status_body};
 use crate::shared::body::ResBody;
+use crate::shared::response;
 use crate::streams::websocket::{self, WebSocket};
 
 /// The subprotocols served, newest first (the client's order decides).
@@ -49,7 +50,7 @@ pub(super) fn accept<B>(
     if let Some((code, text)) = &refusal
         && !v5
     {
-        return plain(*code, text);
+        return response::text(*code, text.clone());
     }
     websocket::accept(req, PROTOCOLS, move |ws, protocol| async move {
         let session = Session {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode, header};
+use http::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,8 +27,8 @@ use tokio::net::TcpStream;
 
 use super::{Streams, Target};
 use crate::objects;
-use crate::shared::body::{ResBody, full};
-use crate::shared::response::error;
+use crate::shared::body::ResBody;
+use crate::shared::response::{self, error};
 use crate::shared::state::State;
 use crate::shared::status::ApiError;
 
@@ -73,7 +73,7 @@ pub(crate) fn serve(
     let pod = match check(state, streams.port_forward.clone(), target, &req) {
         Ok(pod) => Arc::new(pod),
         Err(Refusal::Status(e)) => return error(&e),
-        Err(Refusal::Text(code, message)) => return text(code, message),
+        Err(Refusal::Text(code, message)) => return response::text(code, message),
     };
     // A server that stops ends its sessions, as the accept loop cannot.
     let cut = streams.cut_signal();
@@ -83,7 +83,7 @@ pub(crate) fn serve(
         }
         let ports = match kubelet_ports(req.uri().query().unwrap_or_default()) {
             Ok(ports) => ports,
-            Err(message) => return text(StatusCode::BAD_REQUEST, message),
+            Err(message) => return response::text(StatusCode::BAD_REQUEST, message),
         };
         return websocket::accept_channels(&mut req, pod, ports, cut);
     }
@@ -211,18 +211,6 @@ fn query_values(query: &str, name: &str) -> Vec<String> {
                 .into_owned()
         })
         .collect()
-}
-
-/// A plain-text answer, as the kubelet's errors reach the client through kube-apiserver's
-/// upgrade proxy.
-fn text(code: StatusCode, body: impl Into<Bytes>) -> Response<ResBody> {
-    let mut res = Response::new(full(body.into()));
-    *res.status_mut() = code;
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    res
 }
 
 /// What the client sends on a forwarded connection, as the session it rides on carries it.
