@@ -322,8 +322,7 @@ pub(crate) fn auth_header(auth: &Auth) -> Result<Option<HeaderValue>> {
         Auth::Bearer(token) if token.is_empty() => return Ok(None),
         Auth::Bearer(token) => format!("Bearer {}", token.expose()),
         Auth::Basic { username, password } => {
-            let raw = format!("{username}:{}", password.expose());
-            format!("Basic {}", base64(raw.as_bytes()))
+            crate::transport::basic_credentials(username, password.expose())
         }
     };
     let mut v = HeaderValue::from_str(&value)
@@ -362,39 +361,9 @@ fn impersonation_headers(imp: &Impersonate, headers: &mut HeaderMap) -> Result<(
     Ok(())
 }
 
-pub(crate) fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-    }
 
     #[test]
     fn base_paths() {

@@ -22,9 +22,10 @@ pub use self::meta::{MAGIC, Unknown};
 pub use self::negotiated::ProtobufDecoder;
 use self::wire::WireError;
 use crate::error::{BoxError, Error, Result};
-use crate::read::response::{Response, ResponseBody};
+use crate::read::response::Response;
 use crate::read::watch::WatchEvent;
 use crate::status::Status;
+use crate::transport::body::ResponseBody;
 use crate::transport::transport_error;
 
 /// kube-apiserver's protobuf media type.

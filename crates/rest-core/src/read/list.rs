@@ -16,9 +16,10 @@ use crate::codec::decode::Decoder;
 use crate::codec::scan::{Scan, ValueScanner, is_ws};
 use crate::error::Result;
 use crate::protobuf::stream::Found;
-use crate::read::response::{Response, ResponseBody};
+use crate::read::response::Response;
 use crate::read::watch::FrameError;
 use crate::status::excerpt;
+use crate::transport::body::ResponseBody;
 use crate::transport::transport_error;
 
 /// `metav1.ListMeta`: where a list stands.

@@ -1,8 +1,6 @@
-//! Reading answers: a [`Response`](crate::Response) and its body (`response.rs`, gzip
-//! inflated as it is read by `gzip.rs`), read whole, as a watch (`watch.rs`), item by item
+//! Reading answers: a [`Response`](crate::Response) and its body (`response.rs`), read whole, as a watch (`watch.rs`), item by item
 //! (`list.rs`) or page by page (`pager.rs`).
 
-pub(crate) mod gzip;
 pub(crate) mod list;
 pub(crate) mod pager;
 pub(crate) mod response;

@@ -15,9 +15,10 @@ use serde::de::DeserializeOwned;
 use crate::codec::decode::Decoder;
 use crate::codec::scan::{Scan, ValueScanner, is_ws};
 use crate::error::{Error, Result};
-use crate::read::response::{Response, ResponseBody};
+use crate::read::response::Response;
 use crate::request::Request;
 use crate::status::{Status, excerpt};
+use crate::transport::body::ResponseBody;
 use crate::transport::transport_error;
 
 /// One watch event. `ERROR` events arrive as `Err(Error::Api(status))` instead.

@@ -16,13 +16,14 @@ use http_body_util::Full;
 use crate::builder::{RestClientBuilder, auth_header, versioned_path};
 use crate::config::{Config, CredentialProvider, GroupVersion};
 use crate::error::{Error, Result, TransportKind};
-use crate::read::response::{Response, drain, read_error_body};
+use crate::read::response::Response;
 use crate::request::{BasePath, PatchType, Request};
 use crate::send::backoff::BackoffManager;
 use crate::send::observe::{Metrics, RequestMetrics, WarningHandler, dispatch_warnings};
 use crate::send::retry::{Attempt, Outcome, RetryPolicy};
 use crate::send::throttle::TokenBucket;
 use crate::status::Status;
+use crate::transport::body::{drain, read_error_body};
 use crate::transport::pool::HttpClient;
 use crate::transport::{RequestBody, Transport, transport_error};
 
@@ -183,7 +184,7 @@ impl RestClient {
     pub(crate) async fn execute_upgrade(
         &self,
         req: Request,
-    ) -> Result<(http::Response<crate::read::response::ResponseBody>, String)> {
+    ) -> Result<(http::Response<crate::transport::body::ResponseBody>, String)> {
         let (resp, url, _) = self.exchange(req, Exchange::Upgrade).await?;
         Ok((resp, url))
     }
@@ -195,7 +196,7 @@ impl RestClient {
         mut req: Request,
         exchange: Exchange,
     ) -> Result<(
-        http::Response<crate::read::response::ResponseBody>,
+        http::Response<crate::transport::body::ResponseBody>,
         String,
         Option<(Instant, Duration)>,
     )> {
@@ -321,7 +322,7 @@ impl RestClient {
         exchange: Exchange,
         deadline: Option<Instant>,
         stats: &mut Stats,
-    ) -> Result<http::Response<crate::read::response::ResponseBody>> {
+    ) -> Result<http::Response<crate::transport::body::ResponseBody>> {
         let inner = &self.inner;
         // An upgrade starts something on the server (a command, a port-forward): the
         // retry policy sees it as the write it is, retried only when the server says it

@@ -2,7 +2,9 @@
 //! proxy-aware connector of `connect/` and the TLS set-up of `tls.rs`), or a user's own
 //! tower service; and how its failures are classified for the retry policy.
 
+pub(crate) mod body;
 pub(crate) mod connect;
+pub(crate) mod gzip;
 pub(crate) mod pool;
 pub(crate) mod tls;
 
@@ -16,7 +18,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 use crate::config::Config;
 use crate::error::{BoxError, Error, Result, TransportKind, chain};
-use crate::read::response::{BodyTimeout, ResponseBody};
+use crate::transport::body::{BodyTimeout, ResponseBody};
 use crate::transport::connect::{Connector, ProxyError};
 use crate::transport::pool::{ConnectError, HttpClient, TlsHandshakeTimeout};
 use crate::transport::tls::UnusableIdentity;
@@ -169,7 +171,7 @@ fn tls_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
 }
 
 pub(crate) fn transport_error(url: &str, err: BoxError) -> Error {
-    if let Some(g) = err.downcast_ref::<crate::read::gzip::GzipError>() {
+    if let Some(g) = err.downcast_ref::<crate::transport::gzip::GzipError>() {
         return Error::Decode {
             url: url.to_owned(),
             body_excerpt: String::new(),
@@ -224,5 +226,46 @@ pub(crate) fn transport_error(url: &str, err: BoxError) -> Error {
         url: url.to_owned(),
         kind: classify(err.as_ref()),
         source: err,
+    }
+}
+
+/// `Basic base64(user:password)`: the value of an `Authorization` header for basic auth, or
+/// of a `Proxy-Authorization` header for a proxy's credentials.
+pub(crate) fn basic_credentials(user: &str, password: &str) -> String {
+    format!("Basic {}", base64(format!("{user}:{password}").as_bytes()))
+}
+
+pub(crate) fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
     }
 }

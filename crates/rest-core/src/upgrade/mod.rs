@@ -23,8 +23,8 @@ use tokio_tungstenite::tungstenite::handshake::{client::generate_key, derive_acc
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::error::{Error, Result};
-use crate::read::response::read_error_body;
 use crate::request::Request;
+use crate::transport::body::read_error_body;
 
 pub use tokio_tungstenite::tungstenite::Message;
 

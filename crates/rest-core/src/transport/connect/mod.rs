@@ -148,10 +148,10 @@ async fn through_proxy(
         return Ok(ConnectorStream::from(tcp.into_inner()));
     }
     let (host, port) = destination(&dst)?;
-    let authorization = proxy.credentials.as_ref().map(|(user, pass)| {
-        let raw = format!("{user}:{}", pass.expose());
-        format!("Basic {}", crate::builder::base64(raw.as_bytes()))
-    });
+    let authorization = proxy
+        .credentials
+        .as_ref()
+        .map(|(user, pass)| crate::transport::basic_credentials(user, pass.expose()));
     let tcp = http
         .call(proxy_uri)
         .await

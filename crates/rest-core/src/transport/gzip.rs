@@ -15,7 +15,7 @@ use flate2::write::GzDecoder;
 use http_body::{Body, Frame};
 
 use crate::error::BoxError;
-use crate::read::response::ResponseBody;
+use crate::transport::body::ResponseBody;
 
 /// How much compressed input is inflated per step: deflate inflates at most about 1,032
 /// to 1, so one step never makes more than about a megabyte.
