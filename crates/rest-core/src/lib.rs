@@ -16,8 +16,9 @@
 //! and body building), `params` (option structs as query parameters), `builder` (config to
 //! client); `send/` (the send loop of `client`, and `retry`, `throttle`, `backoff` and
 //! `observe`: when to send, when to try again, what to tell); `transport/` (the connection
-//! pool that drives HTTP/1 on the caller's task, `connect/` with the proxies, `tls`);
-//! `read/` (`response`, `watch`, `list`, `pager`, `gzip`: reading answers); `codec/`
+//! pool that drives HTTP/1 on the caller's task, `connect/` with the proxies, `tls`, and
+//! `body` and `gzip`: the body as it comes off the connection); `read/` (`response`, `watch`,
+//! `list`, `pager`: reading answers); `codec/`
 //! (`decode`, `list_body` and `erase`: simd-json with serde_json behind it, and large bodies
 //! walked a value at a time; `scan`: the incremental JSON tokenizer under watch and list);
 //! [`protobuf`] (envelopes, frames, negotiation); [`upgrade`] (WebSocket upgrades through

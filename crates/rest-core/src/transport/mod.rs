@@ -1,6 +1,7 @@
 //! What carries a request: the default pooled client over rustls (`pool.rs`, with the
 //! proxy-aware connector of `connect/` and the TLS set-up of `tls.rs`), or a user's own
-//! tower service; and how its failures are classified for the retry policy.
+//! tower service; the body it hands back (`body.rs`, inflated by `gzip.rs`); and how its
+//! failures are classified for the retry policy.
 
 pub(crate) mod body;
 pub(crate) mod connect;
